@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { AppError, errorBody } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** A named dependency check for `/ready`; it throws (or rejects) when the dependency is unusable. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+export type AppEnv = { Variables: { requestId: string } };
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  checks?: ReadinessChecks;
+  /** Upper bound for one readiness check, so a hung dependency answers 503 instead of hanging. */
+  checkTimeoutMs?: number;
+}
+
+async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The Hono app every service starts from: request ids, `GET /health` (the process answers),
+ * `GET /ready` (every dependency answers; 503 naming the ones that do not), and one error shape
+ * `{ "error": { "code", "message" } }` for everything that goes wrong.
+ */
+export function createServiceApp({ service, logger, checks = {}, checkTimeoutMs = 2000 }: ServiceAppOptions) {
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+
+  app.get("/health", (c) => c.json({ status: "ok", service }));
+
+  app.get("/ready", async (c) => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await runCheck(check, checkTimeoutMs);
+          return [name, { ok: true }] as const;
+        } catch (err) {
+          return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
+        }
+      }),
+    );
+    const failing = results.filter(([, r]) => !r.ok).map(([name]) => name);
+    const dependencies = Object.fromEntries(results);
+    if (failing.length === 0) return c.json({ status: "ready", service, dependencies });
+    return c.json(
+      {
+        ...errorBody("not_ready", `${failing.join(", ")} unreachable`),
+        service,
+        dependencies,
+      },
+      503,
+    );
+  });
+
+  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      if (err.status >= 500) logger.error(err.message, { err, requestId: c.get("requestId") });
+      return c.json(errorBody(err.code, err.message), err.status);
+    }
+    if (err instanceof SyntaxError) return c.json(errorBody("invalid_request", "body: invalid JSON"), 400);
+    logger.error("request failed", { err, path: c.req.path, requestId: c.get("requestId") });
+    return c.json(errorBody("internal", err instanceof Error ? err.message : "internal error"), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,49 @@
+import pg from "pg";
+import type { Logger } from "./logger.ts";
+
+// DATE and TIMESTAMP WITHOUT TIME ZONE come back as the text PostgreSQL wrote, never shifted
+// through the process time zone; NUMERIC stays text so money is never rounded through a float.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  connectionString: string;
+  max?: number;
+  applicationName?: string;
+  logger?: Logger;
+}
+
+/** A pool whose idle-client errors are logged rather than crashing the process. */
+export function createPool({ connectionString, max = 10, applicationName, logger }: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5000,
+  });
+  pool.on("error", (err) => logger?.warn("idle PostgreSQL client failed", { err }));
+  return pool;
+}
+
+/** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,48 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  customType,
+  index,
+  integer,
+  pgSequence,
+  pgTable,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+
+/** PostgreSQL's 64-bit, never-wrapping transaction id (PostgreSQL 13+). */
+export const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
+
+/**
+ * One sequence orders every change of every tracked table. An UPDATE takes its number in a
+ * BEFORE trigger, after it holds the row lock, so a row's versions grow in commit order even when
+ * the transactions' ids do not.
+ */
+export const versionSeq = pgSequence("adpipe_version_seq", { cache: 1 });
+
+/** Columns every tracked table carries: the row version and the transaction that wrote it. */
+export const trackingColumns = () => ({
+  version: bigint("_version", { mode: "bigint" }).notNull().default(sql`nextval('adpipe_version_seq')`),
+  xid: xid8("_xid").notNull().default(sql`pg_current_xact_id()`),
+});
+
+/**
+ * Deletes and truncates of tracked tables, written by triggers. `row_id` is null for a TRUNCATE,
+ * which removes every row of `table_name` with a smaller version.
+ */
+export const deletion = pgTable(
+  "adpipe_deletion",
+  {
+    tableName: text("table_name").notNull(),
+    rowId: integer("row_id"),
+    ...trackingColumns(),
+  },
+  (t) => [index("adpipe_deletion_xid_idx").on(t.xid)],
+);
+
+/** The extractor's durable position per table: every change with a smaller transaction id is published. */
+export const watermark = pgTable("adpipe_watermark", {
+  tableName: text("table_name").primaryKey(),
+  xid: xid8("xid").notNull().default(sql`'0'::xid8`),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+});

@@ -1,0 +1,62 @@
+import pg from "pg";
+import { migrateOltp } from "./migrate.ts";
+
+/** The server tests create their databases on (trust auth on the CI machine). */
+export const testServerUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export const uniqueName = (prefix: string) =>
+  `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file, migrated unless `migrate: false`; `drop()` removes it. */
+export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {
+  const name = uniqueName("adpipe_test");
+  const url = new URL(testServerUrl);
+  url.pathname = `/${name}`;
+  if (migrate) {
+    await migrateOltp(url.toString());
+  } else {
+    const admin = new pg.Client({ connectionString: testServerUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+  }
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const admin = new pg.Client({ connectionString: testServerUrl });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 20_000, intervalMs = 50, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (err) {
+      lastError = err;
+    }
+    await Bun.sleep(intervalMs);
+  }
+  const suffix = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${suffix}`);
+}
