@@ -1,0 +1,112 @@
+/**
+ * The integration contract between adpipe's services (and anyone subscribing from outside):
+ * subjects, stream and consumer names, delta message headers and event payloads.
+ * `docs/events.md` documents it with examples; change both together and bump SCHEMA_VERSION
+ * when a consumer would have to change.
+ */
+
+export const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as const;
+export type TableName = (typeof TABLES)[number];
+export const isTableName = (value: string): value is TableName =>
+  (TABLES as readonly string[]).includes(value);
+
+/** Version of the delta message layout (headers and column lists). */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * What a delta batch carries:
+ * - `upsert`: current row versions (inserted or updated), columns UPSERT_COLUMNS[table];
+ * - `delete`: tombstones `id, _version, _deleted` (=1) for deleted rows;
+ * - `truncate`: `table_name, _version`: every row of the table with a smaller version is gone.
+ */
+export const DELTA_KINDS = ["upsert", "delete", "truncate"] as const;
+export type DeltaKind = (typeof DELTA_KINDS)[number];
+
+/** The one input format deltas travel in: exactly what PostgreSQL's `COPY ... TO STDOUT` (text) writes. */
+export const DELTA_FORMAT = "TabSeparated";
+
+export const UPSERT_COLUMNS: Record<TableName, readonly string[]> = {
+  advertiser: ["id", "name", "updated_at", "created_at", "_version"],
+  campaign: [
+    "id",
+    "name",
+    "bid",
+    "budget",
+    "start_date",
+    "end_date",
+    "advertiser_id",
+    "updated_at",
+    "created_at",
+    "_version",
+  ],
+  impressions: ["id", "campaign_id", "created_at", "_version"],
+  clicks: ["id", "campaign_id", "created_at", "_version"],
+};
+export const DELETE_COLUMNS = ["id", "_version", "_deleted"] as const;
+export const TRUNCATE_COLUMNS = ["table_name", "_version"] as const;
+
+/** The ClickHouse table a delta batch is inserted into. */
+export const TRUNCATIONS_TABLE = "truncations";
+export const targetTable = (table: TableName, kind: DeltaKind): string =>
+  kind === "truncate" ? TRUNCATIONS_TABLE : table;
+
+/** Header names on every delta message (NATS headers are case-sensitive as written here). */
+export const HEADERS = {
+  table: "Adpipe-Table",
+  kind: "Adpipe-Kind",
+  batchId: "Adpipe-Batch-Id",
+  format: "Adpipe-Format",
+  columns: "Adpipe-Columns",
+  rows: "Adpipe-Rows",
+  watermarkFrom: "Adpipe-Watermark-From",
+  watermarkTo: "Adpipe-Watermark-To",
+  schemaVersion: "Adpipe-Schema-Version",
+  msgId: "Nats-Msg-Id",
+} as const;
+
+/** Subjects, all under one namespace (ADPIPE_NAMESPACE) so pipelines can share a NATS server. */
+export function subjects(ns: string) {
+  return {
+    delta: (table: TableName) => `${ns}.delta.${table}`,
+    deltaAll: `${ns}.delta.>`,
+    loaded: (table: TableName) => `${ns}.loaded.${table}`,
+    loadedAll: `${ns}.loaded.>`,
+    dlq: (table: string) => `${ns}.dlq.${table}`,
+    dlqAll: `${ns}.dlq.>`,
+    reportsUpdated: `${ns}.reports.updated`,
+    extractRun: `${ns}.extract.run`,
+  };
+}
+
+/** JetStream stream and durable consumer names (no dots allowed there). */
+export function streams(ns: string) {
+  return {
+    /** File storage; holds `<ns>.delta.>`. */
+    delta: `${ns}_delta`,
+    /** File storage; holds `<ns>.dlq.>`. */
+    dlq: `${ns}_dlq`,
+    /** File storage; holds `<ns>.loaded.>` and `<ns>.reports.updated`. */
+    events: `${ns}_events`,
+    loaderConsumer: `${ns}_loader`,
+  };
+}
+
+/** Published on `<ns>.loaded.<table>` after a durable insert into ClickHouse. */
+export interface LoadedEvent {
+  table: TableName;
+  batchIds: string[];
+  kinds: DeltaKind[];
+  rows: number;
+  /** Upper end (exclusive) of the highest watermark window loaded, as a decimal xid8. */
+  watermark: string;
+  loadedAt: string;
+}
+
+/** Published on `<ns>.reports.updated` after the reporter replaced report rows. */
+export interface ReportsUpdatedEvent {
+  reports: string[];
+  watermark: Partial<Record<TableName, string>>;
+  updatedAt: string;
+  durationMs: number;
+  full: boolean;
+}
