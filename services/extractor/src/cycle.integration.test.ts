@@ -65,6 +65,8 @@ describe("extraction cycle", () => {
       const idA = rows[0]?.id;
       await b.query("INSERT INTO impressions (campaign_id) VALUES ($1)", [campaignId]); // higher id, commits
       await a.query("INSERT INTO impressions (id, campaign_id) VALUES ($1, $2)", [idA, campaignId]);
+      // A later transaction commits too, so A's xid lies inside the range of finished ones.
+      await b.query("INSERT INTO clicks (campaign_id) VALUES ($1)", [campaignId]);
 
       await h.newExtractor().extract("impressions");
       const first = publishedVersions(await h.deltas(), "impressions").map((v) => Number(v.split("@")[0]));
