@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { streams, UPSERT_COLUMNS } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats } from "@adpipe/shared/nats";
+import { testServerUrl } from "@adpipe/shared/testing";
 import pg from "pg";
 import { createExtractor } from "./extractor.ts";
 import { createHarness, type Harness, natsUrl, publishedVersions, seedCampaign } from "./test-support.ts";
@@ -111,6 +112,24 @@ describe("extraction cycle", () => {
         expect(published.filter((p) => p === id)).toHaveLength(1);
     } finally {
       await long.end();
+    }
+  });
+
+  test("a long transaction in another database on the server does not hold the window back", async () => {
+    const foreign = new pg.Client({ connectionString: testServerUrl });
+    await foreign.connect();
+    try {
+      await foreign.query("BEGIN");
+      const { rows } = await foreign.query<{ xid: string }>("SELECT pg_current_xact_id()::text AS xid");
+      const [row] = await rowsOf(
+        `INSERT INTO clicks (campaign_id) VALUES (${campaignId}) RETURNING id || '@' || _version AS v`,
+      );
+      const { results } = await h.newExtractor().extract("clicks");
+      expect(BigInt(results[0]?.to ?? "0")).toBeGreaterThan(BigInt(rows[0]?.xid ?? "0"));
+      expect(publishedVersions(await h.deltas(), "clicks")).toContain(row?.v);
+    } finally {
+      await foreign.query("ROLLBACK");
+      await foreign.end();
     }
   });
 

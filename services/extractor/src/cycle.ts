@@ -8,6 +8,7 @@ import { deltaQueries, type XidWindow } from "./delta-queries.ts";
 import { tryLockTable, unlockTable } from "./lock.ts";
 import { createPublisher } from "./publisher.ts";
 import type { WatermarkStore } from "./watermark-store.ts";
+import { windowEnd } from "./window-end.ts";
 
 export interface TableResult {
   table: TableName;
@@ -87,12 +88,9 @@ async function publishWindow(
   const { store } = deps;
   const watermark = await store.read(table, client);
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  // Every transaction below the snapshot's xmin has finished, so in this snapshot every committed
-  // change stamped with a smaller xid is visible and none can still appear later.
-  const { rows } = await client.query<{ xmin: string }>(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin",
-  );
-  const window: XidWindow = { from: watermark.xid, to: watermark.pendingXid ?? rows[0]?.xmin ?? "0" };
+  // A pending window (a crashed or failed attempt) is re-read as it was: its end is still below
+  // every transaction that can write here, and unchanged batches then repeat their message ids.
+  const window: XidWindow = { from: watermark.xid, to: watermark.pendingXid ?? (await windowEnd(client)) };
   result.from = window.from;
   result.to = window.to;
   if (BigInt(window.to) <= BigInt(window.from)) {
