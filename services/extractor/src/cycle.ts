@@ -1,4 +1,4 @@
-import { subjects, type TableName } from "@adpipe/shared/contract";
+import { type ExtractTableResult, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Pool, PoolClient } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
@@ -10,19 +10,8 @@ import { createPublisher } from "./publisher.ts";
 import type { WatermarkStore } from "./watermark-store.ts";
 import { windowEnd } from "./window-end.ts";
 
-export interface TableResult {
-  table: TableName;
-  /** published: the window was sent and the watermark advanced; idle: nothing could have changed;
-   *  skipped: another extractor holds the table; failed: nothing advanced, the window is retried. */
-  status: "published" | "idle" | "skipped" | "failed";
-  from: string;
-  to: string;
-  batches: number;
-  rows: number;
-  duplicates: number;
-  durationMs: number;
-  error?: string;
-}
+/** What one table did in a cycle (the `<ns>.extract.run` reply type from the contract). */
+export type TableResult = ExtractTableResult;
 
 /** Test seams: a hook that throws simulates a crash at that point. */
 export interface CycleHooks {
