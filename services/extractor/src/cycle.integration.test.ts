@@ -229,6 +229,36 @@ describe("extraction cycle", () => {
     );
   });
 
+  test("a failure in the middle of a COPY stream releases the table and advances nothing", async () => {
+    await h.pool.query(
+      `INSERT INTO impressions (campaign_id) SELECT ${campaignId} FROM generate_series(1, 20000)`,
+    );
+    const before = (await h.newExtractor().watermarks()).find((w) => w.table === "impressions");
+    const failing = h.newExtractor(
+      {
+        beforePublish: (_table, sequence) => {
+          if (sequence === 3) throw new Error("publish failed mid-stream");
+        },
+      },
+      { EXTRACT_MAX_BATCH_ROWS: "100" },
+    );
+    const { results } = await failing.extract("impressions");
+    expect(results[0]).toMatchObject({ status: "failed", error: "publish failed mid-stream" });
+    const after = (await h.newExtractor().watermarks()).find((w) => w.table === "impressions");
+    expect(after?.xid).toBe(before?.xid ?? "");
+
+    const retry = (await h.newExtractor(undefined, { EXTRACT_MAX_BATCH_ROWS: "100" }).extract("impressions"))
+      .results[0];
+    // The same window again: the three batches that went out before the failure are dropped.
+    expect(retry).toMatchObject({
+      status: "published",
+      from: before?.xid,
+      to: after?.pendingXid ?? "",
+      duplicates: 3,
+    });
+    expect(retry?.rows).toBeGreaterThanOrEqual(20000);
+  });
+
   test("NATS unreachable: the cycle fails and nothing advances", async () => {
     await h.pool.query(`INSERT INTO impressions (campaign_id) VALUES (${campaignId})`);
     const before = (await h.newExtractor().watermarks()).find((w) => w.table === "impressions");

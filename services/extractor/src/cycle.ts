@@ -15,6 +15,8 @@ export type TableResult = ExtractTableResult;
 
 /** Test seams: a hook that throws simulates a crash at that point. */
 export interface CycleHooks {
+  /** A batch is about to be published (the COPY is still streaming). */
+  beforePublish?: (table: TableName, sequence: number) => Promise<void> | void;
   /** Every batch is acknowledged; the watermark is not stored yet. */
   afterPublish?: (table: TableName, window: XidWindow) => Promise<void> | void;
 }
@@ -48,23 +50,22 @@ export async function extractTable(deps: CycleDeps, table: TableName): Promise<T
     durationMs: 0,
   };
   const done = () => ({ ...result, durationMs: Math.round((performance.now() - started) * 10) / 10 });
-  const client = await deps.pool.connect();
+  let client: PoolClient | undefined;
   let broken: Error | undefined;
   try {
+    client = await deps.pool.connect();
     if (!(await tryLockTable(client, table))) return { ...done(), status: "skipped" };
-    try {
-      Object.assign(result, await publishWindow(deps, client, table, result));
-    } finally {
-      await unlockTable(client, table);
-    }
+    Object.assign(result, await publishWindow(deps, client, table, result));
+    await unlockTable(client, table);
     return done();
   } catch (err) {
-    // The session may be mid-COPY or mid-transaction: discard it (which also drops its lock).
+    // The session may be mid-COPY or mid-transaction, so it is not unlocked but discarded:
+    // closing it ends the transaction and drops its lock on the server.
     broken = err instanceof Error ? err : new Error(String(err));
     deps.logger.warn("extraction failed; the window will be retried", { table, err });
     return { ...done(), status: "failed", error: broken.message };
   } finally {
-    client.release(broken);
+    client?.release(broken);
   }
 }
 
@@ -97,6 +98,7 @@ async function publishWindow(
         await store.setPending(table, window.from, window.to);
         pendingStored = true;
       }
+      await deps.hooks?.beforePublish?.(table, sequence);
       await publisher.publish({
         subject: subjects(deps.namespace).delta(table),
         table,

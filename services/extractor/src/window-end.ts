@@ -10,10 +10,12 @@ import type { PoolClient } from "@adpipe/shared/pg";
  * would be correct too, but xids are cluster-wide: a long transaction in any other database on
  * the server would stall this pipeline for as long as it runs.
  *
- * An xid counts as foreign only when pg_locks shows a backend of another database holding it
- * (every transaction holds the lock on its own xid until it ends). One that finished between the
- * snapshot and this look-up, or a prepared transaction, proves nothing and is treated as ours:
- * the window stops before it, and the next cycle moves on.
+ * An in-progress xid counts as foreign only when pg_stat_activity shows it as the top-level xid
+ * (`backend_xid`) of a backend connected to another database; xid and database are read from
+ * the same backend entry. Anything else proves nothing and is treated as ours, which only ends
+ * the window early: a transaction that finished since the snapshot, a prepared transaction, or a
+ * session of another role when the extractor's role may not see other roles' activity (grant it
+ * `pg_read_all_stats` to have those recognised).
  *
  * Must run inside the REPEATABLE READ transaction whose snapshot the window is read from.
  */
@@ -21,8 +23,8 @@ const WINDOW_END_SQL = `
 SELECT coalesce(
   (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
    WHERE NOT EXISTS (
-     SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-     WHERE l.locktype = 'transactionid' AND l.transactionid = x::xid
+     SELECT 1 FROM pg_stat_activity a
+     WHERE a.backend_xid = x::xid
        AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
   pg_snapshot_xmax(pg_current_snapshot()))::text AS hi`;
 
