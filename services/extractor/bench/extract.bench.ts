@@ -1,11 +1,13 @@
 /**
  * `bun run bench:extract`: initial and incremental extraction of impressions into JetStream,
- * against PostgreSQL's own COPY speed. Creates its own database and namespace; drops both.
+ * against PostgreSQL's own COPY speed. Two databases, one with 1 million and one with 10 million
+ * impressions, each with its own namespace; everything is dropped at the end.
  */
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { createPool, type Pool } from "@adpipe/shared/pg";
-import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
+import { createTestDatabase, type TestDatabase, uniqueName } from "@adpipe/shared/testing";
+import type { NatsConnection } from "nats";
 import { to as copyTo } from "pg-copy-streams";
 import { loadConfig } from "../src/config.ts";
 import { deltaQueries } from "../src/delta-queries.ts";
@@ -14,7 +16,7 @@ import { createExtractor, type Extractor } from "../src/extractor.ts";
 const SMALL = 1_000_000;
 const LARGE = 10_000_000;
 const NEW_ROWS = 1_000;
-const REPEATS = 9;
+const REPEATS = 15;
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const rate = (rows: number, ms: number) => `${(((rows / ms) * 1000) / 1e6).toFixed(2)} M rows/s`;
@@ -103,81 +105,110 @@ async function initial(extractor: Extractor, label: string, copyRate?: number) {
   return { ms, peakRss, rows: result.rows };
 }
 
-/**
- * Times cycles that each find 1,000 new impressions. The bulk load before it leaves work behind
- * (autovacuum of the new rows, dirty buffers, JetStream flushing its files) that would otherwise
- * land inside the measurement, so both table sizes start from the same settled state, and a
- * first cycle warms the connections.
- */
-async function incremental(pool: Pool, extractor: Extractor, label: string): Promise<number> {
-  await pool.query("VACUUM ANALYZE impressions");
-  await pool.query("CHECKPOINT");
-  await pool.query(
+const insertNew = (pool: Pool) =>
+  pool.query(
     `INSERT INTO impressions (campaign_id) SELECT 1 + g % 20 FROM generate_series(1, ${NEW_ROWS}) g`,
   );
-  await extractor.extract();
-  const times: number[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    await pool.query(
-      `INSERT INTO impressions (campaign_id) SELECT 1 + g % 20 FROM generate_series(1, ${NEW_ROWS}) g`,
-    );
-    const started = performance.now();
-    const { results } = await extractor.extract();
-    times.push(performance.now() - started);
-    const rows = results.find((r) => r.table === "impressions")?.rows;
-    if (rows !== NEW_ROWS)
-      throw new Error(`incremental cycle published ${rows} impressions, expected ${NEW_ROWS}`);
-  }
-  const median = [...times].sort((a, b) => a - b)[Math.floor(REPEATS / 2)] ?? 0;
-  log(
-    `(c) incremental cycle (all tables, ${NEW_ROWS} new impressions), ${label}: median ${median.toFixed(1)} ms of ${times.map((t) => t.toFixed(1)).join(", ")}`,
-  );
-  return median;
+
+async function timedCycle(world: World): Promise<number> {
+  await insertNew(world.pool);
+  const started = performance.now();
+  const { results } = await world.extractor.extract();
+  const ms = performance.now() - started;
+  const rows = results.find((r) => r.table === "impressions")?.rows;
+  if (rows !== NEW_ROWS)
+    throw new Error(`incremental cycle published ${rows} impressions, expected ${NEW_ROWS}`);
+  return ms;
 }
 
-const db = await createTestDatabase();
-const namespace = uniqueName("bench");
-const pool = createPool({ connectionString: db.url, max: 12 });
-const nc = await connectNats({ url: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
-const jsm = await nc.jetstreamManager();
-try {
-  await ensureStreams(jsm, namespace);
-  const config = loadConfig({ DATABASE_URL: db.url, ADPIPE_NAMESPACE: namespace, LOG_LEVEL: "warn" });
+/**
+ * Times cycles that each find 1,000 new impressions, alternating between the two tables so that
+ * whatever else the machine does falls on both alike. The bulk loads leave work behind
+ * (autovacuum of the new rows, dirty buffers, JetStream flushing its files), so both databases
+ * are vacuumed and checkpointed first, and one untimed cycle warms each.
+ */
+async function incremental(worlds: World[]): Promise<number[]> {
+  for (const { pool, extractor } of worlds) {
+    await pool.query("VACUUM ANALYZE impressions");
+    await pool.query("CHECKPOINT");
+    await insertNew(pool);
+    await extractor.extract();
+  }
+  const times: number[][] = worlds.map(() => []);
+  for (let i = 0; i < REPEATS; i++) {
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const w of order) times[w]?.push(await timedCycle(worlds[w] as World));
+  }
+  return worlds.map((world, w) => {
+    const sorted = [...(times[w] ?? [])].sort((a, b) => a - b);
+    const median = sorted[Math.floor(REPEATS / 2)] ?? 0;
+    log(
+      `(c) incremental cycle (all tables, ${NEW_ROWS} new impressions), ${world.label}: median ${median.toFixed(1)} ms ` +
+        `(min ${sorted[0]?.toFixed(1)}, max ${sorted.at(-1)?.toFixed(1)}, ${REPEATS} cycles)`,
+    );
+    return median;
+  });
+}
+
+interface World {
+  label: string;
+  db: TestDatabase;
+  pool: Pool;
+  namespace: string;
+  extractor: Extractor;
+}
+
+async function createWorld(label: string, nc: NatsConnection): Promise<World> {
+  const db = await createTestDatabase();
+  const namespace = uniqueName("bench");
+  const pool = createPool({ connectionString: db.url, max: 12 });
+  await ensureStreams(await nc.jetstreamManager(), namespace);
   const extractor = createExtractor({
     pool,
     js: nc.jetstream(),
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
-    config,
+    config: loadConfig({ DATABASE_URL: db.url, ADPIPE_NAMESPACE: namespace, LOG_LEVEL: "warn" }),
     logger: createLogger("bench", "warn"),
   });
-  log(`bench:extract — database ${db.name}, namespace ${namespace}, max_payload ${nc.info?.max_payload}`);
   await pool.query(
     "INSERT INTO advertiser (name) SELECT 'adv ' || g FROM generate_series(1, 5) g; " +
       "INSERT INTO campaign (name, bid, budget, advertiser_id) SELECT 'c ' || g, 1.50, 1000, 1 + g % 5 FROM generate_series(1, 20) g",
   );
+  return { label, db, pool, namespace, extractor };
+}
 
-  await fill(pool, 0, SMALL);
-  const small = await initial(extractor, "1M-row table");
-  const incSmall = await incremental(pool, extractor, "1M-row table");
+const nc = await connectNats({ url: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+const jsm = await nc.jetstreamManager();
+const worlds: World[] = [];
+try {
+  log(`bench:extract — max_payload ${nc.info?.max_payload}, ${navigator.hardwareConcurrency} cores`);
+  const small = await createWorld("1M-row table", nc);
+  worlds.push(small);
+  const large = await createWorld("10M-row table", nc);
+  worlds.push(large);
+  await fill(small.pool, 0, SMALL);
+  await fill(large.pool, 0, LARGE);
 
-  await fill(pool, SMALL, LARGE);
-  const copy = await copyAlone(pool);
+  const copy = await copyAlone(large.pool);
   log(
-    `(a) COPY TO STDOUT alone: ${copy.rows.toLocaleString()} rows, ${mb(copy.bytes)} in ${(copy.ms / 1000).toFixed(2)} s, ${rate(copy.rows, copy.ms)}`,
+    `(a) COPY TO STDOUT alone, 10M-row table: ${copy.rows.toLocaleString()} rows, ${mb(copy.bytes)} in ${(copy.ms / 1000).toFixed(2)} s, ${rate(copy.rows, copy.ms)}`,
   );
-  const large = await initial(extractor, "10M-row table", copy.rows / copy.ms);
-  const incLarge = await incremental(pool, extractor, "10M-row table");
+  const initialSmall = await initial(small.extractor, small.label);
+  const initialLarge = await initial(large.extractor, large.label, copy.rows / copy.ms);
+  const [incSmall = 0, incLarge = 0] = await incremental(worlds);
 
   log("summary:");
-  log(`  extraction ${rate(large.rows, large.ms)} (target >= 1 M rows/s)`);
-  log(`  peak RSS ${mb(small.peakRss)} at 1M rows, ${mb(large.peakRss)} at 10M rows`);
+  log(`  extraction ${rate(initialLarge.rows, initialLarge.ms)} (target >= 1 M rows/s)`);
+  log(`  peak RSS ${mb(initialSmall.peakRss)} at 1M rows, ${mb(initialLarge.peakRss)} at 10M rows`);
   log(
     `  incremental ${incSmall.toFixed(1)} ms at 1M, ${incLarge.toFixed(1)} ms at 10M, ratio ${(incLarge / incSmall).toFixed(2)} (targets < 50 ms, < 1.5)`,
   );
 } finally {
-  await deleteStreams(jsm, namespace).catch(() => {});
+  for (const world of worlds) {
+    await deleteStreams(jsm, world.namespace).catch(() => {});
+    await world.pool.end();
+    await world.db.drop();
+  }
   await nc.drain();
-  await pool.end();
-  await db.drop();
-  log("dropped the database and streams");
+  log("dropped the databases and streams");
 }
