@@ -4,7 +4,7 @@ import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
 import { createApp } from "./app.ts";
-import type { Extractor } from "./extractor.ts";
+import { createExtractor, type Extractor } from "./extractor.ts";
 import { serveExtractRun } from "./run-subject.ts";
 import { createHarness, type Harness, natsUrl, publishedVersions, seedCampaign } from "./test-support.ts";
 
@@ -56,6 +56,31 @@ describe("HTTP", () => {
     const body = (await res.json()) as { error: { message: string } };
     expect(body.error.message).toContain("postgres");
     expect(body.error.message).toContain("nats");
+    await deadPool.end();
+  });
+
+  test("PostgreSQL unreachable: POST /extract is 503 naming the failed tables, nothing thrown", async () => {
+    const deadPool = createPool({ connectionString: "postgres://postgres@127.0.0.1:1/none" });
+    const down = createApp({
+      extractor: createExtractor({
+        pool: deadPool,
+        js: h.nc.jetstream(),
+        maxPayload: 1024 * 1024,
+        config: h.config,
+        logger,
+      }),
+      logger,
+      checks: {},
+    });
+    const res = await down.request("/extract", { method: "POST" });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as {
+      error: { code: string; message: string };
+      results: { status: string }[];
+    };
+    expect(body.error.code).toBe("extract_failed");
+    expect(body.error.message).toContain("impressions:");
+    expect(body.results.map((r) => r.status)).toEqual(["failed", "failed", "failed", "failed"]);
     await deadPool.end();
   });
 
