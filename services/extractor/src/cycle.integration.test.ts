@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { streams, UPSERT_COLUMNS } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats } from "@adpipe/shared/nats";
-import { testServerUrl } from "@adpipe/shared/testing";
+import { testServerUrl, waitFor } from "@adpipe/shared/testing";
 import pg from "pg";
 import { createExtractor } from "./extractor.ts";
 import { createHarness, type Harness, natsUrl, publishedVersions, seedCampaign } from "./test-support.ts";
@@ -247,8 +247,16 @@ describe("extraction cycle", () => {
     const after = (await h.newExtractor().watermarks()).find((w) => w.table === "impressions");
     expect(after?.xid).toBe(before?.xid ?? "");
 
-    const retry = (await h.newExtractor(undefined, { EXTRACT_MAX_BATCH_ROWS: "100" }).extract("impressions"))
-      .results[0];
+    // The failed session is closed, not unlocked; the server drops its lock once it sees the
+    // connection gone, which can take a moment while the backend is still sending COPY data.
+    const retryExtractor = h.newExtractor(undefined, { EXTRACT_MAX_BATCH_ROWS: "100" });
+    const retry = await waitFor(
+      async () => {
+        const [r] = (await retryExtractor.extract("impressions")).results;
+        return r?.status !== "skipped" && r;
+      },
+      { what: "the failed session's lock to be released" },
+    );
     // The same window again: the three batches that went out before the failure are dropped.
     expect(retry).toMatchObject({
       status: "published",

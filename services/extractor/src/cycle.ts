@@ -52,20 +52,42 @@ export async function extractTable(deps: CycleDeps, table: TableName): Promise<T
   const done = () => ({ ...result, durationMs: Math.round((performance.now() - started) * 10) / 10 });
   let client: PoolClient | undefined;
   let broken: Error | undefined;
+  const session = { copying: false };
   try {
     client = await deps.pool.connect();
     if (!(await tryLockTable(client, table))) return { ...done(), status: "skipped" };
-    Object.assign(result, await publishWindow(deps, client, table, result));
+    Object.assign(result, await publishWindow(deps, client, table, result, session));
     await unlockTable(client, table);
     return done();
   } catch (err) {
-    // The session may be mid-COPY or mid-transaction, so it is not unlocked but discarded:
-    // closing it ends the transaction and drops its lock on the server.
-    broken = err instanceof Error ? err : new Error(String(err));
+    const error = err instanceof Error ? err : new Error(String(err));
     deps.logger.warn("extraction failed; the window will be retried", { table, err });
-    return { ...done(), status: "failed", error: broken.message };
+    broken = await releaseLock(client, table, session.copying, error);
+    return { ...done(), status: "failed", error: error.message };
   } finally {
     client?.release(broken);
+  }
+}
+
+/**
+ * After a failure: mid-COPY the session takes no other statement until the stream ends, so it
+ * is discarded (closing it ends its transaction and drops its lock on the server a moment
+ * later). Otherwise it is rolled back and unlocked at once, so the next cycle need not wait.
+ * Returns the error to release the session with, if it must be discarded.
+ */
+async function releaseLock(
+  client: PoolClient | undefined,
+  table: TableName,
+  copying: boolean,
+  error: Error,
+): Promise<Error | undefined> {
+  if (!client || copying) return error;
+  try {
+    await client.query("ROLLBACK");
+    await unlockTable(client, table);
+    return undefined;
+  } catch {
+    return error;
   }
 }
 
@@ -74,6 +96,7 @@ async function publishWindow(
   client: PoolClient,
   table: TableName,
   result: TableResult,
+  session: { copying: boolean },
 ): Promise<Partial<TableResult>> {
   const { store } = deps;
   const watermark = await store.read(table, client);
@@ -90,6 +113,7 @@ async function publishWindow(
 
   const publisher = createPublisher({ js: deps.js, maxInFlight: deps.maxInFlight });
   let pendingStored = watermark.pendingXid !== null;
+  session.copying = true;
   for (const query of deltaQueries(table, window)) {
     let sequence = 0;
     for await (const batch of splitRows(client.query(copyTo(query.sql)), deps.limits)) {
@@ -110,6 +134,7 @@ async function publishWindow(
       });
     }
   }
+  session.copying = false;
   const totals = await publisher.settle();
   await client.query("COMMIT");
   await deps.hooks?.afterPublish?.(table, window);
