@@ -110,3 +110,34 @@ export interface ReportsUpdatedEvent {
   durationMs: number;
   full: boolean;
 }
+
+/** Request on `<ns>.extract.run` (and body of `POST /extract`): no table means every table. */
+export interface ExtractRunRequest {
+  table?: TableName;
+}
+
+/** What one table did in an extraction cycle. */
+export interface ExtractTableResult {
+  table: TableName;
+  /**
+   * published: batches sent and acknowledged, watermark advanced to `to`; idle: nothing changed in
+   * the window (watermark advanced); skipped: another extractor holds the table this cycle;
+   * failed: nothing advanced, the window is retried.
+   */
+  status: "published" | "idle" | "skipped" | "failed";
+  /** The window `[from, to)` of transaction ids, as decimal xid8. */
+  from: string;
+  to: string;
+  batches: number;
+  rows: number;
+  /** Batches JetStream had already stored (same `Nats-Msg-Id` within its duplicate window). */
+  duplicates: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Reply on `<ns>.extract.run` (and body of `POST /extract`); `error` is set when a table failed or the request was invalid. */
+export interface ExtractRunReply {
+  results?: ExtractTableResult[];
+  error?: { code: string; message: string };
+}

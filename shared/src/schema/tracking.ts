@@ -44,5 +44,11 @@ export const deletion = pgTable(
 export const watermark = pgTable("adpipe_watermark", {
   tableName: text("table_name").primaryKey(),
   xid: xid8("xid").notNull().default(sql`'0'::xid8`),
+  /**
+   * Upper end of a window whose publishing began but was not confirmed yet. A restarted cycle
+   * re-reads exactly this window, so unchanged batches get the same message ids and JetStream
+   * drops them as duplicates.
+   */
+  pendingXid: xid8("pending_xid"),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
 });

@@ -1,0 +1,25 @@
+import { parseConfig, settings } from "@adpipe/shared/config";
+import { z } from "zod";
+
+const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const extractorSettings = {
+  DATABASE_URL: settings.DATABASE_URL,
+  NATS_URL: settings.NATS_URL,
+  ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+  PORT: settings.PORT.default(3002),
+  LOG_LEVEL: settings.LOG_LEVEL,
+  /** Pause between scheduled cycles; failures back off from here up to EXTRACT_MAX_BACKOFF_MS. */
+  EXTRACT_INTERVAL_MS: positiveInt(10, 3_600_000).default(1000),
+  EXTRACT_MAX_BACKOFF_MS: positiveInt(100, 3_600_000).default(30_000),
+  /** Body size cap; 0 means "the server's max_payload minus room for headers". */
+  EXTRACT_MAX_BATCH_BYTES: positiveInt(0, 64 * 1024 * 1024).default(0),
+  EXTRACT_MAX_BATCH_ROWS: positiveInt(1, 10_000_000).default(100_000),
+  /** Publishes awaiting their JetStream ack at once (memory is about this many bodies). */
+  EXTRACT_MAX_IN_FLIGHT: positiveInt(1, 1024).default(16),
+} as const;
+
+export type ExtractorConfig = ReturnType<typeof loadConfig>;
+
+export const loadConfig = (env: Record<string, string | undefined> = process.env) =>
+  parseConfig(extractorSettings, env);

@@ -1,0 +1,144 @@
+import { type ExtractTableResult, subjects, type TableName } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { Pool, PoolClient } from "@adpipe/shared/pg";
+import type { JetStreamClient } from "nats";
+import { to as copyTo } from "pg-copy-streams";
+import { type BatchLimits, splitRows } from "./copy-batches.ts";
+import { deltaQueries, type XidWindow } from "./delta-queries.ts";
+import { tryLockTable, unlockTable } from "./lock.ts";
+import { createPublisher } from "./publisher.ts";
+import type { WatermarkStore } from "./watermark-store.ts";
+import { windowEnd } from "./window-end.ts";
+
+/** What one table did in a cycle (the `<ns>.extract.run` reply type from the contract). */
+export type TableResult = ExtractTableResult;
+
+/** Test seams: a hook that throws simulates a crash at that point. */
+export interface CycleHooks {
+  /** A batch is about to be published (the COPY is still streaming). */
+  beforePublish?: (table: TableName, sequence: number) => Promise<void> | void;
+  /** Every batch is acknowledged; the watermark is not stored yet. */
+  afterPublish?: (table: TableName, window: XidWindow) => Promise<void> | void;
+}
+
+export interface CycleDeps {
+  pool: Pool;
+  js: JetStreamClient;
+  store: WatermarkStore;
+  namespace: string;
+  limits: BatchLimits;
+  maxInFlight: number;
+  logger: Logger;
+  hooks?: CycleHooks;
+}
+
+/**
+ * One extraction of one table: lock, find the window [stored watermark, oldest running xid),
+ * stream its changes out of a REPEATABLE READ snapshot into JetStream, and advance the watermark
+ * only once every batch is acknowledged. See docs/extractor.md for why this loses nothing.
+ */
+export async function extractTable(deps: CycleDeps, table: TableName): Promise<TableResult> {
+  const started = performance.now();
+  const result: TableResult = {
+    table,
+    status: "idle",
+    from: "0",
+    to: "0",
+    batches: 0,
+    rows: 0,
+    duplicates: 0,
+    durationMs: 0,
+  };
+  const done = () => ({ ...result, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+  let client: PoolClient | undefined;
+  let broken: Error | undefined;
+  const session = { copying: false };
+  try {
+    client = await deps.pool.connect();
+    if (!(await tryLockTable(client, table))) return { ...done(), status: "skipped" };
+    Object.assign(result, await publishWindow(deps, client, table, result, session));
+    await unlockTable(client, table);
+    return done();
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    deps.logger.warn("extraction failed; the window will be retried", { table, err });
+    broken = await releaseLock(client, table, session.copying, error);
+    return { ...done(), status: "failed", error: error.message };
+  } finally {
+    client?.release(broken);
+  }
+}
+
+/**
+ * After a failure: mid-COPY the session takes no other statement until the stream ends, so it
+ * is discarded (closing it ends its transaction and drops its lock on the server a moment
+ * later). Otherwise it is rolled back and unlocked at once, so the next cycle need not wait.
+ * Returns the error to release the session with, if it must be discarded.
+ */
+async function releaseLock(
+  client: PoolClient | undefined,
+  table: TableName,
+  copying: boolean,
+  error: Error,
+): Promise<Error | undefined> {
+  if (!client || copying) return error;
+  try {
+    await client.query("ROLLBACK");
+    await unlockTable(client, table);
+    return undefined;
+  } catch {
+    return error;
+  }
+}
+
+async function publishWindow(
+  deps: CycleDeps,
+  client: PoolClient,
+  table: TableName,
+  result: TableResult,
+  session: { copying: boolean },
+): Promise<Partial<TableResult>> {
+  const { store } = deps;
+  const watermark = await store.read(table, client);
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  // A pending window (a crashed or failed attempt) is re-read as it was: its end is still below
+  // every transaction that can write here, and unchanged batches then repeat their message ids.
+  const window: XidWindow = { from: watermark.xid, to: watermark.pendingXid ?? (await windowEnd(client)) };
+  result.from = window.from;
+  result.to = window.to;
+  if (BigInt(window.to) <= BigInt(window.from)) {
+    await client.query("COMMIT");
+    return { status: "idle", to: window.from };
+  }
+
+  const publisher = createPublisher({ js: deps.js, maxInFlight: deps.maxInFlight });
+  let pendingStored = watermark.pendingXid !== null;
+  session.copying = true;
+  for (const query of deltaQueries(table, window)) {
+    let sequence = 0;
+    for await (const batch of splitRows(client.query(copyTo(query.sql)), deps.limits)) {
+      if (!pendingStored) {
+        // Another session: this one is inside a read-only transaction streaming a COPY.
+        await store.setPending(table, window.from, window.to);
+        pendingStored = true;
+      }
+      await deps.hooks?.beforePublish?.(table, sequence);
+      await publisher.publish({
+        subject: subjects(deps.namespace).delta(table),
+        table,
+        kind: query.kind,
+        columns: query.columns,
+        window,
+        sequence: sequence++,
+        ...batch,
+      });
+    }
+  }
+  session.copying = false;
+  const totals = await publisher.settle();
+  await client.query("COMMIT");
+  await deps.hooks?.afterPublish?.(table, window);
+  await store.advance(table, window.to, client);
+  if (totals.batches > 0) deps.logger.info("published window", { table, ...window, ...totals });
+  return { status: totals.batches > 0 ? "published" : "idle", ...totals };
+}

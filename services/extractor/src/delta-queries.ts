@@ -1,0 +1,52 @@
+import {
+  DELETE_COLUMNS,
+  type DeltaKind,
+  type TableName,
+  TRUNCATE_COLUMNS,
+  UPSERT_COLUMNS,
+} from "@adpipe/shared/contract";
+
+/** A window of transaction ids: changes with `from <= _xid < to`. */
+export interface XidWindow {
+  from: string;
+  to: string;
+}
+
+export interface DeltaQuery {
+  kind: DeltaKind;
+  columns: readonly string[];
+  /** A `COPY (...) TO STDOUT` statement (text format, which ClickHouse reads as TabSeparated). */
+  sql: string;
+}
+
+const XID = /^\d{1,20}$/;
+
+// COPY takes no bind parameters, so the bounds are inlined; they are xid8 values this process
+// read from PostgreSQL itself, and are checked to be plain decimals before use. Table and column
+// names come from the contract, never from input.
+function bounds({ from, to }: XidWindow): string {
+  if (!XID.test(from) || !XID.test(to)) throw new Error(`invalid xid window ${from}..${to}`);
+  return `_xid >= '${from}'::xid8 AND _xid < '${to}'::xid8`;
+}
+
+/** The three reads of one table's window; each is a range scan on an `_xid` index. */
+export function deltaQueries(table: TableName, window: XidWindow): DeltaQuery[] {
+  const range = bounds(window);
+  return [
+    {
+      kind: "truncate",
+      columns: TRUNCATE_COLUMNS,
+      sql: `COPY (SELECT table_name, _version FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NULL AND ${range} ORDER BY _version) TO STDOUT`,
+    },
+    {
+      kind: "delete",
+      columns: DELETE_COLUMNS,
+      sql: `COPY (SELECT row_id, _version, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
+    },
+    {
+      kind: "upsert",
+      columns: UPSERT_COLUMNS[table],
+      sql: `COPY (SELECT ${UPSERT_COLUMNS[table].join(", ")} FROM ${table} WHERE ${range}) TO STDOUT`,
+    },
+  ];
+}

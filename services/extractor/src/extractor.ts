@@ -1,0 +1,131 @@
+import { TABLES, type TableName } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { Pool } from "@adpipe/shared/pg";
+import type { JetStreamClient } from "nats";
+import type { ExtractorConfig } from "./config.ts";
+import { type CycleHooks, extractTable, type TableResult } from "./cycle.ts";
+import { lockTable, unlockTable } from "./lock.ts";
+import { createWatermarkStore } from "./watermark-store.ts";
+
+/** Room left in a message for the headers (ids, column lists) next to the body. */
+export const HEADER_ROOM = 4096;
+
+export interface ExtractorDeps {
+  pool: Pool;
+  js: JetStreamClient;
+  /** The server's max_payload (`nc.info.max_payload`); bodies stay below it minus HEADER_ROOM. */
+  maxPayload: number;
+  config: Pick<
+    ExtractorConfig,
+    | "ADPIPE_NAMESPACE"
+    | "EXTRACT_INTERVAL_MS"
+    | "EXTRACT_MAX_BACKOFF_MS"
+    | "EXTRACT_MAX_BATCH_BYTES"
+    | "EXTRACT_MAX_BATCH_ROWS"
+    | "EXTRACT_MAX_IN_FLIGHT"
+  >;
+  logger: Logger;
+  hooks?: CycleHooks;
+}
+
+export interface CycleReport {
+  results: TableResult[];
+}
+
+/**
+ * Runs extraction cycles on demand and on a schedule. Within one process cycles run one at a
+ * time (HTTP, NATS and the schedule queue up behind each other); across processes the per-table
+ * advisory lock decides, and a table another extractor holds is reported as skipped.
+ */
+export function createExtractor({ pool, js, maxPayload, config, logger, hooks }: ExtractorDeps) {
+  const store = createWatermarkStore(pool);
+  const maxBytes = Math.min(
+    config.EXTRACT_MAX_BATCH_BYTES || Number.POSITIVE_INFINITY,
+    maxPayload - HEADER_ROOM,
+  );
+  const cycleDeps = {
+    pool,
+    js,
+    store,
+    namespace: config.ADPIPE_NAMESPACE,
+    limits: { maxBytes, maxRows: config.EXTRACT_MAX_BATCH_ROWS },
+    maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
+    logger,
+    hooks,
+  };
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const extract = (table?: TableName): Promise<CycleReport> =>
+    exclusive(async () => ({
+      results: await Promise.all((table ? [table] : TABLES).map((t) => extractTable(cycleDeps, t))),
+    }));
+
+  const resync = (table: TableName) =>
+    exclusive(async () => {
+      const client = await pool.connect();
+      try {
+        await lockTable(client, table);
+        try {
+          await store.reset(table, client);
+        } finally {
+          await unlockTable(client, table);
+        }
+      } finally {
+        client.release();
+      }
+      logger.info("watermark reset; the table is extracted again from the start", { table });
+      return store.read(table);
+    });
+
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+
+  async function schedule() {
+    let delay = config.EXTRACT_INTERVAL_MS;
+    while (!stopped) {
+      const report = await extract().catch((err: unknown) => {
+        logger.warn("extraction cycle failed", { err });
+        return undefined;
+      });
+      const failed = !report || report.results.some((r) => r.status === "failed");
+      // Back off while PostgreSQL or NATS is away; recover to the interval on the first success.
+      delay = failed ? Math.min(delay * 2, config.EXTRACT_MAX_BACKOFF_MS) : config.EXTRACT_INTERVAL_MS;
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  return {
+    extract,
+    resync,
+    watermarks: () => store.readAll(),
+    /** Starts the schedule: a cycle, then the interval, again. */
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      loop = schedule();
+    },
+    /** Lets the running cycle finish, then stops the schedule. */
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+      await queue;
+    },
+  };
+}
+
+export type Extractor = ReturnType<typeof createExtractor>;

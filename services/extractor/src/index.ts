@@ -1,0 +1,63 @@
+import { createLogger } from "@adpipe/shared/logger";
+import { onShutdown, runMain } from "@adpipe/shared/main";
+import { migrateOltp } from "@adpipe/shared/migrate";
+import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
+import { createPool } from "@adpipe/shared/pg";
+import { createApp } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { createExtractor } from "./extractor.ts";
+import { retryWithBackoff } from "./retry.ts";
+import { serveExtractRun } from "./run-subject.ts";
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger("extractor", config.LOG_LEVEL);
+
+  await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), { logger });
+  // One client per table for a cycle, one for the pending-window write, a few for HTTP.
+  const pool = createPool({
+    connectionString: config.DATABASE_URL,
+    max: 12,
+    applicationName: "adpipe-extractor",
+    logger,
+  });
+  const nc = await retryWithBackoff(
+    "NATS connection",
+    () => connectNats({ url: config.NATS_URL, name: "adpipe-extractor", logger }),
+    { logger },
+  );
+  await retryWithBackoff(
+    "stream provisioning",
+    async () => ensureStreams(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE),
+    {
+      logger,
+    },
+  );
+
+  const extractor = createExtractor({
+    pool,
+    js: nc.jetstream(),
+    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+    config,
+    logger,
+  });
+  const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const app = createApp({
+    extractor,
+    logger,
+    checks: { postgres: () => pool.query("SELECT 1"), nats: () => pingNats(nc) },
+  });
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  extractor.start();
+  logger.info("extractor started", { port: server.port, namespace: config.ADPIPE_NAMESPACE });
+
+  onShutdown(async (signal) => {
+    logger.info("shutting down: finishing the running cycle", { signal });
+    await server.stop();
+    subscription.unsubscribe();
+    await extractor.stop();
+    await nc.drain();
+    await pool.end();
+    logger.info("stopped");
+  });
+});

@@ -1,0 +1,110 @@
+import {
+  DELTA_FORMAT,
+  type DeltaKind,
+  HEADERS,
+  SCHEMA_VERSION,
+  type TableName,
+} from "@adpipe/shared/contract";
+import { headers, type JetStreamClient } from "nats";
+import type { XidWindow } from "./delta-queries.ts";
+
+export interface DeltaBatch {
+  subject: string;
+  table: TableName;
+  kind: DeltaKind;
+  columns: readonly string[];
+  window: XidWindow;
+  /** Position of this batch among the window's batches of this kind. */
+  sequence: number;
+  body: Uint8Array;
+  rows: number;
+}
+
+/**
+ * The batch id, also sent as `Nats-Msg-Id`. It names table, kind, window and position, and ends
+ * in a hash of the body: a re-read of the same window yields the same id only for the same
+ * bytes, so JetStream's de-duplication can drop a repeat but never a batch whose rows differ
+ * (after a crash, rows may have moved to a later window and shifted the cut points).
+ */
+export function batchId(batch: Omit<DeltaBatch, "subject" | "columns" | "rows">): string {
+  const hash = Bun.hash(batch.body).toString(16).padStart(16, "0");
+  const { table, kind, window, sequence } = batch;
+  return `${table}-${kind}-${window.from}-${window.to}-${sequence}-${hash}`;
+}
+
+export function deltaHeaders(batch: DeltaBatch, id: string) {
+  const h = headers();
+  h.set(HEADERS.table, batch.table);
+  h.set(HEADERS.kind, batch.kind);
+  h.set(HEADERS.batchId, id);
+  h.set(HEADERS.format, DELTA_FORMAT);
+  h.set(HEADERS.columns, batch.columns.join(","));
+  h.set(HEADERS.rows, String(batch.rows));
+  h.set(HEADERS.watermarkFrom, batch.window.from);
+  h.set(HEADERS.watermarkTo, batch.window.to);
+  h.set(HEADERS.schemaVersion, String(SCHEMA_VERSION));
+  h.set(HEADERS.msgId, id);
+  return h;
+}
+
+export interface PublishTotals {
+  batches: number;
+  rows: number;
+  /** Batches JetStream had already stored (same id within its duplicate window). */
+  duplicates: number;
+}
+
+/**
+ * Publishes batches with up to `maxInFlight` acknowledgements outstanding: enough to keep the
+ * server busy, few enough that memory stays at about `maxInFlight` bodies. `publish` waits while
+ * the window is full, which pauses the COPY stream feeding it. The first failure is rethrown by
+ * the next `publish` or by `settle`, so the caller never advances its watermark past it.
+ */
+export function createPublisher({
+  js,
+  maxInFlight,
+  ackTimeoutMs = 30_000,
+}: {
+  js: JetStreamClient;
+  maxInFlight: number;
+  ackTimeoutMs?: number;
+}) {
+  const inFlight = new Set<Promise<void>>();
+  const totals: PublishTotals = { batches: 0, rows: 0, duplicates: 0 };
+  let failure: unknown;
+
+  async function publish(batch: DeltaBatch): Promise<void> {
+    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const id = batchId(batch);
+    const ack = js
+      .publish(batch.subject, batch.body, {
+        msgID: id,
+        headers: deltaHeaders(batch, id),
+        timeout: ackTimeoutMs,
+      })
+      .then(
+        (pa) => {
+          totals.batches++;
+          totals.rows += batch.rows;
+          if (pa.duplicate) totals.duplicates++;
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      )
+      .finally(() => inFlight.delete(ack));
+    inFlight.add(ack);
+  }
+
+  /** Resolves when every batch is acknowledged; throws the first failure. */
+  async function settle(): Promise<PublishTotals> {
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    return { ...totals };
+  }
+
+  return { publish, settle };
+}
+
+export type Publisher = ReturnType<typeof createPublisher>;

@@ -1,0 +1,45 @@
+import { isTableName, TABLES, type TableName } from "@adpipe/shared/contract";
+import { type ErrorBody, errorBody, ValidationError } from "@adpipe/shared/errors";
+import { z } from "zod";
+import type { TableResult } from "./cycle.ts";
+
+const tableField = z
+  .string({ message: `expected one of ${TABLES.join(", ")}` })
+  .refine(isTableName, {
+    error: (issue) => `unknown table '${String(issue.input)}'; expected one of ${TABLES.join(", ")}`,
+  })
+  .transform((value) => value as TableName);
+
+/** `POST /extract` and `<ns>.extract.run`: `{}` for every table, `{ "table": "campaign" }` for one. */
+export const extractRequest = z.object({ table: tableField.optional() });
+/** `POST /resync`: the table is required. */
+export const resyncRequest = z.object({ table: tableField });
+
+/** Parses a NATS request's payload the way `jsonBody` parses an HTTP body (empty means `{}`). */
+export function parseRequest<T extends z.ZodType>(data: Uint8Array, schema: T): z.infer<T> {
+  const text = new TextDecoder().decode(data);
+  let raw: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ValidationError("body", "invalid JSON");
+    }
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ValidationError(issue?.path.join(".") || "body", issue?.message ?? "invalid");
+  }
+  return result.data;
+}
+
+export type ExtractResponse = { results: TableResult[] } | (ErrorBody & { results: TableResult[] });
+
+/** The one answer shape for HTTP and NATS: the per-table results, plus an error when a table failed. */
+export function extractResponse(results: TableResult[]): { body: ExtractResponse; failed: boolean } {
+  const failed = results.filter((r) => r.status === "failed");
+  if (failed.length === 0) return { body: { results }, failed: false };
+  const message = failed.map((r) => `${r.table}: ${r.error ?? "failed"}`).join("; ");
+  return { body: { ...errorBody("extract_failed", message), results }, failed: true };
+}

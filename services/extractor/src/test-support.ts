@@ -1,0 +1,120 @@
+import { type DeltaKind, HEADERS, streams, type TableName } from "@adpipe/shared/contract";
+import { createLogger } from "@adpipe/shared/logger";
+import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
+import { createPool, type Pool } from "@adpipe/shared/pg";
+import { createTestDatabase, type TestDatabase, uniqueName } from "@adpipe/shared/testing";
+import type { NatsConnection } from "nats";
+import { loadConfig } from "./config.ts";
+import type { CycleHooks } from "./cycle.ts";
+import { createExtractor } from "./extractor.ts";
+
+export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
+/** One test file's world: its own database, NATS namespace and streams; `close()` removes them. */
+export interface Harness {
+  db: TestDatabase;
+  pool: Pool;
+  nc: NatsConnection;
+  namespace: string;
+  config: ReturnType<typeof loadConfig>;
+  newExtractor(hooks?: CycleHooks, env?: Record<string, string>): ReturnType<typeof createExtractor>;
+  deltas(): Promise<Delta[]>;
+  close(): Promise<void>;
+}
+
+export interface Delta {
+  seq: number;
+  subject: string;
+  table: TableName;
+  kind: DeltaKind;
+  batchId: string;
+  from: string;
+  to: string;
+  rowCount: number;
+  columns: string[];
+  rows: Record<string, string>[];
+  body: string;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const db = await createTestDatabase();
+  const pool = createPool({ connectionString: db.url, max: 20 });
+  const nc = await connectNats({ url: natsUrl });
+  const namespace = uniqueName("ex");
+  const jsm = await nc.jetstreamManager();
+  await ensureStreams(jsm, namespace);
+  const logger = createLogger("extractor-test", "silent");
+  const env = { DATABASE_URL: db.url, NATS_URL: natsUrl, ADPIPE_NAMESPACE: namespace, LOG_LEVEL: "silent" };
+  const config = loadConfig(env);
+
+  return {
+    db,
+    pool,
+    nc,
+    namespace,
+    config,
+    newExtractor: (hooks, extra = {}) =>
+      createExtractor({
+        pool,
+        js: nc.jetstream(),
+        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        config: loadConfig({ ...env, ...extra }),
+        logger,
+        hooks,
+      }),
+    deltas: () => readDeltas(nc, namespace),
+    async close() {
+      await deleteStreams(jsm, namespace).catch(() => {});
+      await nc.drain().catch(() => {});
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+/** Every message in the namespace's delta stream, in stream order, with its TSV body parsed. */
+export async function readDeltas(nc: NatsConnection, namespace: string): Promise<Delta[]> {
+  const jsm = await nc.jetstreamManager();
+  const stream = streams(namespace).delta;
+  const info = await jsm.streams.info(stream);
+  const out: Delta[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const msg = await jsm.streams.getMessage(stream, { seq });
+    const h = (name: string) => msg.header.get(name);
+    const columns = h(HEADERS.columns).split(",");
+    const body = new TextDecoder().decode(msg.data);
+    const rows = body
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => Object.fromEntries(line.split("\t").map((v, i) => [columns[i] ?? `c${i}`, v])));
+    out.push({
+      seq,
+      subject: msg.subject,
+      table: h(HEADERS.table) as TableName,
+      kind: h(HEADERS.kind) as DeltaKind,
+      batchId: h(HEADERS.batchId),
+      from: h(HEADERS.watermarkFrom),
+      to: h(HEADERS.watermarkTo),
+      rowCount: Number(h(HEADERS.rows)),
+      columns,
+      rows,
+      body,
+    });
+  }
+  return out;
+}
+
+/** Published rows of one table and kind, as `id@version` strings (tombstones use `id`). */
+export function publishedVersions(deltas: Delta[], table: TableName, kind: DeltaKind = "upsert"): string[] {
+  return deltas
+    .filter((d) => d.table === table && d.kind === kind)
+    .flatMap((d) => d.rows.map((r) => `${r.id}@${r._version}`));
+}
+
+export async function seedCampaign(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: number }>(
+    `WITH a AS (INSERT INTO advertiser (name) VALUES ('acme') RETURNING id)
+     INSERT INTO campaign (name, bid, budget, advertiser_id) SELECT 'spring', 1.25, 100, id FROM a RETURNING id`,
+  );
+  return rows[0]?.id ?? 0;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "adpipe_watermark" ADD COLUMN "pending_xid" "xid8";
