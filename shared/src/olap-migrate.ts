@@ -66,6 +66,10 @@ export function loadOlapMigrations(folder = olapMigrationsFolder): OlapMigration
  * statements ran. Re-running is a no-op; a run that stopped half-way through a file resumes by
  * running that file again (its statements are idempotent, which `loadOlapMigrations` checks).
  * An applied file whose text changed is refused: write a new migration instead.
+ *
+ * `client` must not name a database that may not exist yet: a server answers every request made
+ * with an unknown `database` with UNKNOWN_DATABASE, the CREATE DATABASE too. The SQL files name
+ * tables as `{database}.<table>`, so the migrating client needs no database of its own.
  */
 export async function migrateOlap(
   client: ClickHouseClient,
@@ -76,7 +80,15 @@ export async function migrateOlap(
   if (!IDENTIFIER.test(database))
     throw new Error(`invalid ClickHouse database name ${JSON.stringify(database)}`);
   const run = (query: string) => client.command({ query: query.replaceAll("{database}", database) });
-  await run("CREATE DATABASE IF NOT EXISTS {database}");
+  await run("CREATE DATABASE IF NOT EXISTS {database}").catch((err) => {
+    if ((err as { code?: string }).code !== "81") throw err;
+    throw new Error(
+      "migrateOlap needs a client created without `database` (that database does not exist yet)",
+      {
+        cause: err,
+      },
+    );
+  });
   await run(
     `CREATE TABLE IF NOT EXISTS {database}.${OLAP_MIGRATIONS_TABLE} (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   );
