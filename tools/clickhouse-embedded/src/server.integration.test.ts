@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Readable } from "node:stream";
 import { ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
+import { waitFor } from "@adpipe/shared/testing";
 import { spawnEmbeddedClickHouse } from "./spawn.ts";
 import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
 
@@ -239,5 +240,35 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
     expect(
       await after.query({ query: "SELECT k FROM kept", format: "JSONEachRow" }).then((r) => r.json()),
     ).toEqual([{ k: "before restart" }]);
+  });
+
+  test("SIGTERM lets a running query finish; SIGKILL loses no acknowledged insert", async () => {
+    await ch.client.command({ query: "CREATE TABLE durable (k UInt32) ENGINE = MergeTree ORDER BY k" });
+    await ch.client.insert({ table: "durable", values: [{ k: 1 }, { k: 2 }], format: "JSONEachRow" });
+    const slow = ch.client
+      .query({ query: "SELECT sleep(1) AS s, 'finished' AS x", format: "JSONEachRow" })
+      .then((r) => r.json());
+    // Stop the server once the query is running in the engine.
+    await waitFor(
+      async () => {
+        const r = await ch.client.query({
+          query:
+            "SELECT count() AS n FROM system.processes WHERE query LIKE '%sleep(1)%' AND query NOT LIKE '%system.processes%'",
+          format: "JSONEachRow",
+        });
+        return (await r.json<{ n: string }>())[0]?.n === "1";
+      },
+      { what: "the slow query to start" },
+    );
+    await ch.restart();
+    expect(await slow).toEqual([{ s: 0, x: "finished" }]);
+
+    await ch.restart({ crash: true });
+    const after = ch.connect(ch.database);
+    expect(
+      await after
+        .query({ query: "SELECT sum(k) AS s FROM durable", format: "JSONEachRow" })
+        .then((r) => r.json()),
+    ).toEqual([{ s: "3" }]);
   });
 });
