@@ -6,7 +6,7 @@ import { z } from "zod";
 import { startEmbeddedServer } from "./server.ts";
 
 const usage =
-  "usage: clickhouse-embedded --data <dir> [--port 8123] [--host 127.0.0.1] [--user default] [--password '']";
+  "usage: clickhouse-embedded --data <dir> [--port 8123] [--host 127.0.0.1] [--user default] [--password ''] [--parent-pid PID]";
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -16,6 +16,7 @@ runMain(async () => {
       host: { type: "string", default: "127.0.0.1" },
       user: { type: "string" },
       password: { type: "string" },
+      "parent-pid": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -45,4 +46,15 @@ runMain(async () => {
     `clickhouse-embedded listening on ${server.url} (ClickHouse ${server.version}, data ${values.data})\n`,
   );
   onShutdown(() => server.stop());
+  // Started by another process (tests, `bun start`): do not outlive it, even if it was killed.
+  const parent = Number(values["parent-pid"]);
+  if (parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        process.kill(process.pid, "SIGTERM");
+      }
+    }, 1000).unref();
+  }
 });

@@ -32,7 +32,15 @@ const LISTENING = /listening on (http:\/\/\S+)/;
  * and tests must be able to stop and restart it) and resolves once it answers `/ping`.
  */
 export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<EmbeddedClickHouse> {
-  const args = [cli, "--data", options.dataDir, "--port", String(options.port ?? 0)];
+  const args = [
+    cli,
+    "--data",
+    options.dataDir,
+    "--port",
+    String(options.port ?? 0),
+    "--parent-pid",
+    String(process.pid),
+  ];
   if (options.host) args.push("--host", options.host);
   if (options.user) args.push("--user", options.user);
   const proc = Bun.spawn([process.execPath, ...args], {

@@ -60,12 +60,15 @@ export async function startTestClickHouse(
     },
     connect,
     async stop() {
-      await connect()
-        .command({ query: `DROP DATABASE IF EXISTS ${database}` })
-        .catch(() => undefined);
-      await Promise.all(clients.map((c) => c.close()));
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await connect()
+          .command({ query: `DROP DATABASE IF EXISTS ${database}` })
+          .catch(() => undefined);
+        await Promise.all(clients.map((c) => c.close()));
+      } finally {
+        await server.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
