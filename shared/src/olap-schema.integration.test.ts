@@ -165,3 +165,34 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
     ).toEqual(before);
   });
 });
+
+describe("analytical tables: one INSERT replaces a campaign's report rows", () => {
+  test("a rebuild with a greater _version replaces, adds and removes (campaign, day) rows at once", async () => {
+    const insert = (values: Record<string, unknown>[]) =>
+      ch.client.insert({ table: "advertiser_campaigns_daily_ctr_report", values, format: "JSONEachRow" });
+    const row = (date: string, impressions: number, clicks: number, version: number, deleted = 0) => ({
+      campaign_id: 1,
+      date,
+      advertiser_id: 1,
+      day_number: Number(date.slice(-2)) - 23,
+      impressions,
+      clicks,
+      ctr: impressions ? clicks / impressions : 0,
+      _version: version,
+      _deleted: deleted,
+    });
+    await insert([row("2026-11-24", 100, 5, 1), row("2026-11-25", 50, 1, 1)]);
+    await insert([row("2026-11-24", 120, 6, 2), row("2026-11-25", 0, 0, 2, 1), row("2026-11-26", 10, 1, 2)]);
+    const report = await ch.client
+      .query({
+        query:
+          "SELECT toString(date) AS date, day_number, impressions, clicks, ctr FROM advertiser_campaigns_daily_ctr_report FINAL WHERE campaign_id = 1 ORDER BY date",
+        format: "JSONEachRow",
+      })
+      .then((r) => r.json());
+    expect(report).toEqual([
+      { date: "2026-11-24", day_number: 1, impressions: "120", clicks: "6", ctr: 0.05 },
+      { date: "2026-11-26", day_number: 3, impressions: "10", clicks: "1", ctr: 0.1 },
+    ]);
+  });
+});
