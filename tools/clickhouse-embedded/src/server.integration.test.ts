@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Readable } from "node:stream";
 import { ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
 import { waitFor } from "@adpipe/shared/testing";
+import { createClient } from "@clickhouse/client";
 import { spawnEmbeddedClickHouse } from "./spawn.ts";
 import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
 
@@ -124,6 +125,25 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
       { name: "tab\there", at: "2026-11-22 10:00:00.000001", score: null },
       { name: "quoted, comma", at: "2026-11-23 00:00:00.000000", score: 2 },
     ]);
+  });
+
+  test("gzip-compressed request bodies; responses asked compressed are answered plain", async () => {
+    const gz = createClient({
+      url: ch.url,
+      database: ch.database,
+      compression: { request: true, response: true },
+    });
+    try {
+      await gz.command({ query: "CREATE TABLE zipped (k UInt32) ENGINE = MergeTree ORDER BY k" });
+      await gz.insert({ table: "zipped", values: [{ k: 1 }, { k: 41 }], format: "JSONEachRow" });
+      expect(
+        await gz
+          .query({ query: "SELECT sum(k) AS s FROM zipped", format: "JSONEachRow" })
+          .then((r) => r.json()),
+      ).toEqual([{ s: "42" }]);
+    } finally {
+      await gz.close();
+    }
   });
 
   test("query parameters are bound, never spliced", async () => {
