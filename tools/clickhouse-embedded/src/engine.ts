@@ -35,6 +35,8 @@ const native = require(join(chdbDir, "dist", "loader.js")).loadNative() as {
 export interface Engine {
   readonly path: string;
   readonly version: string;
+  /** The server's time zone, which DateTime columns without one of their own use. */
+  readonly timezone: string;
   /** A connection of its own (own settings, current database, stream cursor); close it after use. */
   connect(): Connection;
   close(): void;
@@ -56,7 +58,10 @@ export function openEngine(dataDir: string): Engine {
   mkdirSync(path, { recursive: true });
   // The first session binds the process to the directory and stays open for the server's life.
   const root = new Session(path);
-  const version = root.query("SELECT version()", "TSVRaw").trim();
+  const [version = "", timezone = "UTC"] = root
+    .query("SELECT version(), timezone()", "TSVRaw")
+    .trim()
+    .split("\t");
   const connect = (): Connection => {
     const session = new Session(path);
     return {
@@ -65,5 +70,5 @@ export function openEngine(dataDir: string): Engine {
       close: () => session.close(),
     };
   };
-  return { path, version, connect, close: () => root.close() };
+  return { path, version, timezone, connect, close: () => root.close() };
 }

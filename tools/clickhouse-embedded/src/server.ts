@@ -47,7 +47,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const user = options.user ?? "default";
   const password = options.password ?? "";
   const log = options.logger;
-  const base = { timezone: "UTC", displayName: "adpipe-embedded" };
+  const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
 
   async function handleQuery(req: Request, url: URL): Promise<Response> {
