@@ -5,6 +5,8 @@
 -- ORDER BY id: the replacing key must be the same in every version of a row, and id is the one
 -- column PostgreSQL's triggers guarantee (an UPDATE of id is captured as delete + insert).
 -- Timestamps are PostgreSQL's TIMESTAMP (no zone): stored as given, read back as given, in UTC.
+-- non_replicated_deduplication_window lets a loader pass insert_deduplication_token (its batch
+-- id): a redelivered batch is then not even stored twice; correctness does not depend on it.
 
 CREATE TABLE IF NOT EXISTS {database}.advertiser
 (
@@ -16,7 +18,8 @@ CREATE TABLE IF NOT EXISTS {database}.advertiser
     _deleted UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.campaign
 (
@@ -34,7 +37,8 @@ CREATE TABLE IF NOT EXISTS {database}.campaign
     INDEX advertiser_idx advertiser_id TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Impressions and clicks are inserted in campaign batches with growing ids, so a granule covers
 -- few campaigns and a narrow time range: minmax skip indexes prune most of the table for the
@@ -50,7 +54,8 @@ CREATE TABLE IF NOT EXISTS {database}.impressions
     INDEX created_idx created_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.clicks
 (
@@ -63,7 +68,8 @@ CREATE TABLE IF NOT EXISTS {database}.clicks
     INDEX created_idx created_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- A TRUNCATE in PostgreSQL: every row of table_name with a smaller _version is gone.
 CREATE TABLE IF NOT EXISTS {database}.truncations
@@ -72,4 +78,5 @@ CREATE TABLE IF NOT EXISTS {database}.truncations
     _version UInt64
 )
 ENGINE = ReplacingMergeTree
-ORDER BY (table_name, _version);
+ORDER BY (table_name, _version)
+SETTINGS non_replicated_deduplication_window = 1000;

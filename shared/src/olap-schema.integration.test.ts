@@ -23,13 +23,14 @@ const columnsFor = (table: TableName, kind: DeltaKind) =>
   kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
 
 /** A delta batch exactly as the loader inserts it: PostgreSQL COPY text bytes, passed through. */
-async function load(table: TableName, kind: DeltaKind, lines: string[]) {
+async function load(table: TableName, kind: DeltaKind, lines: string[], batchId?: string) {
   const bytes = Buffer.from(`${lines.join("\n")}\n`);
   await ch.client.insert({
     table: targetTable(table, kind),
     values: Readable.from([bytes], { objectMode: false }),
     format: DELTA_FORMAT,
     columns: [...columnsFor(table, kind)] as [string, ...string[]],
+    clickhouse_settings: batchId ? { insert_deduplication_token: batchId } : {},
   });
 }
 
@@ -164,6 +165,22 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
       await Promise.all((["advertiser", "campaign", "impressions", "clicks"] as const).map(current)),
     ).toEqual(before);
   });
+});
+
+test("a batch id as insert_deduplication_token stores a redelivered batch once", async () => {
+  const stored = () =>
+    ch.client
+      .query({ query: "SELECT count() AS n FROM impressions WHERE id >= 100", format: "JSONEachRow" })
+      .then((r) => r.json<{ n: string }>())
+      .then((rows) => Number(rows[0]?.n));
+  const batch = ["100\t1\t2026-11-24 10:00:00\t100", "101\t1\t2026-11-24 10:00:01\t101"];
+  await load("impressions", "upsert", batch, "batch-1");
+  await load("impressions", "upsert", batch, "batch-1");
+  expect(await stored()).toBe(2);
+  await load("impressions", "upsert", batch, "batch-2");
+  expect(await stored()).toBe(4);
+  // Stored twice under two batch ids, still read once.
+  expect((await current("impressions")).filter((r) => (r as { id: number }).id >= 100)).toHaveLength(2);
 });
 
 describe("analytical tables: one INSERT replaces a campaign's report rows", () => {
