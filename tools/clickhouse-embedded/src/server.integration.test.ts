@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
 import { waitFor } from "@adpipe/shared/testing";
@@ -229,7 +232,7 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
   });
 
   test("user and password: basic auth, X-ClickHouse-User/Key, wrong password refused", async () => {
-    const dataDir = `${ch.dataDir}-auth`;
+    const dataDir = mkdtempSync(join(tmpdir(), "adpipe-ch-auth-"));
     const server = await spawnEmbeddedClickHouse({ dataDir, user: "adpipe", password: "s3cret" });
     try {
       const good = createClickHouse({ url: server.url, user: "adpipe", password: "s3cret" });
@@ -247,6 +250,7 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
       await bad.close();
     } finally {
       await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

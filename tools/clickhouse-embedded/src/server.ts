@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
@@ -43,7 +42,10 @@ function decodedBody(req: Request): ReadableStream<Uint8Array> | null {
  */
 export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedServer {
   const engine: Engine = openEngine(options.dataDir);
-  const spoolDir = mkdtempSync(join(tmpdir(), "adpipe-clickhouse-"));
+  // Beside the data (same disk), and emptied at start: a killed server's spool files go with it.
+  const spoolDir = join(engine.path, "http-spool");
+  rmSync(spoolDir, { recursive: true, force: true });
+  mkdirSync(spoolDir);
   const user = options.user ?? "default";
   const password = options.password ?? "";
   const log = options.logger;
