@@ -130,6 +130,21 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
     expect(one).toMatchObject({ name: "Campaign_A_1", bid: 2.5, budget: 200, end_date: "2026-12-08" });
   });
 
+  test("a row that moved to another campaign is filtered by its newest version only", async () => {
+    await load("impressions", "upsert", ["3\t2\t2026-11-23 12:00:00.000003\t55"]);
+    const ids = (campaign: number) =>
+      ch.client
+        .query({
+          query: "SELECT id FROM impressions_current WHERE campaign_id = {c:Int32} ORDER BY id",
+          query_params: { c: campaign },
+          format: "JSONEachRow",
+        })
+        .then((r) => r.json<{ id: number }>())
+        .then((rows) => rows.map((r) => r.id));
+    expect(await ids(1)).toEqual([1, 2]);
+    expect(await ids(2)).toEqual([3]);
+  });
+
   test("a delete tombstone removes the row, also when older versions arrive later or it comes twice", async () => {
     await load("impressions", "delete", ["2\t60\t1"]);
     await load("impressions", "delete", ["2\t60\t1"]);
