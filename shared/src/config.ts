@@ -42,7 +42,11 @@ export const settings = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 } as const;
 
-export const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+export const seconds = (min: number, max: number) =>
+  z.coerce
+    .number({ message: "expected a number of seconds" })
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 export const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
     message: "expected true or false",

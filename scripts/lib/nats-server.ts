@@ -1,0 +1,60 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { StartError } from "./ports.ts";
+
+export interface RunningNats {
+  url: string;
+  monitorUrl: string;
+  stop(): Promise<void>;
+}
+
+function findNatsServer(): string | undefined {
+  const onPath = Bun.which("nats-server");
+  if (onPath) return onPath;
+  return ["/usr/sbin/nats-server", "/usr/local/bin/nats-server"].find((p) => existsSync(p));
+}
+
+/** A nats-server from the PATH with JetStream and file storage under `stateDir`. */
+export async function startNatsServer(
+  stateDir: string,
+  port: number,
+  monitorPort: number,
+): Promise<RunningNats> {
+  const binary = findNatsServer();
+  if (!binary) {
+    throw new StartError(
+      "nats-server not found: install it (Debian/Ubuntu: apt-get install nats-server; or a release binary from the NATS project) or set NATS_URL to a running server",
+    );
+  }
+  const storeDir = join(stateDir, "nats");
+  mkdirSync(storeDir, { recursive: true });
+  const proc = Bun.spawn(
+    [binary, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    { stdout: "ignore", stderr: "pipe", detached: true },
+  );
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) {
+      const stderr = await new Response(proc.stderr).text();
+      throw new StartError(`nats-server exited at start: ${stderr.trim().split("\n").slice(-2).join(" ")}`);
+    }
+    const ok = await fetch(`${monitorUrl}/healthz?js-enabled-only=true`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) {
+      return {
+        url: `nats://127.0.0.1:${port}`,
+        monitorUrl,
+        async stop() {
+          proc.kill("SIGTERM");
+          await proc.exited;
+        },
+      };
+    }
+    await Bun.sleep(100);
+  }
+  proc.kill("SIGKILL");
+  throw new StartError(`nats-server did not become healthy on port ${port} within 10 s`);
+}

@@ -1,0 +1,37 @@
+import { createLogger } from "@adpipe/shared/logger";
+import { onShutdown, runMain } from "@adpipe/shared/main";
+import { migrateOltp } from "@adpipe/shared/migrate";
+import { createPool } from "@adpipe/shared/pg";
+import { createApp } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { createOperations } from "./operations.ts";
+import { createSimulation } from "./simulation.ts";
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger("generator", config.LOG_LEVEL);
+  await migrateOltp(config.DATABASE_URL, logger);
+  const pool = createPool({
+    connectionString: config.DATABASE_URL,
+    applicationName: "adpipe-generator",
+    logger,
+  });
+  const ops = createOperations(pool);
+  const simulation = createSimulation({
+    ops,
+    pool,
+    logger,
+    intervalSeconds: config.SIMULATE_INTERVAL_SECONDS,
+  });
+  const app = createApp({ pool, ops, simulation, logger });
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
+  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+  if (config.SIMULATE) simulation.start();
+
+  onShutdown(async (signal) => {
+    logger.info("stopping", { signal });
+    await simulation.stop();
+    await server.stop();
+    await pool.end();
+  });
+});
