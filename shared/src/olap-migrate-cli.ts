@@ -1,0 +1,25 @@
+import { createClickHouse } from "./clickhouse.ts";
+import { parseConfig, settings } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { runMain } from "./main.ts";
+import { migrateOlap } from "./olap-migrate.ts";
+
+runMain(async () => {
+  const config = parseConfig({
+    CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
+    CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+    LOG_LEVEL: settings.LOG_LEVEL,
+  });
+  const client = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+  });
+  try {
+    await migrateOlap(client, config.CLICKHOUSE_DATABASE, createLogger("olap-migrate", config.LOG_LEVEL));
+  } finally {
+    await client.close();
+  }
+});

@@ -1,0 +1,79 @@
+import type { Exception } from "./exception.ts";
+
+export interface Summary {
+  read_rows?: number;
+  read_bytes?: number;
+  written_rows?: number;
+  written_bytes?: number;
+  result_rows?: number;
+  result_bytes?: number;
+  elapsed_ns?: number;
+}
+
+// The server writes every counter as a string, 64-bit integers being quoted in its JSON.
+function summaryHeader(s: Summary): string {
+  const out: Record<string, string> = {};
+  for (const key of [
+    "read_rows",
+    "read_bytes",
+    "written_rows",
+    "written_bytes",
+    "total_rows_to_read",
+    "result_rows",
+    "result_bytes",
+    "elapsed_ns",
+  ] as const) {
+    out[key] = String(Math.round((s as Record<string, number | undefined>)[key] ?? 0));
+  }
+  return JSON.stringify(out);
+}
+
+function contentType(format: string): string {
+  const f = format.toLowerCase();
+  if (f.startsWith("json")) return "application/json; charset=UTF-8";
+  if (f.startsWith("tabseparated") || f.startsWith("tsv")) return "text/tab-separated-values; charset=UTF-8";
+  if (f.startsWith("csv")) return "text/csv; charset=UTF-8; header=absent";
+  if (["native", "rowbinary", "parquet", "arrow", "arrowstream", "orc", "avro"].some((b) => f.startsWith(b)))
+    return "application/octet-stream";
+  return "text/plain; charset=UTF-8";
+}
+
+export interface ResponseMeta {
+  queryId: string;
+  format: string;
+  timezone: string;
+  displayName: string;
+}
+
+export function headers(meta: ResponseMeta, summary: Summary): Headers {
+  return new Headers({
+    "Content-Type": contentType(meta.format),
+    "X-ClickHouse-Query-Id": meta.queryId,
+    "X-ClickHouse-Format": meta.format,
+    "X-ClickHouse-Timezone": meta.timezone,
+    "X-ClickHouse-Server-Display-Name": meta.displayName,
+    "X-ClickHouse-Summary": summaryHeader(summary),
+  });
+}
+
+export function errorResponse(ex: Exception, meta: Partial<ResponseMeta>): Response {
+  const h = new Headers({
+    "Content-Type": "text/plain; charset=UTF-8",
+    "X-ClickHouse-Exception-Code": String(ex.code),
+  });
+  if (meta.queryId) h.set("X-ClickHouse-Query-Id", meta.queryId);
+  if (meta.timezone) h.set("X-ClickHouse-Timezone", meta.timezone);
+  if (meta.displayName) h.set("X-ClickHouse-Server-Display-Name", meta.displayName);
+  return new Response(ex.text, { status: ex.status, headers: h });
+}
+
+/**
+ * An exception after the headers went out, in the framing ClickHouse 25.11+ uses (the client
+ * finds it by the X-ClickHouse-Exception-Tag header's value): clients then fail the read instead
+ * of taking a truncated result for a whole one.
+ */
+export function streamedException(text: string, tag: string): Uint8Array {
+  const message = `${text.trimEnd()}\n`;
+  const length = Buffer.byteLength(message);
+  return Buffer.from(`\r\n__exception__\r\n${tag}\r\n${message}${length} ${tag}\r\n__exception__\r\n`);
+}

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "@adpipe/shared/logger";
+import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
+import { exception, toException } from "./exception.ts";
+import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
+import { insertStream, splitInsert } from "./insert-stream.ts";
+import { errorResponse, headers, type ResponseMeta } from "./response.ts";
+import { runQuery } from "./run-query.ts";
+
+export interface EmbeddedServerOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Loopback unless asked otherwise: the server is for this machine. */
+  host?: string;
+  user?: string;
+  password?: string;
+  logger?: Logger;
+}
+
+export interface EmbeddedServer {
+  url: string;
+  port: number;
+  version: string;
+  /** Stops accepting, lets running requests finish (up to `graceMs`), then closes the engine. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function decodedBody(req: Request): ReadableStream<Uint8Array> | null {
+  const encoding = req.headers.get("content-encoding")?.toLowerCase();
+  if (!req.body || !encoding || encoding === "identity") return req.body;
+  if (encoding !== "gzip" && encoding !== "deflate")
+    throw new Error(`unsupported Content-Encoding ${encoding}`);
+  return req.body.pipeThrough(new DecompressionStream(encoding)) as ReadableStream<Uint8Array>;
+}
+
+/**
+ * ClickHouse's HTTP interface over an embedded chDB engine. Each request runs on a connection of
+ * its own, so requests run in parallel (the engine schedules them on its threads, as a server
+ * does); what waits is what waits on a server too: DDL on one table, merges, the CPU.
+ */
+export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedServer {
+  const engine: Engine = openEngine(options.dataDir);
+  const spoolDir = mkdtempSync(join(tmpdir(), "adpipe-clickhouse-"));
+  const user = options.user ?? "default";
+  const password = options.password ?? "";
+  const log = options.logger;
+  const base = { timezone: "UTC", displayName: "adpipe-embedded" };
+  const { version } = engine;
+
+  async function handleQuery(req: Request, url: URL): Promise<Response> {
+    const request: QueryRequest = parseQueryRequest(req, url);
+    const meta: ResponseMeta = {
+      ...base,
+      queryId: request.queryId,
+      format: request.defaultFormat ?? "TabSeparated",
+    };
+    if (request.user !== user || request.password !== password) {
+      const ex = exception(
+        516,
+        "AUTHENTICATION_FAILED",
+        `${request.user}: Authentication failed: password is incorrect, or there is no user with such name`,
+        version,
+      );
+      return errorResponse(ex, meta);
+    }
+    const prep = preparationStatements(request, SERVER_DEFAULTS);
+    if (prep.invalid)
+      return errorResponse(exception(115, "UNKNOWN_SETTING", `Unknown ${prep.invalid}`, version), meta);
+    const connection: Connection = engine.connect();
+    let handedOff = false;
+    try {
+      for (const statement of prep.statements) await connection.session.queryAsync(statement);
+      const body = req.method === "POST" ? decodedBody(req) : null;
+      const insert = body ? splitInsert(request.urlQuery) : undefined;
+      if (insert) {
+        const started = process.hrtime.bigint();
+        const result = await insertStream(connection, insert, body, spoolDir);
+        const elapsed = Number(process.hrtime.bigint() - started);
+        return new Response(null, {
+          headers: headers(meta, {
+            written_rows: result.rows,
+            written_bytes: result.writtenBytes,
+            read_rows: result.rows,
+            read_bytes: result.bytes,
+            elapsed_ns: elapsed,
+          }),
+        });
+      }
+      const bodyText = body ? await new Response(body).text() : "";
+      const sql =
+        request.urlQuery && bodyText ? `${request.urlQuery}\n${bodyText}` : request.urlQuery || bodyText;
+      if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
+      const response = await runQuery(connection, sql, meta, request.waitEndOfQuery, version);
+      handedOff = response.handedOff;
+      return response.response;
+    } catch (err) {
+      const ex = toException(err, version);
+      if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
+      return errorResponse(ex, meta);
+    } finally {
+      if (!handedOff) connection.close();
+    }
+  }
+
+  const server = Bun.serve({
+    hostname: options.host ?? "127.0.0.1",
+    port: options.port ?? 8123,
+    // Long queries and big inserts are normal here; the defaults (10 s idle, 128 MB bodies) are not.
+    idleTimeout: 0,
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    async fetch(req) {
+      const url = new URL(req.url);
+      if (
+        url.pathname === "/ping" ||
+        (url.pathname === "/" && req.method === "GET" && !url.searchParams.has("query"))
+      )
+        return new Response("Ok.\n", { headers: { "Content-Type": "text/html; charset=UTF-8" } });
+      if (url.pathname !== "/") {
+        const ex = exception(0, "UNKNOWN_HANDLER", `There is no handle ${url.pathname}`, version);
+        return errorResponse({ ...ex, status: 404 }, base);
+      }
+      return handleQuery(req, url);
+    },
+  });
+  const port = server.port ?? 0;
+  log?.info("embedded ClickHouse listening", { url: server.url.href, dataDir: engine.path, version });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${server.hostname}:${port}`,
+    port,
+    version,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        const graceful = server.stop(false);
+        const timer = setTimeout(() => server.stop(true), graceMs);
+        await graceful;
+        clearTimeout(timer);
+        engine.close();
+        rmSync(spoolDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}

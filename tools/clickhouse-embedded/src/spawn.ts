@@ -1,0 +1,117 @@
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface SpawnOptions {
+  dataDir: string;
+  /** 0 (the default) lets the server pick a free port. */
+  port?: number;
+  host?: string;
+  user?: string;
+  password?: string;
+  /** Where the server's output goes; without it, only its last lines are kept for error messages. */
+  logFile?: string;
+  /** How long to wait for `/ping` to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface EmbeddedClickHouse {
+  url: string;
+  port: number;
+  pid: number;
+  /** SIGTERM: finishes running requests, closes the engine, waits for the process to exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, then waits for the exit: a crash, for tests. */
+  kill(): Promise<void>;
+}
+
+const cli = join(import.meta.dir, "cli.ts");
+const LISTENING = /listening on (http:\/\/\S+)/;
+
+/**
+ * Starts the embedded ClickHouse server as a child process (chDB allows one engine per process,
+ * and tests must be able to stop and restart it) and resolves once it answers `/ping`.
+ */
+export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<EmbeddedClickHouse> {
+  const args = [
+    cli,
+    "--data",
+    options.dataDir,
+    "--port",
+    String(options.port ?? 0),
+    "--parent-pid",
+    String(process.pid),
+  ];
+  if (options.host) args.push("--host", options.host);
+  if (options.user) args.push("--user", options.user);
+  const proc = Bun.spawn([process.execPath, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    // Not on the command line, where `ps` would show it.
+    env: { ...process.env, CLICKHOUSE_EMBEDDED_PASSWORD: options.password ?? "" },
+  });
+  const tail: string[] = [];
+  const record = (text: string) => {
+    if (options.logFile) appendFileSync(options.logFile, text);
+    tail.push(...text.split("\n").filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  };
+  let resolveUrl: (url: string) => void = () => {};
+  const urlSeen = new Promise<string>((resolve) => {
+    resolveUrl = resolve;
+  });
+  // Both pipes are drained for the server's whole life so it never blocks on a full pipe.
+  const pump = async (stream: ReadableStream<Uint8Array>, watch: boolean) => {
+    const decoder = new TextDecoder();
+    let pending = "";
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      record(text);
+      if (watch) {
+        pending += text;
+        const url = LISTENING.exec(pending)?.[1];
+        if (url) {
+          resolveUrl(url);
+          watch = false;
+        }
+      }
+    }
+  };
+  void pump(proc.stdout, true);
+  void pump(proc.stderr, false);
+
+  const failed = (why: string) =>
+    new Error(`embedded ClickHouse did not start (${why}): ${tail.slice(-5).join(" | ") || "no output"}`);
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  const url = await Promise.race([
+    urlSeen,
+    proc.exited.then((code) => Promise.reject(failed(`exit code ${code}`))),
+    Bun.sleep(Math.max(0, deadline - Date.now())).then(() => Promise.reject(failed("timed out"))),
+  ]).catch((err) => {
+    proc.kill("SIGKILL");
+    throw err;
+  });
+  while (true) {
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw failed("no answer on /ping");
+    }
+    await Bun.sleep(20);
+  }
+  const end = async (signal: "SIGTERM" | "SIGKILL") => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    await proc.exited;
+  };
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: proc.pid,
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
+  };
+}
