@@ -48,6 +48,9 @@ export async function insertBodies(
     table,
     columns: columns as [string, ...string[]],
     format: DELTA_FORMAT,
-    values: Readable.from(bodies.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))),
+    values: Readable.from(
+      bodies.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      { objectMode: false },
+    ),
   });
 }

@@ -203,7 +203,7 @@ export function createTableLoop(o: TableLoopOptions) {
         streams(o.namespace).delta,
         streams(o.namespace).loaderConsumer(o.table),
       );
-      messages = await consumer.consume({ max_messages: 1000, max_bytes: o.maxInsertBytes });
+      messages = await consumer.consume({ max_bytes: o.maxInsertBytes });
       done = Promise.all([read(), flushLoop()]).then(() => {});
     },
     /** Stops taking deliveries, then inserts and acks what it holds. */

@@ -28,7 +28,8 @@ let counter = 0;
 /** Publishes a delta exactly as the extractor would (see docs/events.md). */
 export async function publishDelta(js: JetStreamClient, namespace: string, d: TestDelta) {
   const kind = d.kind ?? "upsert";
-  const columns = kind === "upsert" ? UPSERT_COLUMNS[d.table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
+  const columns =
+    kind === "upsert" ? UPSERT_COLUMNS[d.table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
   const batchId = d.batchId ?? `test-${d.table}-${kind}-${++counter}-${Date.now()}`;
   const h = headers();
   const values: Record<keyof typeof HEADERS, string> = {
