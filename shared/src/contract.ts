@@ -87,7 +87,8 @@ export function streams(ns: string) {
     dlq: `${ns}_dlq`,
     /** File storage; holds `<ns>.loaded.>` and `<ns>.reports.updated`. */
     events: `${ns}_events`,
-    loaderConsumer: `${ns}_loader`,
+    /** One durable pull consumer per table, shared by every loader instance as a work queue. */
+    loaderConsumer: (table: TableName) => `${ns}_loader_${table}`,
   };
 }
 

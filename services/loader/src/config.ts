@@ -1,0 +1,43 @@
+import { parseConfig, settings } from "@adpipe/shared/config";
+import { z } from "zod";
+
+const ms = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: "expected milliseconds" })
+    .int("expected whole milliseconds")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  return parseConfig(
+    {
+      NATS_URL: settings.NATS_URL,
+      CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
+      CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+      CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+      CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+      ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+      PORT: settings.PORT.default(3003),
+      LOG_LEVEL: settings.LOG_LEVEL,
+      /** A batch waits at most this long for more batches of its table before the insert. */
+      LOADER_FLUSH_MS: ms(0, 60_000, 200),
+      /** An insert carries at most this many bytes (batches are never split). */
+      LOADER_MAX_INSERT_BYTES: z.coerce
+        .number()
+        .int()
+        .min(1 << 20)
+        .max(1 << 30)
+        .default(64 << 20),
+      /** Deliveries of a batch ClickHouse rejects before it goes to the dead-letter stream. */
+      LOADER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+      /** Unacknowledged batches come back after this long (a loader that died holding them). */
+      LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 30_000),
+      /** Longest pause between retries while ClickHouse is unreachable. */
+      LOADER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
+    },
+    env,
+  );
+}
+
+export type LoaderConfig = ReturnType<typeof loadConfig>;

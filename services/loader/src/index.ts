@@ -1,0 +1,48 @@
+import { createClickHouse } from "@adpipe/shared/clickhouse";
+import { createLogger } from "@adpipe/shared/logger";
+import { onShutdown, runMain } from "@adpipe/shared/main";
+import { connectNats, ensureStreams } from "@adpipe/shared/nats";
+import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { createApp } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { createLoader } from "./loader.ts";
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger("loader", config.LOG_LEVEL);
+  const clickhouse = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+  });
+  await migrateOlap(clickhouse, config.CLICKHOUSE_DATABASE, logger);
+  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
+  const jsm = await nc.jetstreamManager();
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
+
+  // Fault injection for the crash test: die between a confirmed insert and its acks.
+  const crash = process.env.ADPIPE_TEST_CRASH_AFTER_INSERT === "1";
+  const loader = createLoader({
+    js: nc.jetstream(),
+    jsm,
+    clickhouse,
+    config,
+    logger,
+    afterInsert: crash ? () => process.kill(process.pid, "SIGKILL") : undefined,
+  });
+  await loader.start();
+  const app = createApp({ loader, nc, clickhouse, logger });
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+
+  onShutdown(async (signal) => {
+    logger.info("stopping: finishing in-flight batches", { signal });
+    await loader.stop();
+    await server.stop();
+    await nc.drain();
+    await clickhouse.close();
+  });
+});

@@ -1,0 +1,79 @@
+import { streams, TABLES, type TableName } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { JetStreamClient, JetStreamManager } from "nats";
+import type { LoaderConfig } from "./config.ts";
+import { createDeadLetters } from "./dead-letters.ts";
+import { createTableLoop } from "./table-loop.ts";
+
+export interface LoaderDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  clickhouse: ClickHouseClient;
+  config: Pick<
+    LoaderConfig,
+    | "ADPIPE_NAMESPACE"
+    | "LOADER_FLUSH_MS"
+    | "LOADER_MAX_INSERT_BYTES"
+    | "LOADER_MAX_ATTEMPTS"
+    | "LOADER_MAX_BACKOFF_MS"
+  >;
+  logger: Logger;
+  afterInsert?: () => void;
+}
+
+/** The loader: one loop per table on the tables' durable consumers, plus the dead-letter store. */
+export function createLoader({ js, jsm, clickhouse, config, logger, afterInsert }: LoaderDeps) {
+  const namespace = config.ADPIPE_NAMESPACE;
+  const deadLetters = createDeadLetters({ js, jsm, namespace });
+  const loops = TABLES.map((table) =>
+    createTableLoop({
+      table,
+      namespace,
+      js,
+      clickhouse,
+      deadLetters,
+      logger,
+      flushMs: config.LOADER_FLUSH_MS,
+      maxInsertBytes: config.LOADER_MAX_INSERT_BYTES,
+      maxAttempts: config.LOADER_MAX_ATTEMPTS,
+      maxBackoffMs: config.LOADER_MAX_BACKOFF_MS,
+      afterInsert,
+    }),
+  );
+  const startedAt = new Date().toISOString();
+
+  async function pending(table: TableName): Promise<{ pending: number; unacknowledged: number } | null> {
+    try {
+      const info = await jsm.consumers.info(
+        streams(namespace).delta,
+        streams(namespace).loaderConsumer(table),
+      );
+      return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+    } catch {
+      return null;
+    }
+  }
+
+  return {
+    deadLetters,
+    async start(): Promise<void> {
+      for (const loop of loops) await loop.start();
+      logger.info("loading", { namespace, tables: TABLES });
+    },
+    async stop(): Promise<void> {
+      await Promise.all(loops.map((l) => l.stop()));
+    },
+    async status() {
+      const tables = await Promise.all(
+        loops.map(async (l) => {
+          const { recordLoad: _r, ...s } = l.stats;
+          return [l.table, { ...(await pending(l.table)), ...s }] as const;
+        }),
+      );
+      return { started_at: startedAt, namespace, tables: Object.fromEntries(tables) };
+    },
+  };
+}
+
+export type Loader = ReturnType<typeof createLoader>;

@@ -1,0 +1,218 @@
+import { type LoadedEvent, streams, subjects, type TableName } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
+import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
+import type { DeadLetters } from "./dead-letters.ts";
+import { type DeltaMessage, groupForInsert, maxWatermark, parseDelta } from "./delta-message.ts";
+import { createTableStats } from "./stats.ts";
+
+export interface TableLoopOptions {
+  table: TableName;
+  namespace: string;
+  js: JetStreamClient;
+  clickhouse: ClickHouseClient;
+  deadLetters: DeadLetters;
+  logger: Logger;
+  flushMs: number;
+  maxInsertBytes: number;
+  maxAttempts: number;
+  maxBackoffMs: number;
+  /** Fault injection for tests: runs after an insert succeeded and before its acks. */
+  afterInsert?: () => void;
+}
+
+interface Pending {
+  msg: JsMsg;
+  delta: DeltaMessage;
+  arrivedAt: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Loads one table's deltas: a reader takes deliveries from the table's durable consumer (bounded
+ * prefetch), a flusher inserts what arrived within `flushMs` as one INSERT per target, acks only
+ * after ClickHouse confirmed it, then announces the batch on `<ns>.loaded.<table>`.
+ */
+export function createTableLoop(o: TableLoopOptions) {
+  const log = o.logger.child({ table: o.table });
+  const stats = createTableStats();
+  const queue: Pending[] = [];
+  let queuedBytes = 0;
+  let messages: ConsumerMessages | undefined;
+  let stopping = false;
+  let readerDone = false;
+  let transientFailures = 0;
+  let done: Promise<void> = Promise.resolve();
+
+  const backoff = (n: number) => Math.min(o.maxBackoffMs, 250 * 2 ** Math.min(n, 20));
+
+  async function deadLetter(msg: JsMsg, error: string, kind: "invalid_message" | "rejected_by_clickhouse") {
+    await o.deadLetters.put({
+      subject: msg.subject,
+      sequence: msg.seq,
+      headers: msg.headers,
+      body: msg.data,
+      table: o.table,
+      error,
+      kind,
+      attempts: msg.info.deliveryCount,
+    });
+    await msg.ackAck();
+    stats.deadLettered++;
+    log.warn("batch dead-lettered", { seq: msg.seq, error, kind, attempts: msg.info.deliveryCount });
+  }
+
+  async function rejected(item: Pending, err: unknown): Promise<void> {
+    if (isTransient(err)) {
+      item.msg.nak(backoff(transientFailures));
+      return;
+    }
+    stats.errors.rejected++;
+    const attempts = item.msg.info.deliveryCount;
+    if (attempts >= o.maxAttempts) return deadLetter(item.msg, describe(err), "rejected_by_clickhouse");
+    log.warn("ClickHouse rejected a batch; will retry", {
+      batchId: item.delta.batchId,
+      attempts,
+      error: describe(err),
+    });
+    item.msg.nak(Math.min(o.maxBackoffMs, 1000 * 2 ** (attempts - 1)));
+  }
+
+  async function insert(target: string, columns: readonly string[], items: Pending[]) {
+    await insertBodies(
+      o.clickhouse,
+      target,
+      columns,
+      items.map((i) => i.delta.body),
+    );
+    o.afterInsert?.();
+  }
+
+  async function flush(batch: Pending[]): Promise<void> {
+    const loaded: Pending[] = [];
+    let transient: unknown;
+    for (const group of groupForInsert(batch)) {
+      if (transient) {
+        for (const item of group.items) item.msg.nak(backoff(transientFailures));
+        continue;
+      }
+      try {
+        await insert(group.target, group.columns, group.items);
+        loaded.push(...group.items);
+      } catch (err) {
+        if (isTransient(err)) {
+          transient = err;
+          for (const item of group.items) item.msg.nak(backoff(transientFailures + 1));
+        } else if (group.items.length === 1) {
+          await rejected(group.items[0] as Pending, err);
+        } else {
+          // One bad batch fails the whole INSERT: load them one by one to find it.
+          for (const item of group.items) {
+            await insert(group.target, group.columns, [item]).then(
+              () => loaded.push(item),
+              (e) => rejected(item, e),
+            );
+          }
+        }
+      }
+    }
+    if (loaded.length > 0) {
+      await Promise.all(loaded.map((i) => i.msg.ackAck()));
+      const event: LoadedEvent = {
+        table: o.table,
+        batchIds: loaded.map((i) => i.delta.batchId),
+        kinds: [...new Set(loaded.map((i) => i.delta.kind))],
+        rows: loaded.reduce((n, i) => n + i.delta.rows, 0),
+        watermark: maxWatermark(loaded.map((i) => i.delta.watermarkTo)),
+        loadedAt: new Date().toISOString(),
+      };
+      stats.recordLoad(event, loaded.length);
+      await o.js.publish(subjects(o.namespace).loaded(o.table), JSON.stringify(event), {
+        msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
+      });
+      log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
+    }
+    if (transient) {
+      transientFailures++;
+      stats.errors.transient++;
+      const wait = backoff(transientFailures);
+      log.warn("ClickHouse unavailable; retrying", { error: describe(transient), retryInMs: wait });
+      await sleep(wait);
+    } else if (loaded.length > 0) {
+      transientFailures = 0;
+    }
+  }
+
+  async function read(): Promise<void> {
+    try {
+      for await (const msg of messages as ConsumerMessages) {
+        const parsed = parseDelta(msg.headers, msg.data);
+        if (!parsed.ok) {
+          stats.errors.invalid++;
+          await deadLetter(msg, parsed.reason, "invalid_message");
+          continue;
+        }
+        queue.push({ msg, delta: parsed.delta, arrivedAt: Date.now() });
+        queuedBytes += msg.data.length;
+        // Back-pressure: hold the reader while two inserts' worth of bytes wait.
+        while (queuedBytes >= 2 * o.maxInsertBytes && !stopping) await sleep(5);
+      }
+    } finally {
+      readerDone = true;
+    }
+  }
+
+  async function flushLoop(): Promise<void> {
+    while (!(readerDone && queue.length === 0)) {
+      if (queue.length === 0) {
+        await sleep(5);
+        continue;
+      }
+      const first = queue[0] as Pending;
+      const age = Date.now() - first.arrivedAt;
+      const due = stopping || queuedBytes >= o.maxInsertBytes || age >= o.flushMs || transientFailures > 0;
+      if (!due) {
+        await sleep(Math.min(20, Math.max(1, o.flushMs - age)));
+        continue;
+      }
+      const batch: Pending[] = [];
+      let bytes = 0;
+      while (
+        queue.length > 0 &&
+        (batch.length === 0 || bytes + (queue[0] as Pending).delta.body.length <= o.maxInsertBytes)
+      ) {
+        const item = queue.shift() as Pending;
+        bytes += item.delta.body.length;
+        batch.push(item);
+      }
+      queuedBytes -= bytes;
+      await flush(batch).catch((err) => {
+        log.error("flush failed; batches will be redelivered", { err });
+        for (const item of batch) item.msg.nak(backoff(1));
+      });
+    }
+  }
+
+  return {
+    table: o.table,
+    stats,
+    async start(): Promise<void> {
+      const consumer = await o.js.consumers.get(
+        streams(o.namespace).delta,
+        streams(o.namespace).loaderConsumer(o.table),
+      );
+      messages = await consumer.consume({ max_bytes: o.maxInsertBytes });
+      done = Promise.all([read(), flushLoop()]).then(() => {});
+    },
+    /** Stops taking deliveries, then inserts and acks what it holds. */
+    async stop(): Promise<void> {
+      stopping = true;
+      messages?.stop();
+      await done;
+    },
+  };
+}
+
+export type TableLoop = ReturnType<typeof createTableLoop>;

@@ -1,0 +1,53 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JetStreamManager,
+  type NatsError,
+  nanos,
+} from "nats";
+import { streams, subjects, TABLES, type TableName } from "./contract.ts";
+
+export interface LoaderConsumerOptions {
+  /** How long a delivered, unacknowledged batch waits before JetStream delivers it again. */
+  ackWaitMs?: number;
+  /** Deliveries a loader may hold unacknowledged per table (bounds its memory with max bytes). */
+  maxAckPending?: number;
+}
+
+/** The loader's durable consumer for one table: explicit acks, every delta from the first. */
+export function loaderConsumerConfig(namespace: string, table: TableName, opts: LoaderConsumerOptions = {}) {
+  return {
+    durable_name: streams(namespace).loaderConsumer(table),
+    filter_subject: subjects(namespace).delta(table),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    max_ack_pending: opts.maxAckPending ?? 20_000,
+    // Attempts are bounded by the loader itself (it dead-letters a poison message), because only
+    // it can tell a poison batch from a ClickHouse outage, which must be retried without limit.
+    max_deliver: -1,
+  } satisfies Partial<ConsumerConfig>;
+}
+
+/** Creates or updates the loader's durable consumers; idempotent, safe from several loaders at once. */
+export async function ensureLoaderConsumers(
+  jsm: JetStreamManager,
+  namespace: string,
+  opts: LoaderConsumerOptions = {},
+): Promise<void> {
+  const stream = streams(namespace).delta;
+  for (const table of TABLES) {
+    const config = loaderConsumerConfig(namespace, table, opts);
+    try {
+      await jsm.consumers.info(stream, config.durable_name);
+      await jsm.consumers.update(stream, config.durable_name, {
+        ack_wait: config.ack_wait,
+        max_ack_pending: config.max_ack_pending,
+      });
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code !== 10014) throw err; // consumer not found
+      await jsm.consumers.add(stream, config);
+    }
+  }
+}
