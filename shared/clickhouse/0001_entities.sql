@@ -5,6 +5,9 @@
 -- ORDER BY id: the replacing key must be the same in every version of a row, and id is the one
 -- column PostgreSQL's triggers guarantee (an UPDATE of id is captured as delete + insert).
 -- Timestamps are PostgreSQL's TIMESTAMP (no zone): stored as given, read back as given, in UTC.
+-- _xid is the PostgreSQL transaction that wrote the version: the rows of one extractor window
+-- are those with from <= _xid < to, which is how the reporter finds what a loaded batch touched
+-- (minmax index: windows arrive in order, so parts cover narrow _xid ranges).
 -- non_replicated_deduplication_window lets a loader pass insert_deduplication_token (its batch
 -- id): a redelivered batch is then not even stored twice; correctness does not depend on it.
 
@@ -15,7 +18,9 @@ CREATE TABLE IF NOT EXISTS {database}.advertiser
     updated_at Nullable(DateTime64(6, 'UTC')),
     created_at Nullable(DateTime64(6, 'UTC')),
     _version UInt64,
-    _deleted UInt8 DEFAULT 0
+    _xid UInt64,
+    _deleted UInt8 DEFAULT 0,
+    INDEX xid_idx _xid TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
 ORDER BY id
@@ -33,7 +38,9 @@ CREATE TABLE IF NOT EXISTS {database}.campaign
     updated_at Nullable(DateTime64(6, 'UTC')),
     created_at Nullable(DateTime64(6, 'UTC')),
     _version UInt64,
+    _xid UInt64,
     _deleted UInt8 DEFAULT 0,
+    INDEX xid_idx _xid TYPE minmax GRANULARITY 1,
     INDEX advertiser_idx advertiser_id TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(_version, _deleted)
@@ -49,7 +56,9 @@ CREATE TABLE IF NOT EXISTS {database}.impressions
     campaign_id Nullable(Int32),
     created_at Nullable(DateTime64(6, 'UTC')),
     _version UInt64,
+    _xid UInt64,
     _deleted UInt8 DEFAULT 0,
+    INDEX xid_idx _xid TYPE minmax GRANULARITY 1,
     INDEX campaign_idx campaign_id TYPE minmax GRANULARITY 1,
     INDEX created_idx created_at TYPE minmax GRANULARITY 1
 )
@@ -63,7 +72,9 @@ CREATE TABLE IF NOT EXISTS {database}.clicks
     campaign_id Nullable(Int32),
     created_at Nullable(DateTime64(6, 'UTC')),
     _version UInt64,
+    _xid UInt64,
     _deleted UInt8 DEFAULT 0,
+    INDEX xid_idx _xid TYPE minmax GRANULARITY 1,
     INDEX campaign_idx campaign_id TYPE minmax GRANULARITY 1,
     INDEX created_idx created_at TYPE minmax GRANULARITY 1
 )
@@ -75,7 +86,8 @@ SETTINGS non_replicated_deduplication_window = 1000;
 CREATE TABLE IF NOT EXISTS {database}.truncations
 (
     table_name LowCardinality(String),
-    _version UInt64
+    _version UInt64,
+    _xid UInt64 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (table_name, _version)

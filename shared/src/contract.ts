@@ -16,8 +16,11 @@ export const SCHEMA_VERSION = 1;
 /**
  * What a delta batch carries:
  * - `upsert`: current row versions (inserted or updated), columns UPSERT_COLUMNS[table];
- * - `delete`: tombstones `id, _version, _deleted` (=1) for deleted rows;
- * - `truncate`: `table_name, _version`: every row of the table with a smaller version is gone.
+ * - `delete`: tombstones `id, _version, _xid, _deleted` (=1) for deleted rows;
+ * - `truncate`: `table_name, _version, _xid`: every row of the table with a smaller version is gone.
+ * `_xid` is the PostgreSQL transaction that wrote the change: a batch holds exactly the changes
+ * with `Adpipe-Watermark-From <= _xid < Adpipe-Watermark-To`, which is how the reporter finds
+ * the rows a loaded batch touched.
  */
 export const DELTA_KINDS = ["upsert", "delete", "truncate"] as const;
 export type DeltaKind = (typeof DELTA_KINDS)[number];
@@ -26,7 +29,7 @@ export type DeltaKind = (typeof DELTA_KINDS)[number];
 export const DELTA_FORMAT = "TabSeparated";
 
 export const UPSERT_COLUMNS: Record<TableName, readonly string[]> = {
-  advertiser: ["id", "name", "updated_at", "created_at", "_version"],
+  advertiser: ["id", "name", "updated_at", "created_at", "_version", "_xid"],
   campaign: [
     "id",
     "name",
@@ -38,12 +41,13 @@ export const UPSERT_COLUMNS: Record<TableName, readonly string[]> = {
     "updated_at",
     "created_at",
     "_version",
+    "_xid",
   ],
-  impressions: ["id", "campaign_id", "created_at", "_version"],
-  clicks: ["id", "campaign_id", "created_at", "_version"],
+  impressions: ["id", "campaign_id", "created_at", "_version", "_xid"],
+  clicks: ["id", "campaign_id", "created_at", "_version", "_xid"],
 };
-export const DELETE_COLUMNS = ["id", "_version", "_deleted"] as const;
-export const TRUNCATE_COLUMNS = ["table_name", "_version"] as const;
+export const DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as const;
+export const TRUNCATE_COLUMNS = ["table_name", "_version", "_xid"] as const;
 
 /** The ClickHouse table a delta batch is inserted into. */
 export const TRUNCATIONS_TABLE = "truncations";
@@ -100,6 +104,8 @@ export interface LoadedEvent {
   rows: number;
   /** Upper end (exclusive) of the highest watermark window loaded, as a decimal xid8. */
   watermark: string;
+  /** The transaction-id windows the loaded batches cover (`from <= _xid < to`), merged. */
+  windows: { from: string; to: string }[];
   loadedAt: string;
 }
 

@@ -41,15 +41,15 @@ const current = (table: TableName) =>
 
 // What `COPY (SELECT <UPSERT_COLUMNS>) TO STDOUT` writes: tabs, \N for NULL, escaped text.
 const advertisers = [
-  "1\tAdvertiser A\t\\N\t2026-11-20 10:00:00.123456\t1",
-  "2\tTab\\there \\\\ back\t2026-11-21 08:00:00\t2026-11-20 10:00:01\t2",
+  "1\tAdvertiser A\t\\N\t2026-11-20 10:00:00.123456\t1\t700",
+  "2\tTab\\there \\\\ back\t2026-11-21 08:00:00\t2026-11-20 10:00:01\t2\t700",
 ];
 const campaigns = [
-  "1\tCampaign_A_1\t1.25\t100.00\t2026-11-24\t2026-12-01\t1\t\\N\t2026-11-20 10:00:02\t3",
-  "2\tCampaign_B_1\t5.00\t500.50\t\\N\t\\N\t\\N\t\\N\t2026-11-20 10:00:03\t4",
+  "1\tCampaign_A_1\t1.25\t100.00\t2026-11-24\t2026-12-01\t1\t\\N\t2026-11-20 10:00:02\t3\t700",
+  "2\tCampaign_B_1\t5.00\t500.50\t\\N\t\\N\t\\N\t\\N\t2026-11-20 10:00:03\t4\t700",
 ];
-const impressions = [1, 2, 3].map((id) => `${id}\t1\t2026-11-2${id} 12:00:00.00000${id}\t${10 + id}`);
-const clicks = ["1\t1\t2026-11-21 12:00:30\t20", "2\t\\N\t\\N\t21"];
+const impressions = [1, 2, 3].map((id) => `${id}\t1\t2026-11-2${id} 12:00:00.00000${id}\t${10 + id}\t700`);
+const clicks = ["1\t1\t2026-11-21 12:00:30\t20\t700", "2\t\\N\t\\N\t21\t700"];
 
 async function loadAll() {
   await load("advertiser", "upsert", advertisers);
@@ -119,10 +119,10 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
 
   test("an older version loaded after a newer one does not win", async () => {
     await load("campaign", "upsert", [
-      "1\tCampaign_A_1\t2.50\t200.00\t2026-11-24\t2026-12-08\t1\t2026-11-22 09:00:00\t2026-11-20 10:00:02\t50",
+      "1\tCampaign_A_1\t2.50\t200.00\t2026-11-24\t2026-12-08\t1\t2026-11-22 09:00:00\t2026-11-20 10:00:02\t50\t701",
     ]);
     await load("campaign", "upsert", [
-      "1\tstale\t0.10\t1.00\t2026-11-24\t2026-12-01\t1\t2026-11-21 09:00:00\t2026-11-20 10:00:02\t40",
+      "1\tstale\t0.10\t1.00\t2026-11-24\t2026-12-01\t1\t2026-11-21 09:00:00\t2026-11-20 10:00:02\t40\t702",
     ]);
     const [one] = (await current("campaign")) as [
       { name: string; bid: number; budget: number; end_date: string },
@@ -131,7 +131,7 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
   });
 
   test("a row that moved to another campaign is filtered by its newest version only", async () => {
-    await load("impressions", "upsert", ["3\t2\t2026-11-23 12:00:00.000003\t55"]);
+    await load("impressions", "upsert", ["3\t2\t2026-11-23 12:00:00.000003\t55\t703"]);
     const ids = (campaign: number) =>
       ch.client
         .query({
@@ -146,9 +146,9 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
   });
 
   test("a delete tombstone removes the row, also when older versions arrive later or it comes twice", async () => {
-    await load("impressions", "delete", ["2\t60\t1"]);
-    await load("impressions", "delete", ["2\t60\t1"]);
-    await load("impressions", "upsert", ["2\t1\t2026-11-22 12:00:00.000002\t12"]);
+    await load("impressions", "delete", ["2\t60\t704\t1"]);
+    await load("impressions", "delete", ["2\t60\t704\t1"]);
+    await load("impressions", "upsert", ["2\t1\t2026-11-22 12:00:00.000002\t12\t705"]);
     expect((await current("impressions")).map((r) => (r as { id: number }).id)).toEqual([1, 3]);
     // The tombstone carries only id, _version, _deleted; nothing else leaks into the view.
     const raw = await ch.client
@@ -161,10 +161,10 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
   });
 
   test("a truncate removes every older row, later rows stay, and merges change nothing", async () => {
-    await load("clicks", "truncate", ["clicks\t70"]);
+    await load("clicks", "truncate", ["clicks\t70\t706"]);
     expect(await current("clicks")).toEqual([]);
     // After a TRUNCATE ... RESTART IDENTITY, ids start over with greater versions.
-    await load("clicks", "upsert", ["1\t2\t2026-11-24 00:00:01\t71"]);
+    await load("clicks", "upsert", ["1\t2\t2026-11-24 00:00:01\t71\t707"]);
     // A redelivered pre-truncate batch stays gone.
     await load("clicks", "upsert", clicks);
     const after = [{ id: 1, campaign_id: 2, created_at: "2026-11-24 00:00:01.000000" }];
@@ -188,7 +188,7 @@ test("a batch id as insert_deduplication_token stores a redelivered batch once",
       .query({ query: "SELECT count() AS n FROM impressions WHERE id >= 100", format: "JSONEachRow" })
       .then((r) => r.json<{ n: string }>())
       .then((rows) => Number(rows[0]?.n));
-  const batch = ["100\t1\t2026-11-24 10:00:00\t100", "101\t1\t2026-11-24 10:00:01\t101"];
+  const batch = ["100\t1\t2026-11-24 10:00:00\t100\t708", "101\t1\t2026-11-24 10:00:01\t101\t708"];
   await load("impressions", "upsert", batch, "batch-1");
   await load("impressions", "upsert", batch, "batch-1");
   expect(await stored()).toBe(2);

@@ -154,13 +154,13 @@ describe("extraction cycle", () => {
     });
 
     const tombstones = deltas.filter((d) => d.table === "impressions" && d.kind === "delete");
-    expect(tombstones[0]?.columns).toEqual(["id", "_version", "_deleted"]);
+    expect(tombstones[0]?.columns).toEqual(["id", "_version", "_xid", "_deleted"]);
     expect(tombstones.flatMap((d) => d.rows)).toEqual([
-      { id: String(imp?.id), _version: expect.any(String), _deleted: "1" },
+      { id: String(imp?.id), _version: expect.any(String), _xid: expect.any(String), _deleted: "1" },
     ]);
 
     const truncates = deltas.filter((d) => d.table === "clicks" && d.kind === "truncate");
-    expect(truncates[0]?.columns).toEqual(["table_name", "_version"]);
+    expect(truncates[0]?.columns).toEqual(["table_name", "_version", "_xid"]);
     expect(truncates.flatMap((d) => d.rows)).toMatchObject([{ table_name: "clicks" }]);
   });
 

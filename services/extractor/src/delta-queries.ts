@@ -36,12 +36,12 @@ export function deltaQueries(table: TableName, window: XidWindow): DeltaQuery[] 
     {
       kind: "truncate",
       columns: TRUNCATE_COLUMNS,
-      sql: `COPY (SELECT table_name, _version FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NULL AND ${range} ORDER BY _version) TO STDOUT`,
+      sql: `COPY (SELECT table_name, _version, _xid FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NULL AND ${range} ORDER BY _version) TO STDOUT`,
     },
     {
       kind: "delete",
       columns: DELETE_COLUMNS,
-      sql: `COPY (SELECT row_id, _version, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
+      sql: `COPY (SELECT row_id, _version, _xid, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
     },
     {
       kind: "upsert",

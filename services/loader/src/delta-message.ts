@@ -20,6 +20,7 @@ export interface DeltaMessage {
   target: string;
   columns: readonly string[];
   rows: number;
+  watermarkFrom: string;
   watermarkTo: string;
   body: Uint8Array;
 }
@@ -65,7 +66,9 @@ export function parseDelta(headers: HeaderSource | undefined, body: Uint8Array):
   if (!batchId) return { ok: false, reason: `missing ${HEADERS.batchId}` };
   const rows = Number(get(HEADERS.rows));
   if (!Number.isInteger(rows) || rows < 0) return { ok: false, reason: `bad ${HEADERS.rows}` };
+  const watermarkFrom = get(HEADERS.watermarkFrom);
   const watermarkTo = get(HEADERS.watermarkTo);
+  if (!/^\d+$/.test(watermarkFrom)) return { ok: false, reason: `bad ${HEADERS.watermarkFrom}` };
   if (!/^\d+$/.test(watermarkTo)) return { ok: false, reason: `bad ${HEADERS.watermarkTo}` };
   // Whole rows only: bytes are concatenated with other batches into one insert.
   if (body.length > 0 && body[body.length - 1] !== 0x0a) {
@@ -73,7 +76,17 @@ export function parseDelta(headers: HeaderSource | undefined, body: Uint8Array):
   }
   return {
     ok: true,
-    delta: { table, kind, batchId, target: targetTable(table, kind), columns, rows, watermarkTo, body },
+    delta: {
+      table,
+      kind,
+      batchId,
+      target: targetTable(table, kind),
+      columns,
+      rows,
+      watermarkFrom,
+      watermarkTo,
+      body,
+    },
   };
 }
 
@@ -102,3 +115,17 @@ export function groupForInsert<T extends { delta: DeltaMessage }>(items: T[]): I
 
 export const maxWatermark = (values: string[]): string =>
   values.reduce((max, v) => (BigInt(v) > BigInt(max) ? v : max), "0");
+
+/** The windows' union as sorted, non-overlapping windows (adjacent ones joined). */
+export function mergeWindows(windows: { from: string; to: string }[]): { from: string; to: string }[] {
+  const sorted = windows
+    .map((w) => ({ from: BigInt(w.from), to: BigInt(w.to) }))
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: { from: bigint; to: bigint }[] = [];
+  for (const w of sorted) {
+    const last = out.at(-1);
+    if (last && w.from <= last.to) last.to = w.to > last.to ? w.to : last.to;
+    else out.push({ ...w });
+  }
+  return out.map((w) => ({ from: String(w.from), to: String(w.to) }));
+}

@@ -156,12 +156,12 @@ describe("loader", () => {
       rows: impressionRows(600, 1),
       override: { columns: "id,oops" },
     });
-    await publishDelta(js, namespace, { table: "impressions", rows: ["not-a-number\tx\ty\tz"] });
+    await publishDelta(js, namespace, { table: "impressions", rows: ["not-a-number\tx\ty\tz\tw"] });
     // ClickHouse refuses these while the table is away (UNKNOWN_TABLE is not transient).
     await ch.command({ query: "RENAME TABLE advertiser TO advertiser_away" });
     await publishDelta(js, namespace, {
       table: "advertiser",
-      rows: ["1\tAdvertiser A\t\\N\t2026-11-24 08:00:00\t5"],
+      rows: ["1\tAdvertiser A\t\\N\t2026-11-24 08:00:00\t5\t500"],
     });
     await publishDelta(js, namespace, { table: "impressions", rows: impressionRows(700, 5) });
 

@@ -4,7 +4,13 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
-import { type DeltaMessage, groupForInsert, maxWatermark, parseDelta } from "./delta-message.ts";
+import {
+  type DeltaMessage,
+  groupForInsert,
+  maxWatermark,
+  mergeWindows,
+  parseDelta,
+} from "./delta-message.ts";
 import { createTableStats } from "./stats.ts";
 
 export interface TableLoopOptions {
@@ -126,6 +132,7 @@ export function createTableLoop(o: TableLoopOptions) {
         kinds: [...new Set(loaded.map((i) => i.delta.kind))],
         rows: loaded.reduce((n, i) => n + i.delta.rows, 0),
         watermark: maxWatermark(loaded.map((i) => i.delta.watermarkTo)),
+        windows: mergeWindows(loaded.map((i) => ({ from: i.delta.watermarkFrom, to: i.delta.watermarkTo }))),
         loadedAt: new Date().toISOString(),
       };
       stats.recordLoad(event, loaded.length);

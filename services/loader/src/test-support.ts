@@ -18,6 +18,7 @@ export interface TestDelta {
   rows: string[];
   batchId?: string;
   msgId?: string;
+  watermarkFrom?: string;
   watermarkTo?: string;
   /** Overrides for header values, to build invalid messages. */
   override?: Partial<Record<keyof typeof HEADERS, string>>;
@@ -39,7 +40,7 @@ export async function publishDelta(js: JetStreamClient, namespace: string, d: Te
     format: DELTA_FORMAT,
     columns: columns.join(","),
     rows: String(d.rows.length),
-    watermarkFrom: "0",
+    watermarkFrom: d.watermarkFrom ?? "0",
     watermarkTo: d.watermarkTo ?? "1000",
     schemaVersion: String(SCHEMA_VERSION),
     msgId: d.msgId ?? batchId,
@@ -50,9 +51,10 @@ export async function publishDelta(js: JetStreamClient, namespace: string, d: Te
   return js.publish(subjects(namespace).delta(d.table), body, { headers: h, msgID: values.msgId });
 }
 
-/** `count` impression rows with ids from `firstId`, version = id + versionOffset. */
+/** `count` impression rows with ids from `firstId`, version = id + versionOffset, written by xid 500. */
 export const impressionRows = (firstId: number, count: number, versionOffset = 0, campaignId = 1) =>
   Array.from(
     { length: count },
-    (_, i) => `${firstId + i}\t${campaignId}\t2026-11-20 10:00:00.123456\t${firstId + i + versionOffset}`,
+    (_, i) =>
+      `${firstId + i}\t${campaignId}\t2026-11-20 10:00:00.123456\t${firstId + i + versionOffset}\t500`,
   );

@@ -19,7 +19,9 @@ export function impressionsTsv(rows: number): Buffer {
       lastSecond = second;
     }
     const micros = (ms % 1000) * 1000 + (id % 1000);
-    lines.push(`${id}\t${(id % 500) + 1}\t${secondText}.${pad(micros, 6)}\t${id}\n`);
+    lines.push(
+      `${id}\t${(id % 500) + 1}\t${secondText}.${pad(micros, 6)}\t${id}\t${1000 + Math.floor(id / 25_000)}\n`,
+    );
     if (lines.length === 100_000) {
       parts.push(Buffer.from(lines.join("")));
       lines = [];
