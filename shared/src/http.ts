@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { AppError, errorBody } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { createRegistry, type Registry } from "./metrics.ts";
+import { createApi } from "./openapi.ts";
 
 /** A named dependency check for `/ready`; it throws (or rejects) when the dependency is unusable. */
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
@@ -14,6 +16,10 @@ export interface ServiceAppOptions {
   checks?: ReadinessChecks;
   /** Upper bound for one readiness check, so a hung dependency answers 503 instead of hanging. */
   checkTimeoutMs?: number;
+  /** The service's Prometheus registry, served at `/metrics` (a fresh one when omitted). */
+  registry?: Registry;
+  /** One line for the OpenAPI document's description. */
+  description?: string;
 }
 
 async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
@@ -30,38 +36,64 @@ async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promi
 
 /**
  * The Hono app every service starts from: request ids, `GET /health` (the process answers),
- * `GET /ready` (every dependency answers; 503 naming the ones that do not), and one error shape
- * `{ "error": { "code", "message" } }` for everything that goes wrong.
+ * `GET /ready` (every dependency answers; 503 naming the ones that do not), `GET /metrics`
+ * (Prometheus), `GET /openapi.json` and `/docs`, and one error shape
+ * `{ "error": { "code", "message" } }` for everything that goes wrong. Routes added through
+ * `app.api` are validated and documented from the same schemas.
  */
-export function createServiceApp({ service, logger, checks = {}, checkTimeoutMs = 2000 }: ServiceAppOptions) {
+export function createServiceApp({
+  service,
+  logger,
+  checks = {},
+  checkTimeoutMs = 2000,
+  registry = createRegistry(service),
+  description,
+}: ServiceAppOptions) {
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  const api = createApi(app, { title: `adpipe ${service}`, description });
 
-  app.get("/health", (c) => c.json({ status: "ok", service }));
+  api.get("/health", { summary: "Liveness: the process answers", tags: ["meta"] }, (c) =>
+    c.json({ status: "ok", service }),
+  );
 
-  app.get("/ready", async (c) => {
-    const results = await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => {
-        try {
-          await runCheck(check, checkTimeoutMs);
-          return [name, { ok: true }] as const;
-        } catch (err) {
-          return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
-        }
-      }),
-    );
-    const failing = results.filter(([, r]) => !r.ok).map(([name]) => name);
-    const dependencies = Object.fromEntries(results);
-    if (failing.length === 0) return c.json({ status: "ready", service, dependencies });
-    return c.json(
-      {
-        ...errorBody("not_ready", `${failing.join(", ")} unreachable`),
-        service,
-        dependencies,
-      },
-      503,
-    );
-  });
+  api.get(
+    "/metrics",
+    { summary: "Prometheus metrics", tags: ["meta"], produces: ["text/plain"] },
+    async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }),
+  );
+
+  api.get(
+    "/ready",
+    {
+      summary: "Readiness: every dependency answers",
+      tags: ["meta"],
+      responses: { 200: "ready", 503: "a dependency is unreachable; the message names it" },
+    },
+    async (c) => {
+      const results = await Promise.all(
+        Object.entries(checks).map(async ([name, check]) => {
+          try {
+            await runCheck(check, checkTimeoutMs);
+            return [name, { ok: true }] as const;
+          } catch (err) {
+            return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
+          }
+        }),
+      );
+      const failing = results.filter(([, r]) => !r.ok).map(([name]) => name);
+      const dependencies = Object.fromEntries(results);
+      if (failing.length === 0) return c.json({ status: "ready", service, dependencies });
+      return c.json(
+        {
+          ...errorBody("not_ready", `${failing.join(", ")} unreachable`),
+          service,
+          dependencies,
+        },
+        503,
+      );
+    },
+  );
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 
@@ -75,5 +107,7 @@ export function createServiceApp({ service, logger, checks = {}, checkTimeoutMs 
     return c.json(errorBody("internal", err instanceof Error ? err.message : "internal error"), 500);
   });
 
-  return app;
+  return Object.assign(app, { api, registry });
 }
+
+export type ServiceApp = ReturnType<typeof createServiceApp>;

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
 import { createLogger } from "@adpipe/shared/logger";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, waitFor } from "@adpipe/shared/testing";
 import { createApp } from "./app.ts";
+import { instrumentOperations } from "./metrics.ts";
 import { createOperations } from "./operations.ts";
 import { createSimulation } from "./simulation.ts";
 
@@ -15,9 +18,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
   pool = createPool({ connectionString: db.url, max: 4 });
   const logger = createLogger("generator-test", "silent");
-  const ops = createOperations(pool);
+  const registry = createRegistry("generator");
+  const ops = instrumentOperations(createOperations(pool), registry);
   simulation = createSimulation({ ops, pool, logger, intervalSeconds: 1 });
-  app = createApp({ pool, ops, simulation, logger });
+  app = createApp({ pool, ops, simulation, logger, registry });
 });
 afterAll(async () => {
   await simulation.stop();
@@ -191,5 +195,28 @@ describe("generator HTTP triggers", () => {
       "SELECT (SELECT count(*) FROM campaign)::int + (SELECT count(*) FROM impressions)::int AS n",
     );
     expect(left).toEqual({ n: 0 });
+  });
+});
+
+describe("generator API reference and metrics", () => {
+  test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
+    expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(routeTable(app)).toContain("POST /generate/batch");
+    const docs = await app.request("/docs");
+    expect(docs.headers.get("content-type")).toContain("text/html");
+  });
+
+  test("/metrics parses as Prometheus text and its counters move when rows are written", async () => {
+    const before = await scrape(app);
+    await post("/generate/batch", { advertisers: 1, campaigns: 2, impressions: 40, ctr: 0.5 });
+    const after = await scrape(app);
+    const rows = (f: Awaited<ReturnType<typeof scrape>>, table: string) =>
+      total(f, "adpipe_generator_rows_total", { table });
+    expect(rows(after, "impressions") - rows(before, "impressions")).toBe(80);
+    expect(rows(after, "clicks") - rows(before, "clicks")).toBe(40);
+    const batches = (f: Awaited<ReturnType<typeof scrape>>) =>
+      total(f, "adpipe_generator_operations_total", { operation: "batch", outcome: "ok" });
+    expect(batches(after) - batches(before)).toBe(1);
+    expect(after.get("adpipe_generator_operation_duration_seconds")?.type).toBe("HISTOGRAM");
   });
 });

@@ -1,7 +1,7 @@
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
+import { createRegistry } from "@adpipe/shared/metrics";
 import type { Pool } from "@adpipe/shared/pg";
-import { jsonBody } from "@adpipe/shared/validate";
 import {
   advertisersInput,
   batchInput,
@@ -17,76 +17,134 @@ import { readStats } from "./stats.ts";
 
 export interface GeneratorAppDeps {
   pool: Pool;
+  /** Wrap them with `instrumentOperations(ops, registry)` for their metrics. */
   ops: Operations;
   simulation: Simulation;
   logger: Logger;
+  registry?: ReturnType<typeof createRegistry>;
 }
 
+const generate = ["generate"];
+
 /** The generator's HTTP triggers: the CLI's operations, the simulation switch and stats. */
-export function createApp({ pool, ops, simulation, logger }: GeneratorAppDeps) {
+export function createApp({
+  pool,
+  ops,
+  simulation,
+  logger,
+  registry = createRegistry("generator"),
+}: GeneratorAppDeps) {
   const app = createServiceApp({
     service: "generator",
     logger,
+    registry,
+    description: "Synthetic ad traffic into PostgreSQL: the original tool's operations over HTTP.",
     checks: { postgres: () => pool.query("SELECT 1") },
   });
+  const created = { 201: "created" };
 
-  app.post("/generate/batch", async (c) => {
-    const input = await jsonBody(c, batchInput);
-    const r = await ops.batch(input);
-    logger.info("batch generated", { ...input, impressions: r.impressions, clicks: r.clicks });
-    return c.json(
-      {
-        advertiser_ids: r.advertiserIds,
-        campaign_ids: r.campaignIds,
-        impressions: r.impressions,
-        clicks: r.clicks,
-        duration_ms: Math.round(r.durationMs),
-      },
-      201,
-    );
-  });
-  app.post("/generate/advertisers", async (c) => {
-    const { count } = await jsonBody(c, advertisersInput);
-    return c.json({ advertiser_ids: await ops.advertisers(count) }, 201);
-  });
-  app.post("/generate/campaigns", async (c) => {
-    const input = await jsonBody(c, campaignsInput);
-    return c.json({ campaign_ids: await ops.campaigns(input.advertiser_id, input.count) }, 201);
-  });
-  app.post("/generate/impressions", async (c) => {
-    const input = await jsonBody(c, impressionsInput);
-    return c.json({ impressions: await ops.impressions(input.campaign_id, input.count) }, 201);
-  });
-  app.post("/generate/clicks", async (c) => {
-    const input = await jsonBody(c, clicksInput);
-    return c.json({ clicks: await ops.clicks(input.campaign_id, input.ratio) }, 201);
-  });
+  app.api.post(
+    "/generate/batch",
+    {
+      summary: "Advertisers, their campaigns, impressions and clicks in one transaction",
+      tags: generate,
+      body: batchInput,
+      responses: created,
+    },
+    async (c, { body }) => {
+      const r = await ops.batch(body);
+      logger.info("batch generated", { ...body, impressions: r.impressions, clicks: r.clicks });
+      return c.json(
+        {
+          advertiser_ids: r.advertiserIds,
+          campaign_ids: r.campaignIds,
+          impressions: r.impressions,
+          clicks: r.clicks,
+          duration_ms: Math.round(r.durationMs),
+        },
+        201,
+      );
+    },
+  );
+  app.api.post(
+    "/generate/advertisers",
+    {
+      summary: "Advertisers named Advertiser A, B, …",
+      tags: generate,
+      body: advertisersInput,
+      responses: created,
+    },
+    async (c, { body }) => c.json({ advertiser_ids: await ops.advertisers(body.count) }, 201),
+  );
+  app.api.post(
+    "/generate/campaigns",
+    {
+      summary: "Campaigns for one advertiser",
+      tags: generate,
+      body: campaignsInput,
+      responses: { ...created, 404: "unknown advertiser" },
+    },
+    async (c, { body }) => c.json({ campaign_ids: await ops.campaigns(body.advertiser_id, body.count) }, 201),
+  );
+  app.api.post(
+    "/generate/impressions",
+    {
+      summary: "Impressions for one campaign, spread over the past week",
+      tags: generate,
+      body: impressionsInput,
+      responses: { ...created, 404: "unknown campaign" },
+    },
+    async (c, { body }) => c.json({ impressions: await ops.impressions(body.campaign_id, body.count) }, 201),
+  );
+  app.api.post(
+    "/generate/clicks",
+    {
+      summary: "Clicks for a sampled share of a campaign's impressions",
+      tags: generate,
+      body: clicksInput,
+      responses: { ...created, 404: "unknown campaign" },
+    },
+    async (c, { body }) => c.json({ clicks: await ops.clicks(body.campaign_id, body.ratio) }, 201),
+  );
 
-  app.get("/stats", async (c) => {
-    const s = await readStats(pool);
-    return c.json({
-      advertisers: s.advertisers,
-      campaigns: s.campaigns,
-      impressions: s.impressions,
-      clicks: s.clicks,
-      ctr: s.ctr,
-      campaign_details: s.campaignDetails,
-    });
-  });
+  app.api.get(
+    "/stats",
+    { summary: "Counts, overall CTR and per-campaign figures (the original `stats`)" },
+    async (c) => {
+      const s = await readStats(pool);
+      return c.json({
+        advertisers: s.advertisers,
+        campaigns: s.campaigns,
+        impressions: s.impressions,
+        clicks: s.clicks,
+        ctr: s.ctr,
+        campaign_details: s.campaignDetails,
+      });
+    },
+  );
 
-  app.post("/reset", async (c) => {
-    await jsonBody(c, resetInput);
-    await ops.reset();
-    logger.warn("all data deleted");
-    return c.json({ reset: true });
-  });
+  app.api.post(
+    "/reset",
+    { summary: 'Delete all data (needs {"confirm":"yes"})', body: resetInput },
+    async (c) => {
+      await ops.reset();
+      logger.warn("all data deleted");
+      return c.json({ reset: true });
+    },
+  );
 
-  app.get("/simulate", (c) => c.json(simulation.state()));
-  app.post("/simulate/start", async (c) => {
-    const { interval_seconds } = await jsonBody(c, simulateStartInput);
-    return c.json(simulation.start(interval_seconds));
-  });
-  app.post("/simulate/stop", async (c) => c.json(await simulation.stop()));
+  const simulate = ["simulation"];
+  app.api.get("/simulate", { summary: "The simulation's state", tags: simulate }, (c) =>
+    c.json(simulation.state()),
+  );
+  app.api.post(
+    "/simulate/start",
+    { summary: "Start the continuous simulation", tags: simulate, body: simulateStartInput },
+    async (c, { body }) => c.json(simulation.start(body.interval_seconds)),
+  );
+  app.api.post("/simulate/stop", { summary: "Stop the simulation", tags: simulate }, async (c) =>
+    c.json(await simulation.stop()),
+  );
 
   return app;
 }

@@ -1,9 +1,11 @@
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { createPool } from "@adpipe/shared/pg";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { instrumentOperations } from "./metrics.ts";
 import { createOperations } from "./operations.ts";
 import { createSimulation } from "./simulation.ts";
 
@@ -16,14 +18,15 @@ runMain(async () => {
     applicationName: "adpipe-generator",
     logger,
   });
-  const ops = createOperations(pool);
+  const registry = createRegistry("generator");
+  const ops = instrumentOperations(createOperations(pool), registry);
   const simulation = createSimulation({
     ops,
     pool,
     logger,
     intervalSeconds: config.SIMULATE_INTERVAL_SECONDS,
   });
-  const app = createApp({ pool, ops, simulation, logger });
+  const app = createApp({ pool, ops, simulation, logger, registry });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
   logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
   if (config.SIMULATE) simulation.start();

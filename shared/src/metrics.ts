@@ -1,0 +1,42 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Batch sizes in rows: from a single row up to a 64 MiB initial-load insert. */
+export const ROW_BUCKETS = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+/** Durations in seconds: a few milliseconds to a minute. */
+export const SECOND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * One Prometheus registry per service (not the global one, so tests can build several apps in
+ * one process), with the process metrics and a `service` label on everything.
+ */
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: "adpipe_" });
+  return registry;
+}
+
+export const counter = <L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[] = [],
+) => new Counter<L>({ name, help, labelNames, registers: [registry] });
+
+export const gauge = <L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[] = [],
+  collect?: (this: Gauge<L>) => Promise<void> | void,
+) => new Gauge<L>({ name, help, labelNames, registers: [registry], collect });
+
+export const histogram = <L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  buckets: number[],
+  labelNames: L[] = [],
+) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
