@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
 import { subjects } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
 import { createApp } from "./app.ts";
 import { createExtractor, type Extractor } from "./extractor.ts";
+import { createExtractorMetrics } from "./metrics.ts";
 import { serveExtractRun } from "./run-subject.ts";
 import { createHarness, type Harness, natsUrl, publishedVersions, seedCampaign } from "./test-support.ts";
 
@@ -164,5 +167,41 @@ describe("NATS request subject", () => {
     } finally {
       sub.unsubscribe();
     }
+  });
+});
+
+describe("API reference and metrics", () => {
+  test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
+    expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(routeTable(app)).toEqual(
+      expect.arrayContaining(["POST /extract", "GET /watermarks", "POST /resync"]),
+    );
+  });
+
+  test("/metrics parses as Prometheus text and its counters move when rows are extracted", async () => {
+    const registry = createRegistry("extractor");
+    const metered = createExtractor({
+      pool: h.pool,
+      js: h.nc.jetstream(),
+      maxPayload: 1 << 20,
+      config: h.config,
+      logger,
+      metrics: createExtractorMetrics(registry),
+    });
+    const metricsApp = createApp({ extractor: metered, logger, checks: {}, registry });
+    await metered.extract();
+    const before = await scrape(metricsApp);
+    const campaignId = await seedCampaign(h.pool);
+    await h.pool.query("INSERT INTO impressions (campaign_id) SELECT $1 FROM generate_series(1, 25)", [
+      campaignId,
+    ]);
+    await metered.extract();
+    const after = await scrape(metricsApp);
+    const rows = (f: typeof before) => total(f, "adpipe_extractor_rows_total", { table: "impressions" });
+    expect(rows(after) - rows(before)).toBe(25);
+    expect(
+      total(after, "adpipe_extractor_cycles_total", { table: "impressions", status: "published" }),
+    ).toBeGreaterThan(0);
+    expect(after.get("adpipe_extractor_cycle_duration_seconds")?.type).toBe("HISTOGRAM");
   });
 });

@@ -1,6 +1,6 @@
 import { createServiceApp, type ReadinessChecks } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
-import { jsonBody } from "@adpipe/shared/validate";
+import type { Registry } from "@adpipe/shared/metrics";
 import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
 
@@ -9,26 +9,42 @@ export interface AppDeps {
   logger: Logger;
   /** `/ready` probes, named after what they check (`postgres`, `nats`). */
   checks: ReadinessChecks;
+  registry?: Registry;
 }
 
-export function createApp({ extractor, logger, checks }: AppDeps) {
-  const app = createServiceApp({ service: "extractor", logger, checks });
-
-  /** Runs a cycle now, for every table or one, and answers with what each table did. */
-  app.post("/extract", async (c) => {
-    const { table } = await jsonBody(c, extractRequest);
-    const { results } = await extractor.extract(table);
-    const { body, failed } = extractResponse(results);
-    return c.json(body, failed ? 503 : 200);
+export function createApp({ extractor, logger, checks, registry }: AppDeps) {
+  const app = createServiceApp({
+    service: "extractor",
+    logger,
+    checks,
+    registry,
+    description: "Publishes what changed in PostgreSQL since each table's watermark onto JetStream.",
   });
 
-  app.get("/watermarks", async (c) => c.json({ watermarks: await extractor.watermarks() }));
+  app.api.post(
+    "/extract",
+    {
+      summary: "Run an extraction cycle now, for every table or one",
+      body: extractRequest,
+      responses: { 200: "what each table did", 503: "a table failed; nothing advanced for it" },
+    },
+    async (c, { body }) => {
+      const { results } = await extractor.extract(body.table);
+      const { body: answer, failed } = extractResponse(results);
+      return c.json(answer, failed ? 503 : 200);
+    },
+  );
 
-  /** Restarts one table from the beginning; safe because the loader applies rows by version. */
-  app.post("/resync", async (c) => {
-    const { table } = await jsonBody(c, resyncRequest);
-    return c.json({ watermark: await extractor.resync(table) });
-  });
+  app.api.get("/watermarks", { summary: "Each table's durable watermark" }, async (c) =>
+    c.json({ watermarks: await extractor.watermarks() }),
+  );
+
+  // Safe because the loader applies rows by version.
+  app.api.post(
+    "/resync",
+    { summary: "Restart one table from the beginning (re-publishes it whole)", body: resyncRequest },
+    async (c, { body }) => c.json({ watermark: await extractor.resync(body.table) }),
+  );
 
   return app;
 }

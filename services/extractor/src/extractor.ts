@@ -5,6 +5,7 @@ import type { JetStreamClient } from "nats";
 import type { ExtractorConfig } from "./config.ts";
 import { type CycleHooks, extractTable, type TableResult } from "./cycle.ts";
 import { lockTable, unlockTable } from "./lock.ts";
+import type { ExtractorMetrics } from "./metrics.ts";
 import { createWatermarkStore } from "./watermark-store.ts";
 
 /** Room left in a message for the headers (ids, column lists) next to the body. */
@@ -26,6 +27,7 @@ export interface ExtractorDeps {
   >;
   logger: Logger;
   hooks?: CycleHooks;
+  metrics?: ExtractorMetrics;
 }
 
 export interface CycleReport {
@@ -37,7 +39,7 @@ export interface CycleReport {
  * time (HTTP, NATS and the schedule queue up behind each other); across processes the per-table
  * advisory lock decides, and a table another extractor holds is reported as skipped.
  */
-export function createExtractor({ pool, js, maxPayload, config, logger, hooks }: ExtractorDeps) {
+export function createExtractor({ pool, js, maxPayload, config, logger, hooks, metrics }: ExtractorDeps) {
   const store = createWatermarkStore(pool);
   const maxBytes = Math.min(
     config.EXTRACT_MAX_BATCH_BYTES || Number.POSITIVE_INFINITY,
@@ -62,9 +64,11 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks }:
   };
 
   const extract = (table?: TableName): Promise<CycleReport> =>
-    exclusive(async () => ({
-      results: await Promise.all((table ? [table] : TABLES).map((t) => extractTable(cycleDeps, t))),
-    }));
+    exclusive(async () => {
+      const results = await Promise.all((table ? [table] : TABLES).map((t) => extractTable(cycleDeps, t)));
+      metrics?.record(results);
+      return { results };
+    });
 
   const resync = (table: TableName) =>
     exclusive(async () => {

@@ -1,11 +1,13 @@
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createExtractor } from "./extractor.ts";
+import { createExtractorMetrics } from "./metrics.ts";
 import { retryWithBackoff } from "./retry.ts";
 import { serveExtractRun } from "./run-subject.ts";
 
@@ -34,18 +36,21 @@ runMain(async () => {
     },
   );
 
+  const registry = createRegistry("extractor");
   const extractor = createExtractor({
     pool,
     js: nc.jetstream(),
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     config,
     logger,
+    metrics: createExtractorMetrics(registry),
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
   const app = createApp({
     extractor,
     logger,
     checks: { postgres: () => pool.query("SELECT 1"), nats: () => pingNats(nc) },
+    registry,
   });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   extractor.start();

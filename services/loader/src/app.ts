@@ -1,7 +1,7 @@
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
+import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
-import { pathParams, queryParams } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
@@ -12,6 +12,7 @@ export interface LoaderAppDeps {
   nc: NatsConnection;
   clickhouse: ClickHouseClient;
   logger: Logger;
+  registry?: Registry;
 }
 
 async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
@@ -19,32 +20,45 @@ async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
   if (!r.success) throw r.error;
 }
 
-export function createApp({ loader, nc, clickhouse, logger }: LoaderAppDeps) {
+export function createApp({ loader, nc, clickhouse, logger, registry }: LoaderAppDeps) {
   const app = createServiceApp({
     service: "loader",
     logger,
+    registry,
+    description: "Inserts JetStream delta batches into ClickHouse and announces each completed insert.",
     checks: { clickhouse: () => pingClickHouse(clickhouse), nats: () => pingNats(nc) },
   });
 
-  app.get("/status", async (c) => c.json(await loader.status()));
+  app.api.get(
+    "/status",
+    { summary: "Per table: consumer pending, rows loaded, last batch, errors" },
+    async (c) => c.json(await loader.status()),
+  );
 
-  app.get("/dead-letters", async (c) => {
-    const { limit } = queryParams(
-      c,
-      z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-    );
-    return c.json(await loader.deadLetters.list(limit));
-  });
+  app.api.get(
+    "/dead-letters",
+    {
+      summary: "Batches set aside, with their error",
+      tags: ["dead letters"],
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    },
+    async (c, { query }) => c.json(await loader.deadLetters.list(query.limit)),
+  );
 
-  app.post("/dead-letters/:id/replay", async (c) => {
-    const { id } = pathParams(
-      c,
-      z.object({ id: z.coerce.number().int().min(1, "must be a dead letter id") }),
-    );
-    const replayed = await loader.deadLetters.replay(id);
-    logger.info("dead letter replayed", replayed);
-    return c.json({ replayed });
-  });
+  app.api.post(
+    "/dead-letters/:id/replay",
+    {
+      summary: "Publish a dead letter again on its original subject",
+      tags: ["dead letters"],
+      params: z.object({ id: z.coerce.number().int().min(1, "must be a dead letter id") }),
+      responses: { 200: "re-queued", 404: "no such dead letter" },
+    },
+    async (c, { params }) => {
+      const replayed = await loader.deadLetters.replay(params.id);
+      logger.info("dead letter replayed", replayed);
+      return c.json({ replayed });
+    },
+  );
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { createClickHouse } from "@adpipe/shared/clickhouse";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
@@ -25,16 +26,18 @@ runMain(async () => {
 
   // Fault injection for the crash test: die between a confirmed insert and its acks.
   const crash = process.env.ADPIPE_TEST_CRASH_AFTER_INSERT === "1";
+  const registry = createRegistry("loader");
   const loader = createLoader({
     js: nc.jetstream(),
     jsm,
     clickhouse,
     config,
     logger,
+    registry,
     afterInsert: crash ? () => process.kill(process.pid, "SIGKILL") : undefined,
   });
   await loader.start();
-  const app = createApp({ loader, nc, clickhouse, logger });
+  const app = createApp({ loader, nc, clickhouse, logger, registry });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
 

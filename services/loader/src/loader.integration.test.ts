@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
@@ -78,8 +80,9 @@ beforeAll(async () => {
   jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, namespace);
   await ensureLoaderConsumers(jsm, namespace, { ackWaitMs: 1500 });
-  loader = createLoader({ js: nc.jetstream(), jsm, clickhouse: ch, config, logger });
-  app = createApp({ loader, nc, clickhouse: ch, logger });
+  const registry = createRegistry("loader");
+  loader = createLoader({ js: nc.jetstream(), jsm, clickhouse: ch, config, logger, registry });
+  app = createApp({ loader, nc, clickhouse: ch, logger, registry });
 });
 
 afterAll(async () => {
@@ -147,6 +150,29 @@ describe("loader", () => {
     const inserts = ((await loader.status()).tables.clicks?.inserts ?? 0) - inserts0;
     expect(inserts).toBeGreaterThan(0);
     expect(inserts).toBeLessThan(40);
+  });
+
+  test("/openapi.json documents exactly the routes served; /metrics parses and its counters move", async () => {
+    expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(routeTable(app)).toEqual(
+      expect.arrayContaining(["GET /status", "GET /dead-letters", "POST /dead-letters/{id}/replay"]),
+    );
+    const before = await scrape(app);
+    await publishDelta(nc.jetstream(), namespace, { table: "clicks", rows: impressionRows(50_000, 20) });
+    await waitFor(async () => (await current("clicks")) === 420, { what: "20 more clicks" });
+    const after = await waitFor(async () => {
+      const f = await scrape(app);
+      return total(f, "adpipe_loader_rows_total", { table: "clicks" }) >
+        total(before, "adpipe_loader_rows_total", { table: "clicks" })
+        ? f
+        : undefined;
+    });
+    const moved = (name: string) =>
+      total(after, name, { table: "clicks" }) - total(before, name, { table: "clicks" });
+    expect(moved("adpipe_loader_rows_total")).toBe(20);
+    expect(moved("adpipe_loader_events_published_total")).toBe(1);
+    expect(after.get("adpipe_loader_consumer_pending")?.type).toBe("GAUGE");
+    expect(after.get("adpipe_loader_insert_duration_seconds")?.type).toBe("HISTOGRAM");
   });
 
   test("poison batches go to the dead-letter stream after bounded attempts; the next good batch loads; replay works", async () => {
@@ -250,7 +276,7 @@ describe("loader", () => {
       for (let i = 0; i < 60; i++) {
         await publishDelta(js, namespace, { table: "clicks", rows: impressionRows(100_000 + i * 50, 50) });
       }
-      await waitFor(async () => (await current("clicks")) === 400 + 3000 && (await consumerIdle("clicks")), {
+      await waitFor(async () => (await current("clicks")) === 420 + 3000 && (await consumerIdle("clicks")), {
         what: "3000 clicks through two loaders",
         timeoutMs: 30_000,
       });

@@ -1,9 +1,11 @@
 import { streams, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import type { Registry } from "@adpipe/shared/metrics";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { LoaderConfig } from "./config.ts";
 import { createDeadLetters } from "./dead-letters.ts";
+import { createLoaderMetrics } from "./metrics.ts";
 import { createTableLoop } from "./table-loop.ts";
 
 export interface LoaderDeps {
@@ -19,13 +21,16 @@ export interface LoaderDeps {
     | "LOADER_MAX_BACKOFF_MS"
   >;
   logger: Logger;
+  /** Where the loader's Prometheus metrics go. */
+  registry?: Registry;
   afterInsert?: () => void;
 }
 
 /** The loader: one loop per table on the tables' durable consumers, plus the dead-letter store. */
-export function createLoader({ js, jsm, clickhouse, config, logger, afterInsert }: LoaderDeps) {
+export function createLoader({ js, jsm, clickhouse, config, logger, registry, afterInsert }: LoaderDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const deadLetters = createDeadLetters({ js, jsm, namespace });
+  const metrics = registry ? createLoaderMetrics(registry, (table) => pending(table)) : undefined;
   const loops = TABLES.map((table) =>
     createTableLoop({
       table,
@@ -38,6 +43,7 @@ export function createLoader({ js, jsm, clickhouse, config, logger, afterInsert 
       maxInsertBytes: config.LOADER_MAX_INSERT_BYTES,
       maxAttempts: config.LOADER_MAX_ATTEMPTS,
       maxBackoffMs: config.LOADER_MAX_BACKOFF_MS,
+      metrics,
       afterInsert,
     }),
   );

@@ -11,6 +11,7 @@ import {
   mergeWindows,
   parseDelta,
 } from "./delta-message.ts";
+import type { LoaderMetrics } from "./metrics.ts";
 import { createTableStats } from "./stats.ts";
 
 export interface TableLoopOptions {
@@ -24,6 +25,7 @@ export interface TableLoopOptions {
   maxInsertBytes: number;
   maxAttempts: number;
   maxBackoffMs: number;
+  metrics?: LoaderMetrics;
   /** Fault injection for tests: runs after an insert succeeded and before its acks. */
   afterInsert?: () => void;
 }
@@ -67,6 +69,7 @@ export function createTableLoop(o: TableLoopOptions) {
     });
     await msg.ackAck();
     stats.deadLettered++;
+    o.metrics?.deadLetters.inc({ table: o.table, kind });
     log.warn("batch dead-lettered", { seq: msg.seq, error, kind, attempts: msg.info.deliveryCount });
   }
 
@@ -76,6 +79,7 @@ export function createTableLoop(o: TableLoopOptions) {
       return;
     }
     stats.errors.rejected++;
+    o.metrics?.errors.inc({ table: o.table, kind: "rejected" });
     const attempts = item.msg.info.deliveryCount;
     if (attempts >= o.maxAttempts) return deadLetter(item.msg, describe(err), "rejected_by_clickhouse");
     log.warn("ClickHouse rejected a batch; will retry", {
@@ -87,11 +91,17 @@ export function createTableLoop(o: TableLoopOptions) {
   }
 
   async function insert(target: string, columns: readonly string[], items: Pending[]) {
+    const end = o.metrics?.insertSeconds.startTimer({ table: o.table });
     await insertBodies(
       o.clickhouse,
       target,
       columns,
       items.map((i) => i.delta.body),
+    );
+    end?.();
+    o.metrics?.insertRows.observe(
+      { table: o.table },
+      items.reduce((n, i) => n + i.delta.rows, 0),
     );
     o.afterInsert?.();
   }
@@ -136,6 +146,15 @@ export function createTableLoop(o: TableLoopOptions) {
         loadedAt: new Date().toISOString(),
       };
       stats.recordLoad(event, loaded.length);
+      if (o.metrics) {
+        const labels = { table: o.table };
+        o.metrics.rows.inc(labels, event.rows);
+        o.metrics.batches.inc(labels, loaded.length);
+        o.metrics.inserts.inc(labels);
+        o.metrics.events.inc(labels);
+        const now = Date.now();
+        for (const i of loaded) o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+      }
       await o.js.publish(subjects(o.namespace).loaded(o.table), JSON.stringify(event), {
         msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
       });
@@ -144,6 +163,7 @@ export function createTableLoop(o: TableLoopOptions) {
     if (transient) {
       transientFailures++;
       stats.errors.transient++;
+      o.metrics?.errors.inc({ table: o.table, kind: "transient" });
       const wait = backoff(transientFailures);
       log.warn("ClickHouse unavailable; retrying", { error: describe(transient), retryInMs: wait });
       await sleep(wait);
@@ -158,6 +178,7 @@ export function createTableLoop(o: TableLoopOptions) {
         const parsed = parseDelta(msg.headers, msg.data);
         if (!parsed.ok) {
           stats.errors.invalid++;
+          o.metrics?.errors.inc({ table: o.table, kind: "invalid" });
           await deadLetter(msg, parsed.reason, "invalid_message");
           continue;
         }

@@ -1,0 +1,61 @@
+import { TABLES, type TableName } from "@adpipe/shared/contract";
+import {
+  counter,
+  gauge,
+  histogram,
+  type Registry,
+  ROW_BUCKETS,
+  SECOND_BUCKETS,
+} from "@adpipe/shared/metrics";
+
+/** Prometheus figures of the loader; `pending` is read from the consumers when scraped. */
+export function createLoaderMetrics(
+  registry: Registry,
+  pending?: (table: TableName) => Promise<{ pending: number; unacknowledged: number } | null>,
+) {
+  return {
+    rows: counter(registry, "adpipe_loader_rows_total", "Rows inserted into ClickHouse", ["table"]),
+    batches: counter(registry, "adpipe_loader_batches_total", "Delta batches inserted", ["table"]),
+    inserts: counter(registry, "adpipe_loader_inserts_total", "INSERT statements (coalesced batches)", [
+      "table",
+    ]),
+    events: counter(registry, "adpipe_loader_events_published_total", "adpipe.loaded events published", [
+      "table",
+    ]),
+    deadLetters: counter(registry, "adpipe_loader_dead_letters_total", "Batches set aside", [
+      "table",
+      "kind",
+    ]),
+    errors: counter(registry, "adpipe_loader_errors_total", "Failed inserts by kind", ["table", "kind"]),
+    insertSeconds: histogram(
+      registry,
+      "adpipe_loader_insert_duration_seconds",
+      "Duration of one INSERT",
+      SECOND_BUCKETS,
+      ["table"],
+    ),
+    insertRows: histogram(registry, "adpipe_loader_insert_rows", "Rows per INSERT", ROW_BUCKETS, ["table"]),
+    lag: histogram(
+      registry,
+      "adpipe_loader_lag_seconds",
+      "From a batch's publication on JetStream to its acknowledged insert",
+      SECOND_BUCKETS,
+      ["table"],
+    ),
+    pending: gauge(
+      registry,
+      "adpipe_loader_consumer_pending",
+      "Batches waiting in the table's durable consumer (not yet delivered)",
+      ["table"],
+      async function collect() {
+        if (!pending) return;
+        for (const table of TABLES) {
+          const p = await pending(table);
+          if (p) this.set({ table }, p.pending + p.unacknowledged);
+        }
+      },
+    ),
+  };
+}
+
+export type LoaderMetrics = ReturnType<typeof createLoaderMetrics>;
