@@ -50,8 +50,9 @@ async function consumerIdle(table: TableName = "impressions"): Promise<boolean> 
   return info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
+/** A loader process; `url` resolves with its HTTP address once it listens (so it consumes). */
 function spawnLoader(extraEnv: Record<string, string> = {}) {
-  return Bun.spawn(["bun", "run", ENTRY], {
+  const proc = Bun.spawn(["bun", "run", ENTRY], {
     env: {
       ...process.env,
       NATS_URL: "nats://127.0.0.1:4222",
@@ -59,14 +60,33 @@ function spawnLoader(extraEnv: Record<string, string> = {}) {
       CLICKHOUSE_DATABASE: chs.database,
       ADPIPE_NAMESPACE: namespace,
       PORT: "0",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "info",
       LOADER_FLUSH_MS: "50",
       LOADER_ACK_WAIT_MS: "1500",
       ...extraEnv,
     },
-    stdout: "ignore",
+    stdout: "pipe",
     stderr: "inherit",
   });
+  const url = (async () => {
+    const reader = proc.stdout.getReader();
+    let seen = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the loader exited before listening");
+      seen += new TextDecoder().decode(value);
+      const match = seen.match(/"msg":"listening","url":"([^"]+)"/);
+      if (match?.[1]) {
+        // Keep draining so the process never blocks on a full stdout pipe.
+        void (async () => {
+          while (!(await reader.read()).done);
+        })();
+        return match[1];
+      }
+    }
+  })();
+  url.catch(() => {}); // a process killed on purpose never listens; only awaiting it should fail
+  return Object.assign(proc, { url });
 }
 
 beforeAll(async () => {
@@ -272,6 +292,7 @@ describe("loader", () => {
     const storedBefore = await stored("clicks");
     const loaders = [spawnLoader(), spawnLoader()];
     try {
+      const urls = await Promise.all(loaders.map((l) => l.url));
       const js = nc.jetstream();
       for (let i = 0; i < 60; i++) {
         await publishDelta(js, namespace, { table: "clicks", rows: impressionRows(100_000 + i * 50, 50) });
@@ -281,6 +302,16 @@ describe("loader", () => {
         timeoutMs: 30_000,
       });
       expect((await stored("clicks")) - storedBefore).toBe(3000);
+      // Each process reports what it inserted; together exactly the 3000 rows.
+      const loadedBy = await Promise.all(
+        urls.map(async (u) => {
+          const status = (await (await fetch(`${u}/status`)).json()) as {
+            tables: { clicks: { rowsLoaded: number } };
+          };
+          return status.tables.clicks.rowsLoaded;
+        }),
+      );
+      expect(loadedBy.reduce((a, b) => a + b, 0)).toBe(3000);
     } finally {
       for (const p of loaders) p.kill("SIGTERM");
       expect(await Promise.all(loaders.map((p) => p.exited))).toEqual([0, 0]);
