@@ -9,6 +9,8 @@ import { StartError } from "./ports.ts";
 
 export interface RunningPostgres {
   url: string;
+  /** Resolves when the server process ends, on its own or stopped. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -116,12 +118,13 @@ export async function startEmbeddedPostgres(
   proc.stderr?.on("data", (d) => log.push(String(d)));
   proc.stdout?.on("data", (d) => log.push(String(d)));
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/adpipe`;
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   await waitReady(url, proc, log);
   return {
     url,
+    exited,
     async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((resolve) => proc.on("exit", resolve));
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGINT"); // fast shutdown: ends sessions, checkpoints, exits
       await exited;
     },

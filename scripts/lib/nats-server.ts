@@ -5,6 +5,8 @@ import { StartError } from "./ports.ts";
 export interface RunningNats {
   url: string;
   monitorUrl: string;
+  /** Resolves when the server process ends, on its own or stopped. */
+  exited: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startNatsServer(
       return {
         url: `nats://127.0.0.1:${port}`,
         monitorUrl,
+        exited: proc.exited,
         async stop() {
           proc.kill("SIGTERM");
           await proc.exited;
