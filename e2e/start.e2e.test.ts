@@ -123,6 +123,29 @@ describe("bun start", () => {
     await stopAndCheckNothingLeft(run);
   }, 90_000);
 
+  test("a bun start killed outright: the next one on the same folder stops what it left, then starts", async () => {
+    const { home, env } = await startEnv();
+    const killed = track(runStart(home, env));
+    await waitForPipeline(killed);
+    // The command and the script it runs, as a SIGKILL or a crash would end them.
+    const start = processesNaming(home).filter((p) => p.cmdline.includes("scripts/start.ts"));
+    for (const p of [...start, { pid: killed.proc.pid }]) process.kill(p.pid, "SIGKILL");
+    await killed.exit(10_000);
+    expect(processesNaming(home).length).toBeGreaterThan(0);
+
+    const next = track(runStart(home, env));
+    // Before the new pipeline runs, the old one's ClickHouse may still answer: wait for the new one.
+    await waitFor(
+      "the new run",
+      60_000,
+      async () => (next.output().includes("Ctrl-C stops everything") ? true : undefined),
+      next.output,
+    );
+    expect(next.output()).toMatch(/stopping \d+ processes an earlier bun start on .* left running/);
+    await waitForPipeline(next);
+    await stopAndCheckNothingLeft(next);
+  }, 120_000);
+
   test("a port already taken: one line naming it, nothing started", async () => {
     const { home, env } = await startEnv();
     const blocker: Server = createServer();

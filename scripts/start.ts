@@ -11,6 +11,7 @@ import { migrateOltp } from "../shared/src/migrate.ts";
 import { createPool } from "../shared/src/pg.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
+import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
 import { portVariable, SERVICES } from "./lib/services.ts";
@@ -83,8 +84,8 @@ async function main(): Promise<void> {
   const step = () => {
     if (aborted.signal.aborted) throw new StartError("start-up interrupted");
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+  // SIGHUP too: a closed terminal must not leave the servers and services (own process groups) behind.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
   const start = async () => {
     const supervisor = createSupervisor(
@@ -92,7 +93,15 @@ async function main(): Promise<void> {
       (name, code) => fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`),
     );
 
-    // Every port first: a taken one stops start-up before anything was started.
+    // An earlier run on this state folder that was killed outright left its children running.
+    const leftovers = findLeftovers(home);
+    if (leftovers.length > 0) {
+      say(`stopping ${leftovers.length} processes an earlier bun start on ${home} left running`);
+      await stopLeftovers(leftovers);
+    }
+    process.env[STARTED_BY] = home;
+
+    // Every port next: a taken one stops start-up before anything was started.
     if (!config.DATABASE_URL)
       await requireFreePort(config.ADPIPE_POSTGRES_PORT, "the embedded PostgreSQL", "ADPIPE_POSTGRES_PORT");
     if (!config.NATS_URL) {

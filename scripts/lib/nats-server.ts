@@ -32,7 +32,9 @@ export async function startNatsServer(
   mkdirSync(storeDir, { recursive: true });
   const proc = Bun.spawn(
     [binary, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
-    { stdout: "ignore", stderr: "pipe", detached: true },
+    // process.env as it is now (Bun.spawn's default is the environment at launch): it carries
+    // the marker that lets a later `bun start` find a server this one left behind.
+    { stdout: "ignore", stderr: "pipe", detached: true, env: { ...process.env } },
   );
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const deadline = Date.now() + 10_000;
