@@ -39,7 +39,8 @@ export async function startEmbeddedClickHouse(stateDir: string, port: number): P
     });
     return { url: server.url, exited: server.exited, stop: server.stop };
   } catch (err) {
-    throw new StartError(err instanceof Error ? err.message : String(err));
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StartError(`${why} (data in ${dataDir}; or set CLICKHOUSE_URL to use a running server)`);
   }
 }
 
