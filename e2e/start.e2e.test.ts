@@ -2,8 +2,9 @@
 // reporter runs, into a KPI report), Ctrl-C leaves no process and no port behind, a second run
 // reuses the state, and a failure stops everything with one line naming what failed.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { join } from "node:path";
 import { hasService } from "../scripts/lib/services.ts";
 import { createClickHouse } from "../shared/src/clickhouse.ts";
 import { streams } from "../shared/src/contract.ts";
@@ -160,6 +161,18 @@ describe("bun start", () => {
     );
     expect(processesNaming(home)).toEqual([]);
   }, 60_000);
+
+  test("ClickHouse cannot start after PostgreSQL and NATS did: one line, both stopped again, exit code 1", async () => {
+    const { home, env } = await startEnv();
+    writeFileSync(join(home, "clickhouse"), "not a folder");
+    const run = track(runStart(home, env));
+    expect(await run.exit(60_000)).toBe(1);
+    expect(run.output()).toContain("or set CLICKHOUSE_URL to use a running server");
+    expect(run.output()).toContain("PostgreSQL: embedded");
+    expect(run.output()).toContain("NATS: nats-server");
+    expect(processesNaming(home)).toEqual([]);
+    expect(await takenPorts(run.ports)).toEqual([]);
+  }, 90_000);
 
   test("a service that dies later: one line naming it, everything stopped, exit code 1", async () => {
     const { home, env } = await startEnv();

@@ -28,8 +28,8 @@ export interface RunningClickHouse {
  */
 export async function startEmbeddedClickHouse(stateDir: string, port: number): Promise<RunningClickHouse> {
   const dataDir = join(stateDir, "clickhouse");
-  mkdirSync(dataDir, { recursive: true });
   try {
+    mkdirSync(dataDir, { recursive: true });
     const server = await spawnEmbeddedClickHouse({
       dataDir,
       port,
