@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   // Its own progress goes through `say`; the JSON lines of the helpers it calls only when asked.
   const logger = createLogger("start", config.LOG_LEVEL === "debug" ? "debug" : "warn");
   const say = (line: string) => process.stdout.write(`${"adpipe".padEnd(9)}| ${line}\n`);
-  const cleanups: { name: string; stop: () => Promise<void> }[] = [];
+  /** What start-up started, stopped in reverse order; `quiet` ones are not named when stopping. */
+  const cleanups: { name: string; stop: () => Promise<void>; quiet?: boolean }[] = [];
   const aborted = new AbortController();
   let startup: Promise<void> = Promise.resolve();
   let failed = false;
@@ -62,12 +63,15 @@ async function main(): Promise<void> {
     aborted.abort();
     // Whatever start-up is doing finishes (or notices the abort) first, so nothing it starts is missed.
     await startup.catch(() => {});
-    for (const { name, stop } of cleanups.reverse()) {
-      await stop().catch((err) =>
-        say(`stopping ${name} failed: ${err instanceof Error ? err.message : err}`),
+    const stopped: string[] = [];
+    for (const { name, stop, quiet } of cleanups.reverse()) {
+      await stop().then(
+        () => quiet || stopped.push(name),
+        (err) => say(`stopping ${name} failed: ${err instanceof Error ? err.message : err}`),
       );
     }
-    say(code === 0 ? "stopped" : "stopped after an error");
+    const what = stopped.length ? ` (in order: ${stopped.join(", ")})` : "";
+    say(code === 0 ? `stopped${what}` : `stopped after an error${what}`);
     process.exit(code);
   };
   const fail = (message: string) => {
@@ -233,7 +237,7 @@ async function main(): Promise<void> {
       const line = await status.line();
       if (!aborted.signal.aborted) say(line);
     }, config.STATUS_INTERVAL_SECONDS * 1000);
-    cleanups.push({ name: "status timer", stop: async () => clearInterval(timer) });
+    cleanups.push({ name: "status timer", stop: async () => clearInterval(timer), quiet: true });
   };
 
   startup = start().catch((err) => {
