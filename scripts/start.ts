@@ -202,6 +202,7 @@ async function main(): Promise<void> {
     cleanups.push({
       name: "status",
       stop: async () => void (await Promise.all([pool.end(), statusClient.close()])),
+      quiet: true,
     });
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
     if (!rows[0]?.n && urls.generator) {
