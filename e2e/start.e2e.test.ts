@@ -20,13 +20,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
 
-/** Stops a run that a failed assertion left running, then removes its state folder. */
+/** Stops a run that a failed assertion left running (and anything it left), then removes its folder. */
 function track(run: StartRun) {
   cleanups.push(async () => {
     if (run.proc.exitCode === null) {
       run.proc.kill("SIGINT");
       await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
     }
+    // Whatever a failed test left (a killed run's servers) goes too, so no run outlives its test.
+    for (const p of processesNaming(run.home)) process.kill(p.pid, "SIGKILL");
     rmSync(run.home, { recursive: true, force: true });
   });
   return run;
