@@ -2,7 +2,7 @@
 // CLICKHOUSE_URL name is used as it is; what is not configured is started here with its state
 // under ADPIPE_HOME (.adpipe/), reused by the next run. Ctrl-C stops everything this command
 // started: the services first, then ClickHouse, NATS and PostgreSQL.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { createClickHouse } from "../shared/src/clickhouse.ts";
 import { parseConfig, settings } from "../shared/src/config.ts";
@@ -48,7 +48,8 @@ const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1
 
 async function main(): Promise<void> {
   const config = loadStartConfig();
-  const home = config.ADPIPE_HOME;
+  // Absolute: the servers run from other folders, and the leftover marker must match exactly.
+  const home = resolve(config.ADPIPE_HOME);
   // Its own progress goes through `say`; the JSON lines of the helpers it calls only when asked.
   const logger = createLogger("start", config.LOG_LEVEL === "debug" ? "debug" : "warn");
   const say = (line: string) => process.stdout.write(`${"adpipe".padEnd(9)}| ${line}\n`);
