@@ -26,11 +26,13 @@ if ! pg_up; then
 fi
 echo "PostgreSQL: ready on 127.0.0.1:5432"
 
+# The binary is needed even when a server already runs: `bun start` (and its e2e test) starts
+# its own nats-server when NATS_URL is not set.
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  echo "NATS: nats-server not installed; installing Debian's nats-server"
+  apt_install nats-server
+fi
 if ! nats_up; then
-  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-    echo "NATS: not installed; installing Debian's nats-server"
-    apt_install nats-server
-  fi
   mkdir -p /var/lib/nats-server
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
     -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server

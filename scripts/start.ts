@@ -1,143 +1,252 @@
-// `bun start`: the whole pipeline on one machine. Whatever DATABASE_URL / NATS_URL name is used
-// as it is; what is not configured is started here with its state under ADPIPE_HOME (.adpipe/),
-// reused by the next run. Ctrl-C stops everything this command started.
-import { join } from "node:path";
+// `bun start`: the whole pipeline on one machine. Whatever DATABASE_URL / NATS_URL /
+// CLICKHOUSE_URL name is used as it is; what is not configured is started here with its state
+// under ADPIPE_HOME (.adpipe/), reused by the next run. Ctrl-C stops everything this command
+// started: the services first, then ClickHouse, NATS and PostgreSQL.
+import { join, resolve } from "node:path";
 import { z } from "zod";
+import { createClickHouse } from "../shared/src/clickhouse.ts";
 import { parseConfig, settings } from "../shared/src/config.ts";
 import { createLogger } from "../shared/src/logger.ts";
 import { migrateOltp } from "../shared/src/migrate.ts";
 import { createPool } from "../shared/src/pg.ts";
+import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
+import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
+import { portVariable, SERVICES } from "./lib/services.ts";
 import { createStatus } from "./lib/status.ts";
 import { createSupervisor } from "./lib/supervisor.ts";
 
 const port = (fallback: number) => settings.PORT.default(fallback);
-const optionalUrl = (schema: z.ZodType<string>) => schema.optional();
 
 function loadStartConfig() {
-  return parseConfig({
+  const config = parseConfig({
     ADPIPE_HOME: z.string().default(join(import.meta.dir, "..", ".adpipe")),
-    DATABASE_URL: optionalUrl(settings.DATABASE_URL.unwrap()),
-    NATS_URL: optionalUrl(settings.NATS_URL.unwrap()),
+    DATABASE_URL: settings.DATABASE_URL.unwrap().optional(),
+    NATS_URL: settings.NATS_URL.unwrap().optional(),
+    CLICKHOUSE_URL: settings.CLICKHOUSE_URL.unwrap().optional(),
+    CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
     ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
     ADPIPE_POSTGRES_PORT: port(54329),
     ADPIPE_NATS_PORT: port(42229),
     ADPIPE_NATS_MONITOR_PORT: port(8229),
-    GENERATOR_PORT: port(3001),
+    ADPIPE_CLICKHOUSE_PORT: port(18123),
     SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
     STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
     LOG_LEVEL: settings.LOG_LEVEL,
   });
+  const servicePorts = parseConfig(
+    Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
+  ) as Readonly<Record<string, number>>;
+  return { ...config, servicePorts };
 }
+
+const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 
 async function main(): Promise<void> {
   const config = loadStartConfig();
-  const logger = createLogger("start", config.LOG_LEVEL);
+  // Absolute: the servers run from other folders, and the leftover marker must match exactly.
+  const home = resolve(config.ADPIPE_HOME);
+  // Its own progress goes through `say`; the JSON lines of the helpers it calls only when asked.
+  const logger = createLogger("start", config.LOG_LEVEL === "debug" ? "debug" : "warn");
   const say = (line: string) => process.stdout.write(`${"adpipe".padEnd(9)}| ${line}\n`);
-  const cleanups: { name: string; stop: () => Promise<void> }[] = [];
-  let shuttingDown = false;
+  /** What start-up started, stopped in reverse order; `quiet` ones are not named when stopping. */
+  const cleanups: { name: string; stop: () => Promise<void>; quiet?: boolean }[] = [];
+  const aborted = new AbortController();
+  let startup: Promise<void> = Promise.resolve();
+  let failed = false;
 
   const shutdown = async (code: number) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    for (const { name, stop } of cleanups.reverse()) {
-      await stop().catch((err) =>
-        say(`stopping ${name} failed: ${err instanceof Error ? err.message : err}`),
+    if (aborted.signal.aborted) return;
+    aborted.abort();
+    // Whatever start-up is doing finishes (or notices the abort) first, so nothing it starts is missed.
+    await startup.catch(() => {});
+    const stopped: string[] = [];
+    for (const { name, stop, quiet } of cleanups.reverse()) {
+      await stop().then(
+        () => quiet || stopped.push(name),
+        (err) => say(`stopping ${name} failed: ${err instanceof Error ? err.message : err}`),
       );
     }
-    say(code === 0 ? "stopped" : "stopped after an error");
+    const what = stopped.length ? ` (in order: ${stopped.join(", ")})` : "";
+    say(code === 0 ? `stopped${what}` : `stopped after an error${what}`);
     process.exit(code);
   };
   const fail = (message: string) => {
+    if (failed || aborted.signal.aborted) return;
+    failed = true;
     process.stderr.write(`adpipe: ${message}\n`);
     void shutdown(1);
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+  /** Anything that ends on its own while the pipeline should run ends the pipeline. */
+  const watch = (name: string, exited: Promise<number | null>) =>
+    void exited.then((code) =>
+      fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`),
+    );
+  const step = () => {
+    if (aborted.signal.aborted) throw new StartError("start-up interrupted");
+  };
+  // SIGHUP too: a closed terminal must not leave the servers and services (own process groups) behind.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
-  try {
+  const start = async () => {
     const supervisor = createSupervisor(
       (line) => process.stdout.write(`${line}\n`),
-      (name, code) => {
-        if (!shuttingDown) fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`);
-      },
+      (name, code) => fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`),
     );
 
-    let databaseUrl = config.DATABASE_URL;
-    if (!databaseUrl) {
-      await requireFreePort(config.ADPIPE_POSTGRES_PORT, "the embedded PostgreSQL", "ADPIPE_POSTGRES_PORT");
-      const pg = await startEmbeddedPostgres(config.ADPIPE_HOME, config.ADPIPE_POSTGRES_PORT, logger);
-      cleanups.push({ name: "PostgreSQL", stop: pg.stop });
-      databaseUrl = pg.url;
-      say(
-        `PostgreSQL: embedded, ${pg.url.replace(/:[^:@]*@/, ":***@")} (data in ${config.ADPIPE_HOME}/postgres)`,
-      );
-    } else say(`PostgreSQL: ${databaseUrl.replace(/:[^:@/]*@/, ":***@")}`);
+    // An earlier run on this state folder that was killed outright left its children running.
+    const leftovers = findLeftovers(home);
+    if (leftovers.length > 0) {
+      say(`stopping ${leftovers.length} processes an earlier bun start on ${home} left running`);
+      await stopLeftovers(leftovers);
+    }
+    process.env[STARTED_BY] = home;
 
-    let natsUrl = config.NATS_URL;
-    if (!natsUrl) {
+    // Every port next: a taken one stops start-up before anything was started.
+    if (!config.DATABASE_URL)
+      await requireFreePort(config.ADPIPE_POSTGRES_PORT, "the embedded PostgreSQL", "ADPIPE_POSTGRES_PORT");
+    if (!config.NATS_URL) {
       await requireFreePort(config.ADPIPE_NATS_PORT, "nats-server", "ADPIPE_NATS_PORT");
       await requireFreePort(
         config.ADPIPE_NATS_MONITOR_PORT,
         "nats-server monitoring",
         "ADPIPE_NATS_MONITOR_PORT",
       );
-      const nats = await startNatsServer(
-        config.ADPIPE_HOME,
-        config.ADPIPE_NATS_PORT,
-        config.ADPIPE_NATS_MONITOR_PORT,
+    }
+    if (!config.CLICKHOUSE_URL)
+      await requireFreePort(
+        config.ADPIPE_CLICKHOUSE_PORT,
+        "the embedded ClickHouse",
+        "ADPIPE_CLICKHOUSE_PORT",
       );
-      cleanups.push({ name: "nats-server", stop: nats.stop });
-      natsUrl = nats.url;
-      say(
-        `NATS: nats-server ${nats.url}, monitoring ${nats.monitorUrl} (JetStream in ${config.ADPIPE_HOME}/nats)`,
+    for (const s of SERVICES)
+      await requireFreePort(
+        config.servicePorts[portVariable(s)] ?? s.defaultPort,
+        `the ${s.name}`,
+        portVariable(s),
       );
-    } else say(`NATS: ${natsUrl}`);
 
-    await migrateOltp(databaseUrl, logger);
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres(home, config.ADPIPE_POSTGRES_PORT, logger);
+      cleanups.push({ name: "PostgreSQL", stop: pg.stop });
+      watch("the embedded PostgreSQL", pg.exited);
+      databaseUrl = pg.url;
+      say(`PostgreSQL: embedded, ${hidePassword(pg.url)} (data in ${home}/postgres)`);
+    } else say(`PostgreSQL: ${hidePassword(databaseUrl)}`);
+    step();
+
+    let natsUrl = config.NATS_URL;
+    let natsMonitor: string | undefined;
+    if (!natsUrl) {
+      const nats = await startNatsServer(home, config.ADPIPE_NATS_PORT, config.ADPIPE_NATS_MONITOR_PORT);
+      cleanups.push({ name: "nats-server", stop: nats.stop });
+      watch("nats-server", nats.exited);
+      natsUrl = nats.url;
+      natsMonitor = nats.monitorUrl;
+      say(`NATS: nats-server ${nats.url}, monitoring ${nats.monitorUrl} (JetStream in ${home}/nats)`);
+    } else say(`NATS: ${hidePassword(natsUrl)}`);
+    step();
+
+    let clickhouseUrl = config.CLICKHOUSE_URL;
+    if (!clickhouseUrl) {
+      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT);
+      cleanups.push({ name: "ClickHouse", stop: ch.stop });
+      watch("the embedded ClickHouse", ch.exited);
+      clickhouseUrl = ch.url;
+      say(`ClickHouse: embedded, ${ch.url} (data in ${home}/clickhouse, log ${home}/clickhouse.log)`);
+    } else say(`ClickHouse: ${hidePassword(clickhouseUrl)}`);
+    step();
+
+    const clickhouse = {
+      url: clickhouseUrl,
+      user: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      database: config.CLICKHOUSE_DATABASE,
+    };
+    await migrateOltp(databaseUrl, logger).catch((err) => {
+      throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
+    });
+    await migrateClickHouse(clickhouse, logger);
+    say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
+    step();
 
     const common = {
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
+      CLICKHOUSE_URL: clickhouse.url,
+      CLICKHOUSE_USER: clickhouse.user,
+      CLICKHOUSE_PASSWORD: clickhouse.password,
+      CLICKHOUSE_DATABASE: clickhouse.database,
       ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE,
       LOG_LEVEL: config.LOG_LEVEL,
     };
     cleanups.push({ name: "services", stop: () => supervisor.stopAll() });
-    await requireFreePort(config.GENERATOR_PORT, "the generator", "GENERATOR_PORT");
-    const generator = await supervisor.start({
-      name: "generator",
-      port: config.GENERATOR_PORT,
-      env: {
-        ...common,
-        SIMULATE: "true",
-        SIMULATE_INTERVAL_SECONDS: String(config.SIMULATE_INTERVAL_SECONDS),
-      },
-    });
+    const urls: Record<string, string> = {};
+    for (const s of SERVICES) {
+      const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS }) ?? {};
+      const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
+      const service = await supervisor.start(
+        { name: s.name, port, env: { ...common, ...env } },
+        aborted.signal,
+      );
+      urls[s.name] = service.url;
+      step();
+    }
 
     const pool = createPool({ connectionString: databaseUrl, max: 1, logger });
-    cleanups.push({ name: "status", stop: () => pool.end() });
+    const statusClient = createClickHouse(clickhouse);
+    cleanups.push({
+      name: "status",
+      stop: async () => void (await Promise.all([pool.end(), statusClient.close()])),
+      quiet: true,
+    });
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
-    if (!rows[0]?.n) {
-      const res = await fetch(`${generator.url}/generate/batch`, {
+    if (!rows[0]?.n && urls.generator) {
+      const res = await fetch(`${urls.generator}/generate/batch`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ advertisers: 3, campaigns: 4, impressions: 2000, ctr: 0.05 }),
       });
-      say(`PostgreSQL was empty: generated a first batch (${res.status})`);
+      if (!res.ok) throw new StartError(`the first batch failed: generator answered ${res.status}`);
+      const batch = (await res.json()) as { campaign_ids: number[]; impressions: number; clicks: number };
+      say(
+        `PostgreSQL was empty: generated a first batch (${batch.campaign_ids.length} campaigns, ${batch.impressions.toLocaleString("en")} impressions, ${batch.clicks.toLocaleString("en")} clicks)`,
+      );
     }
 
-    say(`generator: ${generator.url} (simulation every ${config.SIMULATE_INTERVAL_SECONDS} s)`);
-    say("running; Ctrl-C stops everything");
-    const status = createStatus({ pool });
+    for (const s of SERVICES) {
+      const url = urls[s.name] as string;
+      say(`${s.name}: ${url}${(s.tryIt ?? []).map((c) => `   ${c.replaceAll("{url}", url)}`).join("")}`);
+    }
+    say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
+    if (natsMonitor)
+      say(`NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl}`);
+    say(`running (simulation every ${config.SIMULATE_INTERVAL_SECONDS} s); Ctrl-C stops everything`);
+
+    const status = createStatus({
+      pool,
+      clickhouse: statusClient,
+      database: clickhouse.database,
+      extractorUrl: urls.extractor,
+      loaderUrl: urls.loader,
+    });
     const timer = setInterval(async () => {
-      if (!shuttingDown) say(await status.line().catch((err) => `status unavailable: ${err.message}`));
+      const line = await status.line();
+      if (!aborted.signal.aborted) say(line);
     }, config.STATUS_INTERVAL_SECONDS * 1000);
-    cleanups.push({ name: "status timer", stop: async () => clearInterval(timer) });
-  } catch (err) {
-    fail(err instanceof StartError || err instanceof Error ? err.message : String(err));
-  }
+    cleanups.push({ name: "status timer", stop: async () => clearInterval(timer), quiet: true });
+  };
+
+  startup = start().catch((err) => {
+    if (aborted.signal.aborted) return;
+    fail(err instanceof Error ? err.message : String(err));
+  });
+  await startup;
 }
 
 await main();

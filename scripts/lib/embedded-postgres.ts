@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,8 @@ import { StartError } from "./ports.ts";
 
 export interface RunningPostgres {
   url: string;
+  /** Resolves when the server process ends, on its own or stopped. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,21 @@ function runAs(): { uid: number; gid: number } | undefined {
     execFileSync("useradd", ["--system", "--no-create-home", "--user-group", "postgres"]);
     return { uid: id("-u"), gid: id("-g") };
   }
+}
+
+/**
+ * The `postgres` user must be able to pass through the state folder to its data directory. A
+ * folder made private (mkdtemp makes 0700) gets search permission only (o+x: no listing); a
+ * parent it cannot pass is reported, since changing folders above ADPIPE_HOME is not ours to do.
+ */
+function reachableBy(user: { uid: number; gid: number }, stateDir: string): void {
+  const mode = statSync(stateDir).mode;
+  if ((mode & 0o001) === 0) chmodSync(stateDir, (mode & 0o7777) | 0o001);
+  const probe = spawnSync("test", ["-x", stateDir], { uid: user.uid, gid: user.gid });
+  if (probe.status !== 0)
+    throw new StartError(
+      `the postgres user cannot reach ${stateDir} (PostgreSQL refuses to run as root, so it runs as postgres): give every folder above it search permission (chmod o+x) or set ADPIPE_HOME to a folder under /tmp`,
+    );
 }
 
 async function waitReady(url: string, proc: ChildProcess, log: string[]): Promise<void> {
@@ -77,6 +94,7 @@ export async function startEmbeddedPostgres(
   const log: string[] = [];
   const options: SpawnOptions = { ...(user ?? {}), stdio: ["ignore", "pipe", "pipe"] };
   mkdirSync(stateDir, { recursive: true });
+  if (user) reachableBy(user, stateDir);
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     logger.info("initialising embedded PostgreSQL", { dir: dataDir });
@@ -116,12 +134,13 @@ export async function startEmbeddedPostgres(
   proc.stderr?.on("data", (d) => log.push(String(d)));
   proc.stdout?.on("data", (d) => log.push(String(d)));
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/adpipe`;
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   await waitReady(url, proc, log);
   return {
     url,
+    exited,
     async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((resolve) => proc.on("exit", resolve));
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGINT"); // fast shutdown: ends sessions, checkpoints, exits
       await exited;
     },

@@ -5,6 +5,8 @@ import { StartError } from "./ports.ts";
 export interface RunningNats {
   url: string;
   monitorUrl: string;
+  /** Resolves when the server process ends, on its own or stopped. */
+  exited: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +32,9 @@ export async function startNatsServer(
   mkdirSync(storeDir, { recursive: true });
   const proc = Bun.spawn(
     [binary, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
-    { stdout: "ignore", stderr: "pipe", detached: true },
+    // process.env as it is now (Bun.spawn's default is the environment at launch): it carries
+    // the marker that lets a later `bun start` find a server this one left behind.
+    { stdout: "ignore", stderr: "pipe", detached: true, env: { ...process.env } },
   );
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const deadline = Date.now() + 10_000;
@@ -47,6 +51,7 @@ export async function startNatsServer(
       return {
         url: `nats://127.0.0.1:${port}`,
         monitorUrl,
+        exited: proc.exited,
         async stop() {
           proc.kill("SIGTERM");
           await proc.exited;

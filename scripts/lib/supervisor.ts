@@ -56,7 +56,8 @@ export function createSupervisor(
 
   return {
     running,
-    async start(spec: ServiceSpec): Promise<RunningService> {
+    /** Resolves once `/health` answers; `signal` ends the wait early (Ctrl-C during start-up). */
+    async start(spec: ServiceSpec, signal?: AbortSignal): Promise<RunningService> {
       const colour = tty ? (colours[running.length % colours.length] ?? "") : "";
       const prefix = `${colour}${spec.name.padEnd(width)}${tty ? "\x1b[0m" : ""}| `;
       const proc = Bun.spawn(["bun", "run", "start"], {
@@ -75,7 +76,7 @@ export function createSupervisor(
         if (!stopping) onExit(spec.name, code);
       });
       const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && !signal?.aborted) {
         if (proc.exitCode !== null)
           throw new StartError(`${spec.name} exited during start-up (code ${proc.exitCode})`);
         const ok = await fetch(`${service.url}/health`).then(
@@ -85,6 +86,7 @@ export function createSupervisor(
         if (ok) return service;
         await Bun.sleep(100);
       }
+      if (signal?.aborted) throw new StartError("start-up interrupted");
       throw new StartError(`${spec.name} did not answer ${service.url}/health within 60 s`);
     },
     /** SIGTERM to every service (newest first), each given 15 s before SIGKILL. */

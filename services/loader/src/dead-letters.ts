@@ -118,6 +118,8 @@ export function createDeadLetters({
         throw err;
       }
       const out: DeadLetter[] = [];
+      // An empty stream reports first_seq 0, and asking for message 0 is a bad request.
+      if (info.state.messages === 0) return { total: 0, dead_letters: out };
       for (let seq = info.state.first_seq; seq <= info.state.last_seq && out.length < limit; seq++) {
         try {
           const m = await jsm.streams.getMessage(stream, { seq });

@@ -12,13 +12,16 @@ import { createLoader } from "./loader.ts";
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
-  const clickhouse = createClickHouse({
+  const clickhouseServer = {
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-  });
-  await migrateOlap(clickhouse, config.CLICKHOUSE_DATABASE, logger);
+  };
+  // Migrated through a client that names no database: on a fresh server the database does not
+  // exist yet, and a request naming a missing one fails before its CREATE DATABASE can run.
+  const admin = createClickHouse(clickhouseServer);
+  await migrateOlap(admin, config.CLICKHOUSE_DATABASE, logger).finally(() => admin.close());
+  const clickhouse = createClickHouse({ ...clickhouseServer, database: config.CLICKHOUSE_DATABASE });
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);

@@ -113,6 +113,12 @@ afterAll(async () => {
 });
 
 describe("loader", () => {
+  test("no dead letters yet: an empty list", async () => {
+    const res = await app.request("/dead-letters");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ total: 0, dead_letters: [] });
+  });
+
   test("loads batches and announces them; a duplicate publish, a redelivery and a re-publish change no count", async () => {
     await loader.start();
     const loaded: unknown[] = [];

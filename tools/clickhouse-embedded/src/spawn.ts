@@ -12,12 +12,19 @@ export interface SpawnOptions {
   logFile?: string;
   /** How long to wait for `/ping` to answer. */
   startTimeoutMs?: number;
+  /**
+   * Its own process group, so a terminal's Ctrl-C reaches only the parent, which can then stop
+   * the server after whatever still writes to it (`bun start` stops the services first).
+   */
+  detached?: boolean;
 }
 
 export interface EmbeddedClickHouse {
   url: string;
   port: number;
   pid: number;
+  /** Resolves with the exit code when the process ends, for whatever reason. */
+  exited: Promise<number>;
   /** SIGTERM: finishes running requests, closes the engine, waits for the process to exit. */
   stop(): Promise<void>;
   /** SIGKILL, then waits for the exit: a crash, for tests. */
@@ -47,6 +54,7 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
+    detached: options.detached ?? false,
     // Not on the command line, where `ps` would show it.
     env: { ...process.env, CLICKHOUSE_EMBEDDED_PASSWORD: options.password ?? "" },
   });
@@ -111,6 +119,7 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
     url,
     port: Number(new URL(url).port),
     pid: proc.pid,
+    exited: proc.exited,
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
   };

@@ -1,0 +1,124 @@
+// Runs `bun start` as a user would (the root script, a child process) on a state folder and
+// ports of its own, and looks for anything it left behind.
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, isPortFree } from "../scripts/lib/ports.ts";
+import { portVariable, SERVICES } from "../scripts/lib/services.ts";
+
+export const root = join(import.meta.dir, "..");
+
+export interface StartRun {
+  home: string;
+  env: Record<string, string>;
+  ports: number[];
+  proc: ReturnType<typeof Bun.spawn>;
+  output(): string;
+  /** Resolves with the exit code; rejects after `ms`. */
+  exit(ms: number): Promise<number>;
+}
+
+/** Free ports for everything `bun start` may listen on, so a run never meets a developer's. */
+export async function startEnv(extra: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "adpipe-e2e-"));
+  const names = [
+    "ADPIPE_POSTGRES_PORT",
+    "ADPIPE_NATS_PORT",
+    "ADPIPE_NATS_MONITOR_PORT",
+    "ADPIPE_CLICKHOUSE_PORT",
+    ...SERVICES.map(portVariable),
+  ];
+  const env: Record<string, string> = {
+    ADPIPE_HOME: home,
+    SIMULATE_INTERVAL_SECONDS: "1",
+    STATUS_INTERVAL_SECONDS: "1",
+  };
+  for (const name of names) env[name] = String(await freePort());
+  return { home, env: { ...env, ...extra } };
+}
+
+export function runStart(home: string, env: Record<string, string>): StartRun {
+  const inherited = { ...process.env };
+  // "No URLs configured" must hold even where the test runner's environment sets some.
+  for (const key of ["DATABASE_URL", "NATS_URL", "CLICKHOUSE_URL", "ADPIPE_NAMESPACE"]) delete inherited[key];
+  const proc = Bun.spawn(["bun", "start"], {
+    cwd: root,
+    env: { ...inherited, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let text = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const drained = Promise.all([collect(proc.stdout), collect(proc.stderr)]);
+  const ports = Object.entries(env)
+    .filter(([k]) => k.endsWith("_PORT"))
+    .map(([, v]) => Number(v));
+  return {
+    home,
+    env,
+    ports,
+    proc,
+    output: () => text,
+    async exit(ms: number) {
+      const code = await Promise.race([
+        proc.exited,
+        Bun.sleep(ms).then(() => {
+          throw new Error(`bun start did not exit within ${ms} ms:\n${text.slice(-3000)}`);
+        }),
+      ]);
+      await drained;
+      return code;
+    },
+  };
+}
+
+/**
+ * Processes whose command line or environment names `marker` (the run's state folder): every
+ * process `bun start` starts inherits ADPIPE_HOME, so none can hide from this.
+ */
+export function processesNaming(marker: string): { pid: number; cmdline: string; cwd: string }[] {
+  const found: { pid: number; cmdline: string; cwd: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+      if (cmdline.includes(marker) || environ.includes(marker))
+        found.push({ pid, cmdline, cwd: readlinkSync(`/proc/${pid}/cwd`) });
+    } catch {
+      // Gone between the listing and the read, or not ours to read.
+    }
+  }
+  return found;
+}
+
+export async function takenPorts(ports: number[]): Promise<number[]> {
+  const taken: number[] = [];
+  for (const port of ports) if (!(await isPortFree(port))) taken.push(port);
+  return taken;
+}
+
+/** Polls `check` until it returns a value, or throws with `what` after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  ms: number,
+  check: () => Promise<T | undefined>,
+  context: () => string = () => "",
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await Bun.sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what} (${String(lastError ?? "")}):\n${context().slice(-3000)}`);
+}

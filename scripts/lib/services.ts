@@ -1,0 +1,37 @@
+/** One adpipe service as `bun start` runs it: `services/<name>`, started with `bun run start`. */
+export interface ServiceDef {
+  name: string;
+  /** Its port unless `<NAME>_PORT` says otherwise (the same defaults as the service's own config). */
+  defaultPort: number;
+  /** Settings only this service gets, on top of the shared ones every service gets. */
+  env?: (settings: { simulateIntervalSeconds: number }) => Record<string, string>;
+  /** Example calls printed at start, `{url}` standing for the service's base URL. */
+  tryIt?: string[];
+}
+
+/**
+ * Every service `bun start` runs, in start order (stopped in reverse). Adding a service is one
+ * entry here; its port variable, URL, start order and shutdown follow from it.
+ */
+export const SERVICES: readonly ServiceDef[] = [
+  {
+    name: "generator",
+    defaultPort: 3001,
+    // What Airflow's generate_new_data DAG did, but every few seconds so something moves.
+    env: ({ simulateIntervalSeconds }) => ({
+      SIMULATE: "true",
+      SIMULATE_INTERVAL_SECONDS: String(simulateIntervalSeconds),
+    }),
+    tryIt: ["curl -s {url}/stats", "curl -s {url}/simulate"],
+  },
+  {
+    name: "extractor",
+    defaultPort: 3002,
+    tryIt: ["curl -s {url}/watermarks", "curl -s -X POST {url}/extract"],
+  },
+  { name: "loader", defaultPort: 3003, tryIt: ["curl -s {url}/status"] },
+];
+
+export const portVariable = (service: Pick<ServiceDef, "name">) => `${service.name.toUpperCase()}_PORT`;
+
+export const hasService = (name: string) => SERVICES.some((s) => s.name === name);
