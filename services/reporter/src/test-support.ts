@@ -206,3 +206,65 @@ async function lastDeltaWatermark(
     return null;
   }
 }
+
+let nextXid = 100n;
+
+/**
+ * Plays the loader for tests without PostgreSQL: inserts entity rows into ClickHouse under a new
+ * transaction id and announces them with a loaded event, exactly as the loader would.
+ */
+export async function loadAndAnnounce(
+  world: ReporterWorld,
+  table: "advertiser" | "campaign" | "impressions" | "clicks",
+  columns: string,
+  values: string[],
+  kinds: ("upsert" | "delete" | "truncate")[] = ["upsert"],
+): Promise<bigint> {
+  const xid = nextXid++;
+  const body = values.map((v) => v.replaceAll("$XID", xid.toString())).join(",");
+  await world.chs.client.command({ query: `INSERT INTO ${table} (${columns}) VALUES ${body}` });
+  await world.nc.jetstream().publish(
+    `${world.namespace}.loaded.${table}`,
+    JSON.stringify({
+      table,
+      batchIds: [`test-${xid}`],
+      kinds,
+      rows: values.length,
+      watermark: (xid + 1n).toString(),
+      windows: [{ from: xid.toString(), to: (xid + 1n).toString() }],
+      loadedAt: new Date().toISOString(),
+    }),
+  );
+  return xid;
+}
+
+/** Campaigns 1..n of advertiser 1, announced; impressions ids continue from `firstId`. */
+export async function seedCampaigns(world: ReporterWorld, n: number): Promise<void> {
+  await loadAndAnnounce(world, "advertiser", "id, name, _version, _xid", ["(1, 'acme', 1, $XID)"]);
+  await loadAndAnnounce(
+    world,
+    "campaign",
+    "id, name, bid, budget, start_date, end_date, advertiser_id, _version, _xid",
+    Array.from(
+      { length: n },
+      (_, i) => `(${i + 1}, 'c${i + 1}', 1.5, 100, today() - 3, today() + 10, 1, ${i + 2}, $XID)`,
+    ),
+  );
+}
+
+let nextFactId = 1;
+let nextFactVersion = 1000;
+
+/** `count` impressions (or clicks) for a campaign today, loaded and announced. */
+export async function addFacts(
+  world: ReporterWorld,
+  table: "impressions" | "clicks",
+  campaignId: number,
+  count: number,
+): Promise<bigint> {
+  const rows = Array.from(
+    { length: count },
+    () => `(${nextFactId++}, ${campaignId}, now64(6, 'UTC'), ${nextFactVersion++}, $XID)`,
+  );
+  return loadAndAnnounce(world, table, "id, campaign_id, created_at, _version, _xid", rows);
+}

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { waitFor } from "@adpipe/shared/testing";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+
+let w: ReporterWorld;
+
+beforeAll(async () => {
+  w = await createReporterWorld();
+  await seedCampaigns(w, 3);
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+type Status = {
+  counters: { events: number; rebuilds: number; failures: number };
+  last_rebuild: { version: string; full: boolean; reason: string } | null;
+  last_error: unknown;
+  watermark: Record<string, string>;
+};
+const status = () => w.get("/reports/status") as Promise<Status>;
+const impressionsOf = async (id: number) =>
+  ((await w.get(`/kpis/campaigns/${id}`)) as { impressions: number }).impressions;
+
+test("a burst of loaded events becomes a few rebuilds, each event acknowledged", async () => {
+  await waitFor(async () => (await status()).counters.events >= 2, { what: "seed events" });
+  const before = await status();
+  const xids = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => addFacts(w, "impressions", 1 + (i % 3), 2)),
+  );
+  // Transaction ids are handed out in call order: the last call has the greatest.
+  const last = xids[xids.length - 1] as bigint;
+  await waitFor(async () => BigInt((await status()).watermark.impressions ?? 0) > last, {
+    what: "burst covered",
+  });
+  const after = await status();
+  expect(after.counters.events - before.counters.events).toBe(40);
+  expect(after.counters.rebuilds - before.counters.rebuilds).toBeLessThanOrEqual(8);
+  expect(after.last_rebuild?.full).toBe(false);
+  expect((await impressionsOf(1)) + (await impressionsOf(2)) + (await impressionsOf(3))).toBe(80);
+});
+
+test("the reports.updated event names the reports and the watermark covered", async () => {
+  const sub = w.nc.subscribe(`${w.namespace}.reports.updated`, { max: 1 });
+  await addFacts(w, "clicks", 2, 1);
+  for await (const msg of sub) {
+    const event = msg.json() as {
+      reports: string[];
+      watermark: Record<string, string>;
+      full: boolean;
+      durationMs: number;
+    };
+    expect(event.reports).toContain("advertiser_campaigns_daily_ctr_report");
+    expect(event.reports).toContain("advertiser_campaigns_totals_report");
+    expect(event.watermark.clicks).toBeDefined();
+    expect(event.full).toBe(false);
+    expect(event.durationMs).toBeGreaterThan(0);
+  }
+});
+
+test("a restarted reporter writes greater versions and rebuilds empty reports at start-up", async () => {
+  const before = await status();
+  for (const t of ["advertiser_campaigns", "advertiser_campaigns_totals_report"])
+    await w.chs.client.command({ query: `TRUNCATE TABLE ${t}` });
+  await w.restartReporter();
+  const after = await status();
+  expect(after.last_rebuild?.reason).toBe("start-up");
+  expect(BigInt(after.last_rebuild?.version ?? 0)).toBeGreaterThan(BigInt(before.last_rebuild?.version ?? 0));
+  expect(((await w.get("/kpis/campaigns")) as unknown[]).length).toBe(3);
+});
+
+test("while ClickHouse is down rebuilds fail and /ready says so; after its restart the reporter catches up", async () => {
+  const base = await impressionsOf(3);
+  await w.chs.server.kill();
+  // The loader would not announce anything now; a campaign event already in flight is enough.
+  await w.nc.jetstream().publish(
+    `${w.namespace}.loaded.campaign`,
+    JSON.stringify({
+      table: "campaign",
+      batchIds: ["in-flight"],
+      kinds: ["upsert"],
+      rows: 1,
+      watermark: "99999",
+      windows: [{ from: "99998", to: "99999" }],
+      loadedAt: new Date().toISOString(),
+    }),
+  );
+  await waitFor(async () => (await status()).last_error !== null, { what: "a failed rebuild" });
+  expect((await w.app.request("/ready")).status).toBe(503);
+  await w.chs.restart();
+  await addFacts(w, "impressions", 3, 4);
+  await waitFor(async () => (await w.app.request("/ready")).status === 200, {
+    what: "ready again",
+    timeoutMs: 20_000,
+  });
+  await waitFor(async () => (await status()).watermark.campaign === "99999", {
+    what: "the failed event rebuilt",
+  });
+  await waitFor(async () => (await impressionsOf(3)) === base + 4, { what: "new facts reported" });
+}, 40_000);
