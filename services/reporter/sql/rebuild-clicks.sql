@@ -1,13 +1,16 @@
 -- advertiser_campaigns_clicks: one row per touched (campaign, day) with the day's count from
+-- the _current view (read only within the touched campaigns and dates);
 -- clicks_current; a key with no clicks left becomes a tombstone. One INSERT, one _version.
 INSERT INTO advertiser_campaigns_clicks (campaign_id, date, advertiser_id, clicks, _version, _deleted)
 WITH {{touched_days}},
 counts AS (
     SELECT assumeNotNull(campaign_id) AS campaign_id, toDate32(assumeNotNull(created_at)) AS date, count() AS n
     FROM clicks_current AS f
-    WHERE f.campaign_id IN (SELECT campaign_id FROM touched_days)
-      AND f.created_at >= toDateTime64((SELECT min(date) FROM touched_days), 6, 'UTC')
-      AND f.created_at < toDateTime64((SELECT max(date) FROM touched_days) + 1, 6, 'UTC')
+    WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
+      AND ({full:UInt8} = 1
+           OR (f.campaign_id IN {day_campaign_ids:Array(Int32)}
+               AND f.created_at >= toDateTime64({min_date:Date32}, 6, 'UTC')
+               AND f.created_at < toDateTime64({max_date:Date32} + 1, 6, 'UTC')))
     GROUP BY campaign_id, date
 ),
 campaigns AS (

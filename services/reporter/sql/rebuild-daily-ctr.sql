@@ -6,11 +6,11 @@ INSERT INTO advertiser_campaigns_daily_ctr_report
 WITH {{touched_days}},
 imp AS (
     SELECT campaign_id, date, impressions AS n FROM advertiser_campaigns_impressions FINAL
-    WHERE _deleted = 0 AND campaign_id IN (SELECT campaign_id FROM touched_days)
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
 ),
 clk AS (
     SELECT campaign_id, date, clicks AS n FROM advertiser_campaigns_clicks FINAL
-    WHERE _deleted = 0 AND campaign_id IN (SELECT campaign_id FROM touched_days)
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
 ),
 campaigns AS (
     SELECT id, advertiser_id, start_date FROM campaign_current

@@ -1,6 +1,8 @@
 -- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/clickhouse.md
--- defines it, for report_date (the UTC day of the rebuild). Counts come straight from the
--- _current views (rows without created_at count here but on no day). Money stays Decimal;
+-- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
+-- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
+-- in totals but on no day; the created_at minmax index finds them): the cost follows the
+-- campaign's days, not its rows, so it does not grow with history. Money stays Decimal;
 -- divisions of money truncate to the cent (ClickHouse Decimal division). A campaign that no
 -- longer exists becomes a tombstone.
 INSERT INTO advertiser_campaigns_totals_report
@@ -18,12 +20,26 @@ campaigns AS (
     WHERE c.id IN (SELECT campaign_id FROM touched)
 ),
 imp AS (
-    SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM impressions_current AS f
-    WHERE f.campaign_id IN (SELECT campaign_id FROM touched) GROUP BY campaign_id
+    SELECT campaign_id, sum(n) AS n FROM (
+        SELECT campaign_id, impressions AS n FROM advertiser_campaigns_impressions FINAL
+        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+        UNION ALL
+        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM impressions_current AS f
+        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
+          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
+        GROUP BY campaign_id
+    ) GROUP BY campaign_id
 ),
 clk AS (
-    SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM clicks_current AS f
-    WHERE f.campaign_id IN (SELECT campaign_id FROM touched) GROUP BY campaign_id
+    SELECT campaign_id, sum(n) AS n FROM (
+        SELECT campaign_id, clicks AS n FROM advertiser_campaigns_clicks FINAL
+        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+        UNION ALL
+        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM clicks_current AS f
+        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
+          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
+        GROUP BY campaign_id
+    ) GROUP BY campaign_id
 ),
 base AS (
     SELECT

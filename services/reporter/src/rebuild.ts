@@ -6,6 +6,8 @@ import {
   dayParams,
   type EventPlan,
   emptyTouched,
+  MAX_DATE,
+  MIN_DATE,
   type Touched,
   windowParams,
 } from "./touched.ts";
@@ -73,21 +75,34 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
     /**
      * Writes the touched keys' new rows, one INSERT per table, all with `version`. Daily tables
      * first: the daily CTR report is built from them, and a reader of any one table sees either
-     * the old or the new row of each key.
+     * the old or the new row of each key. `timings` receives each statement's milliseconds.
      */
-    async write(touched: Touched, version: bigint, reportDate: string): Promise<string[]> {
+    async write(touched: Touched, version: bigint, reportDate: string, timings: Record<string, number> = {}) {
       const written: string[] = [];
+      const run = async (
+        name: (typeof DAILY_QUERIES)[number] | (typeof CAMPAIGN_QUERIES)[number],
+        params: object,
+      ) => {
+        const t = performance.now();
+        await clickhouse.command({ query: queries[name], query_params: params as Record<string, unknown> });
+        timings[name] = Math.round((performance.now() - t) * 10) / 10;
+      };
       const common = { version: version.toString(), report_date: reportDate };
       const dailyFull = touched.full;
       if (dailyFull || touched.days.size > 0 || touched.allDayCampaigns.size > 0) {
-        const params = {
-          ...common,
-          full: dailyFull ? 1 : 0,
-          all_day_campaigns: dailyFull ? [] : [...touched.allDayCampaigns],
-          ...(dailyFull ? { day_campaigns: [], day_dates: [] } : dayParams(touched)),
-        };
-        for (const name of DAILY_QUERIES)
-          await clickhouse.command({ query: queries[name], query_params: params });
+        const params = dailyFull
+          ? {
+              ...common,
+              full: 1,
+              day_campaigns: [],
+              day_dates: [],
+              all_day_campaigns: [],
+              day_campaign_ids: [],
+              min_date: MIN_DATE,
+              max_date: MAX_DATE,
+            }
+          : { ...common, full: 0, ...dayParams(touched) };
+        for (const name of DAILY_QUERIES) await run(name, params);
         written.push(...REPORT_TABLES.slice(0, 3));
       }
       const campaignsFull = touched.full || touched.allCampaigns;
@@ -97,8 +112,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           full: campaignsFull ? 1 : 0,
           campaigns: campaignsFull ? [] : [...touched.campaigns],
         };
-        for (const name of CAMPAIGN_QUERIES)
-          await clickhouse.command({ query: queries[name], query_params: params });
+        for (const name of CAMPAIGN_QUERIES) await run(name, params);
         written.push(...REPORT_TABLES.slice(3));
       }
       return written;

@@ -44,6 +44,8 @@ export interface RebuildResult {
   durationMs: number;
   finishedAt: string;
   reportDate: string;
+  /** Milliseconds per statement of the write (for /reports/status and tuning). */
+  statementsMs: Record<string, number>;
 }
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
@@ -91,7 +93,10 @@ export function createReporter({
     // Keys travel as query parameters; past the bound one full pass is cheaper anyway.
     if (!touched.full && touchedSize(touched) > config.REPORTER_MAX_TOUCHED_KEYS) touched.full = true;
     const version = clock.next();
-    const reports = await rebuilder.write(touched, version, date);
+    const statementsMs: Record<string, number> = {};
+    const findStarted = performance.now();
+    const reports = await rebuilder.write(touched, version, date, statementsMs);
+    statementsMs.total = Math.round((performance.now() - findStarted) * 10) / 10;
     reportDate = date;
     for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
       const prev = watermarks[table];
@@ -108,6 +113,7 @@ export function createReporter({
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       finishedAt: new Date().toISOString(),
       reportDate: date,
+      statementsMs,
     };
     last = result;
     lastError = null;

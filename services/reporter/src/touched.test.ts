@@ -45,7 +45,16 @@ test("fact rows become campaign keys and day keys (no day without created_at)", 
     { campaign_id: 4, date: "2026-11-21" },
   ]);
   expect([...t.campaigns]).toEqual([3, 4]);
-  expect(dayParams(t)).toEqual({ day_campaigns: [3, 4], day_dates: ["2026-11-20", "2026-11-21"] });
+  expect(dayParams(t)).toEqual({
+    day_campaigns: [3, 4],
+    day_dates: ["2026-11-20", "2026-11-21"],
+    all_day_campaigns: [],
+    day_campaign_ids: [3, 4],
+    min_date: "2026-11-20",
+    max_date: "2026-11-21",
+  });
+  t.allDayCampaigns.add(5);
+  expect(dayParams(t)).toMatchObject({ day_campaign_ids: [3, 4, 5], min_date: "1900-01-01" });
 });
 
 test("invalid payloads are rejected (the consumer terminates them)", () => {

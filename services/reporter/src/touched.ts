@@ -92,7 +92,11 @@ export function addFactKeys(t: Touched, rows: { campaign_id: number; date: strin
   }
 }
 
-/** Rebuild parameters for the daily tables: parallel arrays of the explicit (campaign, day) keys. */
+/**
+ * Rebuild parameters for the daily tables: the explicit (campaign, day) keys as parallel arrays,
+ * plus the campaigns and date range the fact reads may touch (literal bounds let ClickHouse prune
+ * granules; a campaign rebuilt on all its days lifts the date bound).
+ */
 export function dayParams(t: Touched) {
   const dayCampaigns: number[] = [];
   const dayDates: string[] = [];
@@ -101,8 +105,21 @@ export function dayParams(t: Touched) {
     dayCampaigns.push(Number(c));
     dayDates.push(d as string);
   }
-  return { day_campaigns: dayCampaigns, day_dates: dayDates };
+  const sorted = [...dayDates].sort();
+  const unbounded = t.allDayCampaigns.size > 0 || sorted.length === 0;
+  return {
+    day_campaigns: dayCampaigns,
+    day_dates: dayDates,
+    all_day_campaigns: [...t.allDayCampaigns],
+    day_campaign_ids: [...new Set([...dayCampaigns, ...t.allDayCampaigns])],
+    min_date: unbounded ? MIN_DATE : (sorted[0] as string),
+    max_date: unbounded ? MAX_DATE : (sorted[sorted.length - 1] as string),
+  };
 }
+
+/** Date32's range: no bound. */
+export const MIN_DATE = "1900-01-01";
+export const MAX_DATE = "2299-12-30";
 
 /** How many keys a rebuild would pass as parameters (bounded: they travel in the URL). */
 export const touchedSize = (t: Touched) => t.campaigns.size + t.allDayCampaigns.size + t.days.size;

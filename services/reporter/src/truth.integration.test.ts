@@ -244,6 +244,15 @@ describe("truth", () => {
       else if (r < 0.95)
         await q("UPDATE advertiser SET name = name || 'x' WHERE id = $1", [pick(batch.advertiserIds)]);
       else await q("UPDATE campaign SET advertiser_id = $1 WHERE id = $2", [pick(batch.advertiserIds), c]);
+      if (step === 10) {
+        // Rows without created_at count in totals but on no day.
+        await q("INSERT INTO impressions (campaign_id, created_at) VALUES ($1, NULL), ($1, NULL)", [c]);
+        await q("INSERT INTO clicks (campaign_id, created_at) VALUES ($1, NULL)", [c]);
+        await q(
+          "UPDATE impressions SET created_at = NULL WHERE id = (SELECT min(id) FROM impressions WHERE campaign_id = $1)",
+          [pick(ids)],
+        );
+      }
       if (step === 20) {
         // A whole campaign goes: its clicks and impressions first (foreign keys).
         const gone = ids.splice(ids.indexOf(c), 1)[0];
