@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "@adpipe/shared/testing";
-import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+import { createReporter } from "./reporter.ts";
+import {
+  addFacts,
+  createReporterWorld,
+  type ReporterWorld,
+  reporterTestConfig,
+  seedCampaigns,
+  testLogger,
+} from "./test-support.ts";
 
 let w: ReporterWorld;
 
@@ -98,3 +106,25 @@ test("while ClickHouse is down rebuilds fail and /ready says so; after its resta
   });
   await waitFor(async () => (await impressionsOf(3)) === base + 4, { what: "new facts reported" });
 }, 40_000);
+
+test("a new UTC day re-rates every campaign's day-dependent KPIs", async () => {
+  let date = new Date().toISOString().slice(0, 10);
+  const reporter = createReporter({
+    js: w.nc.jetstream(),
+    jsm: w.jsm,
+    clickhouse: w.chs.client,
+    config: reporterTestConfig(w.namespace),
+    logger: testLogger,
+    today: () => date,
+  });
+  await reporter.rebuildAll();
+  expect(await reporter.checkDate()).toBeNull();
+  const before = (await w.get("/kpis/campaigns/1")) as { days_elapsed: number; report_date: string };
+  date = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const result = await reporter.checkDate();
+  expect(result?.reason).toBe("date-change");
+  expect(result?.reports).toEqual(["advertiser_campaigns", "advertiser_campaigns_totals_report"]);
+  const after = (await w.get("/kpis/campaigns/1")) as { days_elapsed: number; report_date: string };
+  expect(after.report_date).toBe(date);
+  expect(after.days_elapsed).toBe(before.days_elapsed + 1);
+});

@@ -152,6 +152,22 @@ export function createReporter({
 
   let loop: ReturnType<typeof createEventLoop> | undefined;
 
+  /** Re-rates every campaign's totals when the UTC date moved on since the last rebuild. */
+  function checkDate(): Promise<RebuildResult | null> {
+    return exclusive(async () => {
+      if (reportDate === null || reportDate === today()) return null;
+      try {
+        return await rebuild(emptyTouched(), "date-change");
+      } catch (err) {
+        lastError = {
+          message: err instanceof Error ? err.message : String(err),
+          at: new Date().toISOString(),
+        };
+        throw err;
+      }
+    });
+  }
+
   return {
     /** Seeds the version clock, rebuilds empty reports, then consumes loaded events. */
     async start(): Promise<void> {
@@ -182,12 +198,7 @@ export function createReporter({
       });
       await loop.start();
       dateTimer = setInterval(() => {
-        if (reportDate === null || reportDate === today()) return;
-        exclusive(() => rebuild(emptyTouched(), "date-change")).catch((err) => {
-          lastError = {
-            message: err instanceof Error ? err.message : String(err),
-            at: new Date().toISOString(),
-          };
+        checkDate().catch((err) => {
           logger.warn("date-change rebuild failed; the next event or check retries it", { err });
         });
       }, config.REPORTER_DATE_CHECK_MS);
@@ -202,6 +213,8 @@ export function createReporter({
 
     /** POST /reports/rebuild: every report from scratch (same versioned replace). */
     rebuildAll: () => full("forced"),
+
+    checkDate,
 
     /** Throws while the last rebuild attempt failed (for /ready). */
     checkRebuilds(): void {
