@@ -12,9 +12,13 @@ beforeAll(async () => {
   w = await createReporterWorld();
   await seedCampaigns(w, CAMPAIGNS);
   for (let c = 1; c <= CAMPAIGNS; c++) await addFacts(w, "impressions", c, 5);
-  await waitFor(async () => ((await w.get("/kpis/campaigns")) as unknown[]).length === CAMPAIGNS, {
-    what: "seeded reports",
-  });
+  await waitFor(
+    async () => {
+      const rows = (await w.get("/kpis/campaigns")) as { impressions: number }[];
+      return rows.length === CAMPAIGNS && rows.every((r) => r.impressions === 5);
+    },
+    { what: "seeded reports" },
+  );
 });
 afterAll(async () => {
   await w?.close();
@@ -28,7 +32,7 @@ test("continuous reads during event and forced full rebuilds never see a partial
   for (let c = 1; c <= CAMPAIGNS; c++) expected.set(c, 5);
 
   const writer = (async () => {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 20 && writing; i++) {
       const c = 1 + (i % CAMPAIGNS);
       await addFacts(w, "impressions", c, 3);
       expected.set(c, (expected.get(c) ?? 0) + 3);
@@ -52,21 +56,26 @@ test("continuous reads during event and forced full rebuilds never see a partial
       seen.set(r.campaign_id, r.impressions);
     }
   };
-  while (writing) {
-    const [kpis, totals, daily] = await Promise.all([
-      w.get("/kpis/campaigns") as Promise<Campaign[]>,
-      w.get("/reports/advertiser_campaigns_totals_report") as Promise<Campaign[]>,
-      w.get("/reports/advertiser_campaigns_daily_ctr_report") as Promise<Campaign[]>,
-    ]);
-    check(kpis, "kpis");
-    check(totals, "totals report");
-    // One day of traffic per campaign: the daily report has every campaign's row, always.
-    expect(daily.map((r) => r.campaign_id).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: CAMPAIGNS }, (_, i) => i + 1),
-    );
-    reads++;
+  try {
+    while (writing) {
+      const [kpis, totals, daily] = await Promise.all([
+        w.get("/kpis/campaigns") as Promise<Campaign[]>,
+        w.get("/reports/advertiser_campaigns_totals_report") as Promise<Campaign[]>,
+        w.get("/reports/advertiser_campaigns_daily_ctr_report") as Promise<Campaign[]>,
+      ]);
+      check(kpis, "kpis");
+      check(totals, "totals report");
+      // One day of traffic per campaign: the daily report has every campaign's row, always.
+      expect(daily.map((r) => r.campaign_id).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: CAMPAIGNS }, (_, i) => i + 1),
+      );
+      reads++;
+    }
+  } finally {
+    // A failed check ends the writer too, before afterAll stops ClickHouse under it.
+    writing = false;
+    await writer;
   }
-  await writer;
   expect(reads).toBeGreaterThan(10);
   await waitFor(
     async () => {
