@@ -24,6 +24,7 @@ type Status = {
   counters: { events: number; rebuilds: number; failures: number };
   last_rebuild: { version: string; full: boolean; reason: string } | null;
   last_error: unknown;
+  events: { pending: number; unacknowledged: number } | null;
   watermark: Record<string, string>;
 };
 const status = () => w.get("/reports/status") as Promise<Status>;
@@ -127,4 +128,53 @@ test("a new UTC day re-rates every campaign's day-dependent KPIs", async () => {
   const after = (await w.get("/kpis/campaigns/1")) as { days_elapsed: number; report_date: string };
   expect(after.report_date).toBe(date);
   expect(after.days_elapsed).toBe(before.days_elapsed + 1);
+});
+
+test("a delete whose older versions a merge already collapsed falls back to a full rebuild", async () => {
+  await addFacts(w, "impressions", 2, 3);
+  await waitFor(async () => (await status()).counters.failures >= 0 && (await impressionsOf(2)) > 0, {
+    what: "facts",
+  });
+  const before = await waitFor(
+    async () => {
+      const s = await status();
+      return s.events && s.events.pending === 0 && s.events.unacknowledged === 0
+        ? impressionsOf(2)
+        : undefined;
+    },
+    { what: "idle" },
+  );
+  const [victim] = (await (
+    await w.chs.client.query({
+      query: "SELECT id FROM impressions_current WHERE campaign_id = 2 ORDER BY id DESC LIMIT 1",
+      format: "JSONEachRow",
+    })
+  ).json()) as { id: number }[];
+  // The tombstone lands, then a merge leaves only it: the row's campaign is gone from ClickHouse.
+  await w.chs.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted) VALUES (${victim?.id}, NULL, NULL, 99999999, 5000000, 1)`,
+  });
+  await w.chs.client.command({ query: "OPTIMIZE TABLE impressions FINAL" });
+  const [versions] = (await (
+    await w.chs.client.query({
+      query: `SELECT count() AS n, countIf(campaign_id IS NOT NULL) AS known FROM impressions WHERE id = ${victim?.id}`,
+      format: "JSONEachRow",
+    })
+  ).json()) as { n: number; known: number }[];
+  expect(Number(versions?.known)).toBe(0);
+  await w.nc.jetstream().publish(
+    `${w.namespace}.loaded.impressions`,
+    JSON.stringify({
+      table: "impressions",
+      batchIds: ["delete"],
+      kinds: ["delete"],
+      rows: 1,
+      watermark: "5000001",
+      windows: [{ from: "5000000", to: "5000001" }],
+      loadedAt: new Date().toISOString(),
+    }),
+  );
+  await waitFor(async () => (await status()).watermark.impressions === "5000001", { what: "delete handled" });
+  expect((await status()).last_rebuild?.full).toBe(true);
+  expect(await impressionsOf(2)).toBe(before - 1);
 });

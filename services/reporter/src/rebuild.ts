@@ -50,6 +50,10 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             if (windows.length === 0) return;
             const params = windowParams(windows);
             if (table === "impressions" || table === "clicks") {
+              if (plan.deletes.has(table)) {
+                const [row] = await rows<{ lost: number }>(queries["lost-facts"], { ...params, table });
+                if (Number(row?.lost) > 0) touched.full = true;
+              }
               addFactKeys(
                 touched,
                 await rows<{ campaign_id: number; date: string | null }>(queries["touched-facts"], {
@@ -69,6 +73,8 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           },
         ),
       );
+      // A deleted row whose campaign is no longer known: only a full rebuild is exact.
+      if (touched.full) return { ...emptyTouched(), full: true };
       return touched;
     },
 

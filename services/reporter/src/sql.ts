@@ -6,6 +6,7 @@ export const sqlFolder = join(import.meta.dir, "..", "sql");
 
 const QUERIES = [
   "touched-facts",
+  "lost-facts",
   "touched-campaigns",
   "touched-advertisers",
   "rebuild-impressions",

@@ -28,6 +28,8 @@ test("a burst merges into windows per table, the highest watermark, and full on 
     event({ table: "campaign", kinds: ["truncate"], watermark: "5", windows: [{ from: "1", to: "5" }] }),
   ]);
   expect(plan.full).toBe(true);
+  expect([...plan.deletes]).toEqual([]);
+  expect([...planEvents([event({ kinds: ["upsert", "delete"] })]).deletes]).toEqual(["impressions"]);
   expect(plan.watermarks).toEqual({ impressions: 30n, campaign: 5n });
   expect(windowParams(plan.windows.impressions ?? [])).toEqual({
     from: 10n,

@@ -32,6 +32,8 @@ export interface EventPlan {
   windows: Partial<Record<TableName, Window[]>>;
   /** The highest watermark per table among the events. */
   watermarks: Partial<Record<TableName, bigint>>;
+  /** Tables whose events carried deletes. */
+  deletes: Set<TableName>;
 }
 
 /** Throws on a payload that is not a LoadedEvent (the caller terminates such a message). */
@@ -51,9 +53,10 @@ export function parseLoadedEvent(data: string): LoadedEvent {
 
 /** Pure: merges a burst of loaded events into one plan. */
 export function planEvents(events: LoadedEvent[]): EventPlan {
-  const plan: EventPlan = { full: false, windows: {}, watermarks: {} };
+  const plan: EventPlan = { full: false, windows: {}, watermarks: {}, deletes: new Set() };
   for (const e of events) {
     if (e.kinds.includes("truncate")) plan.full = true;
+    if (e.kinds.includes("delete")) plan.deletes.add(e.table);
     const list = plan.windows[e.table] ?? [];
     for (const w of e.windows) list.push({ from: BigInt(w.from), to: BigInt(w.to) });
     plan.windows[e.table] = list;

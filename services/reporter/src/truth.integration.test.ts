@@ -203,7 +203,7 @@ describe("truth", () => {
     const ids = [...batch.campaignIds];
     // Reported first, so what follows is rebuilt incrementally on top of it.
     await w.idle();
-    const random = rng(42);
+    const random = rng(Number(process.env.TRUTH_SEED ?? 42));
     const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)] as T;
     const q = (sql: string, params: unknown[] = []) => w.pool.query(sql, params);
 
