@@ -19,7 +19,10 @@ const body = new TextEncoder().encode("1\t2\t2026-11-20 10:00:00\t5\t15\n");
 describe("parseDelta", () => {
   test("accepts a batch that follows the contract", () => {
     const parsed = parseDelta(headersOf(valid), body);
-    expect(parsed).toMatchObject({ ok: true, delta: { table: "clicks", target: "clicks", rows: 1, watermarkTo: "20" } });
+    expect(parsed).toMatchObject({
+      ok: true,
+      delta: { table: "clicks", target: "clicks", rows: 1, watermarkTo: "20" },
+    });
   });
 
   test("names what is wrong with an invalid one", () => {
