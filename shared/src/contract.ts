@@ -93,6 +93,8 @@ export function streams(ns: string) {
     events: `${ns}_events`,
     /** One durable pull consumer per table, shared by every loader instance as a work queue. */
     loaderConsumer: (table: TableName) => `${ns}_loader_${table}`,
+    /** The reporter's durable pull consumer on the events stream, filtered to `<ns>.loaded.>`. */
+    reporterConsumer: `${ns}_reporter`,
   };
 }
 

@@ -51,3 +51,39 @@ export async function ensureLoaderConsumers(
     }
   }
 }
+
+export interface ReporterConsumerOptions {
+  /** How long events of a rebuild in progress stay unacknowledged before JetStream resends them. */
+  ackWaitMs?: number;
+}
+
+/** The reporter's durable consumer: every loaded event from the first, explicit acks. */
+export function reporterConsumerConfig(namespace: string, opts: ReporterConsumerOptions = {}) {
+  return {
+    durable_name: streams(namespace).reporterConsumer,
+    filter_subject: subjects(namespace).loadedAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(opts.ackWaitMs ?? 60_000),
+    max_ack_pending: 10_000,
+    // A rebuild fails only while ClickHouse does; retried without limit (invalid events are terminated).
+    max_deliver: -1,
+  } satisfies Partial<ConsumerConfig>;
+}
+
+/** Creates or updates the reporter's durable consumer; idempotent. */
+export async function ensureReporterConsumer(
+  jsm: JetStreamManager,
+  namespace: string,
+  opts: ReporterConsumerOptions = {},
+): Promise<void> {
+  const stream = streams(namespace).events;
+  const config = reporterConsumerConfig(namespace, opts);
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+    await jsm.consumers.update(stream, config.durable_name, { ack_wait: config.ack_wait });
+  } catch (err) {
+    if ((err as NatsError).api_error?.err_code !== 10014) throw err; // consumer not found
+    await jsm.consumers.add(stream, config);
+  }
+}

@@ -1,0 +1,106 @@
+-- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/clickhouse.md
+-- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
+-- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
+-- in totals but on no day; the created_at minmax index finds them): the cost follows the
+-- campaign's days, not its rows, so it does not grow with history. Money stays Decimal;
+-- divisions of money truncate to the cent (ClickHouse Decimal division). A campaign that no
+-- longer exists becomes a tombstone.
+INSERT INTO advertiser_campaigns_totals_report
+    (campaign_id, campaign_name, advertiser_id, advertiser_name, bid, budget, start_date, end_date,
+     impressions, clicks, ctr, spend, budget_remaining, budget_used_pct, budget_status,
+     days_total, days_elapsed, days_remaining, daily_norm, daily_used, pacing, cpm, cpc,
+     period_status, report_date, _version, _deleted)
+WITH {{touched_campaigns}},
+campaigns AS (
+    SELECT c.id AS id, c.name AS name, c.advertiser_id AS advertiser_id, a.name AS advertiser_name,
+           a.found AS advertiser_found, c.bid AS bid, c.budget AS budget, c.start_date AS start_date,
+           c.end_date AS end_date, 1 AS found
+    FROM campaign_current AS c
+    LEFT JOIN (SELECT id, name, 1 AS found FROM advertiser_current) AS a ON a.id = c.advertiser_id
+    WHERE c.id IN (SELECT campaign_id FROM touched)
+),
+imp AS (
+    SELECT campaign_id, sum(n) AS n FROM (
+        SELECT campaign_id, impressions AS n FROM advertiser_campaigns_impressions FINAL
+        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+        UNION ALL
+        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM impressions_current AS f
+        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
+          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
+        GROUP BY campaign_id
+    ) GROUP BY campaign_id
+),
+clk AS (
+    SELECT campaign_id, sum(n) AS n FROM (
+        SELECT campaign_id, clicks AS n FROM advertiser_campaigns_clicks FINAL
+        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+        UNION ALL
+        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM clicks_current AS f
+        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
+          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
+        GROUP BY campaign_id
+    ) GROUP BY campaign_id
+),
+base AS (
+    SELECT
+        t.campaign_id AS campaign_id,
+        c.name AS campaign_name,
+        c.advertiser_id AS advertiser_id,
+        if(c.advertiser_found = 1, c.advertiser_name, NULL) AS advertiser_name,
+        c.bid AS bid,
+        c.budget AS budget,
+        c.start_date AS start_date,
+        c.end_date AS end_date,
+        i.n AS impressions,
+        k.n AS clicks,
+        c.found AS found,
+        toDecimal128(k.n, 0) * c.bid AS spend,
+        if(c.start_date IS NULL OR c.end_date IS NULL OR c.end_date < c.start_date, 0,
+           toUInt32(dateDiff('day', assumeNotNull(c.start_date), assumeNotNull(c.end_date)) + 1)) AS days_total,
+        {report_date:Date32} AS rd
+    FROM touched AS t
+    LEFT JOIN campaigns AS c ON c.id = t.campaign_id
+    LEFT JOIN imp AS i ON i.campaign_id = t.campaign_id
+    LEFT JOIN clk AS k ON k.campaign_id = t.campaign_id
+    SETTINGS join_use_nulls = 0
+),
+periods AS (
+    SELECT *,
+        if(days_total = 0, toUInt32(0),
+           toUInt32(greatest(0, least(toInt64(days_total), dateDiff('day', assumeNotNull(start_date), rd) + 1)))) AS days_elapsed
+    FROM base
+)
+SELECT
+    campaign_id,
+    campaign_name,
+    advertiser_id,
+    advertiser_name,
+    bid,
+    budget,
+    start_date,
+    end_date,
+    impressions,
+    clicks,
+    if(impressions = 0, 0., clicks / impressions),
+    spend,
+    budget - spend,
+    if(budget = 0, 0., toFloat64(spend) / toFloat64(budget) * 100),
+    multiIf(spend >= budget, 'exhausted', spend * 10 >= budget * 8, 'warning', 'ok'),
+    days_total,
+    days_elapsed,
+    days_total - days_elapsed,
+    if(days_total = 0, toDecimal128(0, 2), toDecimal128(budget, 2) / days_total),
+    if(days_elapsed = 0, toDecimal128(0, 2), spend / days_elapsed),
+    if(days_total = 0 OR days_elapsed = 0 OR budget = 0, 0.,
+       toFloat64(spend) * days_total / (toFloat64(budget) * days_elapsed)),
+    if(impressions = 0, toDecimal128(0, 2), spend * 1000 / impressions),
+    if(clicks = 0, toDecimal128(0, 2), spend / clicks),
+    multiIf(start_date IS NULL OR end_date IS NULL, 'unscheduled',
+            end_date < start_date, 'invalid',
+            rd < start_date, 'scheduled',
+            rd <= end_date, 'active',
+            'ended'),
+    rd,
+    {version:UInt64},
+    found = 0
+FROM periods

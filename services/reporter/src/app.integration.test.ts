@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { waitFor } from "@adpipe/shared/testing";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+
+let w: ReporterWorld;
+
+beforeAll(async () => {
+  w = await createReporterWorld();
+  await seedCampaigns(w, 2);
+  await addFacts(w, "impressions", 1, 10);
+  await addFacts(w, "clicks", 1, 2);
+  await waitFor(async () => ((await w.get("/kpis/campaigns/1")) as { clicks: number }).clicks === 2, {
+    what: "reports",
+  });
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+async function error(path: string) {
+  const res = await w.app.request(path);
+  return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+}
+
+describe("validation", () => {
+  const cases: [string, string][] = [
+    ["/kpis/campaigns?advertiser_id=abc", "advertiser_id"],
+    ["/kpis/campaigns?advertiser_id=0", "advertiser_id"],
+    ["/kpis/campaigns?format=xml", "format"],
+    ["/kpis/campaigns/1.5", "id"],
+    ["/kpis/campaigns/x", "id"],
+    ["/kpis/daily?campaign_id=-1", "campaign_id"],
+    ["/kpis/daily?from=2026-13-01", "from"],
+    ["/kpis/daily?to=2026-02-30", "to"],
+    ["/kpis/daily?from=yesterday", "from"],
+    ["/kpis/daily?from=2026-11-20&to=2026-11-19", "to"],
+    ["/kpis/top?by=clicks", "by"],
+    ["/kpis/top?limit=0", "limit"],
+    ["/kpis/top?limit=1001", "limit"],
+    ["/kpis/top?limit=ten", "limit"],
+    ["/kpis/advertisers?advertiser_id=1e99", "advertiser_id"],
+    ["/reports/advertiser_campaigns_daily_ctr_report?from=2026-1-1", "from"],
+  ];
+  for (const [path, field] of cases) {
+    test(`${path} → 400 naming ${field}`, async () => {
+      const { status, body } = await error(path);
+      expect(status).toBe(400);
+      expect(body.error.code).toBe("invalid_request");
+      expect(body.error.message.startsWith(`${field}:`)).toBe(true);
+    });
+  }
+
+  test("unknown campaign → 404", async () => {
+    expect((await error("/kpis/campaigns/999")).status).toBe(404);
+    const daily = await error("/kpis/daily?campaign_id=999");
+    expect(daily.status).toBe(404);
+    expect(daily.body.error.code).toBe("not_found");
+  });
+});
+
+describe("responses", () => {
+  test("JSON: integers as numbers, money rounded to cents, ctr a fraction, dates YYYY-MM-DD", async () => {
+    const c = (await w.get("/kpis/campaigns/1")) as Record<string, unknown>;
+    expect(c).toMatchObject({
+      campaign_id: 1,
+      advertiser_id: 1,
+      impressions: 10,
+      clicks: 2,
+      ctr: 0.2,
+      spend: 3,
+    });
+    expect(c.start_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const daily = (await w.get("/kpis/daily?campaign_id=1")) as Record<string, unknown>[];
+    expect(daily).toHaveLength(1);
+    expect(daily[0]).toMatchObject({ campaign_id: 1, impressions: 10, clicks: 2, ctr: 0.2 });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await w.get(`/kpis/daily?campaign_id=1&from=${today}&to=${today}`)).toHaveLength(1);
+    expect(await w.get("/kpis/daily?campaign_id=1&to=2000-01-01")).toEqual([]);
+    expect(await w.get("/kpis/top?by=ctr&limit=1")).toMatchObject([{ campaign_id: 1 }]);
+    expect(await w.get("/kpis/advertisers")).toMatchObject([{ advertiser_id: 1, campaigns: 2, spend: 3 }]);
+  });
+
+  test("CSV: a header line, then one parseable line per row", async () => {
+    const res = await w.app.request("/kpis/campaigns?format=csv");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/csv");
+    const lines = (await res.text()).trimEnd().split("\r\n");
+    const header = (lines[0] as string).split(",");
+    expect(header.slice(0, 3)).toEqual(["campaign_id", "campaign_name", "advertiser_id"]);
+    expect(lines).toHaveLength(3);
+    const first = Object.fromEntries((lines[1] as string).split(",").map((v, i) => [header[i], v]));
+    expect(first).toMatchObject({ campaign_id: "1", impressions: "10", clicks: "2", spend: "3" });
+  });
+
+  test("/health and /ready", async () => {
+    expect((await w.app.request("/health")).status).toBe(200);
+    const ready = await w.app.request("/ready");
+    expect(ready.status).toBe(200);
+  });
+});

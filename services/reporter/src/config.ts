@@ -1,0 +1,36 @@
+import { parseConfig, settings } from "@adpipe/shared/config";
+import { z } from "zod";
+
+const ms = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: "expected milliseconds" })
+    .int("expected whole milliseconds")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+export const reporterSettings = {
+  NATS_URL: settings.NATS_URL,
+  CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
+  CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+  CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+  CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+  ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+  PORT: settings.PORT.default(3004),
+  LOG_LEVEL: settings.LOG_LEVEL,
+  /** Loaded events arriving within this long of the first one are rebuilt together. */
+  REPORTER_COALESCE_MS: ms(0, 60_000, 150),
+  /** Longest pause between retries while ClickHouse fails. */
+  REPORTER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
+  /** Unacknowledged events come back after this long (a reporter that died mid-rebuild). */
+  REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 60_000),
+  /** More touched (campaign, day) keys than this in one rebuild: rebuild everything instead. */
+  REPORTER_MAX_TOUCHED_KEYS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  /** How often the reporter checks whether the UTC date changed (day-dependent KPIs go stale). */
+  REPORTER_DATE_CHECK_MS: ms(1000, 3_600_000, 60_000),
+} as const;
+
+export const loadConfig = (env: Record<string, string | undefined> = process.env) =>
+  parseConfig(reporterSettings, env);
+
+export type ReporterConfig = ReturnType<typeof loadConfig>;

@@ -1,0 +1,111 @@
+import type { LoadedEvent } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { Consumer, ConsumerMessages, JsMsg } from "nats";
+import { parseLoadedEvent } from "./touched.ts";
+
+export interface EventLoopOptions {
+  consumer: Consumer;
+  coalesceMs: number;
+  maxBackoffMs: number;
+  logger: Logger;
+  /** Rebuilds for a burst of events; resolves once the report rows are written. */
+  handle(events: LoadedEvent[]): Promise<void>;
+  /** Told after every attempt whether it worked, for /ready. */
+  onOutcome(error: unknown): void;
+}
+
+interface Pending {
+  msg: JsMsg;
+  event: LoadedEvent;
+  arrivedAt: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Takes loaded events from the reporter's durable consumer, waits `coalesceMs` after the first
+ * one so a burst becomes one rebuild, and acks the events only after the rebuild's inserts
+ * succeeded: a crash in between redelivers them and the (idempotent) rebuild runs again.
+ * A failed rebuild naks its events with a growing delay.
+ */
+export function createEventLoop(o: EventLoopOptions) {
+  const queue: Pending[] = [];
+  let messages: ConsumerMessages | undefined;
+  let stopping = false;
+  let readerDone = false;
+  let failures = 0;
+  let done: Promise<void> = Promise.resolve();
+  const stats = { events: 0, rebuilds: 0, failures: 0, invalid: 0 };
+
+  const backoff = (n: number) => Math.min(o.maxBackoffMs, 100 * 2 ** Math.min(n, 20));
+
+  async function read(): Promise<void> {
+    try {
+      for await (const msg of messages as ConsumerMessages) {
+        let event: LoadedEvent;
+        try {
+          event = parseLoadedEvent(msg.string());
+        } catch (err) {
+          // Never retried: the same bytes would fail again.
+          stats.invalid++;
+          o.logger.warn("invalid loaded event terminated", { seq: msg.seq, subject: msg.subject, err });
+          msg.term();
+          continue;
+        }
+        queue.push({ msg, event, arrivedAt: Date.now() });
+      }
+    } finally {
+      readerDone = true;
+    }
+  }
+
+  async function process(): Promise<void> {
+    while (!(readerDone && queue.length === 0)) {
+      const first = queue[0];
+      if (!first) {
+        await sleep(5);
+        continue;
+      }
+      const age = Date.now() - first.arrivedAt;
+      if (!stopping && age < o.coalesceMs) {
+        await sleep(Math.min(20, o.coalesceMs - age));
+        continue;
+      }
+      const batch = queue.splice(0, queue.length);
+      try {
+        await o.handle(batch.map((p) => p.event));
+        await Promise.all(batch.map((p) => p.msg.ackAck()));
+        stats.events += batch.length;
+        stats.rebuilds++;
+        failures = 0;
+        o.onOutcome(undefined);
+      } catch (err) {
+        failures++;
+        stats.failures++;
+        const wait = backoff(failures);
+        o.onOutcome(err);
+        o.logger.warn("rebuild failed; events will be redelivered", {
+          err,
+          retryInMs: wait,
+          events: batch.length,
+        });
+        for (const p of batch) p.msg.nak(wait);
+        if (!stopping) await sleep(wait);
+      }
+    }
+  }
+
+  return {
+    stats,
+    async start(): Promise<void> {
+      messages = await o.consumer.consume({ max_messages: 1000 });
+      done = Promise.all([read(), process()]).then(() => {});
+    },
+    /** Stops taking events, then finishes (or naks) what it holds. */
+    async stop(): Promise<void> {
+      stopping = true;
+      messages?.stop();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { createClickHouse } from "@adpipe/shared/clickhouse";
+import { createLogger } from "@adpipe/shared/logger";
+import { onShutdown, runMain } from "@adpipe/shared/main";
+import { connectNats, ensureStreams } from "@adpipe/shared/nats";
+import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { createApp } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { createKpis } from "./kpis.ts";
+import { createReporter } from "./reporter.ts";
+import { loadQueries } from "./sql.ts";
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger("reporter", config.LOG_LEVEL);
+  const queries = loadQueries();
+  const clickhouse = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+  });
+  await migrateOlap(clickhouse, config.CLICKHOUSE_DATABASE, logger);
+  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
+  const jsm = await nc.jetstreamManager();
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
+
+  const reporter = createReporter({ js: nc.jetstream(), jsm, clickhouse, config, logger, queries });
+  await reporter.start();
+  const app = createApp({ reporter, kpis: createKpis(clickhouse, queries), nc, clickhouse, logger });
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+
+  onShutdown(async (signal) => {
+    logger.info("stopping: finishing the rebuild in progress", { signal });
+    await reporter.stop();
+    await server.stop();
+    await nc.drain();
+    await clickhouse.close();
+  });
+});

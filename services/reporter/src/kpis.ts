@@ -1,0 +1,38 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Queries, QueryName } from "./sql.ts";
+
+export type Row = Record<string, unknown>;
+
+/** The API's reads: every one a file in services/reporter/sql, bound with query parameters. */
+export function createKpis(clickhouse: ClickHouseClient, queries: Queries) {
+  async function read(name: QueryName, params: Record<string, unknown>): Promise<Row[]> {
+    const rs = await clickhouse.query({
+      query: queries[name],
+      query_params: params,
+      format: "JSONEachRow",
+      // Integers as JSON numbers: report counts stay far below 2^53.
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    return (await rs.json()) as Row[];
+  }
+
+  return {
+    campaigns: (p: { advertiser_id?: number; campaign_id?: number }) =>
+      read("kpi-campaigns", { advertiser_id: p.advertiser_id ?? null, campaign_id: p.campaign_id ?? null }),
+    top: (p: { by: "ctr" | "spend"; limit: number }) => read("kpi-top", p),
+    daily: (p: { campaign_id?: number; from?: string; to?: string }) =>
+      p.campaign_id === undefined
+        ? read("kpi-daily-all", { from: p.from ?? null, to: p.to ?? null })
+        : read("kpi-daily-campaign", { campaign_id: p.campaign_id, from: p.from ?? null, to: p.to ?? null }),
+    dailyReport: (p: { campaign_id?: number; from?: string; to?: string }) =>
+      read("kpi-daily-campaign", {
+        campaign_id: p.campaign_id ?? null,
+        from: p.from ?? null,
+        to: p.to ?? null,
+      }),
+    advertisers: (p: { advertiser_id?: number }) =>
+      read("kpi-advertisers", { advertiser_id: p.advertiser_id ?? null }),
+  };
+}
+
+export type Kpis = ReturnType<typeof createKpis>;

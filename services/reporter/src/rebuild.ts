@@ -1,0 +1,129 @@
+import type { TableName } from "@adpipe/shared/contract";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Queries } from "./sql.ts";
+import {
+  addFactKeys,
+  dayParams,
+  type EventPlan,
+  emptyTouched,
+  MAX_DATE,
+  MIN_DATE,
+  type Touched,
+  windowParams,
+} from "./touched.ts";
+
+/** The five analytical tables in the order a rebuild writes them (daily CTR reads the two before it). */
+export const REPORT_TABLES = [
+  "advertiser_campaigns_impressions",
+  "advertiser_campaigns_clicks",
+  "advertiser_campaigns_daily_ctr_report",
+  "advertiser_campaigns",
+  "advertiser_campaigns_totals_report",
+] as const;
+
+const DAILY_QUERIES = ["rebuild-impressions", "rebuild-clicks", "rebuild-daily-ctr"] as const;
+const CAMPAIGN_QUERIES = ["rebuild-advertiser-campaigns", "rebuild-totals"] as const;
+
+/** Reads and writes of a rebuild; every statement comes from services/reporter/sql. */
+export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) {
+  async function rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const rs = await clickhouse.query({
+      query,
+      query_params: params,
+      format: "JSONEachRow",
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    return (await rs.json()) as T[];
+  }
+
+  return {
+    rows,
+
+    /** The report keys the plan's windows touched, read from the entity tables' stored versions. */
+    async findTouched(plan: EventPlan): Promise<Touched> {
+      const touched = emptyTouched();
+      touched.full = plan.full;
+      if (plan.full) return touched;
+      await Promise.all(
+        (Object.entries(plan.windows) as [TableName, NonNullable<EventPlan["windows"][TableName]>][]).map(
+          async ([table, windows]) => {
+            if (windows.length === 0) return;
+            const params = windowParams(windows);
+            if (table === "impressions" || table === "clicks") {
+              if (plan.deletes.has(table)) {
+                const [row] = await rows<{ lost: number }>(queries["lost-facts"], { ...params, table });
+                if (Number(row?.lost) > 0) touched.full = true;
+              }
+              addFactKeys(
+                touched,
+                await rows<{ campaign_id: number; date: string | null }>(queries["touched-facts"], {
+                  ...params,
+                  table,
+                }),
+              );
+            } else {
+              const query =
+                table === "campaign" ? queries["touched-campaigns"] : queries["touched-advertisers"];
+              for (const r of await rows<{ campaign_id: number }>(query, params)) {
+                touched.campaigns.add(Number(r.campaign_id));
+                // A campaign change can move its advertiser or start date: all its days change.
+                if (table === "campaign") touched.allDayCampaigns.add(Number(r.campaign_id));
+              }
+            }
+          },
+        ),
+      );
+      // A deleted row whose campaign is no longer known: only a full rebuild is exact.
+      if (touched.full) return { ...emptyTouched(), full: true };
+      return touched;
+    },
+
+    /**
+     * Writes the touched keys' new rows, one INSERT per table, all with `version`. Daily tables
+     * first: the daily CTR report is built from them, and a reader of any one table sees either
+     * the old or the new row of each key. `timings` receives each statement's milliseconds.
+     */
+    async write(touched: Touched, version: bigint, reportDate: string, timings: Record<string, number> = {}) {
+      const written: string[] = [];
+      const run = async (
+        name: (typeof DAILY_QUERIES)[number] | (typeof CAMPAIGN_QUERIES)[number],
+        params: object,
+      ) => {
+        const t = performance.now();
+        await clickhouse.command({ query: queries[name], query_params: params as Record<string, unknown> });
+        timings[name] = Math.round((performance.now() - t) * 10) / 10;
+      };
+      const common = { version: version.toString(), report_date: reportDate };
+      const dailyFull = touched.full;
+      if (dailyFull || touched.days.size > 0 || touched.allDayCampaigns.size > 0) {
+        const params = dailyFull
+          ? {
+              ...common,
+              full: 1,
+              day_campaigns: [],
+              day_dates: [],
+              all_day_campaigns: [],
+              day_campaign_ids: [],
+              min_date: MIN_DATE,
+              max_date: MAX_DATE,
+            }
+          : { ...common, full: 0, ...dayParams(touched) };
+        for (const name of DAILY_QUERIES) await run(name, params);
+        written.push(...REPORT_TABLES.slice(0, 3));
+      }
+      const campaignsFull = touched.full || touched.allCampaigns;
+      if (campaignsFull || touched.campaigns.size > 0) {
+        const params = {
+          ...common,
+          full: campaignsFull ? 1 : 0,
+          campaigns: campaignsFull ? [] : [...touched.campaigns],
+        };
+        for (const name of CAMPAIGN_QUERIES) await run(name, params);
+        written.push(...REPORT_TABLES.slice(3));
+      }
+      return written;
+    },
+  };
+}
+
+export type Rebuilder = ReturnType<typeof createRebuilder>;

@@ -1,0 +1,248 @@
+import {
+  type LoadedEvent,
+  type ReportsUpdatedEvent,
+  streams,
+  subjects,
+  type TableName,
+} from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { JetStreamClient, JetStreamManager } from "nats";
+import type { ReporterConfig } from "./config.ts";
+import { createEventLoop } from "./event-loop.ts";
+import { createRebuilder } from "./rebuild.ts";
+import { loadQueries, type Queries } from "./sql.ts";
+import { emptyTouched, planEvents, type Touched, touchedSize } from "./touched.ts";
+import { createVersionClock, type VersionClock } from "./version-clock.ts";
+
+export interface ReporterDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  clickhouse: ClickHouseClient;
+  config: Pick<
+    ReporterConfig,
+    | "ADPIPE_NAMESPACE"
+    | "REPORTER_COALESCE_MS"
+    | "REPORTER_MAX_BACKOFF_MS"
+    | "REPORTER_MAX_TOUCHED_KEYS"
+    | "REPORTER_DATE_CHECK_MS"
+  >;
+  logger: Logger;
+  queries?: Queries;
+  /** The UTC date reports are computed for (tests move it). */
+  today?: () => string;
+}
+
+export interface RebuildResult {
+  version: string;
+  full: boolean;
+  reason: "events" | "forced" | "start-up" | "date-change";
+  reports: string[];
+  campaigns: number;
+  days: number;
+  events: number;
+  durationMs: number;
+  finishedAt: string;
+  reportDate: string;
+  /** Milliseconds per statement of the write (for /reports/status and tuning). */
+  statementsMs: Record<string, number>;
+}
+
+const utcToday = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * Keeps the five analytical tables current: loaded events → touched keys → one versioned INSERT
+ * per table → `<ns>.reports.updated`. Rebuilds run one at a time (events, forced, date change).
+ */
+export function createReporter({
+  js,
+  jsm,
+  clickhouse,
+  config,
+  logger,
+  queries = loadQueries(),
+  today = utcToday,
+}: ReporterDeps) {
+  const namespace = config.ADPIPE_NAMESPACE;
+  const rebuilder = createRebuilder(clickhouse, queries);
+  let clock: VersionClock = createVersionClock();
+  let reportDate: string | null = null;
+  let last: RebuildResult | null = null;
+  let lastError: { message: string; at: string } | null = null;
+  const watermarks: Partial<Record<TableName, bigint>> = {};
+  let chain: Promise<unknown> = Promise.resolve();
+  let dateTimer: ReturnType<typeof setInterval> | undefined;
+  const rebuilds = { incremental: 0, full: 0 };
+
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => {});
+    return run;
+  };
+
+  async function rebuild(
+    touched: Touched,
+    reason: RebuildResult["reason"],
+    events = 0,
+    covered: Partial<Record<TableName, bigint>> = {},
+  ): Promise<RebuildResult> {
+    const started = performance.now();
+    const date = today();
+    // Days elapsed/remaining, period status and pacing depend on the date: a new day re-rates
+    // every campaign (the daily tables do not depend on it).
+    if (reportDate !== null && reportDate !== date) touched.allCampaigns = true;
+    // Keys travel as query parameters; past the bound one full pass is cheaper anyway.
+    if (!touched.full && touchedSize(touched) > config.REPORTER_MAX_TOUCHED_KEYS) touched.full = true;
+    const version = clock.next();
+    const statementsMs: Record<string, number> = {};
+    const findStarted = performance.now();
+    const reports = await rebuilder.write(touched, version, date, statementsMs);
+    statementsMs.total = Math.round((performance.now() - findStarted) * 10) / 10;
+    reportDate = date;
+    for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
+      const prev = watermarks[table];
+      if (prev === undefined || wm > prev) watermarks[table] = wm;
+    }
+    const result: RebuildResult = {
+      version: version.toString(),
+      full: touched.full,
+      reason,
+      reports,
+      campaigns: touched.campaigns.size,
+      days: touched.days.size,
+      events,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      finishedAt: new Date().toISOString(),
+      reportDate: date,
+      statementsMs,
+    };
+    last = result;
+    lastError = null;
+    rebuilds[result.full ? "full" : "incremental"]++;
+    const event: ReportsUpdatedEvent = {
+      reports,
+      watermark: watermarkStrings(),
+      updatedAt: result.finishedAt,
+      durationMs: result.durationMs,
+      full: result.full,
+    };
+    await js.publish(subjects(namespace).reportsUpdated, JSON.stringify(event));
+    logger.debug("reports rebuilt", { ...result });
+    return result;
+  }
+
+  const watermarkStrings = () =>
+    Object.fromEntries(Object.entries(watermarks).map(([t, w]) => [t, w.toString()])) as Partial<
+      Record<TableName, string>
+    >;
+
+  async function handleEvents(events: LoadedEvent[]): Promise<void> {
+    await exclusive(async () => {
+      const plan = planEvents(events);
+      const touched = await rebuilder.findTouched(plan);
+      await rebuild(touched, "events", events.length, plan.watermarks);
+    });
+  }
+
+  function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
+    return exclusive(() => {
+      const touched = emptyTouched();
+      touched.full = true;
+      return rebuild(touched, reason);
+    });
+  }
+
+  let loop: ReturnType<typeof createEventLoop> | undefined;
+
+  /** Re-rates every campaign's totals when the UTC date moved on since the last rebuild. */
+  function checkDate(): Promise<RebuildResult | null> {
+    return exclusive(async () => {
+      if (reportDate === null || reportDate === today()) return null;
+      try {
+        return await rebuild(emptyTouched(), "date-change");
+      } catch (err) {
+        lastError = {
+          message: err instanceof Error ? err.message : String(err),
+          at: new Date().toISOString(),
+        };
+        throw err;
+      }
+    });
+  }
+
+  return {
+    /** Seeds the version clock, rebuilds empty reports, then consumes loaded events. */
+    async start(): Promise<void> {
+      const [max] = await rebuilder.rows<{ version: number | string }>(queries["max-version"], {});
+      clock = createVersionClock(BigInt(max?.version ?? 0));
+      const [state] = await rebuilder.rows<{ campaigns: number; reported: number }>(
+        queries["report-state"],
+        {},
+      );
+      if (Number(state?.campaigns) > 0 && Number(state?.reported) === 0) {
+        const r = await full("start-up");
+        logger.info("reports were empty: full rebuild", { durationMs: r.durationMs });
+      }
+      const consumer = await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
+      loop = createEventLoop({
+        consumer,
+        coalesceMs: config.REPORTER_COALESCE_MS,
+        maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
+        logger,
+        handle: handleEvents,
+        onOutcome: (err) => {
+          if (err)
+            lastError = {
+              message: err instanceof Error ? err.message : String(err),
+              at: new Date().toISOString(),
+            };
+        },
+      });
+      await loop.start();
+      dateTimer = setInterval(() => {
+        checkDate().catch((err) => {
+          logger.warn("date-change rebuild failed; the next event or check retries it", { err });
+        });
+      }, config.REPORTER_DATE_CHECK_MS);
+      logger.info("reporting", { namespace, coalesceMs: config.REPORTER_COALESCE_MS });
+    },
+
+    async stop(): Promise<void> {
+      clearInterval(dateTimer);
+      await loop?.stop();
+      await chain;
+    },
+
+    /** POST /reports/rebuild: every report from scratch (same versioned replace). */
+    rebuildAll: () => full("forced"),
+
+    checkDate,
+
+    /** Throws while the last rebuild attempt failed (for /ready). */
+    checkRebuilds(): void {
+      if (lastError) throw new Error(`last rebuild failed at ${lastError.at}: ${lastError.message}`);
+    },
+
+    async status() {
+      let pending: { pending: number; unacknowledged: number } | null = null;
+      try {
+        const info = await jsm.consumers.info(streams(namespace).events, streams(namespace).reporterConsumer);
+        pending = { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+      } catch {
+        pending = null;
+      }
+      return {
+        namespace,
+        last_rebuild: last,
+        last_error: lastError,
+        watermark: watermarkStrings(),
+        events: pending,
+        counters: loop?.stats ?? null,
+        rebuilds,
+        report_date: reportDate,
+      };
+    },
+  };
+}
+
+export type Reporter = ReturnType<typeof createReporter>;

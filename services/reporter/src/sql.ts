@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where the reporter's SQL lives: one statement per file, `{name:Type}` query parameters. */
+export const sqlFolder = join(import.meta.dir, "..", "sql");
+
+const QUERIES = [
+  "touched-facts",
+  "lost-facts",
+  "touched-campaigns",
+  "touched-advertisers",
+  "rebuild-impressions",
+  "rebuild-clicks",
+  "rebuild-daily-ctr",
+  "rebuild-advertiser-campaigns",
+  "rebuild-totals",
+  "max-version",
+  "report-state",
+  "kpi-campaigns",
+  "kpi-top",
+  "kpi-daily-campaign",
+  "kpi-daily-all",
+  "kpi-advertisers",
+] as const;
+export type QueryName = (typeof QUERIES)[number];
+export type Queries = Readonly<Record<QueryName, string>>;
+
+const stripComments = (sql: string) =>
+  sql
+    .split("\n")
+    .filter((line) => !line.trimStart().startsWith("--"))
+    .join("\n")
+    .trim();
+
+/**
+ * Reads every query once at start-up. Files starting with `_` are fragments shared by several
+ * queries (the touched keys), included where a query says `{{name}}` (`_touched-days.sql` is
+ * `{{touched_days}}`); a missing file or fragment fails start-up, not a request.
+ */
+export function loadQueries(folder = sqlFolder): Queries {
+  const fragments = new Map<string, string>();
+  for (const file of readdirSync(folder).filter((f) => f.startsWith("_") && f.endsWith(".sql"))) {
+    const key = file.slice(1, -4).replaceAll("-", "_");
+    fragments.set(key, stripComments(readFileSync(join(folder, file), "utf8")));
+  }
+  const out: Partial<Record<QueryName, string>> = {};
+  for (const name of QUERIES) {
+    const text = stripComments(readFileSync(join(folder, `${name}.sql`), "utf8"));
+    out[name] = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+      const fragment = fragments.get(key);
+      if (fragment === undefined) throw new Error(`${name}.sql: unknown fragment {{${key}}}`);
+      return fragment;
+    });
+  }
+  return Object.freeze(out as Record<QueryName, string>);
+}

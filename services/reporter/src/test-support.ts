@@ -1,0 +1,270 @@
+import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { loadConfig as loadExtractorConfig } from "@adpipe/extractor/src/config.ts";
+import { createExtractor, type Extractor } from "@adpipe/extractor/src/extractor.ts";
+import { createLoader, type Loader } from "@adpipe/loader/src/loader.ts";
+import { streams, TABLES } from "@adpipe/shared/contract";
+import { createLogger } from "@adpipe/shared/logger";
+import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
+import { ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { createPool, type Pool } from "@adpipe/shared/pg";
+import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
+import type { JetStreamManager, NatsConnection } from "nats";
+import { createApp } from "./app.ts";
+import { createKpis } from "./kpis.ts";
+import { createReporter, type Reporter } from "./reporter.ts";
+import { loadQueries } from "./sql.ts";
+
+export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+export const testLogger = createLogger("reporter-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");
+
+export const reporterTestConfig = (namespace: string) => ({
+  ADPIPE_NAMESPACE: namespace,
+  REPORTER_COALESCE_MS: 100,
+  REPORTER_MAX_BACKOFF_MS: 500,
+  REPORTER_MAX_TOUCHED_KEYS: 2000,
+  REPORTER_DATE_CHECK_MS: 60_000,
+});
+
+/** One test file's reporter world: ClickHouse, a NATS namespace, a running reporter and its app. */
+export interface ReporterWorld {
+  chs: TestClickHouse;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  namespace: string;
+  reporter: Reporter;
+  app: ReturnType<typeof createApp>;
+  get(path: string): Promise<unknown>;
+  /** Restarts the reporter (new instance, same consumer and tables). */
+  restartReporter(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createReporterWorld(): Promise<ReporterWorld> {
+  const chs = await startTestClickHouse();
+  await migrateOlap(chs.client, chs.database);
+  const nc = await connectNats({ url: natsUrl });
+  const jsm = await nc.jetstreamManager();
+  const namespace = uniqueName("rep");
+  await ensureStreams(jsm, namespace);
+  await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
+  const queries = loadQueries();
+  const make = () =>
+    createReporter({
+      js: nc.jetstream(),
+      jsm,
+      clickhouse: chs.client,
+      config: reporterTestConfig(namespace),
+      logger: testLogger,
+      queries,
+    });
+  const world: ReporterWorld = {
+    chs,
+    nc,
+    jsm,
+    namespace,
+    reporter: make(),
+    app: undefined as unknown as ReturnType<typeof createApp>,
+    async get(path: string) {
+      const res = await world.app.request(path);
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    async restartReporter() {
+      await world.reporter.stop();
+      world.reporter = make();
+      await world.reporter.start();
+      world.app = build();
+    },
+    async close() {
+      await world.reporter.stop().catch(() => {});
+      await deleteStreams(jsm, namespace).catch(() => {});
+      await nc.drain().catch(() => {});
+      await chs.stop();
+    },
+  };
+  const build = () =>
+    createApp({
+      reporter: world.reporter,
+      kpis: createKpis(chs.client, queries),
+      nc,
+      clickhouse: chs.client,
+      logger: testLogger,
+    });
+  await world.reporter.start();
+  world.app = build();
+  return world;
+}
+
+/** The whole pipeline in-process: PostgreSQL → extractor → NATS → loader → ClickHouse → reporter. */
+export interface PipelineWorld extends ReporterWorld {
+  db: TestDatabase;
+  pool: Pool;
+  extractor: Extractor;
+  loader: Loader;
+  /** Resolves once every change committed before the call is in the reports. */
+  idle(): Promise<void>;
+}
+
+export async function createPipelineWorld(): Promise<PipelineWorld> {
+  const world = await createReporterWorld();
+  const db = await createTestDatabase();
+  const pool = createPool({ connectionString: db.url, max: 10 });
+  const { namespace, nc, jsm, chs } = world;
+  const closeReporterWorld = world.close;
+  await ensureLoaderConsumers(jsm, namespace, { ackWaitMs: 5000 });
+  const extractor = createExtractor({
+    pool,
+    js: nc.jetstream(),
+    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+    config: loadExtractorConfig({
+      DATABASE_URL: db.url,
+      NATS_URL: natsUrl,
+      ADPIPE_NAMESPACE: namespace,
+      EXTRACT_INTERVAL_MS: "50",
+    }),
+    logger: testLogger,
+  });
+  const loader = createLoader({
+    js: nc.jetstream(),
+    jsm,
+    clickhouse: chs.client,
+    config: {
+      ADPIPE_NAMESPACE: namespace,
+      LOADER_FLUSH_MS: 50,
+      LOADER_MAX_INSERT_BYTES: 8 << 20,
+      LOADER_MAX_ATTEMPTS: 3,
+      LOADER_MAX_BACKOFF_MS: 500,
+    },
+    logger: testLogger,
+  });
+  await loader.start();
+  extractor.start();
+
+  async function drained(stream: string, consumer: string) {
+    const info = await jsm.consumers.info(stream, consumer);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }
+
+  return Object.assign(world, {
+    db,
+    pool,
+    extractor,
+    loader,
+    async idle() {
+      // Extracted up to now: a cycle that finds nothing new in any table.
+      await waitFor(async () => (await extractor.extract()).results.every((r) => r.status === "idle"), {
+        what: "extractor caught up",
+        timeoutMs: 30_000,
+      });
+      const s = streams(namespace);
+      await waitFor(
+        async () => {
+          for (const table of TABLES) if (!(await drained(s.delta, s.loaderConsumer(table)))) return false;
+          return true;
+        },
+        { what: "loader drained", timeoutMs: 30_000 },
+      );
+      // The loader publishes its loaded event after acking: wait for every delta's watermark.
+      await waitFor(
+        async () => {
+          const status = await world.reporter.status();
+          if (!(await drained(s.events, s.reporterConsumer))) return false;
+          for (const table of TABLES) {
+            const published = await lastDeltaWatermark(jsm, namespace, table);
+            if (published === null) continue;
+            const covered = status.watermark[table];
+            if (covered === undefined || BigInt(covered) < published) return false;
+          }
+          return true;
+        },
+        { what: "reports caught up", timeoutMs: 30_000 },
+      );
+    },
+    async close() {
+      await extractor.stop();
+      await loader.stop();
+      await closeReporterWorld();
+      await pool.end();
+      await db.drop();
+    },
+  }) as PipelineWorld;
+}
+
+/** The upper watermark of the last delta published for a table, or null when none was. */
+async function lastDeltaWatermark(
+  jsm: JetStreamManager,
+  namespace: string,
+  table: string,
+): Promise<bigint | null> {
+  try {
+    const msg = await jsm.streams.getMessage(streams(namespace).delta, {
+      last_by_subj: `${namespace}.delta.${table}`,
+    });
+    return BigInt(msg.header.get("Adpipe-Watermark-To"));
+  } catch {
+    return null;
+  }
+}
+
+let nextXid = 100n;
+
+/**
+ * Plays the loader for tests without PostgreSQL: inserts entity rows into ClickHouse under a new
+ * transaction id and announces them with a loaded event, exactly as the loader would.
+ */
+export async function loadAndAnnounce(
+  world: ReporterWorld,
+  table: "advertiser" | "campaign" | "impressions" | "clicks",
+  columns: string,
+  values: string[],
+  kinds: ("upsert" | "delete" | "truncate")[] = ["upsert"],
+): Promise<bigint> {
+  const xid = nextXid++;
+  const body = values.map((v) => v.replaceAll("$XID", xid.toString())).join(",");
+  await world.chs.client.command({ query: `INSERT INTO ${table} (${columns}) VALUES ${body}` });
+  await world.nc.jetstream().publish(
+    `${world.namespace}.loaded.${table}`,
+    JSON.stringify({
+      table,
+      batchIds: [`test-${xid}`],
+      kinds,
+      rows: values.length,
+      watermark: (xid + 1n).toString(),
+      windows: [{ from: xid.toString(), to: (xid + 1n).toString() }],
+      loadedAt: new Date().toISOString(),
+    }),
+  );
+  return xid;
+}
+
+/** Campaigns 1..n of advertiser 1, announced; impressions ids continue from `firstId`. */
+export async function seedCampaigns(world: ReporterWorld, n: number): Promise<void> {
+  await loadAndAnnounce(world, "advertiser", "id, name, _version, _xid", ["(1, 'acme', 1, $XID)"]);
+  await loadAndAnnounce(
+    world,
+    "campaign",
+    "id, name, bid, budget, start_date, end_date, advertiser_id, _version, _xid",
+    Array.from(
+      { length: n },
+      (_, i) => `(${i + 1}, 'c${i + 1}', 1.5, 100, today() - 3, today() + 10, 1, ${i + 2}, $XID)`,
+    ),
+  );
+}
+
+let nextFactId = 1;
+let nextFactVersion = 1000;
+
+/** `count` impressions (or clicks) for a campaign today, loaded and announced. */
+export async function addFacts(
+  world: ReporterWorld,
+  table: "impressions" | "clicks",
+  campaignId: number,
+  count: number,
+): Promise<bigint> {
+  const rows = Array.from(
+    { length: count },
+    () => `(${nextFactId++}, ${campaignId}, now64(6, 'UTC'), ${nextFactVersion++}, $XID)`,
+  );
+  return loadAndAnnounce(world, table, "id, campaign_id, created_at, _version, _xid", rows);
+}

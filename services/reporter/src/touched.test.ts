@@ -1,0 +1,76 @@
+import { expect, test } from "bun:test";
+import type { LoadedEvent } from "@adpipe/shared/contract";
+import {
+  addFactKeys,
+  dayParams,
+  emptyTouched,
+  parseLoadedEvent,
+  planEvents,
+  windowParams,
+} from "./touched.ts";
+import { createVersionClock } from "./version-clock.ts";
+
+const event = (over: Partial<LoadedEvent>): LoadedEvent => ({
+  table: "impressions",
+  batchIds: ["b"],
+  kinds: ["upsert"],
+  rows: 1,
+  watermark: "20",
+  windows: [{ from: "10", to: "20" }],
+  loadedAt: "2026-11-24T00:00:00Z",
+  ...over,
+});
+
+test("a burst merges into windows per table, the highest watermark, and full on a truncate", () => {
+  const plan = planEvents([
+    event({}),
+    event({ watermark: "30", windows: [{ from: "25", to: "30" }] }),
+    event({ table: "campaign", kinds: ["truncate"], watermark: "5", windows: [{ from: "1", to: "5" }] }),
+  ]);
+  expect(plan.full).toBe(true);
+  expect([...plan.deletes]).toEqual([]);
+  expect([...planEvents([event({ kinds: ["upsert", "delete"] })]).deletes]).toEqual(["impressions"]);
+  expect(plan.watermarks).toEqual({ impressions: 30n, campaign: 5n });
+  expect(windowParams(plan.windows.impressions ?? [])).toEqual({
+    from: 10n,
+    to: 30n,
+    froms: [10n, 25n],
+    tos: [20n, 30n],
+  });
+});
+
+test("fact rows become campaign keys and day keys (no day without created_at)", () => {
+  const t = emptyTouched();
+  addFactKeys(t, [
+    { campaign_id: 3, date: "2026-11-20" },
+    { campaign_id: 3, date: null },
+    { campaign_id: 4, date: "2026-11-21" },
+  ]);
+  expect([...t.campaigns]).toEqual([3, 4]);
+  expect(dayParams(t)).toEqual({
+    day_campaigns: [3, 4],
+    day_dates: ["2026-11-20", "2026-11-21"],
+    all_day_campaigns: [],
+    day_campaign_ids: [3, 4],
+    min_date: "2026-11-20",
+    max_date: "2026-11-21",
+  });
+  t.allDayCampaigns.add(5);
+  expect(dayParams(t)).toMatchObject({ day_campaign_ids: [3, 4, 5], min_date: "1900-01-01" });
+});
+
+test("invalid payloads are rejected (the consumer terminates them)", () => {
+  expect(() => parseLoadedEvent("{}")).toThrow("table");
+  expect(() => parseLoadedEvent(JSON.stringify(event({ watermark: "x" })))).toThrow("watermark");
+  expect(parseLoadedEvent(JSON.stringify(event({}))).table).toBe("impressions");
+});
+
+test("versions grow past a stored version and past a clock that steps back", () => {
+  let now = 1_000;
+  const clock = createVersionClock(5_000_000n, () => now);
+  expect(clock.next()).toBe(5_000_001n);
+  now = 10_000;
+  expect(clock.next()).toBe(10_000_000n);
+  now = 9_000;
+  expect(clock.next()).toBe(10_000_001n);
+});
