@@ -30,6 +30,15 @@ export const SERVICES: readonly ServiceDef[] = [
     tryIt: ["curl -s {url}/watermarks", "curl -s -X POST {url}/extract"],
   },
   { name: "loader", defaultPort: 3003, tryIt: ["curl -s {url}/status"] },
+  {
+    name: "reporter",
+    defaultPort: 3004,
+    tryIt: [
+      "curl -s {url}/kpis/campaigns",
+      "curl -s '{url}/kpis/daily?campaign_id=1'",
+      "curl -s {url}/reports/status",
+    ],
+  },
 ];
 
 export const portVariable = (service: Pick<ServiceDef, "name">) => `${service.name.toUpperCase()}_PORT`;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
 import { waitFor } from "@adpipe/shared/testing";
 import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
@@ -96,5 +97,24 @@ describe("responses", () => {
     expect((await w.app.request("/health")).status).toBe(200);
     const ready = await w.app.request("/ready");
     expect(ready.status).toBe(200);
+  });
+});
+
+describe("API reference and metrics", () => {
+  test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
+    expect(await documentedRoutes(w.app)).toEqual(routeTable(w.app));
+    expect(routeTable(w.app)).toEqual(
+      expect.arrayContaining(["GET /kpis/campaigns", "GET /kpis/daily", "POST /reports/rebuild"]),
+    );
+  });
+
+  test("/metrics parses as Prometheus text and its counters move with rebuilds", async () => {
+    const before = await scrape(w.app);
+    expect((await w.app.request("/reports/rebuild", { method: "POST" })).status).toBe(200);
+    const after = await scrape(w.app);
+    const forced = (f: typeof before) =>
+      total(f, "adpipe_reporter_rebuilds_total", { reason: "forced", kind: "full" });
+    expect(forced(after) - forced(before)).toBe(1);
+    expect(after.get("adpipe_reporter_rebuild_duration_seconds")?.type).toBe("HISTOGRAM");
   });
 });

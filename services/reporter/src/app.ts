@@ -1,8 +1,8 @@
 import { NotFoundError } from "@adpipe/shared/errors";
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
+import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
-import { pathParams, queryParams } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
 import type { NatsConnection } from "nats";
@@ -17,6 +17,7 @@ export interface ReporterAppDeps {
   nc: NatsConnection;
   clickhouse: ClickHouseClient;
   logger: Logger;
+  registry?: Registry;
 }
 
 const id = z.coerce
@@ -49,10 +50,20 @@ function respond(c: Context, rows: Row[], fmt: "json" | "csv", name: string) {
   return c.body(toCsv(rows));
 }
 
-export function createApp({ reporter, kpis, nc, clickhouse, logger }: ReporterAppDeps) {
+const kpi = ["kpis"];
+const report = ["reports"];
+const csvToo = ["text/csv"];
+const advertiserFilter = z.object({ advertiser_id: id.optional(), format });
+const dailyQuery = z
+  .object({ campaign_id: id.optional(), from: date.optional(), to: date.optional(), format })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "must not be before from", path: ["to"] });
+
+export function createApp({ reporter, kpis, nc, clickhouse, logger, registry }: ReporterAppDeps) {
   const app = createServiceApp({
     service: "reporter",
     logger,
+    registry,
+    description: "KPI reports kept current from loaded events; JSON by default, CSV with format=csv.",
     checks: {
       clickhouse: () => pingClickHouse(clickhouse),
       nats: () => pingNats(nc),
@@ -60,40 +71,68 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger }: ReporterAp
     },
   });
 
-  app.get("/kpis/campaigns", async (c) => {
-    const q = queryParams(c, z.object({ advertiser_id: id.optional(), format }));
-    return respond(c, await kpis.campaigns({ advertiser_id: q.advertiser_id }), q.format, "campaigns");
-  });
+  app.api.get(
+    "/kpis/campaigns",
+    {
+      summary: "KPIs per campaign (CTR, spend, budget, pacing, CPM, CPC)",
+      tags: kpi,
+      query: advertiserFilter,
+      produces: csvToo,
+    },
+    async (c, { query }) =>
+      respond(c, await kpis.campaigns({ advertiser_id: query.advertiser_id }), query.format, "campaigns"),
+  );
 
-  app.get("/kpis/campaigns/:id", async (c) => {
-    const p = pathParams(c, z.object({ id }));
-    const q = queryParams(c, z.object({ format }));
-    const rows = await kpis.campaigns({ campaign_id: p.id });
-    if (rows.length === 0) throw new NotFoundError(`campaign ${p.id} not found`);
-    if (q.format === "csv") return respond(c, rows, "csv", `campaign-${p.id}`);
-    return c.json(rows[0]);
-  });
+  app.api.get(
+    "/kpis/campaigns/:id",
+    {
+      summary: "KPIs of one campaign",
+      tags: kpi,
+      params: z.object({ id }),
+      query: z.object({ format }),
+      produces: csvToo,
+      responses: { 200: "the campaign's KPIs", 404: "unknown campaign" },
+    },
+    async (c, { params, query }) => {
+      const rows = await kpis.campaigns({ campaign_id: params.id });
+      if (rows.length === 0) throw new NotFoundError(`campaign ${params.id} not found`);
+      if (query.format === "csv") return respond(c, rows, "csv", `campaign-${params.id}`);
+      return c.json(rows[0]);
+    },
+  );
 
-  const dailyQuery = z
-    .object({ campaign_id: id.optional(), from: date.optional(), to: date.optional(), format })
-    .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "must not be before from", path: ["to"] });
+  app.api.get(
+    "/kpis/daily",
+    {
+      summary: "Impressions, clicks and CTR per day (one campaign, or all summed)",
+      tags: kpi,
+      query: dailyQuery,
+      produces: csvToo,
+      responses: { 200: "one object per day", 404: "unknown campaign" },
+    },
+    async (c, { query }) => {
+      if (
+        query.campaign_id !== undefined &&
+        (await kpis.campaigns({ campaign_id: query.campaign_id })).length === 0
+      )
+        throw new NotFoundError(`campaign ${query.campaign_id} not found`);
+      return respond(c, await kpis.daily(query), query.format, "daily");
+    },
+  );
 
-  app.get("/kpis/daily", async (c) => {
-    const q = queryParams(c, dailyQuery);
-    if (q.campaign_id !== undefined && (await kpis.campaigns({ campaign_id: q.campaign_id })).length === 0)
-      throw new NotFoundError(`campaign ${q.campaign_id} not found`);
-    return respond(c, await kpis.daily(q), q.format, "daily");
-  });
+  app.api.get(
+    "/kpis/advertisers",
+    { summary: "Spend and pacing per advertiser", tags: kpi, query: advertiserFilter, produces: csvToo },
+    async (c, { query }) => respond(c, await kpis.advertisers(query), query.format, "advertisers"),
+  );
 
-  app.get("/kpis/advertisers", async (c) => {
-    const q = queryParams(c, z.object({ advertiser_id: id.optional(), format }));
-    return respond(c, await kpis.advertisers(q), q.format, "advertisers");
-  });
-
-  app.get("/kpis/top", async (c) => {
-    const q = queryParams(
-      c,
-      z.object({
+  app.api.get(
+    "/kpis/top",
+    {
+      summary: "Top campaigns by CTR or spend",
+      tags: kpi,
+      produces: csvToo,
+      query: z.object({
         by: z.enum(["ctr", "spend"], { message: "expected ctr or spend" }).default("spend"),
         limit: z.coerce
           .number({ message: "expected an integer" })
@@ -103,27 +142,44 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger }: ReporterAp
           .default(10),
         format,
       }),
-    );
-    return respond(c, await kpis.top(q), q.format, `top-${q.by}`);
-  });
+    },
+    async (c, { query }) => respond(c, await kpis.top(query), query.format, `top-${query.by}`),
+  );
 
-  app.get("/reports/advertiser_campaigns_totals_report", async (c) => {
-    const q = queryParams(c, z.object({ advertiser_id: id.optional(), format }));
-    return respond(c, await kpis.campaigns(q), q.format, "advertiser_campaigns_totals_report");
-  });
+  app.api.get(
+    "/reports/advertiser_campaigns_totals_report",
+    {
+      summary: "The original totals report (campaign planning)",
+      tags: report,
+      query: advertiserFilter,
+      produces: csvToo,
+    },
+    async (c, { query }) =>
+      respond(c, await kpis.campaigns(query), query.format, "advertiser_campaigns_totals_report"),
+  );
 
-  app.get("/reports/advertiser_campaigns_daily_ctr_report", async (c) => {
-    const q = queryParams(c, dailyQuery);
-    return respond(c, await kpis.dailyReport(q), q.format, "advertiser_campaigns_daily_ctr_report");
-  });
+  app.api.get(
+    "/reports/advertiser_campaigns_daily_ctr_report",
+    { summary: "The original daily CTR report", tags: report, query: dailyQuery, produces: csvToo },
+    async (c, { query }) =>
+      respond(c, await kpis.dailyReport(query), query.format, "advertiser_campaigns_daily_ctr_report"),
+  );
 
-  app.post("/reports/rebuild", async (c) => {
-    const result = await reporter.rebuildAll();
-    logger.info("forced full rebuild", { durationMs: result.durationMs });
-    return c.json(result);
-  });
+  app.api.post(
+    "/reports/rebuild",
+    { summary: "Rebuild every report from scratch", tags: report },
+    async (c) => {
+      const result = await reporter.rebuildAll();
+      logger.info("forced full rebuild", { durationMs: result.durationMs });
+      return c.json(result);
+    },
+  );
 
-  app.get("/reports/status", async (c) => c.json(await reporter.status()));
+  app.api.get(
+    "/reports/status",
+    { summary: "Last rebuild, watermark per table, pending events", tags: report },
+    async (c) => c.json(await reporter.status()),
+  );
 
   return app;
 }

@@ -1,12 +1,14 @@
 import { createClickHouse } from "@adpipe/shared/clickhouse";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKpis } from "./kpis.ts";
+import { createReporterMetrics } from "./metrics.ts";
 import { createReporter } from "./reporter.ts";
 import { loadQueries } from "./sql.ts";
 
@@ -14,21 +16,40 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("reporter", config.LOG_LEVEL);
   const queries = loadQueries();
-  const clickhouse = createClickHouse({
+  const chServer = {
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-  });
-  await migrateOlap(clickhouse, config.CLICKHOUSE_DATABASE, logger);
+  };
+  // Migrated through a client that names no database: on a fresh server it does not exist yet.
+  const admin = createClickHouse(chServer);
+  await migrateOlap(admin, config.CLICKHOUSE_DATABASE, logger).finally(() => admin.close());
+  const clickhouse = createClickHouse({ ...chServer, database: config.CLICKHOUSE_DATABASE });
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
 
-  const reporter = createReporter({ js: nc.jetstream(), jsm, clickhouse, config, logger, queries });
+  const registry = createRegistry("reporter");
+  const metrics = createReporterMetrics(registry);
+  const reporter = createReporter({
+    js: nc.jetstream(),
+    jsm,
+    clickhouse,
+    config,
+    logger,
+    queries,
+    onRebuild: (r) => metrics.record(r),
+  });
   await reporter.start();
-  const app = createApp({ reporter, kpis: createKpis(clickhouse, queries), nc, clickhouse, logger });
+  const app = createApp({
+    reporter,
+    kpis: createKpis(clickhouse, queries),
+    nc,
+    clickhouse,
+    logger,
+    registry,
+  });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
 

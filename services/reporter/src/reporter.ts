@@ -29,6 +29,8 @@ export interface ReporterDeps {
   >;
   logger: Logger;
   queries?: Queries;
+  /** Called after every successful rebuild (metrics). */
+  onRebuild?: (result: RebuildResult) => void;
   /** The UTC date reports are computed for (tests move it). */
   today?: () => string;
 }
@@ -62,6 +64,7 @@ export function createReporter({
   logger,
   queries = loadQueries(),
   today = utcToday,
+  onRebuild,
 }: ReporterDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const rebuilder = createRebuilder(clickhouse, queries);
@@ -119,6 +122,7 @@ export function createReporter({
     last = result;
     lastError = null;
     rebuilds[result.full ? "full" : "incremental"]++;
+    onRebuild?.(result);
     const event: ReportsUpdatedEvent = {
       reports,
       watermark: watermarkStrings(),

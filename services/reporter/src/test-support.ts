@@ -4,6 +4,7 @@ import { createExtractor, type Extractor } from "@adpipe/extractor/src/extractor
 import { createLoader, type Loader } from "@adpipe/loader/src/loader.ts";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
+import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
@@ -12,6 +13,7 @@ import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adp
 import type { JetStreamManager, NatsConnection } from "nats";
 import { createApp } from "./app.ts";
 import { createKpis } from "./kpis.ts";
+import { createReporterMetrics } from "./metrics.ts";
 import { createReporter, type Reporter } from "./reporter.ts";
 import { loadQueries } from "./sql.ts";
 
@@ -49,6 +51,8 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
   await ensureStreams(jsm, namespace);
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
   const queries = loadQueries();
+  const registry = createRegistry("reporter");
+  const metrics = createReporterMetrics(registry);
   const make = () =>
     createReporter({
       js: nc.jetstream(),
@@ -57,6 +61,7 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
       config: reporterTestConfig(namespace),
       logger: testLogger,
       queries,
+      onRebuild: (r) => metrics.record(r),
     });
   const world: ReporterWorld = {
     chs,
@@ -90,6 +95,7 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
       nc,
       clickhouse: chs.client,
       logger: testLogger,
+      registry,
     });
   await world.reporter.start();
   world.app = build();
