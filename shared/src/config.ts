@@ -47,6 +47,15 @@ export const seconds = (min: number, max: number) =>
     .number({ message: "expected a number of seconds" })
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
+/** A duration setting in whole milliseconds, with a default. */
+export const milliseconds = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: "expected milliseconds" })
+    .int("expected whole milliseconds")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
 export const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
     message: "expected true or false",

@@ -10,7 +10,11 @@ function fail(error: z.ZodError, where: string): never {
 
 /** Parses a JSON body (an empty body counts as `{}`); a bad one is a 400 naming the field. */
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const text = await c.req.text();
+  return parseJson(await c.req.text(), schema);
+}
+
+/** JSON text against a schema, for HTTP bodies and NATS request payloads alike ("" means `{}`). */
+export function parseJson<T extends z.ZodType>(text: string, schema: T): z.infer<T> {
   let raw: unknown = {};
   if (text.trim() !== "") {
     try {

@@ -1,5 +1,6 @@
 import { isTableName, TABLES, type TableName } from "@adpipe/shared/contract";
-import { type ErrorBody, errorBody, ValidationError } from "@adpipe/shared/errors";
+import { type ErrorBody, errorBody } from "@adpipe/shared/errors";
+import { parseJson } from "@adpipe/shared/validate";
 import { z } from "zod";
 import type { TableResult } from "./cycle.ts";
 
@@ -17,21 +18,7 @@ export const resyncRequest = z.object({ table: tableField });
 
 /** Parses a NATS request's payload the way `jsonBody` parses an HTTP body (empty means `{}`). */
 export function parseRequest<T extends z.ZodType>(data: Uint8Array, schema: T): z.infer<T> {
-  const text = new TextDecoder().decode(data);
-  let raw: unknown = {};
-  if (text.trim() !== "") {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new ValidationError("body", "invalid JSON");
-    }
-  }
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ValidationError(issue?.path.join(".") || "body", issue?.message ?? "invalid");
-  }
-  return result.data;
+  return parseJson(new TextDecoder().decode(data), schema);
 }
 
 export type ExtractResponse = { results: TableResult[] } | (ErrorBody & { results: TableResult[] });
