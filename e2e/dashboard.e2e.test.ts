@@ -20,7 +20,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
 
-const text = (page: Page, testid: string) => page.getByTestId(testid).innerText();
+const text = async (page: Page, testid: string) => (await page.getByTestId(testid).textContent()) ?? "";
 const count = async (page: Page, testid: string) => Number((await text(page, testid)).replace(/[^\d]/g, ""));
 
 test("the dashboard shows a running pipeline, its KPIs, and drives the generator", async () => {
@@ -38,7 +38,11 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
     for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
     await nc.close();
   });
-  const { home, env } = await startEnv({ DATABASE_URL: db.url, NATS_URL: natsUrl, ADPIPE_NAMESPACE: namespace });
+  const { home, env } = await startEnv({
+    DATABASE_URL: db.url,
+    NATS_URL: natsUrl,
+    ADPIPE_NAMESPACE: namespace,
+  });
   const run = runStart(home, env);
   cleanups.push(async () => {
     if (run.proc.exitCode === null) {
@@ -92,7 +96,7 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   for (const name of ["generator", "extractor", "loader", "reporter"]) {
     const service = page.getByTestId(`service-${name}`);
     await service.and(page.locator('[data-up="true"][data-ready="true"]')).waitFor({ timeout: 20_000 });
-    expect(await service.innerText()).toContain("ready");
+    expect(await service.textContent()).toContain("ready");
   }
 
   await page.locator('[data-testid="chart-ctr"] rect.bar').first().waitFor({ timeout: 20_000 });
@@ -101,26 +105,28 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
 
   // Campaign 1 chosen in the filter: the page's impressions equal GET /kpis/campaigns/1's.
   await page.getByTestId("filter-campaign").selectOption("1");
-  const kpi = await waitFor(
-    "campaign 1's impressions on the page equal to the API's",
-    20_000,
-    async () => {
-      const api = (await (await fetch(`${reporter}/kpis/campaigns/1`)).json()) as { impressions: number };
-      const shown = await count(page, "kpi-impressions");
-      return shown === api.impressions && shown > 0 ? { shown, api: api.impressions } : undefined;
-    },
-  );
+  const kpi = await waitFor("campaign 1's impressions on the page equal to the API's", 20_000, async () => {
+    const api = (await (await fetch(`${reporter}/kpis/campaigns/1`)).json()) as { impressions: number };
+    const shown = await count(page, "kpi-impressions");
+    return shown === api.impressions && shown > 0 ? { shown, api: api.impressions } : undefined;
+  });
   expect(kpi.shown).toBe(kpi.api);
 
   // Wait for the pipeline to settle, then click and watch PostgreSQL and ClickHouse counts rise.
   await page.getByTestId("pg-rows-impressions").filter({ hasText: /\d/ }).waitFor({ timeout: 20_000 });
-  const before = { pg: await count(page, "pg-rows-impressions"), ch: await count(page, "ch-rows-impressions") };
+  const before = {
+    pg: await count(page, "pg-rows-impressions"),
+    ch: await count(page, "ch-rows-impressions"),
+  };
   await page.getByTestId("generate-batch").click();
   await waitFor("the message of the generated batch", 10_000, async () =>
     (await text(page, "message")).startsWith("batch generated") ? true : undefined,
   );
   const after = await waitFor("PostgreSQL and ClickHouse counts to rise on the page", 30_000, async () => {
-    const now = { pg: await count(page, "pg-rows-impressions"), ch: await count(page, "ch-rows-impressions") };
+    const now = {
+      pg: await count(page, "pg-rows-impressions"),
+      ch: await count(page, "ch-rows-impressions"),
+    };
     return now.pg > before.pg && now.ch > before.ch && now.ch === now.pg ? now : undefined;
   });
   expect(after.pg).toBeGreaterThan(before.pg);
