@@ -227,16 +227,25 @@ function renderTotals(rows) {
   );
 }
 
+/** Bars beyond this many would make the panel a scroll: the largest are shown, the rest counted. */
+const MAX_BARS = 20;
+
 /** Horizontal bars, one row per item: `series` are [key, colour, label] drawn side by side. */
-function barChart(container, rows, series, { label, format, max: fixedMax, marker } = {}) {
-  if (rows.length === 0) {
+function barChart(container, allRows, series, { label, format, max: fixedMax, marker } = {}) {
+  if (allRows.length === 0) {
     container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
     return;
   }
+  const key = series[0][0];
+  const rows =
+    allRows.length > MAX_BARS
+      ? [...allRows].sort((a, b) => (Number(b[key]) || 0) - (Number(a[key]) || 0)).slice(0, MAX_BARS)
+      : allRows;
   const rowH = 8 + 12 * series.length;
-  const left = 150;
-  const width = 900;
-  const right = 90;
+  const left = 130;
+  // Drawn at the panel's own pixel width, so text keeps its size on any screen.
+  const width = Math.max(320, container.clientWidth || 600);
+  const right = 70;
   const height = rows.length * rowH + 24;
   const max =
     fixedMax ?? Math.max(...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0)), marker ?? 0, 1e-9);
@@ -285,6 +294,9 @@ function barChart(container, rows, series, { label, format, max: fixedMax, marke
     "div",
     { class: "legend" },
     ...series.map(([, colour, name]) => el("span", {}, el("i", { style: `background:${colour}` }), name)),
+    rows.length < allRows.length
+      ? el("span", { text: `top ${rows.length} of ${allRows.length} by ${key}` })
+      : null,
   );
   container.replaceChildren(svg, legend);
 }
@@ -294,8 +306,8 @@ function lineChart(container, rows, series) {
     container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
     return;
   }
-  const width = 900;
-  const height = 260;
+  const width = Math.max(320, container.clientWidth || 600);
+  const height = 240;
   const pad = { l: 60, r: 60, t: 10, b: 28 };
   const svg = el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
   const xAt = (i) => pad.l + (rows.length === 1 ? 0.5 : i / (rows.length - 1)) * (width - pad.l - pad.r);
@@ -386,8 +398,13 @@ async function loadKpis() {
       ],
       { label, format: money },
     );
-    const pacing = $("chart-budget");
-    pacing.append(
+    // Pacing: today's spend over the daily norm (budget / days); the dashed line is 1× (on plan).
+    barChart($("chart-pacing"), rows, [["pacing", "#7a56c8", "pacing"]], {
+      label,
+      format: (v) => `${v.toFixed(2)}×`,
+      marker: 1,
+    });
+    $("budget-table").replaceChildren(
       el(
         "table",
         {},
@@ -500,6 +517,12 @@ $("f-advertiser").addEventListener("change", () => {
   loadKpis();
 });
 for (const id of ["f-campaign", "f-from", "f-to"]) $(id).addEventListener("change", loadKpis);
+// Charts are drawn at the panel's width: redraw once a resize settles.
+let resizeTimer;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(loadKpis, 200);
+});
 
 // KPIs change more slowly than the pipeline: every few polls is enough.
 let tick = 0;
