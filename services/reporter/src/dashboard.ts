@@ -79,11 +79,24 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
     "/dashboard/api/pipeline",
     { summary: "Every service's health and readiness, per-table progress, dead letters", tags },
     async (c) => {
-      const services = { ...upstreams, reporter: new URL(c.req.url).origin };
+      // The reporter answers its own checks in-process: it does not need to know its public URL.
+      const own = async (path: string): Promise<Answer> => {
+        const res = await app.request(path);
+        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+        return res.ok
+          ? { ok: true, status: res.status, body }
+          : { ok: false, status: res.status, error: body?.error?.message ?? `answered ${res.status}`, body };
+      };
+      const services: (readonly [string, (path: string) => Promise<Answer>])[] = [
+        ...Object.entries(upstreams).map(
+          ([name, base]) => [name, (path: string) => call(base, path)] as const,
+        ),
+        ["reporter", own],
+      ];
       const [health, stats, watermarks, loaderStatus, deadLetters, simulation, chCounts] = await Promise.all([
         Promise.all(
-          Object.entries(services).map(async ([name, base]) => {
-            const [h, r] = await Promise.all([call(base, "/health"), call(base, "/ready")]);
+          services.map(async ([name, ask]) => {
+            const [h, r] = await Promise.all([ask("/health"), ask("/ready")]);
             return {
               name,
               up: h.ok,
