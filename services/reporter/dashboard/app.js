@@ -215,6 +215,7 @@ function renderTotals(rows) {
     ["spend", money(sum("spend")), "kpi-spend"],
     ["budget", money(sum("budget")), "kpi-budget"],
   ];
+  // Campaign totals are lifetime figures; the date range narrows the daily chart only.
   $("totals").replaceChildren(
     ...items.map(([k, v, id]) =>
       el(
@@ -387,7 +388,8 @@ async function loadKpis() {
       ? inAdvertiser.filter((c) => String(c.campaign_id) === $("f-campaign").value)
       : inAdvertiser;
     renderTotals(rows);
-    const label = (r) => `${r.campaign_name}`;
+    // Names repeat across advertisers and batches (Campaign_3_1): the id tells them apart.
+    const label = (r) => `${r.campaign_name} #${r.campaign_id}`;
     barChart($("chart-ctr"), rows, [["ctr", "#2f6fdf", "CTR"]], { label, format: pct });
     barChart(
       $("chart-budget"),
@@ -426,7 +428,7 @@ async function loadKpis() {
             el(
               "tr",
               {},
-              el("td", { text: r.campaign_name }),
+              el("td", { text: `${r.campaign_name} #${r.campaign_id}` }),
               el("td", { class: "num", text: money(r.spend) }),
               el("td", { class: "num", text: money(r.budget) }),
               el("td", {

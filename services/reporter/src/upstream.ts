@@ -33,10 +33,14 @@ export async function callService<T = unknown>(
     return { ok: false, status: res.status, error: message ?? `answered ${res.status}`, body };
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    const message = err instanceof Error ? err.message : String(err);
+    // Bun's refusal message reads like advice for a browser user; the page needs the fact.
+    const refused =
+      (err as { code?: string })?.code === "ConnectionRefused" || message.includes("ECONNREFUSED");
     return {
       ok: false,
       status: null,
-      error: timedOut ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err),
+      error: timedOut ? `no answer within ${timeoutMs} ms` : refused ? "connection refused" : message,
     };
   }
 }
