@@ -485,6 +485,15 @@ async function loadKpis() {
 
 // ---- controls -------------------------------------------------------------------------------
 
+/** A control's answer in words: the counts people look for, else the first fields. */
+function summary(r) {
+  if (r && typeof r.impressions === "number" && Array.isArray(r.campaign_ids))
+    return `${fmt(r.campaign_ids.length)} campaigns, ${fmt(r.impressions)} impressions, ${fmt(r.clicks)} clicks`;
+  if (r && typeof r.durationMs === "number") return `full rebuild in ${fmt(Math.round(r.durationMs))} ms`;
+  if (r && typeof r.running === "boolean") return r.running ? "running" : "stopped";
+  return JSON.stringify(r).slice(0, 160);
+}
+
 async function control(button, path, done, body) {
   button.disabled = true;
   try {
@@ -493,7 +502,7 @@ async function control(button, path, done, body) {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body ?? {}),
     });
-    say(`${done}: ${JSON.stringify(r).slice(0, 160)}`);
+    say(`${done}: ${summary(r)}`);
     pollPipeline();
   } catch (err) {
     say(`${done} failed: ${err.message}`, true);
