@@ -55,10 +55,16 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
   const generator = `http://127.0.0.1:${env.GENERATOR_PORT}`;
 
+  // Campaigns reach the reports before their impressions do: wait for the facts, not the rows.
   await waitFor(
-    "campaign 1 in the reporter's KPIs",
+    "campaign 1's impressions and the daily KPIs in the reporter",
     60_000,
-    async () => ((await fetch(`${reporter}/kpis/campaigns/1`).catch(() => null))?.ok ? true : undefined),
+    async () => {
+      const one = await fetch(`${reporter}/kpis/campaigns/1`).catch(() => null);
+      if (!one?.ok || ((await one.json()) as { impressions: number }).impressions === 0) return undefined;
+      const daily = (await (await fetch(`${reporter}/kpis/daily`)).json()) as unknown[];
+      return daily.length > 0 ? true : undefined;
+    },
     run.output,
   );
   // The simulation would move every number while the test compares them: only the test's own
@@ -101,15 +107,24 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
 
   await page.locator('[data-testid="chart-ctr"] rect.bar').first().waitFor({ timeout: 20_000 });
   expect(await page.locator('[data-testid="chart-ctr"] rect.bar').count()).toBeGreaterThan(0);
+  // The daily chart comes from a second request, after the bars: wait for it on its own.
+  await page.locator('[data-testid="chart-daily"] polyline.line').nth(1).waitFor({ timeout: 20_000 });
   expect(await page.locator('[data-testid="chart-daily"] polyline.line').count()).toBe(2);
 
   // Campaign 1 chosen in the filter: the page's impressions equal GET /kpis/campaigns/1's.
   await page.getByTestId("filter-campaign").selectOption("1");
-  const kpi = await waitFor("campaign 1's impressions on the page equal to the API's", 20_000, async () => {
-    const api = (await (await fetch(`${reporter}/kpis/campaigns/1`)).json()) as { impressions: number };
-    const shown = await count(page, "kpi-impressions");
-    return shown === api.impressions && shown > 0 ? { shown, api: api.impressions } : undefined;
-  });
+  let seen = "";
+  const kpi = await waitFor(
+    "campaign 1's impressions on the page equal to the API's",
+    20_000,
+    async () => {
+      const api = (await (await fetch(`${reporter}/kpis/campaigns/1`)).json()) as { impressions: number };
+      const shown = await count(page, "kpi-impressions");
+      seen = `page ${shown} (campaign filter "${await page.getByTestId("filter-campaign").inputValue()}", message "${await text(page, "message")}"), API ${api.impressions}`;
+      return shown === api.impressions && shown > 0 ? { shown, api: api.impressions } : undefined;
+    },
+    () => seen,
+  );
   expect(kpi.shown).toBe(kpi.api);
 
   // Wait for the pipeline to settle, then click and watch PostgreSQL and ClickHouse counts rise.
