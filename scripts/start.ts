@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     cleanups.push({ name: "services", stop: () => supervisor.stopAll() });
     const urls: Record<string, string> = {};
     for (const s of SERVICES) {
-      const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS }) ?? {};
+      const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
       const service = await supervisor.start(
         { name: s.name, port, env: { ...common, ...env } },

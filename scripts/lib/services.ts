@@ -4,7 +4,10 @@ export interface ServiceDef {
   /** Its port unless `<NAME>_PORT` says otherwise (the same defaults as the service's own config). */
   defaultPort: number;
   /** Settings only this service gets, on top of the shared ones every service gets. */
-  env?: (settings: { simulateIntervalSeconds: number }) => Record<string, string>;
+  env?: (settings: {
+    simulateIntervalSeconds: number;
+    urls: Record<string, string>;
+  }) => Record<string, string>;
   /** Example calls printed at start, `{url}` standing for the service's base URL. */
   tryIt?: string[];
 }
@@ -33,10 +36,17 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "reporter",
     defaultPort: 3004,
+    // Its dashboard reads and drives the services started before it, wherever they listen.
+    env: ({ urls }) => ({
+      ...(urls.generator ? { GENERATOR_URL: urls.generator } : {}),
+      ...(urls.extractor ? { EXTRACTOR_URL: urls.extractor } : {}),
+      ...(urls.loader ? { LOADER_URL: urls.loader } : {}),
+    }),
     tryIt: [
       "curl -s {url}/kpis/campaigns",
       "curl -s '{url}/kpis/daily?campaign_id=1'",
       "curl -s {url}/reports/status",
+      "dashboard: {url}/",
     ],
   },
 ];

@@ -33,6 +33,7 @@ const jsm = await nc.jetstreamManager();
 const namespace = uniqueName("benchkpi");
 const logger = createLogger("bench", "warn");
 const queries = loadQueries();
+const base0 = "http://127.0.0.1:9";
 const rebuilder = createRebuilder(ch, queries);
 const clock = createVersionClock(1n);
 const today = new Date().toISOString().slice(0, 10);
@@ -135,7 +136,15 @@ try {
     `full rebuild (5 tables, ${CAMPAIGNS} campaigns): ${ms(fullMs)}  (at 1/10 of the history: ${ms(fullSmall)})`,
   );
 
-  const app = createApp({ reporter, kpis: createKpis(ch, queries), nc, clickhouse: ch, logger });
+  const app = createApp({
+    reporter,
+    kpis: createKpis(ch, queries),
+    nc,
+    clickhouse: ch,
+    logger,
+    // The bench measures KPI reads only; the dashboard's other services are not running.
+    dashboard: { queries, upstreams: { generator: base0, extractor: base0, loader: base0 }, timeoutMs: 300 },
+  });
   const server = Bun.serve({ port: 0, fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}`;
   const endpoints: [string, () => string][] = [

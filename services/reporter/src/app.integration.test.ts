@@ -118,3 +118,45 @@ describe("API reference and metrics", () => {
     expect(after.get("adpipe_reporter_rebuild_duration_seconds")?.type).toBe("HISTOGRAM");
   });
 });
+
+describe("dashboard", () => {
+  test("/ and its assets are served by the reporter (no CDN)", async () => {
+    const page = await w.app.request("/");
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain('src="/dashboard/app.js"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const js = await w.app.request("/dashboard/app.js");
+    expect(js.headers.get("content-type")).toContain("javascript");
+    expect((await w.app.request("/dashboard/style.css")).headers.get("content-type")).toContain("text/css");
+    expect((await w.app.request("/dashboard/secrets.txt")).status).toBe(400);
+  });
+
+  test("/dashboard/api/pipeline: services that are down show as down, ClickHouse counts still come", async () => {
+    const started = Date.now();
+    const res = await w.app.request("/dashboard/api/pipeline");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      services: { name: string; up: boolean; ready: boolean }[];
+      tables: { table: string; ch_rows: number | null; pg_rows: number | null }[];
+      dead_letters: { error?: string };
+    };
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(body.services.map((s) => [s.name, s.up])).toEqual([
+      ["generator", false],
+      ["extractor", false],
+      ["loader", false],
+      ["reporter", true],
+    ]);
+    expect(body.tables.find((t) => t.table === "impressions")).toMatchObject({ ch_rows: 10, pg_rows: null });
+    expect(body.dead_letters.error).toBeString();
+  });
+
+  test("a control whose service is down answers 502 naming it", async () => {
+    const res = await w.app.request("/dashboard/api/generate-batch", { method: "POST", body: "{}" });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("upstream_unavailable");
+    expect(body.error.message).toStartWith("generator:");
+  });
+});

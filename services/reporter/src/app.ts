@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
 import { toCsv } from "./csv.ts";
+import { addDashboard, type DashboardDeps } from "./dashboard.ts";
 import type { Kpis, Row } from "./kpis.ts";
 import type { Reporter } from "./reporter.ts";
 
@@ -18,6 +19,8 @@ export interface ReporterAppDeps {
   clickhouse: ClickHouseClient;
   logger: Logger;
   registry?: Registry;
+  /** The dashboard's view of the other services (see docs/dashboard.md). */
+  dashboard: Omit<DashboardDeps, "clickhouse">;
 }
 
 const id = z.coerce
@@ -58,7 +61,7 @@ const dailyQuery = z
   .object({ campaign_id: id.optional(), from: date.optional(), to: date.optional(), format })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "must not be before from", path: ["to"] });
 
-export function createApp({ reporter, kpis, nc, clickhouse, logger, registry }: ReporterAppDeps) {
+export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, dashboard }: ReporterAppDeps) {
   const app = createServiceApp({
     service: "reporter",
     logger,
@@ -181,5 +184,6 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger, registry }: 
     async (c) => c.json(await reporter.status()),
   );
 
+  addDashboard(app, { clickhouse, ...dashboard });
   return app;
 }

@@ -9,6 +9,12 @@ const ms = (min: number, max: number, fallback: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
+/** Another service's base URL, for the dashboard's server-side reads (never sent to the browser). */
+const serviceUrl = (fallback: string) =>
+  z
+    .url({ protocol: /^https?$/, message: "expected a URL starting with http:// or https://" })
+    .default(fallback);
+
 export const reporterSettings = {
   NATS_URL: settings.NATS_URL,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
@@ -28,6 +34,12 @@ export const reporterSettings = {
   REPORTER_MAX_TOUCHED_KEYS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** How often the reporter checks whether the UTC date changed (day-dependent KPIs go stale). */
   REPORTER_DATE_CHECK_MS: ms(1000, 3_600_000, 60_000),
+  /** The services the dashboard reads and drives; `bun start` passes their actual URLs. */
+  GENERATOR_URL: serviceUrl("http://127.0.0.1:3001"),
+  EXTRACTOR_URL: serviceUrl("http://127.0.0.1:3002"),
+  LOADER_URL: serviceUrl("http://127.0.0.1:3003"),
+  /** How long the dashboard waits for another service before showing it as down. */
+  DASHBOARD_UPSTREAM_TIMEOUT_MS: ms(100, 30_000, 1000),
 } as const;
 
 export const loadConfig = (env: Record<string, string | undefined> = process.env) =>

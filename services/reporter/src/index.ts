@@ -49,6 +49,15 @@ runMain(async () => {
     clickhouse,
     logger,
     registry,
+    dashboard: {
+      queries,
+      upstreams: {
+        generator: config.GENERATOR_URL,
+        extractor: config.EXTRACTOR_URL,
+        loader: config.LOADER_URL,
+      },
+      timeoutMs: config.DASHBOARD_UPSTREAM_TIMEOUT_MS,
+    },
   });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   logger.info("listening", { url: `http://127.0.0.1:${server.port}` });

@@ -21,6 +21,7 @@ const QUERIES = [
   "kpi-daily-campaign",
   "kpi-daily-all",
   "kpi-advertisers",
+  "table-counts",
 ] as const;
 export type QueryName = (typeof QUERIES)[number];
 export type Queries = Readonly<Record<QueryName, string>>;

@@ -96,6 +96,16 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
       clickhouse: chs.client,
       logger: testLogger,
       registry,
+      // No other service in these tests: the dashboard shows them down (quickly).
+      dashboard: {
+        queries,
+        upstreams: {
+          generator: "http://127.0.0.1:9",
+          extractor: "http://127.0.0.1:9",
+          loader: "http://127.0.0.1:9",
+        },
+        timeoutMs: 300,
+      },
     });
   await world.reporter.start();
   world.app = build();

@@ -1,0 +1,163 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) against a whole
+// pipeline run by `bun start`: every service shows up and ready, the charts have data, a KPI on
+// the page equals the API's, "Generate batch" makes the counts rise, and the page logs no error.
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { streams } from "../shared/src/contract.ts";
+import { connectNats } from "../shared/src/nats.ts";
+import { createTestDatabase, uniqueName } from "../shared/src/testing.ts";
+import { processesNaming, root, runStart, startEnv, waitFor } from "./start-process.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+const screenshot = join(root, "test-output", "dashboard.png");
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+const text = async (page: Page, testid: string) => (await page.getByTestId(testid).textContent()) ?? "";
+const count = async (page: Page, testid: string) => Number((await text(page, testid)).replace(/[^\d]/g, ""));
+
+test("the dashboard shows a running pipeline, its KPIs, and drives the generator", async () => {
+  // A missing browser is a failure to fix (`apt-get install chromium`, as .ci/run does), not a skip.
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+
+  const db = await createTestDatabase({ migrate: false });
+  cleanups.push(() => db.drop());
+  const namespace = uniqueName("dash");
+  cleanups.push(async () => {
+    const nc = await connectNats({ url: natsUrl, name: "adpipe-e2e-cleanup" });
+    const jsm = await nc.jetstreamManager();
+    const s = streams(namespace);
+    for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
+    await nc.close();
+  });
+  const { home, env } = await startEnv({
+    DATABASE_URL: db.url,
+    NATS_URL: natsUrl,
+    ADPIPE_NAMESPACE: namespace,
+  });
+  const run = runStart(home, env);
+  cleanups.push(async () => {
+    if (run.proc.exitCode === null) {
+      run.proc.kill("SIGINT");
+      await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
+    }
+    for (const p of processesNaming(home)) process.kill(p.pid, "SIGKILL");
+    rmSync(home, { recursive: true, force: true });
+  });
+  const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
+  const generator = `http://127.0.0.1:${env.GENERATOR_PORT}`;
+
+  // A campaign with impressions in the reports. Not necessarily campaign 1: the simulation (every
+  // second here) may create campaigns before `bun start`'s first batch, and then there is none.
+  const campaignId = await waitFor(
+    "a campaign with impressions in the reporter's KPIs",
+    60_000,
+    async () => {
+      const res = await fetch(`${reporter}/kpis/campaigns`).catch(() => null);
+      if (!res?.ok) return undefined;
+      const rows = (await res.json()) as { campaign_id: number; impressions: number }[];
+      return rows.find((r) => r.impressions > 0)?.campaign_id;
+    },
+    run.output,
+  );
+  // The simulation would move every number while the test compares them: only the test's own
+  // click changes the data from here on.
+  expect((await fetch(`${generator}/simulate/stop`, { method: "POST" })).ok).toBe(true);
+
+  const userDataDir = mkdtempSync(join(tmpdir(), "adpipe-chromium-"));
+  cleanups.push(async () => rmSync(userDataDir, { recursive: true, force: true }));
+  const browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  cleanups.push(() => browser.close());
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+
+  await page.goto(`${reporter}/`);
+
+  for (const name of ["generator", "extractor", "loader", "reporter"]) {
+    const service = page.getByTestId(`service-${name}`);
+    await service.and(page.locator('[data-up="true"][data-ready="true"]')).waitFor({ timeout: 20_000 });
+    expect(await service.textContent()).toContain("ready");
+  }
+
+  await page.locator('[data-testid="chart-ctr"] rect.bar').first().waitFor({ timeout: 20_000 });
+  expect(await page.locator('[data-testid="chart-ctr"] rect.bar').count()).toBeGreaterThan(0);
+  // The daily chart comes from a second request, after the bars: wait for it on its own.
+  await page.locator('[data-testid="chart-daily"] polyline.line').nth(1).waitFor({ timeout: 20_000 });
+  expect(await page.locator('[data-testid="chart-daily"] polyline.line').count()).toBe(2);
+
+  // That campaign chosen in the filter: the page's impressions equal GET /kpis/campaigns/:id's.
+  await page.getByTestId("filter-campaign").selectOption(String(campaignId));
+  let seen = "";
+  const kpi = await waitFor(
+    `campaign ${campaignId}'s impressions on the page equal to the API's`,
+    20_000,
+    async () => {
+      const api = (await (await fetch(`${reporter}/kpis/campaigns/${campaignId}`)).json()) as {
+        impressions: number;
+      };
+      const shown = await count(page, "kpi-impressions");
+      seen = `page ${shown} (campaign filter "${await page.getByTestId("filter-campaign").inputValue()}", message "${await text(page, "message")}"), API ${api.impressions}`;
+      return shown === api.impressions && shown > 0 ? { shown, api: api.impressions } : undefined;
+    },
+    () => seen,
+  );
+  expect(kpi.shown).toBe(kpi.api);
+
+  // Wait for the pipeline to settle, then click and watch PostgreSQL and ClickHouse counts rise.
+  await page.getByTestId("pg-rows-impressions").filter({ hasText: /\d/ }).waitFor({ timeout: 20_000 });
+  const before = {
+    pg: await count(page, "pg-rows-impressions"),
+    ch: await count(page, "ch-rows-impressions"),
+  };
+  await page.getByTestId("generate-batch").click();
+  await waitFor("the message of the generated batch", 10_000, async () =>
+    (await text(page, "message")).startsWith("batch generated") ? true : undefined,
+  );
+  const after = await waitFor("PostgreSQL and ClickHouse counts to rise on the page", 30_000, async () => {
+    const now = {
+      pg: await count(page, "pg-rows-impressions"),
+      ch: await count(page, "ch-rows-impressions"),
+    };
+    return now.pg > before.pg && now.ch > before.ch && now.ch === now.pg ? now : undefined;
+  });
+  expect(after.pg).toBeGreaterThan(before.pg);
+
+  // Two more polls after the counts rose: the throughput sparkline has points to draw.
+  await page.waitForTimeout(4500);
+  mkdirSync(join(root, "test-output"), { recursive: true });
+  await page.getByTestId("filter-campaign").selectOption("");
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: screenshot, fullPage: true });
+
+  expect(problems).toEqual([]);
+
+  run.proc.kill("SIGINT");
+  expect(await run.exit(30_000)).toBe(0);
+}, 150_000);

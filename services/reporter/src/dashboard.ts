@@ -1,0 +1,189 @@
+import { join } from "node:path";
+import { AppError } from "@adpipe/shared/errors";
+import type { createServiceApp } from "@adpipe/shared/http";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { tableRows } from "./pipeline-view.ts";
+import type { Queries } from "./sql.ts";
+import { type Answer, callService } from "./upstream.ts";
+
+/** Hand-written static files: no build step, no CDN, so the page works offline. */
+export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
+const ASSETS = { "app.js": "text/javascript", "style.css": "text/css" } as const;
+
+export interface DashboardDeps {
+  clickhouse: ClickHouseClient;
+  queries: Pick<Queries, "table-counts">;
+  upstreams: { generator: string; extractor: string; loader: string };
+  timeoutMs: number;
+}
+
+type ServiceApp = ReturnType<typeof createServiceApp>;
+const tags = ["dashboard"];
+
+/** A control the page triggers: the other service's answer, or its error with its status. */
+function forwarded(answer: Answer, service: string) {
+  if (answer.ok) return answer.body;
+  const status = (answer.status ?? 502) as ContentfulStatusCode;
+  throw new AppError(
+    answer.status === null ? "upstream_unavailable" : "upstream_error",
+    `${service}: ${answer.error}`,
+    status,
+  );
+}
+
+/**
+ * The dashboard at `/`: its files, one read that gathers every service's state server-side
+ * (the browser talks to the reporter only, so no CORS and one origin to open), and proxies for
+ * the controls. A service that is down shows as down; it never fails the read.
+ */
+export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, timeoutMs }: DashboardDeps) {
+  const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
+    callService(base, path, timeoutMs, init);
+
+  app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
+    c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
+  );
+
+  app.api.get(
+    "/dashboard/:file",
+    {
+      summary: "The dashboard's script and stylesheet",
+      tags,
+      params: z.object({ file: z.enum(Object.keys(ASSETS) as [keyof typeof ASSETS]) }),
+      produces: ["text/javascript", "text/css"],
+    },
+    async (c, { params }) =>
+      c.body(await Bun.file(join(dashboardFolder, params.file)).text(), 200, {
+        "content-type": `${ASSETS[params.file]}; charset=utf-8`,
+      }),
+  );
+
+  async function clickhouseCounts() {
+    try {
+      const rs = await clickhouse.query({
+        query: queries["table-counts"],
+        format: "JSONEachRow",
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        abort_signal: AbortSignal.timeout(timeoutMs * 2),
+      });
+      const [row] = await rs.json<Record<string, number>>();
+      return { ok: true as const, counts: row ?? {} };
+    } catch (err) {
+      return { ok: false as const, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  app.api.get(
+    "/dashboard/api/pipeline",
+    { summary: "Every service's health and readiness, per-table progress, dead letters", tags },
+    async (c) => {
+      // The reporter answers its own checks in-process: it does not need to know its public URL.
+      const own = async (path: string): Promise<Answer> => {
+        const res = await app.request(path);
+        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+        return res.ok
+          ? { ok: true, status: res.status, body }
+          : { ok: false, status: res.status, error: body?.error?.message ?? `answered ${res.status}`, body };
+      };
+      const services: (readonly [string, (path: string) => Promise<Answer>])[] = [
+        ...Object.entries(upstreams).map(
+          ([name, base]) => [name, (path: string) => call(base, path)] as const,
+        ),
+        ["reporter", own],
+      ];
+      const [health, stats, watermarks, loaderStatus, deadLetters, simulation, chCounts] = await Promise.all([
+        Promise.all(
+          services.map(async ([name, ask]) => {
+            const [h, r] = await Promise.all([ask("/health"), ask("/ready")]);
+            return {
+              name,
+              up: h.ok,
+              ready: r.ok,
+              error: !h.ok ? h.error : !r.ok ? r.error : null,
+              dependencies: (r.body as { dependencies?: unknown } | undefined)?.dependencies ?? null,
+            };
+          }),
+        ),
+        call(upstreams.generator, "/stats"),
+        call(upstreams.extractor, "/watermarks"),
+        call(upstreams.loader, "/status"),
+        call(upstreams.loader, "/dead-letters?limit=20"),
+        call(upstreams.generator, "/simulate"),
+        clickhouseCounts(),
+      ]);
+      const now = new Date();
+      return c.json({
+        at: now.toISOString(),
+        services: health,
+        tables: tableRows({
+          now,
+          stats: stats as Answer<Record<string, unknown>>,
+          watermarks: watermarks as Answer<never>,
+          loaderStatus: loaderStatus as Answer<never>,
+          chCounts,
+        }),
+        dead_letters: deadLetters.ok ? deadLetters.body : { error: deadLetters.error },
+        simulation: simulation.ok ? simulation.body : { error: simulation.error },
+        clickhouse: chCounts.ok ? { ok: true } : { ok: false, error: chCounts.error },
+      });
+    },
+  );
+
+  app.api.post(
+    "/dashboard/api/generate-batch",
+    {
+      summary: "Generate a batch (forwarded to the generator's POST /generate/batch)",
+      tags,
+      body: z.object({
+        advertisers: z.number().int().min(1).max(100).default(1),
+        campaigns: z.number().int().min(1).max(100).default(2),
+        impressions: z.number().int().min(0).max(100_000).default(1000),
+        ctr: z.number().min(0).max(1).default(0.05),
+      }),
+      responses: { 200: "the generator's answer", 502: "the generator is unreachable" },
+    },
+    async (c, { body }) =>
+      c.json(
+        forwarded(await call(upstreams.generator, "/generate/batch", { method: "POST", body }), "generator"),
+      ),
+  );
+
+  app.api.post(
+    "/dashboard/api/simulate/start",
+    {
+      summary: "Start the generator's simulation",
+      tags,
+      body: z.object({ interval_seconds: z.number().min(1).max(86_400).optional() }),
+    },
+    async (c, { body }) =>
+      c.json(
+        forwarded(await call(upstreams.generator, "/simulate/start", { method: "POST", body }), "generator"),
+      ),
+  );
+
+  app.api.post(
+    "/dashboard/api/simulate/stop",
+    { summary: "Stop the generator's simulation", tags },
+    async (c) =>
+      c.json(forwarded(await call(upstreams.generator, "/simulate/stop", { method: "POST" }), "generator")),
+  );
+
+  app.api.post(
+    "/dashboard/api/dead-letters/:id/replay",
+    {
+      summary: "Replay a dead letter (forwarded to the loader)",
+      tags,
+      params: z.object({ id: z.coerce.number().int().min(1) }),
+      responses: { 200: "re-queued", 404: "no such dead letter", 502: "the loader is unreachable" },
+    },
+    async (c, { params }) =>
+      c.json(
+        forwarded(
+          await call(upstreams.loader, `/dead-letters/${params.id}/replay`, { method: "POST" }),
+          "loader",
+        ),
+      ),
+  );
+}

@@ -1,0 +1,68 @@
+import type { Answer } from "./upstream.ts";
+
+export const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as const;
+export type Table = (typeof TABLES)[number];
+
+/** The generator's `/stats` names its counts in the plural. */
+const PG_COUNT_KEY: Record<Table, string> = {
+  advertiser: "advertisers",
+  campaign: "campaigns",
+  impressions: "impressions",
+  clicks: "clicks",
+};
+
+interface Watermark {
+  table: string;
+  xid: string;
+  pendingXid: string | null;
+  updatedAt: string;
+}
+interface LoaderTable {
+  pending?: number;
+  unacknowledged?: number;
+  rowsLoaded?: number;
+  batchesLoaded?: number;
+  deadLettered?: number;
+  errors?: Record<string, number>;
+  lastBatch?: { batches: number; rows: number; watermark: string; loadedAt: string } | null;
+}
+
+export interface PipelineInputs {
+  now: Date;
+  stats: Answer<Record<string, unknown>>;
+  watermarks: Answer<{ watermarks: Watermark[] }>;
+  loaderStatus: Answer<{ tables: Record<string, LoaderTable> }>;
+  chCounts: { ok: true; counts: Record<string, number> } | { ok: false; error: string };
+}
+
+/**
+ * One row per table from what each service said (pure, so the arithmetic is tested without
+ * servers). A number a service did not give is null: the page shows "–", not a stale 0.
+ * `lag_seconds` is the age of the extractor's watermark, which it advances every cycle, as in
+ * `bun start`'s status line; `rows_behind` is PostgreSQL's count minus ClickHouse's.
+ */
+export function tableRows({ now, stats, watermarks, loaderStatus, chCounts }: PipelineInputs) {
+  return TABLES.map((table) => {
+    const wm = watermarks.ok ? watermarks.body.watermarks.find((w) => w.table === table) : undefined;
+    const lt = loaderStatus.ok ? loaderStatus.body.tables[table] : undefined;
+    const pgRaw = stats.ok ? stats.body[PG_COUNT_KEY[table]] : undefined;
+    const pgRows = typeof pgRaw === "number" ? pgRaw : null;
+    const chRows = chCounts.ok ? (chCounts.counts[table] ?? null) : null;
+    const lag = wm ? Math.max(0, (now.getTime() - Date.parse(wm.updatedAt)) / 1000) : null;
+    const errors = lt?.errors ? Object.values(lt.errors).reduce((a, b) => a + b, 0) : null;
+    return {
+      table,
+      watermark: wm?.xid ?? null,
+      watermark_updated_at: wm?.updatedAt ?? null,
+      pending: lt ? (lt.pending ?? 0) + (lt.unacknowledged ?? 0) : null,
+      rows_loaded: lt?.rowsLoaded ?? null,
+      dead_lettered: lt?.deadLettered ?? null,
+      errors,
+      last_batch: lt?.lastBatch ?? null,
+      pg_rows: pgRows,
+      ch_rows: chRows,
+      rows_behind: pgRows !== null && chRows !== null ? pgRows - chRows : null,
+      lag_seconds: lag === null ? null : Math.round(lag * 10) / 10,
+    };
+  });
+}
