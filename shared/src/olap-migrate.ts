@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { createClickHouse } from "./clickhouse.ts";
 import type { Logger } from "./logger.ts";
 
 /** Numbered ClickHouse DDL files (`0001_entities.sql`, ...), applied in order. */
@@ -120,4 +121,19 @@ export async function migrateOlap(
   }
   logger?.info("ClickHouse schema up to date", { database, applied: applied.length });
   return { applied };
+}
+
+/**
+ * What a service does at start: migrate through a client that names no database (on a fresh
+ * server the database does not exist yet, and a request naming a missing one fails before its
+ * CREATE DATABASE can run), then return a client whose unqualified names resolve in it.
+ */
+export async function connectMigratedClickHouse(
+  server: { url: string; user: string; password: string },
+  database: string,
+  logger?: Logger,
+): Promise<ClickHouseClient> {
+  const admin = createClickHouse(server);
+  await migrateOlap(admin, database, logger).finally(() => admin.close());
+  return createClickHouse({ ...server, database });
 }

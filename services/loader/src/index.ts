@@ -1,10 +1,9 @@
-import { createClickHouse } from "@adpipe/shared/clickhouse";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
-import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { connectMigratedClickHouse } from "@adpipe/shared/olap-migrate";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createLoader } from "./loader.ts";
@@ -12,16 +11,11 @@ import { createLoader } from "./loader.ts";
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
-  const clickhouseServer = {
-    url: config.CLICKHOUSE_URL,
-    user: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-  };
-  // Migrated through a client that names no database: on a fresh server the database does not
-  // exist yet, and a request naming a missing one fails before its CREATE DATABASE can run.
-  const admin = createClickHouse(clickhouseServer);
-  await migrateOlap(admin, config.CLICKHOUSE_DATABASE, logger).finally(() => admin.close());
-  const clickhouse = createClickHouse({ ...clickhouseServer, database: config.CLICKHOUSE_DATABASE });
+  const clickhouse = await connectMigratedClickHouse(
+    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    config.CLICKHOUSE_DATABASE,
+    logger,
+  );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);

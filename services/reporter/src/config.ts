@@ -1,13 +1,5 @@
-import { parseConfig, settings } from "@adpipe/shared/config";
+import { milliseconds as ms, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
-
-const ms = (min: number, max: number, fallback: number) =>
-  z.coerce
-    .number({ message: "expected milliseconds" })
-    .int("expected whole milliseconds")
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(fallback);
 
 /** Another service's base URL, for the dashboard's server-side reads (never sent to the browser). */
 const serviceUrl = (fallback: string) =>

@@ -1,10 +1,9 @@
-import { createClickHouse } from "@adpipe/shared/clickhouse";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
-import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { connectMigratedClickHouse } from "@adpipe/shared/olap-migrate";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKpis } from "./kpis.ts";
@@ -16,15 +15,11 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("reporter", config.LOG_LEVEL);
   const queries = loadQueries();
-  const chServer = {
-    url: config.CLICKHOUSE_URL,
-    user: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-  };
-  // Migrated through a client that names no database: on a fresh server it does not exist yet.
-  const admin = createClickHouse(chServer);
-  await migrateOlap(admin, config.CLICKHOUSE_DATABASE, logger).finally(() => admin.close());
-  const clickhouse = createClickHouse({ ...chServer, database: config.CLICKHOUSE_DATABASE });
+  const clickhouse = await connectMigratedClickHouse(
+    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    config.CLICKHOUSE_DATABASE,
+    logger,
+  );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
