@@ -1,10 +1,9 @@
 // The extractor and loader in one process against real PostgreSQL, NATS and the embedded
 // ClickHouse, each with its own database / namespace; for end-to-end tests and bench:load.
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
+import { ensureLoaderConsumers, loaderConsumersIdle } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName } from "@adpipe/shared/testing";
@@ -60,17 +59,6 @@ export async function startPipeline({ flushMs = 50, maxInsertBytes = 64 << 20 } 
   });
   await loader.start();
 
-  async function drained(): Promise<boolean> {
-    for (const table of TABLES) {
-      const info = await jsm.consumers.info(
-        streams(namespace).delta,
-        streams(namespace).loaderConsumer(table),
-      );
-      if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
-    }
-    return true;
-  }
-
   return {
     db,
     pool,
@@ -87,7 +75,7 @@ export async function startPipeline({ flushMs = 50, maxInsertBytes = 64 << 20 } 
         const failed = results.find((r) => r.status === "failed");
         if (failed) throw new Error(`extraction failed: ${failed.table}: ${failed.error}`);
         const busy = results.some((r) => r.status !== "idle");
-        if (!busy && (await drained())) return;
+        if (!busy && (await loaderConsumersIdle(jsm, namespace))) return;
         await Bun.sleep(busy ? 0 : 20);
       }
       throw new Error(`pipeline did not settle within ${timeoutMs} ms`);

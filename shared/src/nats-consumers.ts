@@ -87,3 +87,12 @@ export async function ensureReporterConsumer(
     await jsm.consumers.add(stream, config);
   }
 }
+
+/** True when no table's loader consumer holds an undelivered or unacknowledged batch. */
+export async function loaderConsumersIdle(jsm: JetStreamManager, namespace: string): Promise<boolean> {
+  for (const table of TABLES) {
+    const info = await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer(table));
+    if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
+  }
+  return true;
+}

@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { streams, TABLES } from "@adpipe/shared/contract";
+import { streams } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
+import { ensureLoaderConsumers, loaderConsumersIdle } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool } from "@adpipe/shared/pg";
 import { createTestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
@@ -102,19 +102,11 @@ try {
   const { results } = await extractor.extract();
   const extractMs = performance.now() - t;
   const extracted = results.find((r) => r.table === "impressions");
-  await waitFor(
-    async () => {
-      for (const table of TABLES) {
-        const info = await jsm.consumers.info(
-          streams(namespace).delta,
-          streams(namespace).loaderConsumer(table),
-        );
-        if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
-      }
-      return true;
-    },
-    { timeoutMs: 600_000, intervalMs: 20, what: "the loader to drain" },
-  );
+  await waitFor(() => loaderConsumersIdle(jsm, namespace), {
+    timeoutMs: 600_000,
+    intervalMs: 20,
+    what: "the loader to drain",
+  });
   const pipelineMs = performance.now() - t;
   const loaded = await count("SELECT count() AS n FROM impressions_current");
   const hwm = readFileSync(`/proc/${loader.pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/)?.[1];
