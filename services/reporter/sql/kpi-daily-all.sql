@@ -1,4 +1,5 @@
--- GET /kpis/daily without campaign_id: every campaign summed per day; ctr of the sums.
+-- GET /kpis/daily without campaign_id: every campaign (of advertiser_id, when given) summed per
+-- day; ctr of the sums.
 SELECT
     toString(date) AS date,
     sum(impressions) AS impressions,
@@ -6,6 +7,7 @@ SELECT
     if(impressions = 0, 0., clicks / impressions) AS ctr
 FROM advertiser_campaigns_daily_ctr_report AS r FINAL
 WHERE _deleted = 0
+  AND ({advertiser_id:Nullable(Int32)} IS NULL OR r.advertiser_id = {advertiser_id:Nullable(Int32)})
   AND ({from:Nullable(Date32)} IS NULL OR r.date >= {from:Nullable(Date32)})
   AND ({to:Nullable(Date32)} IS NULL OR r.date <= {to:Nullable(Date32)})
 GROUP BY r.date

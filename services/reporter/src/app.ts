@@ -58,7 +58,13 @@ const report = ["reports"];
 const csvToo = ["text/csv"];
 const advertiserFilter = z.object({ advertiser_id: id.optional(), format });
 const dailyQuery = z
-  .object({ campaign_id: id.optional(), from: date.optional(), to: date.optional(), format })
+  .object({
+    campaign_id: id.optional(),
+    advertiser_id: id.optional(),
+    from: date.optional(),
+    to: date.optional(),
+    format,
+  })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "must not be before from", path: ["to"] });
 
 export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, dashboard }: ReporterAppDeps) {
@@ -107,7 +113,7 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, da
   app.api.get(
     "/kpis/daily",
     {
-      summary: "Impressions, clicks and CTR per day (one campaign, or all summed)",
+      summary: "Impressions, clicks and CTR per day (one campaign, or all / one advertiser's summed)",
       tags: kpi,
       query: dailyQuery,
       produces: csvToo,
@@ -127,6 +133,29 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, da
     "/kpis/advertisers",
     { summary: "Spend and pacing per advertiser", tags: kpi, query: advertiserFilter, produces: csvToo },
     async (c, { query }) => respond(c, await kpis.advertisers(query), query.format, "advertisers"),
+  );
+
+  app.api.get(
+    "/kpis/pacing",
+    {
+      summary: "Pacing per campaign: planned to date, projection to the end of the flight, delivery flag",
+      tags: kpi,
+      query: advertiserFilter,
+      produces: csvToo,
+    },
+    async (c, { query }) => respond(c, await kpis.pacing(query), query.format, "pacing"),
+  );
+
+  app.api.get(
+    "/kpis/pacing/advertisers",
+    {
+      summary: "Pacing rolled up per advertiser (campaigns whose flight has begun)",
+      tags: kpi,
+      query: advertiserFilter,
+      produces: csvToo,
+    },
+    async (c, { query }) =>
+      respond(c, await kpis.pacingAdvertisers(query), query.format, "pacing-advertisers"),
   );
 
   app.api.get(

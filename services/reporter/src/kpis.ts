@@ -20,18 +20,31 @@ export function createKpis(clickhouse: ClickHouseClient, queries: Queries) {
     campaigns: (p: { advertiser_id?: number; campaign_id?: number }) =>
       read("kpi-campaigns", { advertiser_id: p.advertiser_id ?? null, campaign_id: p.campaign_id ?? null }),
     top: (p: { by: "ctr" | "spend"; limit: number }) => read("kpi-top", p),
-    daily: (p: { campaign_id?: number; from?: string; to?: string }) =>
+    daily: (p: { campaign_id?: number; advertiser_id?: number; from?: string; to?: string }) =>
       p.campaign_id === undefined
-        ? read("kpi-daily-all", { from: p.from ?? null, to: p.to ?? null })
-        : read("kpi-daily-campaign", { campaign_id: p.campaign_id, from: p.from ?? null, to: p.to ?? null }),
-    dailyReport: (p: { campaign_id?: number; from?: string; to?: string }) =>
+        ? read("kpi-daily-all", {
+            advertiser_id: p.advertiser_id ?? null,
+            from: p.from ?? null,
+            to: p.to ?? null,
+          })
+        : read("kpi-daily-campaign", {
+            campaign_id: p.campaign_id,
+            advertiser_id: p.advertiser_id ?? null,
+            from: p.from ?? null,
+            to: p.to ?? null,
+          }),
+    dailyReport: (p: { campaign_id?: number; advertiser_id?: number; from?: string; to?: string }) =>
       read("kpi-daily-campaign", {
         campaign_id: p.campaign_id ?? null,
+        advertiser_id: p.advertiser_id ?? null,
         from: p.from ?? null,
         to: p.to ?? null,
       }),
     advertisers: (p: { advertiser_id?: number }) =>
       read("kpi-advertisers", { advertiser_id: p.advertiser_id ?? null }),
+    pacing: (p: { advertiser_id?: number }) => read("kpi-pacing", { advertiser_id: p.advertiser_id ?? null }),
+    pacingAdvertisers: (p: { advertiser_id?: number }) =>
+      read("kpi-pacing-advertisers", { advertiser_id: p.advertiser_id ?? null }),
   };
 }
 

@@ -21,6 +21,8 @@ const QUERIES = [
   "kpi-daily-campaign",
   "kpi-daily-all",
   "kpi-advertisers",
+  "kpi-pacing",
+  "kpi-pacing-advertisers",
   "table-counts",
 ] as const;
 export type QueryName = (typeof QUERIES)[number];

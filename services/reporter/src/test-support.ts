@@ -42,7 +42,12 @@ export interface ReporterWorld {
   close(): Promise<void>;
 }
 
-export async function createReporterWorld(): Promise<ReporterWorld> {
+export interface WorldOptions {
+  /** The UTC date the reporter computes reports for (default: the real one). */
+  today?: () => string;
+}
+
+export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
   const chs = await startTestClickHouse();
   await migrateOlap(chs.client, chs.database);
   const nc = await connectNats({ url: natsUrl });
@@ -61,6 +66,7 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
       config: reporterTestConfig(namespace),
       logger: testLogger,
       queries,
+      today: options.today,
       onRebuild: (r) => metrics.record(r),
     });
   const world: ReporterWorld = {
@@ -122,8 +128,8 @@ export interface PipelineWorld extends ReporterWorld {
   idle(): Promise<void>;
 }
 
-export async function createPipelineWorld(): Promise<PipelineWorld> {
-  const world = await createReporterWorld();
+export async function createPipelineWorld(options: WorldOptions = {}): Promise<PipelineWorld> {
+  const world = await createReporterWorld(options);
   const db = await createTestDatabase();
   const pool = createPool({ connectionString: db.url, max: 10 });
   const { namespace, nc, jsm, chs } = world;

@@ -8,8 +8,13 @@ import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
 let w: PipelineWorld;
 let ops: Operations;
 
+// A fixed report date two days ahead of the real one: the reporter is handed it (`today`), the
+// PostgreSQL queries below take it as $1, so day-dependent KPIs (days elapsed, pacing,
+// projection, delivery) are compared for a date that is not the server's now().
+const REPORT_DATE = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+
 beforeAll(async () => {
-  w = await createPipelineWorld();
+  w = await createPipelineWorld({ today: () => REPORT_DATE });
   ops = createOperations(w.pool);
 });
 afterAll(async () => {
@@ -33,7 +38,7 @@ WITH base AS (
          c.bid, c.budget, c.start_date, c.end_date,
          (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS impressions,
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks,
-         (now() AT TIME ZONE 'UTC')::date AS rd
+         $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
 ), d AS (
   SELECT *, clicks * bid AS spend,
@@ -63,6 +68,67 @@ SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 A
   rd::text AS report_date
 FROM e ORDER BY campaign_id`;
 
+// Pacing (docs/reporter.md): planned to date, projection to the end of the flight at the run
+// rate so far, delivery flag at ±10 % of the budget; same date $1 as TRUTH_CAMPAIGNS.
+const TRUTH_PACING_CTE = `
+WITH base AS (
+  SELECT c.id AS campaign_id, c.name AS campaign_name, c.advertiser_id, a.name AS advertiser_name,
+         c.budget, c.start_date, c.end_date,
+         (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) * c.bid AS spend,
+         CASE WHEN c.start_date IS NULL OR c.end_date IS NULL OR c.end_date < c.start_date THEN 0
+              ELSE c.end_date - c.start_date + 1 END AS days_total
+  FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
+), e AS (
+  SELECT *, CASE WHEN days_total = 0 THEN 0
+                 ELSE greatest(0, least(days_total, $1::date - start_date + 1)) END AS days_elapsed
+  FROM base
+), p AS (
+  SELECT *,
+    CASE WHEN days_total = 0 THEN 0 ELSE trunc(budget * days_elapsed / days_total, 2) END AS planned,
+    CASE WHEN days_elapsed = 0 THEN spend ELSE trunc(spend * days_total / days_elapsed, 2) END AS projected,
+    CASE WHEN days_elapsed = 0 THEN NULL
+         WHEN spend * days_total > 1.1 * budget * days_elapsed THEN 'over'
+         WHEN spend * days_total < 0.9 * budget * days_elapsed THEN 'under'
+         ELSE 'on_track' END AS delivery
+  FROM e
+)`;
+
+const TRUTH_PACING = `${TRUTH_PACING_CTE}
+SELECT campaign_id, campaign_name, advertiser_id, advertiser_name,
+  start_date::text AS start_date, end_date::text AS end_date,
+  days_total, days_elapsed, days_total - days_elapsed AS days_remaining,
+  budget::float8 AS budget, spend::float8 AS spend, planned::float8 AS planned_to_date,
+  CASE WHEN days_total = 0 OR days_elapsed = 0 OR budget = 0 THEN 0
+       ELSE spend::float8 * days_total / (budget::float8 * days_elapsed) END AS pacing,
+  (CASE WHEN days_elapsed = 0 THEN 0 ELSE trunc(spend / days_elapsed, 2) END)::float8 AS run_rate,
+  projected::float8 AS projected_spend,
+  CASE WHEN budget = 0 THEN 0
+       ELSE (CASE WHEN days_elapsed = 0 THEN spend::float8 ELSE spend::float8 * days_total / days_elapsed END)
+            / budget::float8 * 100 END AS projected_delivery_pct,
+  delivery, $1::text AS report_date
+FROM p ORDER BY campaign_id`;
+
+const TRUTH_PACING_ADVERTISERS = `${TRUTH_PACING_CTE}
+, g AS (
+  SELECT advertiser_id, min(advertiser_name) AS advertiser_name, count(*)::int AS campaigns,
+    count(*) FILTER (WHERE days_elapsed > 0)::int AS paced_campaigns,
+    coalesce(sum(budget) FILTER (WHERE days_elapsed > 0), 0) AS b,
+    coalesce(sum(spend) FILTER (WHERE days_elapsed > 0), 0) AS s,
+    sum(planned) AS pl,
+    coalesce(sum(projected) FILTER (WHERE days_elapsed > 0), 0) AS proj,
+    count(*) FILTER (WHERE delivery = 'under')::int AS campaigns_under,
+    count(*) FILTER (WHERE delivery = 'on_track')::int AS campaigns_on_track,
+    count(*) FILTER (WHERE delivery = 'over')::int AS campaigns_over
+  FROM p WHERE advertiser_id IS NOT NULL GROUP BY advertiser_id
+)
+SELECT advertiser_id, advertiser_name, campaigns, paced_campaigns, b::float8 AS budget, s::float8 AS spend,
+  pl::float8 AS planned_to_date, CASE WHEN pl = 0 THEN 0 ELSE s::float8 / pl::float8 END AS pacing,
+  proj::float8 AS projected_spend, CASE WHEN b = 0 THEN 0 ELSE proj::float8 / b::float8 * 100 END AS projected_delivery_pct,
+  CASE WHEN paced_campaigns = 0 THEN NULL WHEN proj > 1.1 * b THEN 'over' WHEN proj < 0.9 * b THEN 'under'
+       ELSE 'on_track' END AS delivery,
+  campaigns_under, campaigns_on_track, campaigns_over
+FROM g ORDER BY advertiser_id`;
+
 const TRUTH_DAILY = `
 WITH i AS (SELECT campaign_id, created_at::date AS d, count(*) AS n FROM impressions
            WHERE campaign_id IS NOT NULL AND created_at IS NOT NULL GROUP BY 1, 2),
@@ -86,8 +152,10 @@ const MONEY = new Set([
   "daily_used",
   "cpm",
   "cpc",
+  "run_rate",
+  "projected_spend",
 ]);
-const FLOAT = new Set(["ctr", "pacing", "budget_used_pct", "planned_to_date"]);
+const FLOAT = new Set(["ctr", "pacing", "budget_used_pct", "planned_to_date", "projected_delivery_pct"]);
 
 /** Integers and text exactly, money to the cent, ratios to 1e-9 relative. */
 function expectSame(actual: Row[], expected: Row[], what: string) {
@@ -108,7 +176,7 @@ function expectSame(actual: Row[], expected: Row[], what: string) {
 }
 
 async function compareEverything() {
-  const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS)).rows as Row[];
+  const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS, [REPORT_DATE])).rows as Row[];
   const daily = (await w.pool.query(TRUTH_DAILY)).rows as Row[];
 
   expectSame((await w.get("/kpis/campaigns")) as Row[], campaigns, "/kpis/campaigns");
@@ -147,6 +215,41 @@ async function compareEverything() {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([date, s]) => ({ date, ...s, ctr: s.impressions === 0 ? 0 : s.clicks / s.impressions }));
   expectSame((await w.get("/kpis/daily")) as Row[], allDays, "daily, all campaigns");
+
+  // One advertiser's campaigns summed per day: one request (what the dashboard asks).
+  const advertiserIds = [...new Set(daily.map((d) => d.advertiser_id).filter((a) => a !== null))];
+  for (const advertiserId of advertiserIds) {
+    const sums = new Map<string, { impressions: number; clicks: number }>();
+    for (const d of daily.filter((r) => r.advertiser_id === advertiserId)) {
+      const s = sums.get(d.date as string) ?? { impressions: 0, clicks: 0 };
+      s.impressions += d.impressions as number;
+      s.clicks += d.clicks as number;
+      sums.set(d.date as string, s);
+    }
+    const expected = [...sums.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([date, s]) => ({ date, ...s, ctr: s.impressions === 0 ? 0 : s.clicks / s.impressions }));
+    expectSame(
+      (await w.get(`/kpis/daily?advertiser_id=${advertiserId}`)) as Row[],
+      expected,
+      `daily, advertiser ${advertiserId}`,
+    );
+  }
+
+  const pacing = (await w.pool.query(TRUTH_PACING, [REPORT_DATE])).rows as Row[];
+  expectSame((await w.get("/kpis/pacing")) as Row[], pacing, "/kpis/pacing");
+  const pacingAdvertisers = (await w.pool.query(TRUTH_PACING_ADVERTISERS, [REPORT_DATE])).rows as Row[];
+  expectSame(
+    (await w.get("/kpis/pacing/advertisers")) as Row[],
+    pacingAdvertisers,
+    "/kpis/pacing/advertisers",
+  );
+  for (const a of pacingAdvertisers)
+    expectSame(
+      (await w.get(`/kpis/pacing?advertiser_id=${a.advertiser_id}`)) as Row[],
+      pacing.filter((c) => c.advertiser_id === a.advertiser_id),
+      `/kpis/pacing?advertiser_id=${a.advertiser_id}`,
+    );
 
   const advertisers = new Map<number, Row & { campaigns: number }>();
   for (const c of campaigns) {
@@ -194,7 +297,11 @@ async function compareEverything() {
       }));
     expectSame((await w.get(`/kpis/top?by=${by}&limit=5`)) as Row[], top, `/kpis/top?by=${by}`);
   }
-  return { campaigns: campaigns.length, days: daily.length };
+  return {
+    campaigns: campaigns.length,
+    days: daily.length,
+    flags: new Set(pacing.map((p) => p.delivery)),
+  };
 }
 
 describe("truth", () => {
@@ -290,6 +397,24 @@ describe("truth", () => {
     await w.idle();
     await compareEverything();
 
+    // Delivery flags of every kind: three campaigns with clicks get a four-day flight with two days
+    // elapsed on the report date (projection = 2 × spend) and a budget of 4, 2 and 1 × spend.
+    const withClicks = (
+      await q(
+        "SELECT campaign_id FROM clicks WHERE campaign_id IS NOT NULL GROUP BY campaign_id ORDER BY campaign_id LIMIT 3",
+      )
+    ).rows.map((r) => r.campaign_id as number);
+    expect(withClicks).toHaveLength(3);
+    for (const [i, factor] of [4, 2, 1].entries())
+      await q(
+        `UPDATE campaign SET start_date = $1::date - 1, end_date = $1::date + 2,
+           budget = (SELECT count(*) FROM clicks WHERE campaign_id = campaign.id) * bid * $2 WHERE id = $3`,
+        [REPORT_DATE, factor, withClicks[i]],
+      );
+    await w.idle();
+    const flagged = await compareEverything();
+    expect([...flagged.flags]).toEqual(expect.arrayContaining(["under", "on_track", "over"]));
+
     // A forced full rebuild changes nothing that is read.
     const res = await w.app.request("/reports/rebuild", { method: "POST" });
     expect(res.status).toBe(200);
@@ -303,6 +428,8 @@ describe("truth", () => {
     expect(await w.get("/kpis/campaigns")).toEqual([]);
     expect(await w.get("/kpis/daily")).toEqual([]);
     expect(await w.get("/kpis/advertisers")).toEqual([]);
+    expect(await w.get("/kpis/pacing")).toEqual([]);
+    expect(await w.get("/kpis/pacing/advertisers")).toEqual([]);
     expect(await w.get("/reports/advertiser_campaigns_daily_ctr_report")).toEqual([]);
   }, 30_000);
 });
