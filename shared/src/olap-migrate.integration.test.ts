@@ -32,7 +32,12 @@ describe("OLAP migrations", () => {
   const all = loadOlapMigrations();
 
   test("files split into idempotent statements", () => {
-    expect(all.map((m) => m.name)).toEqual(["0001_entities", "0002_current_views", "0003_reports"]);
+    expect(all.map((m) => m.name)).toEqual([
+      "0001_entities",
+      "0002_current_views",
+      "0003_reports",
+      "0006_seed_views",
+    ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
     ).toEqual(["CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory", "SELECT ';'"]);
@@ -61,11 +66,22 @@ describe("OLAP migrations", () => {
         "truncations",
       ];
       expect(await tables(database)).toEqual(expected);
+      // The original design's five tables, as views in <database>_seed.
+      const seedViews = [
+        "advertiser_campaigns",
+        "advertiser_campaigns_clicks",
+        "advertiser_campaigns_daily_ctr_report",
+        "advertiser_campaigns_impressions",
+        "advertiser_campaigns_totals_report",
+      ];
+      expect(await tables(`${database}_seed`)).toEqual(seedViews);
       const again = await migrateOlap(ch.client, database);
       expect(again.applied).toEqual([]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
       expect(await tables(database)).toEqual(expected);
+      expect(await tables(`${database}_seed`)).toEqual(seedViews);
     } finally {
+      await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}_seed` });
       await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     }
   });
@@ -87,9 +103,10 @@ describe("OLAP migrations", () => {
       expect(await tables(database)).toContain("campaign_current");
 
       const resumed = await migrateOlap(ch.client, database);
-      expect(resumed.applied).toEqual(["0002_current_views", "0003_reports"]);
+      expect(resumed.applied).toEqual(["0002_current_views", "0003_reports", "0006_seed_views"]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {
+      await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}_seed` });
       await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     }
   });
@@ -103,6 +120,7 @@ describe("OLAP migrations", () => {
         /changed after it was applied/,
       );
     } finally {
+      await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}_seed` });
       await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     }
   });

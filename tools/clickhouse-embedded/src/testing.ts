@@ -61,9 +61,11 @@ export async function startTestClickHouse(
     connect,
     async stop() {
       try {
-        await connect()
-          .command({ query: `DROP DATABASE IF EXISTS ${database}` })
-          .catch(() => undefined);
+        // The OLAP migrations also create `<database>_seed` (the original design's views).
+        for (const db of [`${database}_seed`, database])
+          await connect()
+            .command({ query: `DROP DATABASE IF EXISTS ${db}` })
+            .catch(() => undefined);
         await Promise.all(clients.map((c) => c.close()));
       } finally {
         await server.stop();
