@@ -41,6 +41,9 @@ describe("validation", () => {
     ["/kpis/top?limit=ten", "limit"],
     ["/kpis/advertisers?advertiser_id=1e99", "advertiser_id"],
     ["/reports/advertiser_campaigns_daily_ctr_report?from=2026-1-1", "from"],
+    ["/kpis/daily?advertiser_id=0", "advertiser_id"],
+    ["/kpis/pacing?advertiser_id=x", "advertiser_id"],
+    ["/kpis/pacing/advertisers?format=xml", "format"],
   ];
   for (const [path, field] of cases) {
     test(`${path} → 400 naming ${field}`, async () => {
@@ -79,6 +82,26 @@ describe("responses", () => {
     expect(await w.get("/kpis/daily?campaign_id=1&to=2000-01-01")).toEqual([]);
     expect(await w.get("/kpis/top?by=ctr&limit=1")).toMatchObject([{ campaign_id: 1 }]);
     expect(await w.get("/kpis/advertisers")).toMatchObject([{ advertiser_id: 1, campaigns: 2, spend: 3 }]);
+    expect(await w.get("/kpis/daily?advertiser_id=1")).toMatchObject([
+      { impressions: 10, clicks: 2, ctr: 0.2 },
+    ]);
+    expect(await w.get("/kpis/daily?advertiser_id=2")).toEqual([]);
+    // seedCampaigns: a 14-day flight, day 4 today; 3.00 spent of 100 → projected 10.50, under.
+    expect(await w.get("/kpis/pacing?advertiser_id=1")).toMatchObject([
+      {
+        campaign_id: 1,
+        days_total: 14,
+        days_elapsed: 4,
+        spend: 3,
+        planned_to_date: 28.57,
+        projected_spend: 10.5,
+        delivery: "under",
+      },
+      { campaign_id: 2, spend: 0, projected_spend: 0, delivery: "under" },
+    ]);
+    expect(await w.get("/kpis/pacing/advertisers")).toMatchObject([
+      { advertiser_id: 1, campaigns: 2, paced_campaigns: 2, spend: 3, campaigns_under: 2 },
+    ]);
   });
 
   test("CSV: a header line, then one parseable line per row", async () => {
@@ -129,6 +152,8 @@ describe("dashboard", () => {
     const js = await w.app.request("/dashboard/app.js");
     expect(js.headers.get("content-type")).toContain("javascript");
     expect((await w.app.request("/dashboard/style.css")).headers.get("content-type")).toContain("text/css");
+    expect(html).toContain('src="/dashboard/pacing.js"');
+    expect((await w.app.request("/dashboard/pacing.js")).headers.get("content-type")).toContain("javascript");
     expect((await w.app.request("/dashboard/secrets.txt")).status).toBe(400);
   });
 

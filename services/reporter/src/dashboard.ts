@@ -10,7 +10,11 @@ import { type Answer, callService } from "./upstream.ts";
 
 /** Hand-written static files: no build step, no CDN, so the page works offline. */
 export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
-const ASSETS = { "app.js": "text/javascript", "style.css": "text/css" } as const;
+const ASSETS = {
+  "app.js": "text/javascript",
+  "pacing.js": "text/javascript",
+  "style.css": "text/css",
+} as const;
 
 export interface DashboardDeps {
   clickhouse: ClickHouseClient;

@@ -1,0 +1,107 @@
+// Pacing panel (docs/dashboard.md): per campaign and per advertiser, spend against the plan to
+// date, the spend projected to the end of the flight and the delivery flag, from
+// GET /kpis/pacing and GET /kpis/pacing/advertisers. Self-contained: it only reads the page's
+// advertiser filter (#f-advertiser) and writes into #pacing-table.
+(() => {
+  const REFRESH_MS = 6000;
+  const byId = (id) => document.getElementById(id);
+  const money = (x) => (x === null || x === undefined ? "–" : Number(x).toFixed(2));
+  const ratio = (x) => (x === null || x === undefined ? "–" : `${Number(x).toFixed(2)}×`);
+  const percent = (x) => (x === null || x === undefined ? "–" : `${Number(x).toFixed(1)} %`);
+  const FLAG_CLASS = { on_track: "ok", under: "warn", over: "bad" };
+
+  function cell(text, numeric = false) {
+    const td = document.createElement("td");
+    if (numeric) td.className = "num";
+    td.textContent = text;
+    return td;
+  }
+
+  function flag(delivery) {
+    const td = document.createElement("td");
+    const span = document.createElement("span");
+    span.className = `badge ${FLAG_CLASS[delivery] ?? ""}`;
+    span.style.color = delivery ? "" : "inherit";
+    span.textContent = delivery ?? "not started";
+    td.append(span);
+    return td;
+  }
+
+  function table(headers, rows) {
+    const t = document.createElement("table");
+    const head = document.createElement("tr");
+    for (const [h, numeric] of headers) {
+      const th = document.createElement("th");
+      th.textContent = h;
+      if (numeric) th.className = "num";
+      head.append(th);
+    }
+    const thead = document.createElement("thead");
+    thead.append(head);
+    const tbody = document.createElement("tbody");
+    tbody.append(...rows);
+    t.append(thead, tbody);
+    return t;
+  }
+
+  const HEAD = [
+    ["", false],
+    ["budget", true],
+    ["planned to date", true],
+    ["spend", true],
+    ["pacing", true],
+    ["projected", true],
+    ["projected %", true],
+    ["delivery", false],
+  ];
+  const figures = (r) => [
+    cell(money(r.budget), true),
+    cell(money(r.planned_to_date), true),
+    cell(money(r.spend), true),
+    cell(ratio(r.pacing), true),
+    cell(money(r.projected_spend), true),
+    cell(percent(r.projected_delivery_pct), true),
+    flag(r.delivery),
+  ];
+
+  async function load() {
+    const target = byId("pacing-table");
+    if (!target) return;
+    const advertiser = byId("f-advertiser")?.value ?? "";
+    const q = advertiser ? `?advertiser_id=${encodeURIComponent(advertiser)}` : "";
+    try {
+      const [campaigns, advertisers] = await Promise.all(
+        [`/kpis/pacing${q}`, `/kpis/pacing/advertisers${q}`].map(async (path) => {
+          const res = await fetch(path);
+          if (!res.ok) throw new Error(`${path}: ${res.status}`);
+          return res.json();
+        }),
+      );
+      const rows = [];
+      for (const a of advertisers) {
+        const tr = document.createElement("tr");
+        tr.className = "pacing-advertiser";
+        tr.append(
+          cell(`${a.advertiser_name ?? a.advertiser_id} (${a.paced_campaigns}/${a.campaigns} started)`),
+        );
+        tr.append(...figures(a));
+        rows.push(tr);
+        for (const c of campaigns.filter((x) => x.advertiser_id === a.advertiser_id)) {
+          const row = document.createElement("tr");
+          row.append(cell(`  ${c.campaign_name} (day ${c.days_elapsed}/${c.days_total})`), ...figures(c));
+          rows.push(row);
+        }
+      }
+      target.replaceChildren(table(HEAD, rows));
+    } catch (err) {
+      const p = document.createElement("p");
+      p.className = "err";
+      p.textContent = `pacing: ${err.message}`;
+      target.replaceChildren(p);
+    }
+  }
+
+  byId("f-advertiser")?.addEventListener("change", load);
+  load();
+  setInterval(load, REFRESH_MS);
+})();
