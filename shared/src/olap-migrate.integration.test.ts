@@ -32,7 +32,12 @@ describe("OLAP migrations", () => {
   const all = loadOlapMigrations();
 
   test("files split into idempotent statements", () => {
-    expect(all.map((m) => m.name)).toEqual(["0001_entities", "0002_current_views", "0003_reports"]);
+    expect(all.map((m) => m.name)).toEqual([
+      "0001_entities",
+      "0002_current_views",
+      "0003_reports",
+      "0004_progress",
+    ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
     ).toEqual(["CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory", "SELECT ';'"]);
@@ -57,6 +62,8 @@ describe("OLAP migrations", () => {
         "clicks_current",
         "impressions",
         "impressions_current",
+        "loaded_batches",
+        "reported_batches",
         "schema_migrations",
         "truncations",
       ];
@@ -87,7 +94,7 @@ describe("OLAP migrations", () => {
       expect(await tables(database)).toContain("campaign_current");
 
       const resumed = await migrateOlap(ch.client, database);
-      expect(resumed.applied).toEqual(["0002_current_views", "0003_reports"]);
+      expect(resumed.applied).toEqual(["0002_current_views", "0003_reports", "0004_progress"]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {
       await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -22,6 +22,8 @@ const QUERIES = [
   "kpi-daily-all",
   "kpi-advertisers",
   "table-counts",
+  "unreported-batches",
+  "progress-status",
 ] as const;
 export type QueryName = (typeof QUERIES)[number];
 export type Queries = Readonly<Record<QueryName, string>>;
