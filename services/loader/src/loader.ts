@@ -46,7 +46,7 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
       maxBackoffMs: config.LOADER_MAX_BACKOFF_MS,
       metrics,
       afterInsert,
-      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 30_000) / 3)),
+      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 5_000) / 3)),
       onAnnounce: (err) => {
         if (!err) announceFailures.delete(table);
         else
