@@ -42,7 +42,9 @@ export interface ReporterWorld {
   close(): Promise<void>;
 }
 
-export async function createReporterWorld(): Promise<ReporterWorld> {
+export async function createReporterWorld(
+  overrides: Partial<ReturnType<typeof reporterTestConfig>> & { REPORTER_HEAL_INTERVAL_MS?: number } = {},
+): Promise<ReporterWorld> {
   const chs = await startTestClickHouse();
   await migrateOlap(chs.client, chs.database);
   const nc = await connectNats({ url: natsUrl });
@@ -58,7 +60,7 @@ export async function createReporterWorld(): Promise<ReporterWorld> {
       js: nc.jetstream(),
       jsm,
       clickhouse: chs.client,
-      config: reporterTestConfig(namespace),
+      config: { ...reporterTestConfig(namespace), ...overrides },
       logger: testLogger,
       queries,
       onRebuild: (r) => metrics.record(r),
@@ -122,8 +124,10 @@ export interface PipelineWorld extends ReporterWorld {
   idle(): Promise<void>;
 }
 
-export async function createPipelineWorld(): Promise<PipelineWorld> {
-  const world = await createReporterWorld();
+export async function createPipelineWorld(
+  overrides: Parameters<typeof createReporterWorld>[0] = {},
+): Promise<PipelineWorld> {
+  const world = await createReporterWorld(overrides);
   const db = await createTestDatabase();
   const pool = createPool({ connectionString: db.url, max: 10 });
   const { namespace, nc, jsm, chs } = world;
