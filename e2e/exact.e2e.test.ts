@@ -140,7 +140,6 @@ describe("exactness under faults", () => {
     try {
       // Batches loaded and announced while no reporter listens; their events are then deleted.
       await w.reporter.stop();
-      const healedBefore = (await w.reporter.status()).heals.batches;
       const load = startLoad();
       await waitFor(
         async () => {
@@ -171,7 +170,9 @@ describe("exactness under faults", () => {
       console.log(
         `exact: events stream deleted under load (${operations} writes): reports equal PostgreSQL ${ms} ms after the load stopped; heal rebuilt ${status.heals.batches} batches`,
       );
-      expect(status.heals.batches).toBeGreaterThan(healedBefore);
+      // Only the heal step of the restarted reporter can have reported the batches whose events
+      // were deleted with the stream.
+      expect(status.heals.batches).toBeGreaterThan(0);
       expect((await fetch(`${url}/ready`)).status).toBe(200);
       const progress = status.progress ?? {};
       for (const p of Object.values(progress)) expect(p?.unreported_batches).toBe(0);

@@ -76,7 +76,9 @@ export async function extractTable(deps: CycleDeps, table: TableName): Promise<T
     return { ...done(), status: "failed", error: error.message };
   } finally {
     client?.release(broken);
-    client?.off("error", dropped);
+    // A discarded session may still report its end later: keep listening to it. A healthy one
+    // goes back to the pool, which listens to its idle clients itself.
+    if (!broken) client?.off("error", dropped);
   }
 }
 
