@@ -149,6 +149,11 @@ async function main(): Promise<void> {
       natsUrl = nats.url;
       natsMonitor = nats.monitorUrl;
       say(`NATS: nats-server ${nats.url}, monitoring ${nats.monitorUrl} (JetStream in ${home}/nats)`);
+      say(
+        nats.syncAlways
+          ? `NATS: nats-server ${nats.version} writes every acknowledged message to disk (sync_interval: always)`
+          : `NATS: nats-server ${nats.version} cannot fsync before acknowledging (sync_interval needs 2.10+): a power loss may lose recent deltas; the verifier repairs them`,
+      );
     } else say(`NATS: ${hidePassword(natsUrl)}`);
     step();
 

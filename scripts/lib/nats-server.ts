@@ -1,10 +1,14 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StartError } from "./ports.ts";
 
 export interface RunningNats {
   url: string;
   monitorUrl: string;
+  /** Whether JetStream writes every message to disk before acknowledging it (sync_interval: always). */
+  syncAlways: boolean;
+  /** The server's version, e.g. "2.9.10". */
+  version: string;
   /** Resolves when the server process ends, on its own or stopped. */
   exited: Promise<number>;
   stop(): Promise<void>;
@@ -16,7 +20,24 @@ function findNatsServer(): string | undefined {
   return ["/usr/sbin/nats-server", "/usr/local/bin/nats-server"].find((p) => existsSync(p));
 }
 
-/** A nats-server from the PATH with JetStream and file storage under `stateDir`. */
+/** The version `nats-server --version` prints ("nats-server: v2.9.10"), or "0.0.0". */
+export function natsServerVersion(binary: string): string {
+  const out = Bun.spawnSync([binary, "--version"]).stdout.toString();
+  return out.match(/v?(\d+\.\d+\.\d+)/)?.[1] ?? "0.0.0";
+}
+
+/** `sync_interval` exists from nats-server 2.10 (2.9 rejects the field as unknown). */
+export function supportsSyncAlways(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+/**
+ * A nats-server from the PATH with JetStream and file storage under `stateDir`. Where the server
+ * supports it, JetStream fsyncs every message before acknowledging it (`sync_interval: always`
+ * in a config file written next to the store); an older server runs with its default (flush
+ * every 2 minutes), and the caller says so.
+ */
 export async function startNatsServer(
   stateDir: string,
   port: number,
@@ -30,8 +51,31 @@ export async function startNatsServer(
   }
   const storeDir = join(stateDir, "nats");
   mkdirSync(storeDir, { recursive: true });
+  const version = natsServerVersion(binary);
+  const syncAlways = supportsSyncAlways(version);
+  const durability: string[] = [];
+  if (syncAlways) {
+    const conf = join(stateDir, "nats.conf");
+    writeFileSync(
+      conf,
+      `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n  sync_interval: always\n}\n`,
+    );
+    durability.push("-c", conf);
+  }
   const proc = Bun.spawn(
-    [binary, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    [
+      binary,
+      ...durability,
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-m",
+      String(monitorPort),
+      "-js",
+      "-sd",
+      storeDir,
+    ],
     // process.env as it is now (Bun.spawn's default is the environment at launch): it carries
     // the marker that lets a later `bun start` find a server this one left behind.
     { stdout: "ignore", stderr: "pipe", detached: true, env: { ...process.env } },
@@ -51,6 +95,8 @@ export async function startNatsServer(
       return {
         url: `nats://127.0.0.1:${port}`,
         monitorUrl,
+        syncAlways,
+        version,
         exited: proc.exited,
         async stop() {
           proc.kill("SIGTERM");

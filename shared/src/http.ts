@@ -5,7 +5,10 @@ import type { Logger } from "./logger.ts";
 import { createRegistry, type Registry } from "./metrics.ts";
 import { createApi } from "./openapi.ts";
 
-/** A named dependency check for `/ready`; it throws (or rejects) when the dependency is unusable. */
+/**
+ * A named dependency check for `/ready`; it throws (or rejects) when the dependency is unusable.
+ * It may resolve with `{ warning: "..." }`: still ready, and the warning is shown with the check.
+ */
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
 export type AppEnv = { Variables: { requestId: string } };
@@ -22,13 +25,13 @@ export interface ServiceAppOptions {
   description?: string;
 }
 
-async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<unknown> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([check(), timeout]);
+    return await Promise.race([check(), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -74,8 +77,9 @@ export function createServiceApp({
       const results = await Promise.all(
         Object.entries(checks).map(async ([name, check]) => {
           try {
-            await runCheck(check, checkTimeoutMs);
-            return [name, { ok: true }] as const;
+            const answer = (await runCheck(check, checkTimeoutMs)) as { warning?: unknown } | null;
+            const warning = typeof answer?.warning === "string" ? answer.warning : undefined;
+            return [name, warning ? { ok: true, warning } : { ok: true }] as const;
           } catch (err) {
             return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
           }

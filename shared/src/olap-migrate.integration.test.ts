@@ -36,6 +36,7 @@ describe("OLAP migrations", () => {
       "0001_entities",
       "0002_current_views",
       "0003_reports",
+      "0004_progress",
       "0006_seed_views",
     ]);
     expect(
@@ -62,6 +63,8 @@ describe("OLAP migrations", () => {
         "clicks_current",
         "impressions",
         "impressions_current",
+        "loaded_batches",
+        "reported_batches",
         "schema_migrations",
         "truncations",
       ];
@@ -103,7 +106,12 @@ describe("OLAP migrations", () => {
       expect(await tables(database)).toContain("campaign_current");
 
       const resumed = await migrateOlap(ch.client, database);
-      expect(resumed.applied).toEqual(["0002_current_views", "0003_reports", "0006_seed_views"]);
+      expect(resumed.applied).toEqual([
+        "0002_current_views",
+        "0003_reports",
+        "0004_progress",
+        "0006_seed_views",
+      ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {
       await ch.client.command({ query: `DROP DATABASE IF EXISTS ${database}_seed` });

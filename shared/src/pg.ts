@@ -26,6 +26,11 @@ export function createPool({ connectionString, max = 10, applicationName, logger
     connectionTimeoutMillis: 5000,
   });
   pool.on("error", (err) => logger?.warn("idle PostgreSQL client failed", { err }));
+  // A session the server drops while a caller holds it emits "error" on its client; with nobody
+  // listening that would end the process. The caller's statement fails (and is handled) anyway.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => logger?.debug("PostgreSQL session ended", { err: err.message }));
+  });
   return pool;
 }
 

@@ -5,7 +5,7 @@ import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
 
 export interface AppDeps {
-  extractor: Pick<Extractor, "extract" | "resync" | "watermarks">;
+  extractor: Pick<Extractor, "extract" | "resync" | "watermarks"> & Partial<Pick<Extractor, "blocker">>;
   logger: Logger;
   /** `/ready` probes, named after what they check (`postgres`, `nats`). */
   checks: ReadinessChecks;
@@ -35,8 +35,11 @@ export function createApp({ extractor, logger, checks, registry }: AppDeps) {
     },
   );
 
-  app.api.get("/watermarks", { summary: "Each table's durable watermark" }, async (c) =>
-    c.json({ watermarks: await extractor.watermarks() }),
+  app.api.get(
+    "/watermarks",
+    { summary: "Each table's durable watermark, and the open transaction holding them back if any" },
+    async (c) =>
+      c.json({ watermarks: await extractor.watermarks(), blocked_by: extractor.blocker?.() ?? null }),
   );
 
   // Safe because the loader applies rows by version.

@@ -17,6 +17,10 @@ export const extractorSettings = {
   EXTRACT_MAX_BATCH_ROWS: positiveInt(1, 10_000_000).default(100_000),
   /** Publishes awaiting their JetStream ack at once (memory is about this many bodies). */
   EXTRACT_MAX_IN_FLIGHT: positiveInt(1, 1024).default(16),
+  /** A publish JetStream has not acknowledged within this long fails the cycle (retried). */
+  EXTRACT_PUBLISH_TIMEOUT_MS: positiveInt(100, 600_000).default(5000),
+  /** An open transaction older than this that holds every window back is named (/watermarks, /ready, metric). */
+  EXTRACT_BLOCKER_AFTER_MS: positiveInt(0, 3_600_000).default(5000),
 } as const;
 
 export type ExtractorConfig = ReturnType<typeof loadConfig>;

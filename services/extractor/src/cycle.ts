@@ -28,6 +28,8 @@ export interface CycleDeps {
   namespace: string;
   limits: BatchLimits;
   maxInFlight: number;
+  /** How long one publish may wait for its JetStream acknowledgement. */
+  publishTimeoutMs?: number;
   logger: Logger;
   hooks?: CycleHooks;
 }
@@ -53,8 +55,16 @@ export async function extractTable(deps: CycleDeps, table: TableName): Promise<T
   let client: PoolClient | undefined;
   let broken: Error | undefined;
   const session = { copying: false };
+  // A session PostgreSQL drops while we hold it (pg_terminate_backend, a restart, a network cut)
+  // emits "error" on the client; unheard, that would end the process. Heard, the statement in
+  // progress (or the next one) fails, and so does this table's cycle, which the next one retries.
+  const dropped = (err: Error) => {
+    broken = err;
+    deps.logger.warn("PostgreSQL dropped the extraction session", { table, err: err.message });
+  };
   try {
     client = await deps.pool.connect();
+    client.on("error", dropped);
     if (!(await tryLockTable(client, table))) return { ...done(), status: "skipped" };
     Object.assign(result, await publishWindow(deps, client, table, result, session));
     await unlockTable(client, table);
@@ -62,10 +72,13 @@ export async function extractTable(deps: CycleDeps, table: TableName): Promise<T
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     deps.logger.warn("extraction failed; the window will be retried", { table, err });
-    broken = await releaseLock(client, table, session.copying, error);
+    broken = (await releaseLock(client, table, session.copying, error)) ?? broken;
     return { ...done(), status: "failed", error: error.message };
   } finally {
     client?.release(broken);
+    // A discarded session may still report its end later: keep listening to it. A healthy one
+    // goes back to the pool, which listens to its idle clients itself.
+    if (!broken) client?.off("error", dropped);
   }
 }
 
@@ -81,7 +94,8 @@ async function releaseLock(
   copying: boolean,
   error: Error,
 ): Promise<Error | undefined> {
-  if (!client || copying) return error;
+  if (!client) return undefined;
+  if (copying) return error;
   try {
     await client.query("ROLLBACK");
     await unlockTable(client, table);
@@ -111,7 +125,11 @@ async function publishWindow(
     return { status: "idle", to: window.from };
   }
 
-  const publisher = createPublisher({ js: deps.js, maxInFlight: deps.maxInFlight });
+  const publisher = createPublisher({
+    js: deps.js,
+    maxInFlight: deps.maxInFlight,
+    ackTimeoutMs: deps.publishTimeoutMs,
+  });
   let pendingStored = watermark.pendingXid !== null;
   session.copying = true;
   for (const query of deltaQueries(table, window)) {

@@ -2,6 +2,7 @@ import { TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Pool } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
+import { type Blocker, describeBlocker, findBlocker } from "./blocker.ts";
 import type { ExtractorConfig } from "./config.ts";
 import { type CycleHooks, extractTable, type TableResult } from "./cycle.ts";
 import { lockTable, unlockTable } from "./lock.ts";
@@ -24,7 +25,8 @@ export interface ExtractorDeps {
     | "EXTRACT_MAX_BATCH_BYTES"
     | "EXTRACT_MAX_BATCH_ROWS"
     | "EXTRACT_MAX_IN_FLIGHT"
-  >;
+  > &
+    Partial<Pick<ExtractorConfig, "EXTRACT_PUBLISH_TIMEOUT_MS" | "EXTRACT_BLOCKER_AFTER_MS">>;
   logger: Logger;
   hooks?: CycleHooks;
   metrics?: ExtractorMetrics;
@@ -52,9 +54,24 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     namespace: config.ADPIPE_NAMESPACE,
     limits: { maxBytes, maxRows: config.EXTRACT_MAX_BATCH_ROWS },
     maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
+    publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 5000,
     logger,
     hooks,
   };
+
+  // The open transaction holding every window back, refreshed after each cycle.
+  let blocker: Blocker | null = null;
+  async function checkBlocker(): Promise<void> {
+    try {
+      const found = await findBlocker(pool, config.EXTRACT_BLOCKER_AFTER_MS ?? 5000);
+      if (found && found.xid !== blocker?.xid)
+        logger.warn("an open transaction holds the windows back", { ...found });
+      blocker = found;
+    } catch {
+      // PostgreSQL is away: the cycle's own failure says so; keep the last answer.
+    }
+    metrics?.blocked(blocker?.age_seconds ?? 0);
+  }
 
   let queue: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -67,6 +84,7 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     exclusive(async () => {
       const results = await Promise.all((table ? [table] : TABLES).map((t) => extractTable(cycleDeps, t)));
       metrics?.record(results);
+      await checkBlocker();
       return { results };
     });
 
@@ -116,6 +134,12 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     extract,
     resync,
     watermarks: () => store.readAll(),
+    /** The open transaction holding every window back (older than EXTRACT_BLOCKER_AFTER_MS), or null. */
+    blocker: () => blocker,
+    /** For /ready: still ready (a late commit is waited for, never skipped), with a warning naming it. */
+    blockerWarning: async () => (blocker ? { warning: describeBlocker(blocker) } : undefined),
+    /** Runs the next scheduled cycle now (NATS came back: no need to sit out a backoff). */
+    wake: () => wake?.(),
     /** Starts the schedule: a cycle, then the interval, again. */
     start() {
       if (!stopped) return;

@@ -49,11 +49,19 @@ runMain(async () => {
   const app = createApp({
     extractor,
     logger,
-    checks: { postgres: () => pool.query("SELECT 1"), nats: () => pingNats(nc) },
+    checks: {
+      postgres: () => pool.query("SELECT 1"),
+      nats: () => pingNats(nc),
+      open_transactions: () => extractor.blockerWarning(),
+    },
     registry,
   });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   extractor.start();
+  // After a NATS outage, extract at once instead of sitting out the failure backoff.
+  (async () => {
+    for await (const s of nc.status()) if (s.type === "reconnect") extractor.wake();
+  })().catch(() => {});
   logger.info("extractor started", { port: server.port, namespace: config.ADPIPE_NAMESPACE });
 
   onShutdown(async (signal) => {

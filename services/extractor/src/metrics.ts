@@ -49,7 +49,15 @@ export function createExtractorMetrics(registry: Registry) {
     "When a table's watermark last advanced (Unix time)",
     ["table"],
   );
+  const blockedSeconds = gauge(
+    registry,
+    "adpipe_extractor_blocked_seconds",
+    "Age of the open transaction holding every table's window back (0 when none is older than EXTRACT_BLOCKER_AFTER_MS)",
+  );
   return {
+    blocked(seconds: number): void {
+      blockedSeconds.set(seconds);
+    },
     record(results: TableResult[]): void {
       const now = Date.now() / 1000;
       for (const r of results) {

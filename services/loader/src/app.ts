@@ -26,7 +26,11 @@ export function createApp({ loader, nc, clickhouse, logger, registry }: LoaderAp
     logger,
     registry,
     description: "Inserts JetStream delta batches into ClickHouse and announces each completed insert.",
-    checks: { clickhouse: () => pingClickHouse(clickhouse), nats: () => pingNats(nc) },
+    checks: {
+      clickhouse: () => pingClickHouse(clickhouse),
+      nats: () => pingNats(nc),
+      announcements: async () => loader.checkAnnouncements(),
+    },
   });
 
   app.api.get(

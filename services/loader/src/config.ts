@@ -23,10 +23,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .default(64 << 20),
       /** Deliveries of a batch ClickHouse rejects before it goes to the dead-letter stream. */
       LOADER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
-      /** Unacknowledged batches come back after this long (a loader that died holding them). */
-      LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 30_000),
+      /**
+       * Unacknowledged batches come back after this long (a loader that died holding them). Short
+       * on purpose: a live loader tells JetStream it is still working on what it holds.
+       */
+      LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 5_000),
       /** Longest pause between retries while ClickHouse is unreachable. */
       LOADER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
+      /**
+       * Fault injection for tests only: the chance (0..1; "1" always) that the process kills itself
+       * with SIGKILL right after an insert reached ClickHouse, before it is announced and acked.
+       */
+      ADPIPE_TEST_CRASH_AFTER_INSERT: z.coerce.number().min(0).max(1).default(0),
     },
     env,
   );

@@ -21,8 +21,8 @@ runMain(async () => {
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
 
-  // Fault injection for the crash test: die between a confirmed insert and its acks.
-  const crash = process.env.ADPIPE_TEST_CRASH_AFTER_INSERT === "1";
+  // Fault injection for the crash test: die between a confirmed insert and its announcement.
+  const crash = config.ADPIPE_TEST_CRASH_AFTER_INSERT;
   const registry = createRegistry("loader");
   const loader = createLoader({
     js: nc.jetstream(),
@@ -31,7 +31,12 @@ runMain(async () => {
     config,
     logger,
     registry,
-    afterInsert: crash ? () => process.kill(process.pid, "SIGKILL") : undefined,
+    afterInsert:
+      crash > 0
+        ? () => {
+            if (Math.random() < crash) process.kill(process.pid, "SIGKILL");
+          }
+        : undefined,
   });
   await loader.start();
   const app = createApp({ loader, nc, clickhouse, logger, registry });

@@ -19,7 +19,8 @@ export interface LoaderDeps {
     | "LOADER_MAX_INSERT_BYTES"
     | "LOADER_MAX_ATTEMPTS"
     | "LOADER_MAX_BACKOFF_MS"
-  >;
+  > &
+    Partial<Pick<LoaderConfig, "LOADER_ACK_WAIT_MS">>;
   logger: Logger;
   /** Where the loader's Prometheus metrics go. */
   registry?: Registry;
@@ -45,9 +46,20 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
       maxBackoffMs: config.LOADER_MAX_BACKOFF_MS,
       metrics,
       afterInsert,
+      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 5_000) / 3)),
+      onAnnounce: (err) => {
+        if (!err) announceFailures.delete(table);
+        else
+          announceFailures.set(table, {
+            message: err instanceof Error ? err.message : String(err),
+            at: new Date().toISOString(),
+          });
+      },
     }),
   );
   const startedAt = new Date().toISOString();
+  /** Per table, the last failed announcement while no later one succeeded (for /ready). */
+  const announceFailures = new Map<TableName, { message: string; at: string }>();
 
   async function pending(table: TableName): Promise<{ pending: number; unacknowledged: number } | null> {
     try {
@@ -70,6 +82,11 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
     async stop(): Promise<void> {
       await Promise.all(loops.map((l) => l.stop()));
     },
+    /** Throws while a table's loaded events cannot be published (its batches wait unacked). */
+    checkAnnouncements(): void {
+      const failing = [...announceFailures].map(([t, f]) => `${t} since ${f.at}: ${f.message}`);
+      if (failing.length > 0) throw new Error(`loaded events cannot be published: ${failing.join("; ")}`);
+    },
     async status() {
       const tables = await Promise.all(
         loops.map(async (l) => {
@@ -77,7 +94,12 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
           return [l.table, { ...(await pending(l.table)), ...s }] as const;
         }),
       );
-      return { started_at: startedAt, namespace, tables: Object.fromEntries(tables) };
+      return {
+        started_at: startedAt,
+        namespace,
+        tables: Object.fromEntries(tables),
+        announce_failures: Object.fromEntries(announceFailures),
+      };
     },
   };
 }

@@ -7,7 +7,7 @@ export function createTableStats() {
     batchesLoaded: 0,
     inserts: 0,
     deadLettered: 0,
-    errors: { transient: 0, rejected: 0, invalid: 0 },
+    errors: { transient: 0, rejected: 0, invalid: 0, announce: 0 },
     lastBatch: null as null | {
       batches: number;
       rows: number;

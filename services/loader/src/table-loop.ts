@@ -12,6 +12,7 @@ import {
   parseDelta,
 } from "./delta-message.ts";
 import type { LoaderMetrics } from "./metrics.ts";
+import { recordLoaded } from "./progress.ts";
 import { createTableStats } from "./stats.ts";
 
 export interface TableLoopOptions {
@@ -26,8 +27,12 @@ export interface TableLoopOptions {
   maxAttempts: number;
   maxBackoffMs: number;
   metrics?: LoaderMetrics;
-  /** Fault injection for tests: runs after an insert succeeded and before its acks. */
+  /** Fault injection for tests: runs after an insert succeeded and before its announcement. */
   afterInsert?: () => void;
+  /** Held deliveries are told "still working" this often (below the consumer's ack wait). */
+  heartbeatMs?: number;
+  /** Told after each announcement attempt (for /ready). */
+  onAnnounce?: (error: unknown) => void;
 }
 
 interface Pending {
@@ -40,8 +45,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Loads one table's deltas: a reader takes deliveries from the table's durable consumer (bounded
- * prefetch), a flusher inserts what arrived within `flushMs` as one INSERT per target, acks only
- * after ClickHouse confirmed it, then announces the batch on `<ns>.loaded.<table>`.
+ * prefetch), a flusher inserts what arrived within `flushMs` as one INSERT per target, records
+ * the batches in `loaded_batches`, announces them on `<ns>.loaded.<table>` and only then acks
+ * them. A crash or a failed publish anywhere before the ack redelivers the batches: they are
+ * inserted and announced again, which is harmless (versions decide, the event's msgID dedups).
  */
 export function createTableLoop(o: TableLoopOptions) {
   const log = o.logger.child({ table: o.table });
@@ -53,8 +60,16 @@ export function createTableLoop(o: TableLoopOptions) {
   let readerDone = false;
   let transientFailures = 0;
   let done: Promise<void> = Promise.resolve();
+  /** Deliveries taken off the queue by the running flush, until each is acked or nak'd. */
+  const inFlight = new Set<JsMsg>();
 
   const backoff = (n: number) => Math.min(o.maxBackoffMs, 250 * 2 ** Math.min(n, 20));
+
+  /** Runs `fn` (an ack or nak) once per delivery of the running flush; later calls do nothing. */
+  function settle(msg: JsMsg, fn: () => unknown): void {
+    if (inFlight.delete(msg)) fn();
+  }
+  const nak = (msg: JsMsg, delayMs: number) => settle(msg, () => msg.nak(delayMs));
 
   async function deadLetter(msg: JsMsg, error: string, kind: "invalid_message" | "rejected_by_clickhouse") {
     await o.deadLetters.put({
@@ -67,6 +82,7 @@ export function createTableLoop(o: TableLoopOptions) {
       kind,
       attempts: msg.info.deliveryCount,
     });
+    inFlight.delete(msg);
     await msg.ackAck();
     stats.deadLettered++;
     o.metrics?.deadLetters.inc({ table: o.table, kind });
@@ -75,7 +91,7 @@ export function createTableLoop(o: TableLoopOptions) {
 
   async function rejected(item: Pending, err: unknown): Promise<void> {
     if (isTransient(err)) {
-      item.msg.nak(backoff(transientFailures));
+      nak(item.msg, backoff(transientFailures));
       return;
     }
     stats.errors.rejected++;
@@ -87,7 +103,7 @@ export function createTableLoop(o: TableLoopOptions) {
       attempts,
       error: describe(err),
     });
-    item.msg.nak(Math.min(o.maxBackoffMs, 1000 * 2 ** (attempts - 1)));
+    nak(item.msg, Math.min(o.maxBackoffMs, 1000 * 2 ** (attempts - 1)));
   }
 
   async function insert(target: string, columns: readonly string[], items: Pending[]) {
@@ -111,7 +127,7 @@ export function createTableLoop(o: TableLoopOptions) {
     let transient: unknown;
     for (const group of groupForInsert(batch)) {
       if (transient) {
-        for (const item of group.items) item.msg.nak(backoff(transientFailures));
+        for (const item of group.items) nak(item.msg, backoff(transientFailures));
         continue;
       }
       try {
@@ -120,7 +136,7 @@ export function createTableLoop(o: TableLoopOptions) {
       } catch (err) {
         if (isTransient(err)) {
           transient = err;
-          for (const item of group.items) item.msg.nak(backoff(transientFailures + 1));
+          for (const item of group.items) nak(item.msg, backoff(transientFailures + 1));
         } else if (group.items.length === 1) {
           await rejected(group.items[0] as Pending, err);
         } else {
@@ -135,7 +151,6 @@ export function createTableLoop(o: TableLoopOptions) {
       }
     }
     if (loaded.length > 0) {
-      await Promise.all(loaded.map((i) => i.msg.ackAck()));
       const event: LoadedEvent = {
         table: o.table,
         batchIds: loaded.map((i) => i.delta.batchId),
@@ -145,6 +160,38 @@ export function createTableLoop(o: TableLoopOptions) {
         windows: mergeWindows(loaded.map((i) => ({ from: i.delta.watermarkFrom, to: i.delta.watermarkTo }))),
         loadedAt: new Date().toISOString(),
       };
+      try {
+        // Durable progress first (the reporter heals from it), then the event, then the acks.
+        await recordLoaded(
+          o.clickhouse,
+          o.table,
+          loaded.map((i) => i.delta),
+        );
+        await o.js.publish(subjects(o.namespace).loaded(o.table), JSON.stringify(event), {
+          msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
+        });
+        o.onAnnounce?.(undefined);
+      } catch (err) {
+        // Not acked: JetStream redelivers the batches, which are inserted and announced again.
+        o.onAnnounce?.(err);
+        stats.errors.announce++;
+        o.metrics?.errors.inc({ table: o.table, kind: "announce" });
+        transientFailures++;
+        const wait = backoff(transientFailures);
+        for (const i of loaded) nak(i.msg, wait);
+        log.warn("announcement failed; batches will be redelivered", {
+          error: describe(err),
+          retryInMs: wait,
+        });
+        await sleep(wait);
+        return;
+      }
+      await Promise.all(
+        loaded.map((i) => {
+          inFlight.delete(i.msg);
+          return i.msg.ackAck();
+        }),
+      );
       stats.recordLoad(event, loaded.length);
       if (o.metrics) {
         const labels = { table: o.table };
@@ -155,9 +202,6 @@ export function createTableLoop(o: TableLoopOptions) {
         const now = Date.now();
         for (const i of loaded) o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
       }
-      await o.js.publish(subjects(o.namespace).loaded(o.table), JSON.stringify(event), {
-        msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
-      });
       log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
     }
     if (transient) {
@@ -216,17 +260,30 @@ export function createTableLoop(o: TableLoopOptions) {
         batch.push(item);
       }
       queuedBytes -= bytes;
+      for (const item of batch) inFlight.add(item.msg);
       await flush(batch).catch((err) => {
+        // Only deliveries not yet acked or nak'd: an acked message is never nak'd.
         log.error("flush failed; batches will be redelivered", { err });
-        for (const item of batch) item.msg.nak(backoff(1));
+        for (const item of batch) nak(item.msg, backoff(1));
       });
+      // Anything left unsettled (cannot happen unless a branch above forgot it) comes back later.
+      for (const item of batch) nak(item.msg, backoff(1));
     }
   }
+
+  // Deliveries held in the queue or in a running flush stay ours while we work on them: the ack
+  // wait can then be short, so a loader that died holding batches lets them go within seconds.
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  const beat = () => {
+    for (const p of queue) p.msg.working();
+    for (const msg of inFlight) msg.working();
+  };
 
   return {
     table: o.table,
     stats,
     async start(): Promise<void> {
+      heartbeat = setInterval(beat, o.heartbeatMs ?? 3000);
       const consumer = await o.js.consumers.get(
         streams(o.namespace).delta,
         streams(o.namespace).loaderConsumer(o.table),
@@ -239,6 +296,7 @@ export function createTableLoop(o: TableLoopOptions) {
       stopping = true;
       messages?.stop();
       await done;
+      clearInterval(heartbeat);
     },
   };
 }

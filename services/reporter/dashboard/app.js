@@ -55,6 +55,10 @@ function renderServices(services) {
         badge(s.up, "up", "down"),
         s.up ? badge(s.ready, "ready", "not ready") : null,
         s.error ? el("span", { class: "err", text: s.error }) : null,
+        // Ready, with a warning (the extractor names an open transaction holding its windows back).
+        ...Object.values(s.dependencies ?? {})
+          .filter((d) => d?.warning)
+          .map((d) => el("span", { class: "err", "data-testid": `warning-${s.name}`, text: d.warning })),
       ),
     ),
   );

@@ -20,8 +20,13 @@ export const reporterSettings = {
   REPORTER_COALESCE_MS: ms(0, 60_000, 150),
   /** Longest pause between retries while ClickHouse fails. */
   REPORTER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
-  /** Unacknowledged events come back after this long (a reporter that died mid-rebuild). */
-  REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 60_000),
+  /**
+   * Unacknowledged events come back after this long (a reporter that died mid-rebuild). Short on
+   * purpose: a live reporter tells JetStream it is still working on the events it holds.
+   */
+  REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 10_000),
+  /** How often the reporter compares loaded with reported batches and rebuilds any gap (heal). */
+  REPORTER_HEAL_INTERVAL_MS: ms(200, 3_600_000, 5_000),
   /** More touched (campaign, day) keys than this in one rebuild: rebuild everything instead. */
   REPORTER_MAX_TOUCHED_KEYS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** How often the reporter checks whether the UTC date changed (day-dependent KPIs go stale). */

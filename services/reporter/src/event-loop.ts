@@ -7,6 +7,8 @@ export interface EventLoopOptions {
   consumer: Consumer;
   coalesceMs: number;
   maxBackoffMs: number;
+  /** Held events are told "still working" this often (below the consumer's ack wait). */
+  heartbeatMs?: number;
   logger: Logger;
   /** Rebuilds for a burst of events; resolves once the report rows are written. */
   handle(events: LoadedEvent[]): Promise<void>;
@@ -35,6 +37,8 @@ export function createEventLoop(o: EventLoopOptions) {
   let readerDone = false;
   let failures = 0;
   let done: Promise<void> = Promise.resolve();
+  let held: Pending[] = [];
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const stats = { events: 0, rebuilds: 0, failures: 0, invalid: 0 };
 
   const backoff = (n: number) => Math.min(o.maxBackoffMs, 100 * 2 ** Math.min(n, 20));
@@ -72,6 +76,7 @@ export function createEventLoop(o: EventLoopOptions) {
         continue;
       }
       const batch = queue.splice(0, queue.length);
+      held = batch;
       try {
         await o.handle(batch.map((p) => p.event));
         await Promise.all(batch.map((p) => p.msg.ackAck()));
@@ -92,6 +97,7 @@ export function createEventLoop(o: EventLoopOptions) {
         for (const p of batch) p.msg.nak(wait);
         if (!stopping) await sleep(wait);
       }
+      held = [];
     }
   }
 
@@ -99,6 +105,11 @@ export function createEventLoop(o: EventLoopOptions) {
     stats,
     async start(): Promise<void> {
       messages = await o.consumer.consume({ max_messages: 1000 });
+      // A long rebuild keeps its events; a reporter that died lets them go after the short ack wait.
+      heartbeat = setInterval(() => {
+        for (const p of held) p.msg.working();
+        for (const p of queue) p.msg.working();
+      }, o.heartbeatMs ?? 5000);
       done = Promise.all([read(), process()]).then(() => {});
     },
     /** Stops taking events, then finishes (or naks) what it holds. */
@@ -106,6 +117,7 @@ export function createEventLoop(o: EventLoopOptions) {
       stopping = true;
       messages?.stop();
       await done;
+      clearInterval(heartbeat);
     },
   };
 }

@@ -10,6 +10,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
 import { createEventLoop } from "./event-loop.ts";
+import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
 import { emptyTouched, planEvents, type Touched, touchedSize } from "./touched.ts";
@@ -26,7 +27,8 @@ export interface ReporterDeps {
     | "REPORTER_MAX_BACKOFF_MS"
     | "REPORTER_MAX_TOUCHED_KEYS"
     | "REPORTER_DATE_CHECK_MS"
-  >;
+  > &
+    Partial<Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS">>;
   logger: Logger;
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
@@ -38,7 +40,7 @@ export interface ReporterDeps {
 export interface RebuildResult {
   version: string;
   full: boolean;
-  reason: "events" | "forced" | "start-up" | "date-change";
+  reason: "events" | "forced" | "start-up" | "date-change" | "heal";
   reports: string[];
   campaigns: number;
   days: number;
@@ -51,6 +53,9 @@ export interface RebuildResult {
 }
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
+
+/** Unreported batches one heal pass takes (more wait for the next pass). */
+const HEAL_BATCH_LIMIT = 5000;
 
 /**
  * Keeps the five analytical tables current: loaded events → touched keys → one versioned INSERT
@@ -68,6 +73,13 @@ export function createReporter({
 }: ReporterDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const rebuilder = createRebuilder(clickhouse, queries);
+  const progress = createProgress(clickhouse, rebuilder, queries);
+  const healIntervalMs = config.REPORTER_HEAL_INTERVAL_MS ?? 5000;
+  // A batch this young is left to its loaded event, which is normally a coalesce window away.
+  const healGraceMs = Math.min(healIntervalMs, config.REPORTER_COALESCE_MS + 1000);
+  const heals = { runs: 0, batches: 0, last_at: null as string | null, last_batches: 0 };
+  let healTimer: ReturnType<typeof setInterval> | undefined;
+  let healError: { message: string; at: string } | null = null;
   let clock: VersionClock = createVersionClock();
   let reportDate: string | null = null;
   let last: RebuildResult | null = null;
@@ -88,6 +100,7 @@ export function createReporter({
     reason: RebuildResult["reason"],
     events = 0,
     covered: Partial<Record<TableName, bigint>> = {},
+    reported: LoadedEvent[] = [],
   ): Promise<RebuildResult> {
     const started = performance.now();
     const date = today();
@@ -100,6 +113,8 @@ export function createReporter({
     const statementsMs: Record<string, number> = {};
     const findStarted = performance.now();
     const reports = await rebuilder.write(touched, version, date, statementsMs);
+    // Durable: the heal step never rebuilds these batches again (a crash before this line does).
+    await progress.markReported(reported, version);
     statementsMs.total = Math.round((performance.now() - findStarted) * 10) / 10;
     reportDate = date;
     for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
@@ -144,15 +159,43 @@ export function createReporter({
     await exclusive(async () => {
       const plan = planEvents(events);
       const touched = await rebuilder.findTouched(plan);
-      await rebuild(touched, "events", events.length, plan.watermarks);
+      await rebuild(touched, "events", events.length, plan.watermarks, events);
     });
   }
 
   function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
-    return exclusive(() => {
+    return exclusive(async () => {
+      // Read before the rebuild reads the entity tables: these batches are all in what it sees.
+      const reported = eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT));
       const touched = emptyTouched();
       touched.full = true;
-      return rebuild(touched, reason);
+      return rebuild(touched, reason, 0, planEvents(reported).watermarks, reported);
+    });
+  }
+
+  /**
+   * Rebuilds the windows of batches that are loaded (recorded in loaded_batches, so their rows
+   * are in the entity tables) but not reported: their loaded event was lost, or is stuck. Exact
+   * for the same reason an event is: the touched keys come from the windows' stored versions.
+   */
+  function heal(): Promise<RebuildResult | null> {
+    return exclusive(async () => {
+      const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT);
+      heals.runs++;
+      heals.last_at = new Date().toISOString();
+      heals.last_batches = batches.length;
+      if (batches.length === 0) return null;
+      const events = eventsFor(batches);
+      const plan = planEvents(events);
+      const touched = await rebuilder.findTouched(plan);
+      const result = await rebuild(touched, "heal", 0, plan.watermarks, events);
+      heals.batches += batches.length;
+      logger.warn("healed reports: loaded batches had no loaded event", {
+        batches: batches.length,
+        tables: Object.keys(plan.windows),
+        full: result.full,
+      });
+      return result;
     });
   }
 
@@ -192,6 +235,7 @@ export function createReporter({
         consumer,
         coalesceMs: config.REPORTER_COALESCE_MS,
         maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
+        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 10_000) / 3)),
         logger,
         handle: handleEvents,
         onOutcome: (err) => {
@@ -203,6 +247,21 @@ export function createReporter({
         },
       });
       await loop.start();
+      await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
+      healTimer = setInterval(() => {
+        heal().then(
+          () => {
+            healError = null;
+          },
+          (err) => {
+            healError = {
+              message: err instanceof Error ? err.message : String(err),
+              at: new Date().toISOString(),
+            };
+            logger.warn("heal failed; the next check retries it", { err });
+          },
+        );
+      }, healIntervalMs);
       dateTimer = setInterval(() => {
         checkDate().catch((err) => {
           logger.warn("date-change rebuild failed; the next event or check retries it", { err });
@@ -213,6 +272,7 @@ export function createReporter({
 
     async stop(): Promise<void> {
       clearInterval(dateTimer);
+      clearInterval(healTimer);
       await loop?.stop();
       await chain;
     },
@@ -222,9 +282,13 @@ export function createReporter({
 
     checkDate,
 
+    /** One heal pass now (tests, and the periodic check). */
+    heal,
+
     /** Throws while the last rebuild attempt failed (for /ready). */
     checkRebuilds(): void {
       if (lastError) throw new Error(`last rebuild failed at ${lastError.at}: ${lastError.message}`);
+      if (healError) throw new Error(`last heal check failed at ${healError.at}: ${healError.message}`);
     },
 
     async status() {
@@ -244,6 +308,9 @@ export function createReporter({
         counters: loop?.stats ?? null,
         rebuilds,
         report_date: reportDate,
+        // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
+        progress: await progress.status().catch(() => null),
+        heals: { ...heals, interval_ms: healIntervalMs, last_error: healError },
       };
     },
   };

@@ -24,6 +24,8 @@ const QUERIES = [
   "kpi-pacing",
   "kpi-pacing-advertisers",
   "table-counts",
+  "unreported-batches",
+  "progress-status",
 ] as const;
 export type QueryName = (typeof QUERIES)[number];
 export type Queries = Readonly<Record<QueryName, string>>;

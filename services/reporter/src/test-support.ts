@@ -45,6 +45,8 @@ export interface ReporterWorld {
 export interface WorldOptions {
   /** The UTC date the reporter computes reports for (default: the real one). */
   today?: () => string;
+  /** Reporter settings to override (e.g. a shorter heal interval). */
+  config?: Partial<ReturnType<typeof reporterTestConfig>> & { REPORTER_HEAL_INTERVAL_MS?: number };
 }
 
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
@@ -63,7 +65,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       js: nc.jetstream(),
       jsm,
       clickhouse: chs.client,
-      config: reporterTestConfig(namespace),
+      config: { ...reporterTestConfig(namespace), ...options.config },
       logger: testLogger,
       queries,
       today: options.today,

@@ -1,0 +1,76 @@
+import type { LoadedEvent, TableName } from "@adpipe/shared/contract";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Rebuilder } from "./rebuild.ts";
+import type { Queries } from "./sql.ts";
+
+/** A batch the loader recorded in `loaded_batches` and no rebuild has reported yet. */
+export interface UnreportedBatch {
+  table_name: TableName;
+  batch_id: string;
+  kind: "upsert" | "delete" | "truncate";
+  from_xid: string;
+  to_xid: string;
+}
+
+export interface TableProgress {
+  loaded_watermark: string;
+  reported_watermark: string | null;
+  unreported_batches: number;
+  lag_seconds: number;
+}
+
+/** Pure: the loaded events the loader would have published for these batches (one per batch). */
+export function eventsFor(batches: readonly UnreportedBatch[]): LoadedEvent[] {
+  return batches.map((b) => ({
+    table: b.table_name,
+    batchIds: [b.batch_id],
+    kinds: [b.kind],
+    rows: 0,
+    watermark: b.to_xid,
+    windows: [{ from: b.from_xid, to: b.to_xid }],
+    loadedAt: "",
+  }));
+}
+
+/**
+ * The reporter's durable progress (migration 0004): which loaded batches the reports reflect.
+ * Written after a rebuild succeeded, so a crash in between only rebuilds the batches again.
+ */
+export function createProgress(clickhouse: ClickHouseClient, rebuilder: Rebuilder, queries: Queries) {
+  return {
+    unreported: (graceMs: number, limit: number) =>
+      rebuilder.rows<UnreportedBatch>(queries["unreported-batches"], { grace_ms: graceMs, limit }),
+
+    async markReported(events: readonly LoadedEvent[], version: bigint): Promise<void> {
+      const values = events.flatMap((e) =>
+        e.batchIds.map((id) => ({
+          table_name: e.table,
+          batch_id: id,
+          to_xid: e.watermark,
+          version: version.toString(),
+        })),
+      );
+      if (values.length === 0) return;
+      await clickhouse.insert({ table: "reported_batches", format: "JSONEachRow", values });
+    },
+
+    async status(): Promise<Partial<Record<TableName, TableProgress>>> {
+      const rows = await rebuilder.rows<TableProgress & { table_name: TableName }>(
+        queries["progress-status"],
+        {},
+      );
+      return Object.fromEntries(
+        rows.map(({ table_name, ...p }) => [
+          table_name,
+          {
+            ...p,
+            unreported_batches: Number(p.unreported_batches ?? 0),
+            lag_seconds: Number(p.lag_seconds ?? 0),
+          },
+        ]),
+      );
+    },
+  };
+}
+
+export type Progress = ReturnType<typeof createProgress>;
