@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
@@ -9,6 +10,8 @@ import { StartError } from "./ports.ts";
 
 export interface RunningPostgres {
   url: string;
+  /** Where its data lives: `<stateDir>/postgres`, or a place the postgres user can reach. */
+  dataDir: string;
   /** Resolves when the server process ends, on its own or stopped. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -45,19 +48,33 @@ function runAs(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** Whether `user` can pass through every folder down to `dir`. */
+const canReach = (user: { uid: number; gid: number }, dir: string) =>
+  spawnSync("test", ["-x", dir], { uid: user.uid, gid: user.gid }).status === 0;
+
+/** Where the data of the state folder `stateDir` goes when the postgres user cannot reach it. */
+export const fallbackBase = (stateDir: string) =>
+  join("/var/lib/adpipe", createHash("sha256").update(stateDir).digest("hex").slice(0, 16));
+
 /**
- * The `postgres` user must be able to pass through the state folder to its data directory. A
- * folder made private (mkdtemp makes 0700) gets search permission only (o+x: no listing); a
- * parent it cannot pass is reported, since changing folders above ADPIPE_HOME is not ours to do.
+ * The folder that holds `postgres/` (the data directory). The `postgres` user must be able to
+ * pass through it: a state folder made private (mkdtemp makes 0700) gets search permission only
+ * (o+x: no listing). When a folder above it is closed (a clone under /root, which is 0700), the
+ * data goes to /var/lib/adpipe/<hash of the state folder> instead, since changing folders above
+ * ADPIPE_HOME is not ours to do; the same state folder always finds the same place again.
  */
-function reachableBy(user: { uid: number; gid: number }, stateDir: string): void {
+export function postgresBase(user: { uid: number; gid: number }, stateDir: string): string {
   const mode = statSync(stateDir).mode;
   if ((mode & 0o001) === 0) chmodSync(stateDir, (mode & 0o7777) | 0o001);
-  const probe = spawnSync("test", ["-x", stateDir], { uid: user.uid, gid: user.gid });
-  if (probe.status !== 0)
+  if (canReach(user, stateDir)) return stateDir;
+  const base = fallbackBase(stateDir);
+  mkdirSync(base, { recursive: true });
+  for (const dir of [join(base, ".."), base]) chmodSync(dir, 0o755);
+  if (!canReach(user, base))
     throw new StartError(
-      `the postgres user cannot reach ${stateDir} (PostgreSQL refuses to run as root, so it runs as postgres): give every folder above it search permission (chmod o+x) or set ADPIPE_HOME to a folder under /tmp`,
+      `the postgres user cannot reach ${stateDir} nor ${base} (PostgreSQL refuses to run as root, so it runs as postgres): set ADPIPE_HOME to a folder under /tmp`,
     );
+  return base;
 }
 
 async function waitReady(url: string, proc: ChildProcess, log: string[]): Promise<void> {
@@ -90,16 +107,16 @@ export async function startEmbeddedPostgres(
 ): Promise<RunningPostgres> {
   const { initdb, postgres } = await binaries();
   const user = runAs();
-  const dataDir = join(stateDir, "postgres");
+  mkdirSync(stateDir, { recursive: true });
+  const base = user ? postgresBase(user, stateDir) : stateDir;
+  const dataDir = join(base, "postgres");
   const log: string[] = [];
   const options: SpawnOptions = { ...(user ?? {}), stdio: ["ignore", "pipe", "pipe"] };
-  mkdirSync(stateDir, { recursive: true });
-  if (user) reachableBy(user, stateDir);
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     logger.info("initialising embedded PostgreSQL", { dir: dataDir });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const pwfile = join(stateDir, ".pgpass-init");
+    const pwfile = join(base, ".pgpass-init");
     writeFileSync(pwfile, PASSWORD);
     if (user) {
       chownSync(dataDir, user.uid, user.gid);
@@ -138,6 +155,7 @@ export async function startEmbeddedPostgres(
   await waitReady(url, proc, log);
   return {
     url,
+    dataDir,
     exited,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
