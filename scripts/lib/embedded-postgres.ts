@@ -1,9 +1,20 @@
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import type { Logger } from "../../shared/src/logger.ts";
 import { StartError } from "./ports.ts";
@@ -77,6 +88,36 @@ export function postgresBase(user: { uid: number; gid: number }, stateDir: strin
   return base;
 }
 
+/**
+ * The binaries where `user` can run them: they sit in node_modules, inside the clone, which the
+ * postgres user may not reach either; then a copy (once per package version, about 60 MB) goes
+ * to /var/lib/adpipe/postgres-<version>.
+ */
+function binariesFor(
+  user: { uid: number; gid: number },
+  bins: { initdb: string; postgres: string },
+): { initdb: string; postgres: string } {
+  if (canReach(user, bins.initdb)) return bins;
+  const native = dirname(dirname(bins.initdb));
+  const pkg = JSON.parse(readFileSync(join(dirname(native), "package.json"), "utf8")) as { version: string };
+  const target = join("/var/lib/adpipe", `postgres-${pkg.version}`);
+  if (!existsSync(join(target, "bin", "postgres"))) {
+    const partial = `${target}.partial-${process.pid}`;
+    mkdirSync(dirname(target), { recursive: true });
+    chmodSync(dirname(target), 0o755);
+    rmSync(partial, { recursive: true, force: true });
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    chmodSync(partial, 0o755);
+    renameSync(partial, target);
+  }
+  const moved = { initdb: join(target, "bin", "initdb"), postgres: join(target, "bin", "postgres") };
+  if (!canReach(user, moved.initdb))
+    throw new StartError(
+      `the postgres user cannot run ${moved.initdb}: set DATABASE_URL or ADPIPE_HOME under /tmp`,
+    );
+  return moved;
+}
+
 async function waitReady(url: string, proc: ChildProcess, log: string[]): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -105,8 +146,8 @@ export async function startEmbeddedPostgres(
   port: number,
   logger: Logger,
 ): Promise<RunningPostgres> {
-  const { initdb, postgres } = await binaries();
   const user = runAs();
+  const { initdb, postgres } = user ? binariesFor(user, await binaries()) : await binaries();
   mkdirSync(stateDir, { recursive: true });
   const base = user ? postgresBase(user, stateDir) : stateDir;
   const dataDir = join(base, "postgres");
@@ -138,7 +179,14 @@ export async function startEmbeddedPostgres(
       options,
     );
     init.stderr?.on("data", (d) => log.push(String(d)));
-    const code = await new Promise<number | null>((resolve) => init.on("exit", resolve));
+    const code = await new Promise<number | null>((resolve) => {
+      init.on("exit", resolve);
+      // Not startable at all (EACCES): an error event, no exit event.
+      init.on("error", (err) => {
+        log.push(err.message);
+        resolve(-1);
+      });
+    });
     Bun.file(pwfile).delete();
     if (code !== 0) throw new StartError(`initdb failed: ${log.slice(-3).join(" | ").trim()}`);
   }
@@ -151,7 +199,13 @@ export async function startEmbeddedPostgres(
   proc.stderr?.on("data", (d) => log.push(String(d)));
   proc.stdout?.on("data", (d) => log.push(String(d)));
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/adpipe`;
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.on("exit", (code) => resolve(code));
+    proc.on("error", (err) => {
+      log.push(err.message);
+      resolve(-1);
+    });
+  });
   await waitReady(url, proc, log);
   return {
     url,
