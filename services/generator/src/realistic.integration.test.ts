@@ -45,6 +45,12 @@ test("after 120 simulated minutes: within budget, within flight, CTRs like real 
   }
   expect(changes).toBeGreaterThan(0);
   const now = new Date(clock);
+  // Traffic arrives at "now": the last step's window (ten minutes) has impressions.
+  const latest = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM impressions WHERE created_at > $1::timestamp",
+    [new Date(clock - 10 * 60_000).toISOString().replace("Z", "")],
+  );
+  expect(latest.rows[0]?.n).toBeGreaterThan(0);
 
   const { rows } = await pool.query<{
     id: number;

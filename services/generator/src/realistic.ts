@@ -35,7 +35,7 @@ const DAILY_SHARE_SQL = (x: string) =>
 
 /**
  * New campaigns for `advertiserIds`, `perAdvertiser` each: bid 0.30–2.50, a budget worth
- * 80–800 clicks, a flight that started 1–4 days before `now` and ends 3–20 days after it (a
+ * 40–400 clicks, a flight that started 3–9 days before `now` and ends 3–20 days after it (a
  * short history keeps the first batch small: tens of thousands of impressions).
  */
 export async function createRealisticCampaigns(
@@ -47,9 +47,9 @@ export async function createRealisticCampaigns(
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n, b.bid,
-            round(b.bid * (80 + floor(random() * 720))::numeric, 2),
-            $3::date - (1 + floor(random() * 4))::int,
-            $3::date + (3 + floor(random() * 18))::int,
+            round(b.bid * (40 + floor(random() * 360))::numeric, 2),
+            ($3::timestamp)::date - (3 + floor(random() * 7))::int,
+            ($3::timestamp)::date + (3 + floor(random() * 18))::int,
             a.id, $3::timestamp
      FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n,
           LATERAL (SELECT round((0.3 + random() * 2.2 + 0 * n)::numeric, 2) AS bid) AS b
@@ -73,7 +73,7 @@ export async function deliver(
   since: Date | null,
   campaignIds: number[] | null = null,
 ): Promise<{ impressions: number; clicks: number; campaigns: number }> {
-  const share = `((($1::date - c.start_date) + ${DAILY_SHARE_SQL("(extract(epoch from $1::timestamp - $1::date) / 86400.0)")}) / (c.end_date - c.start_date + 1))`;
+  const share = `(((($1::timestamp)::date - c.start_date) + ${DAILY_SHARE_SQL("(extract(epoch from $1::timestamp - ($1::timestamp)::date) / 86400.0)")}) / (c.end_date - c.start_date + 1))`;
   const { rows } = await db.query<{ impressions: number; clicks: number; campaigns: number }>(
     `WITH plan AS (
        SELECT c.id, c.bid, c.budget, ${CTR_SQL} AS ctr,
@@ -82,7 +82,7 @@ export async function deliver(
               (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks_done,
               (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps_done
        FROM campaign c
-       WHERE c.start_date <= $1::date AND c.end_date >= $1::date AND c.bid > 0 AND c.budget > 0
+       WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0 AND c.budget > 0
          AND ($3::int[] IS NULL OR c.id = ANY($3::int[]))
      ), due AS (
        SELECT id, from_ts,
@@ -113,7 +113,7 @@ export async function deliver(
 export async function countDeliverable(db: PoolClient, now: Date): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM campaign c
-     WHERE c.start_date <= $1::date AND c.end_date >= $1::date AND c.bid > 0
+     WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0
        AND c.bid * ((SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) + 1) <= c.budget`,
     [sqlTimestamp(now)],
   );
@@ -138,7 +138,7 @@ export async function adjustCampaign(
   const { rows } = await db.query<{ campaign_id: number; bid: string; budget: string }>(
     `WITH pick AS (
        SELECT c.id, (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks
-       FROM campaign c WHERE c.start_date <= $1::date AND c.end_date >= $1::date AND c.bid > 0
+       FROM campaign c WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0
        ORDER BY random() LIMIT 1
      )
      UPDATE campaign c SET ${set}, updated_at = $1::timestamp
