@@ -92,7 +92,9 @@ export function createSimulation({
     try {
       const { action, result } = step ? await step() : await perform(chosen as Action);
       state.last = { action, at, result };
-      logger.info("simulated", { action, ...(result as object) });
+      // A realistic step that delivered nothing (quiet hours, small campaigns) is not news.
+      const quiet = step && Object.values(result as object).every((v) => v === 0);
+      logger[quiet ? "debug" : "info"]("simulated", { action, ...(result as object) });
     } catch (err) {
       state.failures++;
       state.last = { action: chosen, at, error: err instanceof Error ? err.message : String(err) };
