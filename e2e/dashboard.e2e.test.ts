@@ -55,8 +55,7 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
   const generator = `http://127.0.0.1:${env.GENERATOR_PORT}`;
 
-  // A campaign with impressions in the reports. Not necessarily campaign 1: the simulation (every
-  // second here) may create campaigns before `bun start`'s first batch, and then there is none.
+  // A campaign with impressions in the reports (whichever: ids keep counting in a reused database).
   const campaignId = await waitFor(
     "a campaign with impressions in the reporter's KPIs",
     60_000,
