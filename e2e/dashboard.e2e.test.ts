@@ -55,8 +55,7 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
   const generator = `http://127.0.0.1:${env.GENERATOR_PORT}`;
 
-  // A campaign with impressions in the reports. Not necessarily campaign 1: the simulation (every
-  // second here) may create campaigns before `bun start`'s first batch, and then there is none.
+  // A campaign with impressions in the reports (whichever: ids keep counting in a reused database).
   const campaignId = await waitFor(
     "a campaign with impressions in the reporter's KPIs",
     60_000,
@@ -111,6 +110,30 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   // The daily chart comes from a second request, after the bars: wait for it on its own.
   await page.locator('[data-testid="chart-daily"] polyline.line').nth(1).waitFor({ timeout: 20_000 });
   expect(await page.locator('[data-testid="chart-daily"] polyline.line').count()).toBe(2);
+  // A real time axis: one labelled tick per shown day, dates rising, the scales labelled, and
+  // today (traffic arrives "now" under bun start's simulation) marked as a partial day.
+  const ticks = await page
+    .locator('[data-testid="chart-daily"] text.x-tick')
+    .evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-date") ?? ""));
+  expect(ticks.length).toBeGreaterThan(1);
+  expect(ticks.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))).toBe(true);
+  expect([...ticks].sort()).toEqual(ticks);
+  expect(await page.getByTestId("daily-today").count()).toBe(1);
+  expect(await page.locator('[data-testid="chart-daily"] text.axis-title').allTextContents()).toEqual([
+    "impressions (left scale)",
+    "clicks (right scale)",
+    "day (UTC)",
+  ]);
+  expect(await page.locator('[data-testid="chart-daily"] line.grid').count()).toBeGreaterThan(0);
+
+  // Labels say what the numbers are, and money reads as money.
+  expect(await text(page, "pacing-title")).toContain("spend ÷ plan so far");
+  expect(await text(page, "pacing-title")).toContain("1× = on plan");
+  const headers = await page.locator('[data-testid="budget-table"] th').allTextContents();
+  expect(headers).toContain("avg / day so far");
+  expect(headers).not.toContain("spent today");
+  await page.getByTestId("kpi-spend").filter({ hasText: "$" }).waitFor({ timeout: 20_000 });
+  expect(await text(page, "kpi-spend")).toMatch(/^\$\d{1,3}(,\d{3})*\.\d{2}$/);
 
   // That campaign chosen in the filter: the page's impressions equal GET /kpis/campaigns/:id's.
   await page.getByTestId("filter-campaign").selectOption(String(campaignId));

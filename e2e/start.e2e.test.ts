@@ -44,7 +44,7 @@ async function waitForPipeline(run: StartRun): Promise<Record<string, number>> {
   try {
     const counts = await waitFor(
       "rows of every table in ClickHouse's _current views",
-      40_000,
+      90_000,
       async () => {
         const result = await clickhouse.query({
           query: `SELECT ${TABLES.map((t) => `(SELECT count() FROM ${t}_current) AS ${t}`).join(", ")}`,
@@ -60,7 +60,7 @@ async function waitForPipeline(run: StartRun): Promise<Record<string, number>> {
     if (hasService("reporter")) {
       await waitFor(
         "a campaign in the KPI report",
-        40_000,
+        90_000,
         async () => {
           const result = await clickhouse.query({
             query: "SELECT count() AS n FROM advertiser_campaigns_totals_report FINAL",
@@ -102,7 +102,7 @@ describe("bun start", () => {
     await waitForPipeline(second);
     expect(second.output()).not.toContain("PostgreSQL was empty");
     await stopAndCheckNothingLeft(second);
-  }, 120_000);
+  }, 300_000);
 
   test("with DATABASE_URL and NATS_URL: the machine's PostgreSQL and NATS", async () => {
     const db = await createTestDatabase({ migrate: false });
@@ -124,7 +124,7 @@ describe("bun start", () => {
     await waitForPipeline(run);
     expect(run.output()).toContain(`NATS: ${natsUrl}`);
     await stopAndCheckNothingLeft(run);
-  }, 90_000);
+  }, 200_000);
 
   test("a bun start killed outright: the next one on the same folder stops what it left, then starts", async () => {
     const { home, env } = await startEnv();
@@ -147,7 +147,7 @@ describe("bun start", () => {
     expect(next.output()).toMatch(/stopping \d+ processes an earlier bun start on .* left running/);
     await waitForPipeline(next);
     await stopAndCheckNothingLeft(next);
-  }, 120_000);
+  }, 300_000);
 
   test("a port already taken: one line naming it, nothing started", async () => {
     const { home, env } = await startEnv();
@@ -174,7 +174,7 @@ describe("bun start", () => {
     expect(run.output()).toContain("NATS: nats-server");
     expect(processesNaming(home)).toEqual([]);
     expect(await takenPorts(run.ports)).toEqual([]);
-  }, 90_000);
+  }, 200_000);
 
   test("a service that dies later: one line naming it, everything stopped, exit code 1", async () => {
     const { home, env } = await startEnv();
@@ -187,5 +187,5 @@ describe("bun start", () => {
     expect(run.output()).toContain("adpipe: loader stopped unexpectedly");
     expect(processesNaming(home)).toEqual([]);
     expect(await takenPorts(run.ports)).toEqual([]);
-  }, 90_000);
+  }, 200_000);
 });

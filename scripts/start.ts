@@ -136,7 +136,11 @@ async function main(): Promise<void> {
       cleanups.push({ name: "PostgreSQL", stop: pg.stop });
       watch("the embedded PostgreSQL", pg.exited);
       databaseUrl = pg.url;
-      say(`PostgreSQL: embedded, ${hidePassword(pg.url)} (data in ${home}/postgres)`);
+      // The password in full: the server is local, and a client of one's own needs it.
+      const where = pg.dataDir.startsWith(home)
+        ? pg.dataDir
+        : `${pg.dataDir}: the postgres user cannot reach ${home}`;
+      say(`PostgreSQL: embedded, ${pg.url} (data in ${where})`);
     } else say(`PostgreSQL: ${hidePassword(databaseUrl)}`);
     step();
 
@@ -180,6 +184,17 @@ async function main(): Promise<void> {
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
+    const pool = createPool({ connectionString: databaseUrl, max: 1, logger });
+    const statusClient = createClickHouse(clickhouse);
+    cleanups.push({
+      name: "status",
+      stop: async () => void (await Promise.all([pool.end(), statusClient.close()])),
+      quiet: true,
+    });
+    // Decided before any service runs: nothing can have written yet, so "empty" means empty.
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
+    const wasEmpty = !rows[0]?.n;
+
     const common = {
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
@@ -203,25 +218,23 @@ async function main(): Promise<void> {
       step();
     }
 
-    const pool = createPool({ connectionString: databaseUrl, max: 1, logger });
-    const statusClient = createClickHouse(clickhouse);
-    cleanups.push({
-      name: "status",
-      stop: async () => void (await Promise.all([pool.end(), statusClient.close()])),
-      quiet: true,
-    });
-    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
-    if (!rows[0]?.n && urls.generator) {
-      const res = await fetch(`${urls.generator}/generate/batch`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ advertisers: 3, campaigns: 4, impressions: 2000, ctr: 0.05 }),
-      });
-      if (!res.ok) throw new StartError(`the first batch failed: generator answered ${res.status}`);
-      const batch = (await res.json()) as { campaign_ids: number[]; impressions: number; clicks: number };
-      say(
-        `PostgreSQL was empty: generated a first batch (${batch.campaign_ids.length} campaigns, ${batch.impressions.toLocaleString("en")} impressions, ${batch.clicks.toLocaleString("en")} clicks)`,
-      );
+    if (urls.generator) {
+      const post = (path: string, body: unknown) =>
+        fetch(`${urls.generator}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      if (wasEmpty) {
+        const res = await post("/simulate/seed", { advertisers: 3, campaigns: 4 });
+        if (!res.ok) throw new StartError(`the first batch failed: generator answered ${res.status}`);
+        const batch = (await res.json()) as { campaign_ids: number[]; impressions: number; clicks: number };
+        say(
+          `PostgreSQL was empty: generated a first batch (${batch.campaign_ids.length} campaigns in flight, ${batch.impressions.toLocaleString("en")} impressions, ${batch.clicks.toLocaleString("en")} clicks)`,
+        );
+      }
+      const res = await post("/simulate/start", { interval_seconds: config.SIMULATE_INTERVAL_SECONDS });
+      if (!res.ok) throw new StartError(`starting the simulation failed: generator answered ${res.status}`);
     }
 
     for (const s of SERVICES) {

@@ -1,14 +1,28 @@
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import type { Logger } from "../../shared/src/logger.ts";
 import { StartError } from "./ports.ts";
 
 export interface RunningPostgres {
   url: string;
+  /** Where its data lives: `<stateDir>/postgres`, or a place the postgres user can reach. */
+  dataDir: string;
   /** Resolves when the server process ends, on its own or stopped. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -45,19 +59,63 @@ function runAs(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** Whether `user` can pass through every folder down to `dir`. */
+const canReach = (user: { uid: number; gid: number }, dir: string) =>
+  spawnSync("test", ["-x", dir], { uid: user.uid, gid: user.gid }).status === 0;
+
+/** Where the data of the state folder `stateDir` goes when the postgres user cannot reach it. */
+export const fallbackBase = (stateDir: string) =>
+  join("/var/lib/adpipe", createHash("sha256").update(stateDir).digest("hex").slice(0, 16));
+
 /**
- * The `postgres` user must be able to pass through the state folder to its data directory. A
- * folder made private (mkdtemp makes 0700) gets search permission only (o+x: no listing); a
- * parent it cannot pass is reported, since changing folders above ADPIPE_HOME is not ours to do.
+ * The folder that holds `postgres/` (the data directory). The `postgres` user must be able to
+ * pass through it: a state folder made private (mkdtemp makes 0700) gets search permission only
+ * (o+x: no listing). When a folder above it is closed (a clone under /root, which is 0700), the
+ * data goes to /var/lib/adpipe/<hash of the state folder> instead, since changing folders above
+ * ADPIPE_HOME is not ours to do; the same state folder always finds the same place again.
  */
-function reachableBy(user: { uid: number; gid: number }, stateDir: string): void {
+export function postgresBase(user: { uid: number; gid: number }, stateDir: string): string {
   const mode = statSync(stateDir).mode;
   if ((mode & 0o001) === 0) chmodSync(stateDir, (mode & 0o7777) | 0o001);
-  const probe = spawnSync("test", ["-x", stateDir], { uid: user.uid, gid: user.gid });
-  if (probe.status !== 0)
+  if (canReach(user, stateDir)) return stateDir;
+  const base = fallbackBase(stateDir);
+  mkdirSync(base, { recursive: true });
+  for (const dir of [join(base, ".."), base]) chmodSync(dir, 0o755);
+  if (!canReach(user, base))
     throw new StartError(
-      `the postgres user cannot reach ${stateDir} (PostgreSQL refuses to run as root, so it runs as postgres): give every folder above it search permission (chmod o+x) or set ADPIPE_HOME to a folder under /tmp`,
+      `the postgres user cannot reach ${stateDir} nor ${base} (PostgreSQL refuses to run as root, so it runs as postgres): set ADPIPE_HOME to a folder under /tmp`,
     );
+  return base;
+}
+
+/**
+ * The binaries where `user` can run them: they sit in node_modules, inside the clone, which the
+ * postgres user may not reach either; then a copy (once per package version, about 60 MB) goes
+ * to /var/lib/adpipe/postgres-<version>.
+ */
+function binariesFor(
+  user: { uid: number; gid: number },
+  bins: { initdb: string; postgres: string },
+): { initdb: string; postgres: string } {
+  if (canReach(user, bins.initdb)) return bins;
+  const native = dirname(dirname(bins.initdb));
+  const pkg = JSON.parse(readFileSync(join(dirname(native), "package.json"), "utf8")) as { version: string };
+  const target = join("/var/lib/adpipe", `postgres-${pkg.version}`);
+  if (!existsSync(join(target, "bin", "postgres"))) {
+    const partial = `${target}.partial-${process.pid}`;
+    mkdirSync(dirname(target), { recursive: true });
+    chmodSync(dirname(target), 0o755);
+    rmSync(partial, { recursive: true, force: true });
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    chmodSync(partial, 0o755);
+    renameSync(partial, target);
+  }
+  const moved = { initdb: join(target, "bin", "initdb"), postgres: join(target, "bin", "postgres") };
+  if (!canReach(user, moved.initdb))
+    throw new StartError(
+      `the postgres user cannot run ${moved.initdb}: set DATABASE_URL or ADPIPE_HOME under /tmp`,
+    );
+  return moved;
 }
 
 async function waitReady(url: string, proc: ChildProcess, log: string[]): Promise<void> {
@@ -88,18 +146,18 @@ export async function startEmbeddedPostgres(
   port: number,
   logger: Logger,
 ): Promise<RunningPostgres> {
-  const { initdb, postgres } = await binaries();
   const user = runAs();
-  const dataDir = join(stateDir, "postgres");
+  const { initdb, postgres } = user ? binariesFor(user, await binaries()) : await binaries();
+  mkdirSync(stateDir, { recursive: true });
+  const base = user ? postgresBase(user, stateDir) : stateDir;
+  const dataDir = join(base, "postgres");
   const log: string[] = [];
   const options: SpawnOptions = { ...(user ?? {}), stdio: ["ignore", "pipe", "pipe"] };
-  mkdirSync(stateDir, { recursive: true });
-  if (user) reachableBy(user, stateDir);
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     logger.info("initialising embedded PostgreSQL", { dir: dataDir });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const pwfile = join(stateDir, ".pgpass-init");
+    const pwfile = join(base, ".pgpass-init");
     writeFileSync(pwfile, PASSWORD);
     if (user) {
       chownSync(dataDir, user.uid, user.gid);
@@ -121,7 +179,14 @@ export async function startEmbeddedPostgres(
       options,
     );
     init.stderr?.on("data", (d) => log.push(String(d)));
-    const code = await new Promise<number | null>((resolve) => init.on("exit", resolve));
+    const code = await new Promise<number | null>((resolve) => {
+      init.on("exit", resolve);
+      // Not startable at all (EACCES): an error event, no exit event.
+      init.on("error", (err) => {
+        log.push(err.message);
+        resolve(-1);
+      });
+    });
     Bun.file(pwfile).delete();
     if (code !== 0) throw new StartError(`initdb failed: ${log.slice(-3).join(" | ").trim()}`);
   }
@@ -134,10 +199,17 @@ export async function startEmbeddedPostgres(
   proc.stderr?.on("data", (d) => log.push(String(d)));
   proc.stdout?.on("data", (d) => log.push(String(d)));
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/adpipe`;
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.on("exit", (code) => resolve(code));
+    proc.on("error", (err) => {
+      log.push(err.message);
+      resolve(-1);
+    });
+  });
   await waitReady(url, proc, log);
   return {
     url,
+    dataDir,
     exited,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -20,9 +20,12 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "generator",
     defaultPort: 3001,
-    // What Airflow's generate_new_data DAG did, but every few seconds so something moves.
+    // The realistic simulation, every few seconds so something moves. Not on at start-up: `bun
+    // start` first decides whether PostgreSQL is empty (and seeds it), then starts it, so
+    // nothing writes before that decision.
     env: ({ simulateIntervalSeconds }) => ({
-      SIMULATE: "true",
+      SIMULATE: "false",
+      SIMULATE_MODE: "realistic",
       SIMULATE_INTERVAL_SECONDS: String(simulateIntervalSeconds),
     }),
     tryIt: ["curl -s {url}/stats", "curl -s {url}/simulate"],

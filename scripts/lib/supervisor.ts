@@ -60,7 +60,8 @@ export function createSupervisor(
     async start(spec: ServiceSpec, signal?: AbortSignal): Promise<RunningService> {
       const colour = tty ? (colours[running.length % colours.length] ?? "") : "";
       const prefix = `${colour}${spec.name.padEnd(width)}${tty ? "\x1b[0m" : ""}| `;
-      const proc = Bun.spawn(["bun", "run", "start"], {
+      // --silent: no "$ bun run src/index.ts" echo among the logs.
+      const proc = Bun.spawn(["bun", "run", "--silent", "start"], {
         cwd: join(root, "services", spec.name),
         env: { ...process.env, ...spec.env, PORT: String(spec.port) },
         // Its own process group: Ctrl-C reaches only `bun start`, which stops services in order.

@@ -15,6 +15,10 @@ export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: "adpipe_" });
+  // prom-client names these gauges `_total`, a counter's suffix (promtool check metrics warns);
+  // the per-type gauges without it (adpipe_nodejs_active_handles{type=...}) carry the same numbers.
+  for (const kind of ["handles", "requests", "resources"])
+    registry.removeSingleMetric(`adpipe_nodejs_active_${kind}_total`);
   return registry;
 }
 

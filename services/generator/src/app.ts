@@ -9,9 +9,11 @@ import {
   clicksInput,
   impressionsInput,
   resetInput,
+  simulateSeedInput,
   simulateStartInput,
 } from "./inputs.ts";
 import type { Operations } from "./operations.ts";
+import type { RealisticStep } from "./realistic-step.ts";
 import type { Simulation } from "./simulation.ts";
 import { readStats } from "./stats.ts";
 
@@ -22,6 +24,8 @@ export interface GeneratorAppDeps {
   simulation: Simulation;
   logger: Logger;
   registry?: ReturnType<typeof createRegistry>;
+  /** The realistic simulation's first batch (`POST /simulate/seed`). */
+  realistic?: RealisticStep;
 }
 
 const generate = ["generate"];
@@ -33,6 +37,7 @@ export function createApp({
   simulation,
   logger,
   registry = createRegistry("generator"),
+  realistic,
 }: GeneratorAppDeps) {
   const app = createServiceApp({
     service: "generator",
@@ -53,7 +58,13 @@ export function createApp({
     },
     async (c, { body }) => {
       const r = await ops.batch(body);
-      logger.info("batch generated", { ...body, impressions: r.impressions, clicks: r.clicks });
+      logger.info("batch generated", {
+        advertisers: r.advertiserIds.length,
+        campaigns: r.campaignIds.length,
+        impressions: r.impressions,
+        ctr: body.ctr,
+        clicks: r.clicks,
+      });
       return c.json(
         {
           advertiser_ids: r.advertiserIds,
@@ -117,8 +128,12 @@ export function createApp({
         campaigns: s.campaigns,
         impressions: s.impressions,
         clicks: s.clicks,
-        ctr: s.ctr,
-        campaign_details: s.campaignDetails,
+        // A fraction (0.05 = 5 %), like the KPI API; the CLI's `stats` prints the original's percent.
+        ctr: s.impressions > 0 ? s.clicks / s.impressions : null,
+        campaign_details: s.campaignDetails.map((d) => ({
+          ...d,
+          ctr: d.impressions > 0 ? d.clicks / d.impressions : 0,
+        })),
       });
     },
   );
@@ -142,6 +157,35 @@ export function createApp({
     { summary: "Start the continuous simulation", tags: simulate, body: simulateStartInput },
     async (c, { body }) => c.json(simulation.start(body.interval_seconds)),
   );
+  if (realistic)
+    app.api.post(
+      "/simulate/seed",
+      {
+        summary:
+          "The realistic simulation's first batch: advertisers with campaigns in flight and their history",
+        tags: simulate,
+        body: simulateSeedInput,
+        responses: created,
+      },
+      async (c, { body }) => {
+        const r = await realistic.seed(body.advertisers, body.campaigns);
+        logger.info("seeded", {
+          advertisers: r.advertiserIds.length,
+          campaigns: r.campaignIds.length,
+          impressions: r.impressions,
+          clicks: r.clicks,
+        });
+        return c.json(
+          {
+            advertiser_ids: r.advertiserIds,
+            campaign_ids: r.campaignIds,
+            impressions: r.impressions,
+            clicks: r.clicks,
+          },
+          201,
+        );
+      },
+    );
   app.api.post("/simulate/stop", { summary: "Stop the simulation", tags: simulate }, async (c) =>
     c.json(await simulation.stop()),
   );

@@ -1,4 +1,5 @@
 import { bool, parseConfig, seconds, settings } from "@adpipe/shared/config";
+import { z } from "zod";
 
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   return parseConfig(
@@ -10,6 +11,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       SIMULATE: bool.default(false),
       /** Seconds between simulated actions; the original DAG ran every 3 minutes. */
       SIMULATE_INTERVAL_SECONDS: seconds(1, 86_400).default(180),
+      /**
+       * `original`: the DAG's four random actions. `realistic`: ad-server delivery (flights in
+       * progress, daily curve, pacing to budget); `bun start` uses it.
+       */
+      SIMULATE_MODE: z.enum(["original", "realistic"]).default("original"),
     },
     env,
   );

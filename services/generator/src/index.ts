@@ -7,6 +7,7 @@ import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { instrumentOperations } from "./metrics.ts";
 import { createOperations } from "./operations.ts";
+import { createRealisticStep } from "./realistic-step.ts";
 import { createSimulation } from "./simulation.ts";
 
 runMain(async () => {
@@ -20,13 +21,15 @@ runMain(async () => {
   });
   const registry = createRegistry("generator");
   const ops = instrumentOperations(createOperations(pool), registry);
+  const realistic = createRealisticStep({ pool });
   const simulation = createSimulation({
     ops,
     pool,
     logger,
     intervalSeconds: config.SIMULATE_INTERVAL_SECONDS,
+    ...(config.SIMULATE_MODE === "realistic" ? { step: realistic.step } : {}),
   });
-  const app = createApp({ pool, ops, simulation, logger, registry });
+  const app = createApp({ pool, ops, simulation, logger, registry, realistic });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
   logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
   if (config.SIMULATE) simulation.start();

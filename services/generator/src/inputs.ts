@@ -46,4 +46,9 @@ export const simulateStartInput = z.object({
   interval_seconds: z.coerce.number().min(1).max(86_400).optional(),
 });
 
+export const simulateSeedInput = z.object({
+  advertisers: whole(1, 100).default(3),
+  campaigns: whole(1, 100).default(4),
+});
+
 export type BatchInput = z.infer<typeof batchInput>;

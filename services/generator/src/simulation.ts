@@ -11,7 +11,7 @@ export interface SimulationState {
   runs: number;
   failures: number;
   nextRunAt: string | null;
-  last: { action: Action; at: string; result?: unknown; error?: string } | null;
+  last: { action: string; at: string; result?: unknown; error?: string } | null;
 }
 
 export interface SimulationOptions {
@@ -20,6 +20,8 @@ export interface SimulationOptions {
   logger: Logger;
   intervalSeconds: number;
   random?: () => number;
+  /** Replaces the four random actions (the realistic mode's delivery step). */
+  step?: () => Promise<{ action: string; result: unknown }>;
 }
 
 const between = (random: () => number, min: number, max: number) =>
@@ -36,6 +38,7 @@ export function createSimulation({
   logger,
   intervalSeconds,
   random = Math.random,
+  step,
 }: SimulationOptions) {
   const state: SimulationState = {
     running: false,
@@ -84,12 +87,14 @@ export function createSimulation({
   }
 
   async function tick(): Promise<void> {
-    const chosen = ACTIONS[Math.floor(random() * ACTIONS.length)] as Action;
+    const chosen = step ? "deliver" : (ACTIONS[Math.floor(random() * ACTIONS.length)] as Action);
     const at = new Date().toISOString();
     try {
-      const { action, result } = await perform(chosen);
+      const { action, result } = step ? await step() : await perform(chosen as Action);
       state.last = { action, at, result };
-      logger.info("simulated", { action, ...(result as object) });
+      // A realistic step that delivered nothing (quiet hours, small campaigns) is not news.
+      const quiet = step && Object.values(result as object).every((v) => v === 0);
+      logger[quiet ? "debug" : "info"]("simulated", { action, ...(result as object) });
     } catch (err) {
       state.failures++;
       state.last = { action: chosen, at, error: err instanceof Error ? err.message : String(err) };

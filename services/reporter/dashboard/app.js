@@ -10,7 +10,18 @@ const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
 const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(2)} %`);
-const money = (x) => (x === null || x === undefined ? "–" : Number(x).toFixed(2));
+/** Money in the page's currency: `?currency=EUR` (ISO 4217) in the address, USD by default. */
+const CURRENCY = new URLSearchParams(location.search).get("currency")?.toUpperCase() || "USD";
+const moneyFormat = (() => {
+  try {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency: CURRENCY });
+  } catch {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+  }
+})();
+const money = (x) => (x === null || x === undefined ? "–" : moneyFormat.format(Number(x)));
+/** Throughput is averaged over this window: single polls are too jumpy to read. */
+const RATE_WINDOW_MS = 30_000;
 
 function el(tag, attrs = {}, ...children) {
   const node = tag.startsWith("svg:")
@@ -64,13 +75,15 @@ function renderServices(services) {
   );
 }
 
-/** Rows per second per table, from the first and last poll within the history window. */
+/** Rows per second per table at each poll, averaged over the RATE_WINDOW_MS before it. */
 function throughput(table) {
   const points = history.filter((h) => typeof h.counts[table] === "number");
   const series = [];
+  let j = 0;
   for (let i = 1; i < points.length; i++) {
-    const dt = (points[i].t - points[i - 1].t) / 1000;
-    series.push(dt > 0 ? Math.max(0, (points[i].counts[table] - points[i - 1].counts[table]) / dt) : 0);
+    while (j < i - 1 && points[i].t - points[j].t > RATE_WINDOW_MS) j++;
+    const dt = (points[i].t - points[j].t) / 1000;
+    series.push(dt > 0 ? Math.max(0, (points[i].counts[table] - points[j].counts[table]) / dt) : 0);
   }
   return series;
 }
@@ -236,7 +249,7 @@ function renderTotals(rows) {
 const MAX_BARS = 20;
 
 /** Horizontal bars, one row per item: `series` are [key, colour, label] drawn side by side. */
-function barChart(container, allRows, series, { label, format, max: fixedMax, marker } = {}) {
+function barChart(container, allRows, series, { label, format, max: fixedMax, marker, clampAt } = {}) {
   if (allRows.length === 0) {
     container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
     return;
@@ -252,9 +265,10 @@ function barChart(container, allRows, series, { label, format, max: fixedMax, ma
   const width = Math.max(320, container.clientWidth || 600);
   const right = 70;
   const height = rows.length * rowH + 24;
-  const max =
-    fixedMax ?? Math.max(...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0)), marker ?? 0, 1e-9);
-  const x = (v) => left + (Math.max(0, v) / max) * (width - left - right);
+  const largest = Math.max(...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0)), marker ?? 0, 1e-9);
+  // clampAt: a scale that stops there, so one runaway value does not squash the others.
+  const max = fixedMax ?? (clampAt ? Math.min(largest, clampAt) : largest);
+  const x = (v) => left + (Math.min(max, Math.max(0, v)) / max) * (width - left - right);
   const svg = el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
   rows.forEach((r, i) => {
     const y = 4 + i * rowH;
@@ -275,7 +289,12 @@ function barChart(container, allRows, series, { label, format, max: fixedMax, ma
           },
           el("svg:title", { text: `${label(r)}: ${format(v)}` }),
         ),
-        el("svg:text", { x: x(v) + 4, y: y + j * 12 + 9, text: format(v) }),
+        el("svg:text", {
+          x: Math.min(x(v) + 4, width - right + 4),
+          y: y + j * 12 + 9,
+          class: v > max ? "clamped" : null,
+          text: v > max ? `${format(v)} ▸` : format(v),
+        }),
       );
     });
   });
@@ -291,10 +310,20 @@ function barChart(container, allRows, series, { label, format, max: fixedMax, ma
       }),
     );
   }
-  svg.append(
-    el("svg:text", { x: left, y: height - 4, text: "0" }),
-    el("svg:text", { x: width - right, y: height - 4, "text-anchor": "end", text: format(max) }),
-  );
+  // Gridlines at quarters of the scale, labelled.
+  for (let q = 0; q <= 4; q++) {
+    const v = (max * q) / 4;
+    svg.append(
+      el("svg:line", { x1: x(v), x2: x(v), y1: 0, y2: height - 20, class: q === 0 ? "axis" : "grid" }),
+      el("svg:text", {
+        x: x(v),
+        y: height - 4,
+        "text-anchor": q === 0 ? "start" : q === 4 ? "end" : "middle",
+        class: "tick",
+        text: q === 0 ? "0" : format(v),
+      }),
+    );
+  }
   const legend = el(
     "div",
     { class: "legend" },
@@ -302,25 +331,109 @@ function barChart(container, allRows, series, { label, format, max: fixedMax, ma
     rows.length < allRows.length
       ? el("span", { text: `top ${rows.length} of ${allRows.length} by ${key}` })
       : null,
+    largest > max ? el("span", { text: `scale stops at ${format(max)}; ▸ marks larger values` }) : null,
   );
   container.replaceChildren(svg, legend);
 }
 
-function lineChart(container, rows, series) {
+const DAY_MS = 86_400_000;
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+/** A round scale maximum above `v` (1, 2 or 5 × a power of ten, in four steps). */
+function niceMax(v) {
+  if (v <= 0) return 4;
+  const raw = v / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].find((m) => m * power >= raw) * power;
+  return Math.max(4, step * 4);
+}
+
+/**
+ * Daily lines on a real time axis (UTC days, one slot per calendar day): a day without a row
+ * shows as a hollow point at zero on a shaded slot, and today, still filling up, is marked.
+ */
+function lineChart(container, rows, series, { from, to } = {}) {
   if (rows.length === 0) {
     container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
     return;
   }
+  const today = isoDay(Date.now());
+  const byDate = new Map(rows.map((r) => [r.date, r]));
+  const first = Date.parse(from || rows[0].date);
+  const lastRow = Date.parse(rows.at(-1).date);
+  const last = Math.max(
+    Date.parse(to || isoDay(Math.max(lastRow, Math.min(Date.now(), lastRow + 7 * DAY_MS)))),
+    first,
+  );
+  const days = [];
+  for (let t = first; t <= last; t += DAY_MS) days.push(isoDay(t));
   const width = Math.max(320, container.clientWidth || 600);
-  const height = 240;
-  const pad = { l: 60, r: 60, t: 10, b: 28 };
+  const height = 260;
+  const pad = { l: 64, r: 64, t: 32, b: 40 };
+  const plotW = width - pad.l - pad.r;
+  const slot = plotW / days.length;
+  const xAt = (i) => pad.l + (i + 0.5) * slot;
   const svg = el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
-  const xAt = (i) => pad.l + (rows.length === 1 ? 0.5 : i / (rows.length - 1)) * (width - pad.l - pad.r);
-  // Clicks are ~1/20 of impressions: each series gets its own scale (left and right axis).
-  series.forEach(([k, colour, , side]) => {
-    const max = Math.max(...rows.map((r) => Number(r[k]) || 0), 1);
-    const yAt = (v) => pad.t + (1 - v / max) * (height - pad.t - pad.b);
-    const pts = rows.map((r, i) => `${xAt(i).toFixed(1)},${yAt(Number(r[k]) || 0).toFixed(1)}`);
+  const scales = series.map(([k]) => niceMax(Math.max(...rows.map((r) => Number(r[k]) || 0))));
+  const yAt = (v, max) => pad.t + (1 - v / max) * (height - pad.t - pad.b);
+
+  days.forEach((d, i) => {
+    if (!byDate.has(d))
+      svg.append(
+        el("svg:rect", {
+          x: pad.l + i * slot,
+          y: pad.t,
+          width: slot,
+          height: height - pad.t - pad.b,
+          class: "gap",
+        }),
+      );
+    if (d === today)
+      svg.append(
+        el(
+          "svg:rect",
+          {
+            x: pad.l + i * slot,
+            y: pad.t,
+            width: slot,
+            height: height - pad.t - pad.b,
+            class: "today",
+            "data-testid": "daily-today",
+          },
+          el("svg:title", { text: `${d}: today, partial (the day is not over)` }),
+        ),
+        el("svg:text", {
+          x: Math.min(xAt(i), width - pad.r - 40),
+          y: pad.t - 4,
+          "text-anchor": "middle",
+          class: "tick",
+          text: "today (partial)",
+        }),
+      );
+  });
+  // Gridlines at quarters of both scales; 0 is the axis.
+  for (let q = 0; q <= 4; q++) {
+    const y = pad.t + (1 - q / 4) * (height - pad.t - pad.b);
+    svg.append(
+      el("svg:line", { x1: pad.l, x2: width - pad.r, y1: y, y2: y, class: q === 0 ? "axis" : "grid" }),
+    );
+    series.forEach(([, colour, , side], j) => {
+      svg.append(
+        el("svg:text", {
+          x: side === "left" ? pad.l - 6 : width - pad.r + 6,
+          y: y + 4,
+          "text-anchor": side === "left" ? "end" : "start",
+          fill: colour,
+          class: "tick",
+          text: fmt((scales[j] * q) / 4),
+        }),
+      );
+    });
+  }
+  series.forEach(([k, colour, name, side], j) => {
+    const pts = days.map(
+      (d, i) => `${xAt(i).toFixed(1)},${yAt(Number(byDate.get(d)?.[k]) || 0, scales[j]).toFixed(1)}`,
+    );
     svg.append(
       el("svg:polyline", {
         points: pts.join(" "),
@@ -331,45 +444,64 @@ function lineChart(container, rows, series) {
         "data-series": k,
       }),
     );
-    rows.forEach((r, i) => {
+    days.forEach((d, i) => {
+      const r = byDate.get(d);
       svg.append(
         el(
           "svg:circle",
-          { cx: xAt(i), cy: yAt(Number(r[k]) || 0), r: 2.5, fill: colour },
-          el("svg:title", { text: `${r.date} ${k}: ${fmt(r[k])}` }),
+          {
+            cx: xAt(i),
+            cy: yAt(Number(r?.[k]) || 0, scales[j]),
+            r: 2.5,
+            fill: r ? colour : "#fff",
+            stroke: colour,
+          },
+          el("svg:title", {
+            text: `${d} ${k}: ${r ? fmt(r[k]) : "no traffic"}${d === today ? " (today, partial)" : ""}`,
+          }),
         ),
       );
     });
     svg.append(
       el("svg:text", {
-        x: side === "left" ? pad.l - 6 : width - pad.r + 6,
-        y: pad.t + 10,
-        "text-anchor": side === "left" ? "end" : "start",
+        x: side === "left" ? 4 : width - 4,
+        y: 10,
+        "text-anchor": side === "left" ? "start" : "end",
         fill: colour,
-        text: fmt(max),
+        class: "axis-title",
+        text: name,
       }),
     );
   });
-  svg.append(
-    el("svg:line", {
-      x1: pad.l,
-      x2: width - pad.r,
-      y1: height - pad.b,
-      y2: height - pad.b,
-      stroke: "#e2e5ea",
-    }),
-  );
-  const every = Math.ceil(rows.length / 10);
-  rows.forEach((r, i) => {
-    if (i % every === 0 || i === rows.length - 1)
+  const every = Math.ceil(days.length / Math.max(2, Math.floor(plotW / 56)));
+  days.forEach((d, i) => {
+    if (i % every === 0 || i === days.length - 1)
       svg.append(
-        el("svg:text", { x: xAt(i), y: height - 10, "text-anchor": "middle", text: r.date.slice(5) }),
+        el("svg:line", { x1: xAt(i), x2: xAt(i), y1: height - pad.b, y2: height - pad.b + 4, class: "axis" }),
+        el("svg:text", {
+          x: xAt(i),
+          y: height - pad.b + 16,
+          "text-anchor": "middle",
+          class: "tick x-tick",
+          "data-date": d,
+          text: d.slice(5),
+        }),
       );
   });
+  svg.append(
+    el("svg:text", {
+      x: pad.l + plotW / 2,
+      y: height - 4,
+      "text-anchor": "middle",
+      class: "axis-title",
+      text: "day (UTC)",
+    }),
+  );
   const legend = el(
     "div",
     { class: "legend" },
     ...series.map(([, colour, name]) => el("span", {}, el("i", { style: `background:${colour}` }), name)),
+    el("span", {}, el("i", { class: "gap-key" }), "no traffic that day"),
   );
   container.replaceChildren(svg, legend);
 }
@@ -404,11 +536,13 @@ async function loadKpis() {
       ],
       { label, format: money },
     );
-    // Pacing: today's spend over the daily norm (budget / days); the dashed line is 1× (on plan).
+    // Pacing: spend over the plan so far (budget × elapsed days ÷ flight days); the dashed line
+    // is 1× (on plan). The scale stops at 3×, so 1× stays readable next to a runaway campaign.
     barChart($("chart-pacing"), rows, [["pacing", "#7a56c8", "pacing"]], {
       label,
       format: (v) => `${v.toFixed(2)}×`,
       marker: 1,
+      clampAt: 3,
     });
     $("budget-table").replaceChildren(
       el(
@@ -420,9 +554,16 @@ async function loadKpis() {
           el(
             "tr",
             {},
-            ...["campaign", "spend", "budget", "used", "daily norm", "spent today", "pacing", "status"].map(
-              (h) => el("th", { text: h }),
-            ),
+            ...[
+              "campaign",
+              "spend",
+              "budget",
+              "used",
+              "daily norm",
+              "avg / day so far",
+              "pacing",
+              "status",
+            ].map((h) => el("th", { text: h })),
           ),
         ),
         el(
@@ -462,10 +603,15 @@ async function loadKpis() {
     // An advertiser without one campaign chosen: its campaigns summed per day, in one request.
     if (f.advertiser && !$("f-campaign").value) q.set("advertiser_id", f.advertiser);
     const daily = await getJson(`/kpis/daily?${q}`);
-    lineChart($("chart-daily"), daily, [
-      ["impressions", "#2f6fdf", "impressions (left scale)", "left"],
-      ["clicks", "#e0772f", "clicks (right scale)", "right"],
-    ]);
+    lineChart(
+      $("chart-daily"),
+      daily,
+      [
+        ["impressions", "#2f6fdf", "impressions (left scale)", "left"],
+        ["clicks", "#e0772f", "clicks (right scale)", "right"],
+      ],
+      { from: f.from, to: f.to },
+    );
   } catch (err) {
     say(`KPIs: ${err.message}`, true);
   }
