@@ -5,6 +5,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return parseConfig(
     {
       NATS_URL: settings.NATS_URL,
+      NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
       CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
       CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
       CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,

@@ -18,7 +18,7 @@ runMain(async () => {
   );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
 
   // Fault injection for the crash test: die between a confirmed insert and its acks.

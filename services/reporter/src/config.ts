@@ -9,6 +9,7 @@ const serviceUrl = (fallback: string) =>
 
 export const reporterSettings = {
   NATS_URL: settings.NATS_URL,
+  NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
   CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
   CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,

@@ -22,7 +22,7 @@ runMain(async () => {
   );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
 
   const registry = createRegistry("reporter");
