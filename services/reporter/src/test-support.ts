@@ -42,13 +42,19 @@ export interface ReporterWorld {
   close(): Promise<void>;
 }
 
-export async function createReporterWorld(): Promise<ReporterWorld> {
+/** Where the world's NATS is: the test server by default, or a cluster with replicated streams. */
+export interface WorldNats {
+  natsUrl?: string;
+  streamReplicas?: number;
+}
+
+export async function createReporterWorld(opts: WorldNats = {}): Promise<ReporterWorld> {
   const chs = await startTestClickHouse();
   await migrateOlap(chs.client, chs.database);
-  const nc = await connectNats({ url: natsUrl });
+  const nc = await connectNats({ url: opts.natsUrl ?? natsUrl });
   const jsm = await nc.jetstreamManager();
   const namespace = uniqueName("rep");
-  await ensureStreams(jsm, namespace);
+  await ensureStreams(jsm, namespace, { replicas: opts.streamReplicas });
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
   const queries = loadQueries();
   const registry = createRegistry("reporter");
@@ -122,8 +128,8 @@ export interface PipelineWorld extends ReporterWorld {
   idle(): Promise<void>;
 }
 
-export async function createPipelineWorld(): Promise<PipelineWorld> {
-  const world = await createReporterWorld();
+export async function createPipelineWorld(opts: WorldNats = {}): Promise<PipelineWorld> {
+  const world = await createReporterWorld(opts);
   const db = await createTestDatabase();
   const pool = createPool({ connectionString: db.url, max: 10 });
   const { namespace, nc, jsm, chs } = world;
@@ -135,7 +141,7 @@ export async function createPipelineWorld(): Promise<PipelineWorld> {
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     config: loadExtractorConfig({
       DATABASE_URL: db.url,
-      NATS_URL: natsUrl,
+      NATS_URL: opts.natsUrl ?? natsUrl,
       ADPIPE_NAMESPACE: namespace,
       EXTRACT_INTERVAL_MS: "50",
     }),
