@@ -22,7 +22,8 @@ runMain(async () => {
     timeoutMs: 30_000,
   });
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  for (const node of cluster.nodes) say(`nats-cluster | ${node.name}: ${node.url}, monitoring ${node.monitorUrl}`);
+  for (const node of cluster.nodes)
+    say(`nats-cluster | ${node.name}: ${node.url}, monitoring ${node.monitorUrl}`);
   say(`nats-cluster | JetStream stores under ${dir}; use it with:`);
   say(`NATS_URL=${cluster.url} NATS_STREAM_REPLICAS=${Math.min(3, cluster.nodes.length)} bun start`);
   await new Promise<void>((done) => {
