@@ -62,6 +62,11 @@ export const settings = {
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a ClickHouse identifier")
     .default("adpipe"),
+  /** A cluster in the ClickHouse servers' configuration: the schema is created ON CLUSTER, replicated. */
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "expected a cluster name from the servers' remote_servers")
+    .optional(),
   ADPIPE_NAMESPACE: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_' (it becomes a NATS subject token)")

@@ -12,7 +12,12 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
   const clickhouse = await connectMigratedClickHouse(
-    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    {
+      url: config.CLICKHOUSE_URL,
+      user: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      cluster: config.CLICKHOUSE_CLUSTER,
+    },
     config.CLICKHOUSE_DATABASE,
     logger,
   );

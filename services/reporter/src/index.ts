@@ -16,7 +16,12 @@ runMain(async () => {
   const logger = createLogger("reporter", config.LOG_LEVEL);
   const queries = loadQueries();
   const clickhouse = await connectMigratedClickHouse(
-    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    {
+      url: config.CLICKHOUSE_URL,
+      user: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      cluster: config.CLICKHOUSE_CLUSTER,
+    },
     config.CLICKHOUSE_DATABASE,
     logger,
   );
