@@ -18,3 +18,26 @@ describe("parseConfig", () => {
     expect(() => parseConfig(shape, {})).toThrow("invalid setting PORT: is required");
   });
 });
+
+describe("NATS settings", () => {
+  const shape = { NATS_URL: settings.NATS_URL, NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS };
+
+  test("NATS_URL takes one URL or a comma-separated list; replicas default to 1", () => {
+    expect(parseConfig(shape, {})).toEqual({ NATS_URL: "nats://127.0.0.1:4222", NATS_STREAM_REPLICAS: 1 });
+    const list = "nats://a:4222, nats://b:4222,nats://c:4222";
+    expect(parseConfig(shape, { NATS_URL: list, NATS_STREAM_REPLICAS: "3" })).toEqual({
+      NATS_URL: list,
+      NATS_STREAM_REPLICAS: 3,
+    });
+  });
+
+  test("a bad URL in the list or a replica count JetStream cannot keep is named", () => {
+    expect(() => parseConfig(shape, { NATS_URL: "nats://a:4222,http://b:80" })).toThrow(
+      /^invalid setting NATS_URL: "http:\/\/b:80": expected a URL starting with nats:\/\//,
+    );
+    expect(() => parseConfig(shape, { NATS_STREAM_REPLICAS: "7" })).toThrow(
+      "invalid setting NATS_STREAM_REPLICAS: must be at most 5 (JetStream's limit)",
+    );
+    expect(() => parseConfig(shape, { NATS_STREAM_REPLICAS: "0" })).toThrow(/NATS_STREAM_REPLICAS/);
+  });
+});

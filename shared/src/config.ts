@@ -23,10 +23,38 @@ const url = (protocols: string[]) =>
     { message: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
   );
 
+/**
+ * One URL, or several separated by commas: the servers of one NATS cluster. The client connects
+ * to any of them and fails over to the others (and to those the cluster gossips) on its own.
+ */
+const urlList = (protocols: string[]) => {
+  const one = url(protocols);
+  return z.string().superRefine((value, ctx) => {
+    const parts = value.split(",").map((s) => s.trim());
+    for (const part of parts) {
+      const result = one.safeParse(part);
+      if (!result.success) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${JSON.stringify(part)}: ${result.error.issues[0]?.message ?? "is invalid"} (several URLs: separate them with commas)`,
+        });
+        return;
+      }
+    }
+  });
+};
+
 /** The settings every adpipe service understands, with the same names everywhere. */
 export const settings = {
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/adpipe"),
-  NATS_URL: url(["nats:", "tls:", "ws:", "wss:"]).default("nats://127.0.0.1:4222"),
+  NATS_URL: urlList(["nats:", "tls:", "ws:", "wss:"]).default("nats://127.0.0.1:4222"),
+  /** Copies JetStream keeps of each stream: 1 on one server, 3 (or 5) on a cluster of that size. */
+  NATS_STREAM_REPLICAS: z.coerce
+    .number({ message: "expected a number of replicas" })
+    .int("expected a whole number of replicas")
+    .min(1, "must be at least 1")
+    .max(5, "must be at most 5 (JetStream's limit)")
+    .default(1),
   CLICKHOUSE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8123"),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
@@ -34,6 +62,11 @@ export const settings = {
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a ClickHouse identifier")
     .default("adpipe"),
+  /** A cluster in the ClickHouse servers' configuration: the schema is created ON CLUSTER, replicated. */
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "expected a cluster name from the servers' remote_servers")
+    .optional(),
   ADPIPE_NAMESPACE: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_' (it becomes a NATS subject token)")

@@ -14,6 +14,7 @@ import { streams, subjects } from "./contract.ts";
 import type { Logger } from "./logger.ts";
 
 export interface ConnectNatsOptions {
+  /** One server URL, or several separated by commas (the servers of one cluster). */
   url: string;
   /** Shows up in the server's connection list (`nats server report connections`). */
   name?: string;
@@ -28,7 +29,7 @@ export interface ConnectNatsOptions {
  */
 export async function connectNats({ url, name, logger, timeoutMs = 5000 }: ConnectNatsOptions) {
   const nc = await connect({
-    servers: url,
+    servers: natsServers(url),
     name,
     timeout: timeoutMs,
     maxReconnectAttempts: -1,
@@ -43,6 +44,14 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000 }: Conne
     })().catch(() => {});
   }
   return nc;
+}
+
+/** `NATS_URL` as the list of servers nats.js expects (`a,b,c` → `[a, b, c]`). */
+export function natsServers(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Throws when the connection cannot round-trip to the server right now (for `/ready`). */
@@ -60,11 +69,21 @@ export interface StreamLimits {
   duplicateWindowMs?: number;
   /** Bytes the delta stream may hold; when full, publishes fail (nothing is discarded). */
   deltaMaxBytes?: number;
+  /**
+   * Copies of every stream (`NATS_STREAM_REPLICAS`): 1 on a single server; 3 on a three-node
+   * cluster, where a stream keeps accepting and serving messages while one node is down.
+   */
+  replicas?: number;
 }
 
 /** The three streams of a namespace, as the one place that declares them. */
 export function streamConfigs(namespace: string, limits: StreamLimits = {}): StreamConfig[] {
-  const { maxAgeMs = 7 * DAY_MS, duplicateWindowMs = 2 * 60 * 1000, deltaMaxBytes = -1 } = limits;
+  const {
+    maxAgeMs = 7 * DAY_MS,
+    duplicateWindowMs = 2 * 60 * 1000,
+    deltaMaxBytes = -1,
+    replicas = 1,
+  } = limits;
   const names = streams(namespace);
   const subj = subjects(namespace);
   const base = {
@@ -72,7 +91,7 @@ export function streamConfigs(namespace: string, limits: StreamLimits = {}): Str
     retention: RetentionPolicy.Limits,
     max_age: nanos(maxAgeMs),
     duplicate_window: nanos(duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: replicas,
     max_msgs: -1,
     max_msgs_per_subject: -1,
     max_msg_size: -1,
@@ -110,6 +129,7 @@ const isStreamNotFound = (err: unknown) => (err as NatsError).api_error?.err_cod
 /**
  * Creates the namespace's streams, or updates them to the declared configuration when they exist.
  * Safe to run from every service at start-up, concurrently: a lost creation race becomes an update.
+ * A changed `replicas` changes an existing stream's replica count (a cluster adds or drops copies).
  */
 export async function ensureStreams(
   jsm: JetStreamManager,

@@ -10,6 +10,7 @@ runMain(async () => {
     CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
     CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
     CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+    CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
     LOG_LEVEL: settings.LOG_LEVEL,
   });
   const client = createClickHouse({
@@ -18,7 +19,13 @@ runMain(async () => {
     password: config.CLICKHOUSE_PASSWORD,
   });
   try {
-    await migrateOlap(client, config.CLICKHOUSE_DATABASE, createLogger("olap-migrate", config.LOG_LEVEL));
+    await migrateOlap(
+      client,
+      config.CLICKHOUSE_DATABASE,
+      createLogger("olap-migrate", config.LOG_LEVEL),
+      undefined,
+      { cluster: config.CLICKHOUSE_CLUSTER },
+    );
   } finally {
     await client.close();
   }

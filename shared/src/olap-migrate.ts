@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createClickHouse } from "./clickhouse.ts";
 import type { Logger } from "./logger.ts";
+import { renderForCluster } from "./olap-cluster.ts";
 
 /** Numbered ClickHouse DDL files (`0001_entities.sql`, ...), applied in order. */
 export const olapMigrationsFolder = join(import.meta.dir, "..", "clickhouse");
@@ -61,6 +62,16 @@ export function loadOlapMigrations(folder = olapMigrationsFolder): OlapMigration
     });
 }
 
+export interface OlapMigrateOptions {
+  /**
+   * `CLICKHOUSE_CLUSTER`: the name of a cluster in the servers' `remote_servers` whose replicas
+   * (with ClickHouse Keeper) hold the schema. Statements then run ON CLUSTER with Replicated*
+   * engines, and the record of what ran is a replicated table too, so it is written once for
+   * the whole cluster and read the same from every replica.
+   */
+  cluster?: string;
+}
+
 /**
  * Brings `database` up to the latest OLAP schema: creates it if missing, applies each migration
  * not yet recorded in `<database>.schema_migrations`, in order, and records it once all its
@@ -77,10 +88,15 @@ export async function migrateOlap(
   database: string,
   logger?: Logger,
   migrations: OlapMigration[] = loadOlapMigrations(),
+  options: OlapMigrateOptions = {},
 ): Promise<{ applied: string[] }> {
   if (!IDENTIFIER.test(database))
     throw new Error(`invalid ClickHouse database name ${JSON.stringify(database)}`);
-  const run = (query: string) => client.command({ query: query.replaceAll("{database}", database) });
+  const { cluster } = options;
+  // On a cluster every statement, the migrator's own included, runs ON CLUSTER with replicated
+  // engines (olap-cluster.ts); without one the files' text is sent as it is.
+  const render = cluster ? (query: string) => renderForCluster(query, cluster) : (query: string) => query;
+  const run = (query: string) => client.command({ query: render(query).replaceAll("{database}", database) });
   await run("CREATE DATABASE IF NOT EXISTS {database}").catch((err) => {
     if ((err as { code?: string }).code !== "81") throw err;
     throw new Error(
@@ -129,11 +145,12 @@ export async function migrateOlap(
  * CREATE DATABASE can run), then return a client whose unqualified names resolve in it.
  */
 export async function connectMigratedClickHouse(
-  server: { url: string; user: string; password: string },
+  server: { url: string; user: string; password: string; cluster?: string },
   database: string,
   logger?: Logger,
 ): Promise<ClickHouseClient> {
-  const admin = createClickHouse(server);
-  await migrateOlap(admin, database, logger).finally(() => admin.close());
-  return createClickHouse({ ...server, database });
+  const { cluster, ...connection } = server;
+  const admin = createClickHouse(connection);
+  await migrateOlap(admin, database, logger, undefined, { cluster }).finally(() => admin.close());
+  return createClickHouse({ ...connection, database });
 }

@@ -6,6 +6,7 @@ const positiveInt = (min: number, max: number) => z.coerce.number().int().min(mi
 export const extractorSettings = {
   DATABASE_URL: settings.DATABASE_URL,
   NATS_URL: settings.NATS_URL,
+  NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3002),
   LOG_LEVEL: settings.LOG_LEVEL,

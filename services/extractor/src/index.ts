@@ -30,7 +30,10 @@ runMain(async () => {
   );
   await retryWithBackoff(
     "stream provisioning",
-    async () => ensureStreams(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE),
+    async () =>
+      ensureStreams(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE, {
+        replicas: config.NATS_STREAM_REPLICAS,
+      }),
     {
       logger,
     },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { DELTA_FORMAT } from "@adpipe/shared/contract";
 import { type ClickHouseClient, ClickHouseError } from "@clickhouse/client";
@@ -35,19 +36,35 @@ export function describe(err: unknown): string {
 }
 
 /**
+ * The `insert_deduplication_token` of one INSERT of these batches, in this order: the batch id
+ * for one batch, a digest of the ordered ids for several. A batch id names its bytes (it ends in
+ * a hash of the body), so equal tokens mean equal data, and a retry of the same INSERT (after a
+ * timeout whose outcome is unknown, or on another replica) is stored once. ClickHouse appends
+ * `_<n>` per block, so the order matters: the same batches grouped or ordered differently get
+ * another token and are stored again, which the versioned tables make harmless.
+ */
+export function dedupToken(batchIds: readonly string[]): string {
+  if (batchIds.length === 1) return batchIds[0] as string;
+  return `batches-${batchIds.length}-${createHash("sha256").update(batchIds.join("\n")).digest("hex").slice(0, 32)}`;
+}
+
+/**
  * One INSERT of the batches' bytes exactly as the extractor published them (TabSeparated from
  * PostgreSQL's COPY): no row is parsed here. Resolves once ClickHouse has written the data.
+ * With `batchIds`, the insert carries their dedupToken.
  */
 export async function insertBodies(
   client: ClickHouseClient,
   table: string,
   columns: readonly string[],
   bodies: Uint8Array[],
+  batchIds?: readonly string[],
 ): Promise<void> {
   await client.insert({
     table,
     columns: columns as [string, ...string[]],
     format: DELTA_FORMAT,
+    clickhouse_settings: batchIds?.length ? { insert_deduplication_token: dedupToken(batchIds) } : {},
     values: Readable.from(
       bodies.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
       { objectMode: false },

@@ -1,14 +1,16 @@
-import { milliseconds as ms, parseConfig, settings } from "@adpipe/shared/config";
+import { bool, milliseconds as ms, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
 
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   return parseConfig(
     {
       NATS_URL: settings.NATS_URL,
+      NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
       CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
       CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
       CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
       CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+      CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
       ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
       PORT: settings.PORT.default(3003),
       LOG_LEVEL: settings.LOG_LEVEL,
@@ -28,6 +30,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
        * on purpose: a live loader tells JetStream it is still working on what it holds.
        */
       LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 5_000),
+      /**
+       * Send each INSERT's batch ids as insert_deduplication_token, so a retried insert (on this
+       * replica or another) is stored once. Default: on with CLICKHOUSE_CLUSTER, off on a single
+       * server, where a duplicate only costs disk until merges (the tables are versioned).
+       */
+      LOADER_DEDUP_TOKEN: bool.optional(),
       /** Longest pause between retries while ClickHouse is unreachable. */
       LOADER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
       /**

@@ -12,13 +12,18 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
   const clickhouse = await connectMigratedClickHouse(
-    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    {
+      url: config.CLICKHOUSE_URL,
+      user: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      cluster: config.CLICKHOUSE_CLUSTER,
+    },
     config.CLICKHOUSE_DATABASE,
     logger,
   );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
 
   // Fault injection for the crash test: die between a confirmed insert and its announcement.

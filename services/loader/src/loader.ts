@@ -20,7 +20,7 @@ export interface LoaderDeps {
     | "LOADER_MAX_ATTEMPTS"
     | "LOADER_MAX_BACKOFF_MS"
   > &
-    Partial<Pick<LoaderConfig, "LOADER_ACK_WAIT_MS">>;
+    Partial<Pick<LoaderConfig, "LOADER_ACK_WAIT_MS" | "LOADER_DEDUP_TOKEN" | "CLICKHOUSE_CLUSTER">>;
   logger: Logger;
   /** Where the loader's Prometheus metrics go. */
   registry?: Registry;
@@ -44,6 +44,7 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
       maxInsertBytes: config.LOADER_MAX_INSERT_BYTES,
       maxAttempts: config.LOADER_MAX_ATTEMPTS,
       maxBackoffMs: config.LOADER_MAX_BACKOFF_MS,
+      dedupTokens: config.LOADER_DEDUP_TOKEN ?? config.CLICKHOUSE_CLUSTER !== undefined,
       metrics,
       afterInsert,
       heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 5_000) / 3)),

@@ -27,6 +27,8 @@ export interface TableLoopOptions {
   maxAttempts: number;
   maxBackoffMs: number;
   metrics?: LoaderMetrics;
+  /** Each INSERT carries an insert_deduplication_token made of its batch ids. */
+  dedupTokens?: boolean;
   /** Fault injection for tests: runs after an insert succeeded and before its announcement. */
   afterInsert?: () => void;
   /** Held deliveries are told "still working" this often (below the consumer's ack wait). */
@@ -113,6 +115,7 @@ export function createTableLoop(o: TableLoopOptions) {
       target,
       columns,
       items.map((i) => i.delta.body),
+      o.dedupTokens ? items.map((i) => i.delta.batchId) : undefined,
     );
     end?.();
     o.metrics?.insertRows.observe(

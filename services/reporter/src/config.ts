@@ -9,10 +9,12 @@ const serviceUrl = (fallback: string) =>
 
 export const reporterSettings = {
   NATS_URL: settings.NATS_URL,
+  NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
   CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
   CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
   CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+  CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3004),
   LOG_LEVEL: settings.LOG_LEVEL,

@@ -16,13 +16,18 @@ runMain(async () => {
   const logger = createLogger("reporter", config.LOG_LEVEL);
   const queries = loadQueries();
   const clickhouse = await connectMigratedClickHouse(
-    { url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD },
+    {
+      url: config.CLICKHOUSE_URL,
+      user: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      cluster: config.CLICKHOUSE_CLUSTER,
+    },
     config.CLICKHOUSE_DATABASE,
     logger,
   );
   const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
+  await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
 
   const registry = createRegistry("reporter");

@@ -45,6 +45,9 @@ export interface ReporterWorld {
 export interface WorldOptions {
   /** The UTC date the reporter computes reports for (default: the real one). */
   today?: () => string;
+  /** Where the world's NATS is: the test server by default, or a cluster with replicated streams. */
+  natsUrl?: string;
+  streamReplicas?: number;
   /** Reporter settings to override (e.g. a shorter heal interval). */
   config?: Partial<ReturnType<typeof reporterTestConfig>> & { REPORTER_HEAL_INTERVAL_MS?: number };
 }
@@ -52,10 +55,10 @@ export interface WorldOptions {
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
   const chs = await startTestClickHouse();
   await migrateOlap(chs.client, chs.database);
-  const nc = await connectNats({ url: natsUrl });
+  const nc = await connectNats({ url: options.natsUrl ?? natsUrl });
   const jsm = await nc.jetstreamManager();
   const namespace = uniqueName("rep");
-  await ensureStreams(jsm, namespace);
+  await ensureStreams(jsm, namespace, { replicas: options.streamReplicas });
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
   const queries = loadQueries();
   const registry = createRegistry("reporter");
@@ -143,7 +146,7 @@ export async function createPipelineWorld(options: WorldOptions = {}): Promise<P
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     config: loadExtractorConfig({
       DATABASE_URL: db.url,
-      NATS_URL: natsUrl,
+      NATS_URL: options.natsUrl ?? natsUrl,
       ADPIPE_NAMESPACE: namespace,
       EXTRACT_INTERVAL_MS: "50",
     }),
