@@ -8,6 +8,9 @@ export const extractorSettings = {
   NATS_URL: settings.NATS_URL,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3002),
+  HOST: settings.HOST,
+  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
   /** Pause between scheduled cycles; failures back off from here up to EXTRACT_MAX_BACKOFF_MS. */
   EXTRACT_INTERVAL_MS: positiveInt(10, 3_600_000).default(1000),

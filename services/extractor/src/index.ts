@@ -4,6 +4,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createExtractor } from "./extractor.ts";
@@ -47,12 +48,13 @@ runMain(async () => {
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
   const app = createApp({
+    security: securityFrom(config),
     extractor,
     logger,
     checks: { postgres: () => pool.query("SELECT 1"), nats: () => pingNats(nc) },
     registry,
   });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
   extractor.start();
   logger.info("extractor started", { port: server.port, namespace: config.ADPIPE_NAMESPACE });
 

@@ -2,6 +2,7 @@ import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import type { Pool } from "@adpipe/shared/pg";
+import type { HttpSecurity } from "@adpipe/shared/security";
 import {
   advertisersInput,
   batchInput,
@@ -22,6 +23,8 @@ export interface GeneratorAppDeps {
   simulation: Simulation;
   logger: Logger;
   registry?: ReturnType<typeof createRegistry>;
+  /** Tokens for the control plane; without an API token every POST answers 401. */
+  security?: HttpSecurity;
 }
 
 const generate = ["generate"];
@@ -33,11 +36,13 @@ export function createApp({
   simulation,
   logger,
   registry = createRegistry("generator"),
+  security,
 }: GeneratorAppDeps) {
   const app = createServiceApp({
     service: "generator",
     logger,
     registry,
+    security,
     description: "Synthetic ad traffic into PostgreSQL: the original tool's operations over HTTP.",
     checks: { postgres: () => pool.query("SELECT 1") },
   });
@@ -139,7 +144,12 @@ export function createApp({
   );
   app.api.post(
     "/simulate/start",
-    { summary: "Start the continuous simulation", tags: simulate, body: simulateStartInput },
+    {
+      summary: "Start the continuous simulation",
+      tags: simulate,
+      body: simulateStartInput,
+      optionalBody: true,
+    },
     async (c, { body }) => c.json(simulation.start(body.interval_seconds)),
   );
   app.api.post("/simulate/stop", { summary: "Stop the simulation", tags: simulate }, async (c) =>

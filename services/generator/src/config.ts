@@ -5,6 +5,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       DATABASE_URL: settings.DATABASE_URL,
       PORT: settings.PORT.default(3001),
+      HOST: settings.HOST,
+      ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+      ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
       LOG_LEVEL: settings.LOG_LEVEL,
       /** Start the continuous simulation at start-up (what Airflow's generate_new_data DAG did). */
       SIMULATE: bool.default(false),

@@ -3,6 +3,7 @@ import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { createPool } from "@adpipe/shared/pg";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { instrumentOperations } from "./metrics.ts";
@@ -26,9 +27,9 @@ runMain(async () => {
     logger,
     intervalSeconds: config.SIMULATE_INTERVAL_SECONDS,
   });
-  const app = createApp({ pool, ops, simulation, logger, registry });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
-  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+  const app = createApp({ security: securityFrom(config), pool, ops, simulation, logger, registry });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
+  logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
   if (config.SIMULATE) simulation.start();
 
   onShutdown(async (signal) => {

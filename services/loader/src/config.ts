@@ -11,6 +11,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
       ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
       PORT: settings.PORT.default(3003),
+      HOST: settings.HOST,
+      ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+      ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
       LOG_LEVEL: settings.LOG_LEVEL,
       /** A batch waits at most this long for more batches of its table before the insert. */
       LOADER_FLUSH_MS: ms(0, 60_000, 200),

@@ -15,6 +15,9 @@ export const reporterSettings = {
   CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3004),
+  HOST: settings.HOST,
+  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
   /** Loaded events arriving within this long of the first one are rebuilt together. */
   REPORTER_COALESCE_MS: ms(0, 60_000, 150),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator/src/operations.ts";
+import { authorised } from "@adpipe/shared/api-testing";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
 
 // The truth test: the real pipeline in-process; every KPI the API serves must equal the same KPI
@@ -291,7 +292,7 @@ describe("truth", () => {
     await compareEverything();
 
     // A forced full rebuild changes nothing that is read.
-    const res = await w.app.request("/reports/rebuild", { method: "POST" });
+    const res = await w.app.request("/reports/rebuild", { method: "POST", headers: authorised });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { full: boolean }).full).toBe(true);
     await compareEverything();
