@@ -9,6 +9,7 @@ import { parseConfig, settings } from "../shared/src/config.ts";
 import { createLogger } from "../shared/src/logger.ts";
 import { migrateOltp } from "../shared/src/migrate.ts";
 import { createPool } from "../shared/src/pg.ts";
+import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
@@ -37,6 +38,8 @@ function loadStartConfig() {
     SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
     STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
     LOG_LEVEL: settings.LOG_LEVEL,
+    ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+    ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   });
   const servicePorts = parseConfig(
     Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
@@ -175,7 +178,10 @@ async function main(): Promise<void> {
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
+    const token = apiToken(home, config.ADPIPE_API_TOKEN);
     const common = {
+      ADPIPE_API_TOKEN: token.token,
+      ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
       CLICKHOUSE_URL: clickhouse.url,
@@ -209,7 +215,7 @@ async function main(): Promise<void> {
     if (!rows[0]?.n && urls.generator) {
       const res = await fetch(`${urls.generator}/generate/batch`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token.token}` },
         body: JSON.stringify({ advertisers: 3, campaigns: 4, impressions: 2000, ctr: 0.05 }),
       });
       if (!res.ok) throw new StartError(`the first batch failed: generator answered ${res.status}`);
@@ -223,6 +229,14 @@ async function main(): Promise<void> {
       const url = urls[s.name] as string;
       say(`${s.name}: ${url}${(s.tryIt ?? []).map((c) => `   ${c.replaceAll("{url}", url)}`).join("")}`);
     }
+    say(
+      token.file
+        ? `control token (every POST needs it): export ADPIPE_API_TOKEN=$(cat ${token.file})`
+        : "control token: the ADPIPE_API_TOKEN you set (every POST needs it)",
+    );
+    say(
+      `e.g. curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" -H "content-type: application/json" -d '{}' ${urls.extractor ?? "http://127.0.0.1:3002"}/extract`,
+    );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
     if (natsMonitor)
       say(`NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl}`);

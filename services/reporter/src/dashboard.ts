@@ -12,7 +12,11 @@ import { type Answer, callService } from "./upstream.ts";
 
 /** Hand-written static files: no build step, no CDN, so the page works offline. */
 export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
-const ASSETS = { "app.js": "text/javascript", "style.css": "text/css" } as const;
+const ASSETS = {
+  "app.js": "text/javascript",
+  "auth.js": "text/javascript",
+  "style.css": "text/css",
+} as const;
 
 export interface DashboardDeps {
   clickhouse: ClickHouseClient;
