@@ -12,6 +12,7 @@ import { createPool } from "../shared/src/pg.ts";
 import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
+import { postgresServiceUrls } from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
@@ -175,6 +176,11 @@ async function main(): Promise<void> {
       throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
     });
     await migrateClickHouse(clickhouse, logger);
+    // Settings one service gets on top of the common ones: its own least-privilege credentials.
+    const own: Record<string, Record<string, string>> = {};
+    if (!config.DATABASE_URL)
+      for (const [service, url] of Object.entries(await postgresServiceUrls(home, databaseUrl)))
+        own[service] = { DATABASE_URL: url, DATABASE_MIGRATE: "false" };
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
@@ -197,7 +203,7 @@ async function main(): Promise<void> {
       const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
       const service = await supervisor.start(
-        { name: s.name, port, env: { ...common, ...env } },
+        { name: s.name, port, env: { ...common, ...env, ...own[s.name] } },
         aborted.signal,
       );
       urls[s.name] = service.url;

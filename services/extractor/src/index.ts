@@ -16,7 +16,10 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("extractor", config.LOG_LEVEL);
 
-  await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), { logger });
+  if (config.DATABASE_MIGRATE)
+    await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), {
+      logger,
+    });
   // One client per table for a cycle, one for the pending-window write, a few for HTTP.
   const pool = createPool({
     connectionString: config.DATABASE_URL,

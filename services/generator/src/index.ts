@@ -13,7 +13,7 @@ import { createSimulation } from "./simulation.ts";
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("generator", config.LOG_LEVEL);
-  await migrateOltp(config.DATABASE_URL, logger);
+  if (config.DATABASE_MIGRATE) await migrateOltp(config.DATABASE_URL, logger);
   const pool = createPool({
     connectionString: config.DATABASE_URL,
     applicationName: "adpipe-generator",
