@@ -12,7 +12,7 @@ import { createPool } from "../shared/src/pg.ts";
 import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
-import { postgresServiceUrls } from "./lib/least-privilege.ts";
+import { natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
@@ -146,8 +146,19 @@ async function main(): Promise<void> {
 
     let natsUrl = config.NATS_URL;
     let natsMonitor: string | undefined;
+    // Settings one service gets on top of the common ones: its own least-privilege credentials.
+    const own: Record<string, Record<string, string>> = {};
+    let natsAdmin: string | undefined;
     if (!natsUrl) {
-      const nats = await startNatsServer(home, config.ADPIPE_NATS_PORT, config.ADPIPE_NATS_MONITOR_PORT);
+      const users = natsUsersConfig(home, config.ADPIPE_NAMESPACE);
+      for (const [service, env] of Object.entries(users.env)) own[service] = { ...own[service], ...env };
+      natsAdmin = users.adminPasswordFile;
+      const nats = await startNatsServer(
+        home,
+        config.ADPIPE_NATS_PORT,
+        config.ADPIPE_NATS_MONITOR_PORT,
+        users.file,
+      );
       cleanups.push({ name: "nats-server", stop: nats.stop });
       watch("nats-server", nats.exited);
       natsUrl = nats.url;
@@ -176,11 +187,9 @@ async function main(): Promise<void> {
       throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
     });
     await migrateClickHouse(clickhouse, logger);
-    // Settings one service gets on top of the common ones: its own least-privilege credentials.
-    const own: Record<string, Record<string, string>> = {};
     if (!config.DATABASE_URL)
       for (const [service, url] of Object.entries(await postgresServiceUrls(home, databaseUrl)))
-        own[service] = { DATABASE_URL: url, DATABASE_MIGRATE: "false" };
+        own[service] = { ...own[service], DATABASE_URL: url, DATABASE_MIGRATE: "false" };
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
@@ -245,7 +254,9 @@ async function main(): Promise<void> {
     );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
     if (natsMonitor)
-      say(`NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl}`);
+      say(
+        `NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl} --user admin --password "$(cat ${natsAdmin})"`,
+      );
     say(`running (simulation every ${config.SIMULATE_INTERVAL_SECONDS} s); Ctrl-C stops everything`);
 
     const status = createStatus({

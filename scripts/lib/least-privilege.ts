@@ -1,4 +1,7 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
+import { NATS_SERVICES, type NatsService, natsAuthorization } from "../../shared/src/nats-permissions.ts";
 import { ensureLoginUser, PG_GROUPS } from "../../shared/src/pg-roles.ts";
 import { keptSecret } from "./api-token.ts";
 
@@ -28,4 +31,21 @@ export async function postgresServiceUrls(home: string, ownerUrl: string): Promi
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The config file for `bun start`'s own nats-server: a user per service with only its subjects
+ * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file and each
+ * service's NATS_USER / NATS_PASSWORD, plus the admin user for operators.
+ */
+export function natsUsersConfig(home: string, namespace: string) {
+  const passwords = Object.fromEntries(
+    [...NATS_SERVICES, "admin"].map((name) => [name, keptSecret(home, `nats-${name}-password`).value]),
+  ) as Record<NatsService | "admin", string>;
+  const file = join(home, "nats-server.conf");
+  writeFileSync(file, natsAuthorization(namespace, passwords), { mode: 0o600 });
+  const env = Object.fromEntries(
+    NATS_SERVICES.map((name) => [name, { NATS_USER: name, NATS_PASSWORD: passwords[name] }]),
+  ) as Record<string, Record<string, string>>;
+  return { file, env, adminPasswordFile: join(home, "nats-admin-password") };
 }

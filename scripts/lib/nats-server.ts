@@ -21,6 +21,8 @@ export async function startNatsServer(
   stateDir: string,
   port: number,
   monitorPort: number,
+  /** A config file (e.g. the per-service users `bun start` writes); flags still set the rest. */
+  configFile?: string,
 ): Promise<RunningNats> {
   const binary = findNatsServer();
   if (!binary) {
@@ -31,7 +33,19 @@ export async function startNatsServer(
   const storeDir = join(stateDir, "nats");
   mkdirSync(storeDir, { recursive: true });
   const proc = Bun.spawn(
-    [binary, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    [
+      binary,
+      ...(configFile ? ["-c", configFile] : []),
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-m",
+      String(monitorPort),
+      "-js",
+      "-sd",
+      storeDir,
+    ],
     // process.env as it is now (Bun.spawn's default is the environment at launch): it carries
     // the marker that lets a later `bun start` find a server this one left behind.
     { stdout: "ignore", stderr: "pipe", detached: true, env: { ...process.env } },

@@ -27,6 +27,9 @@ const url = (protocols: string[]) =>
 export const settings = {
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/adpipe"),
   NATS_URL: url(["nats:", "tls:", "ws:", "wss:"]).default("nats://127.0.0.1:4222"),
+  /** This service's NATS user, where the server has per-service users (bun start, compose). */
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
   CLICKHOUSE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8123"),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),

@@ -6,6 +6,8 @@ const positiveInt = (min: number, max: number) => z.coerce.number().int().min(mi
 export const extractorSettings = {
   DATABASE_URL: settings.DATABASE_URL,
   NATS_URL: settings.NATS_URL,
+  NATS_USER: settings.NATS_USER,
+  NATS_PASSWORD: settings.NATS_PASSWORD,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3002),
   HOST: settings.HOST,

@@ -29,7 +29,14 @@ runMain(async () => {
   });
   const nc = await retryWithBackoff(
     "NATS connection",
-    () => connectNats({ url: config.NATS_URL, name: "adpipe-extractor", logger }),
+    () =>
+      connectNats({
+        url: config.NATS_URL,
+        name: "adpipe-extractor",
+        logger,
+        user: config.NATS_USER,
+        pass: config.NATS_PASSWORD,
+      }),
     { logger },
   );
   await retryWithBackoff(

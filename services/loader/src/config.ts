@@ -5,6 +5,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return parseConfig(
     {
       NATS_URL: settings.NATS_URL,
+      NATS_USER: settings.NATS_USER,
+      NATS_PASSWORD: settings.NATS_PASSWORD,
       CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
       CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
       CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,

@@ -17,7 +17,13 @@ runMain(async () => {
     config.CLICKHOUSE_DATABASE,
     logger,
   );
-  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: "adpipe-loader",
+    logger,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });

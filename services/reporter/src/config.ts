@@ -9,6 +9,8 @@ const serviceUrl = (fallback: string) =>
 
 export const reporterSettings = {
   NATS_URL: settings.NATS_URL,
+  NATS_USER: settings.NATS_USER,
+  NATS_PASSWORD: settings.NATS_PASSWORD,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
   CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
   CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,

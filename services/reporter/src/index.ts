@@ -21,7 +21,13 @@ runMain(async () => {
     config.CLICKHOUSE_DATABASE,
     logger,
   );
-  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: "adpipe-reporter",
+    logger,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE);
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
