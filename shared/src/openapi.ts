@@ -166,6 +166,8 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
         version: info.version ?? "1.0.0",
         ...(info.description ? { description: info.description } : {}),
       },
+      // Relative: the document is served by the service it describes, wherever that listens.
+      servers: [{ url: "/", description: "this service" }],
       paths,
       components: {
         securitySchemes: {
