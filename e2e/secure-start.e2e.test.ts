@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -63,6 +64,22 @@ test("bun start listens on loopback only and guards mutating routes with a token
       headers: { "content-type": "application/json", ...headers },
       body: "{}",
     });
+  // The services connect to the embedded PostgreSQL as their own least-privilege users.
+  const admin = new pg.Client({
+    connectionString: `postgres://postgres:adpipe@127.0.0.1:${env.ADPIPE_POSTGRES_PORT}/adpipe`,
+  });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      "SELECT DISTINCT application_name, usename FROM pg_stat_activity WHERE application_name IN ('adpipe-generator', 'adpipe-extractor') ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { application_name: "adpipe-extractor", usename: "adpipe_extractor_user" },
+      { application_name: "adpipe-generator", usename: "adpipe_generator_user" },
+    ]);
+  } finally {
+    await admin.end();
+  }
   expect((await extract({})).status).toBe(401);
   expect((await extract({ authorization: `Bearer ${token}` })).status).toBe(200);
 }, 180_000);
