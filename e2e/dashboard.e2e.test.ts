@@ -2,7 +2,7 @@
 // pipeline run by `bun start`: every service shows up and ready, the charts have data, a KPI on
 // the page equals the API's, "Generate batch" makes the counts rise, and the page logs no error.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
@@ -69,7 +69,15 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   );
   // The simulation would move every number while the test compares them: only the test's own
   // click changes the data from here on.
-  expect((await fetch(`${generator}/simulate/stop`, { method: "POST" })).ok).toBe(true);
+  const token = readFileSync(join(home, "api-token"), "utf8").trim();
+  expect(
+    (
+      await fetch(`${generator}/simulate/stop`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).ok,
+  ).toBe(true);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "adpipe-chromium-"));
   cleanups.push(async () => rmSync(userDataDir, { recursive: true, force: true }));
@@ -159,6 +167,10 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
     pg: await count(page, "pg-rows-impressions"),
     ch: await count(page, "ch-rows-impressions"),
   };
+  // The controls show only once the token is given (it stays in this tab's sessionStorage).
+  expect(await page.getByTestId("generate-batch").isVisible()).toBe(false);
+  await page.getByTestId("token-input").fill(token);
+  await page.getByTestId("token-save").click();
   await page.getByTestId("generate-batch").click();
   await waitFor("the message of the generated batch", 10_000, async () =>
     (await text(page, "message")).startsWith("batch generated") ? true : undefined,

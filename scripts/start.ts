@@ -9,8 +9,10 @@ import { parseConfig, settings } from "../shared/src/config.ts";
 import { createLogger } from "../shared/src/logger.ts";
 import { migrateOltp } from "../shared/src/migrate.ts";
 import { createPool } from "../shared/src/pg.ts";
+import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
+import { natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
@@ -37,6 +39,8 @@ function loadStartConfig() {
     SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
     STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
     LOG_LEVEL: settings.LOG_LEVEL,
+    ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+    ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   });
   const servicePorts = parseConfig(
     Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
@@ -146,8 +150,19 @@ async function main(): Promise<void> {
 
     let natsUrl = config.NATS_URL;
     let natsMonitor: string | undefined;
+    // Settings one service gets on top of the common ones: its own least-privilege credentials.
+    const own: Record<string, Record<string, string>> = {};
+    let natsAdmin: string | undefined;
     if (!natsUrl) {
-      const nats = await startNatsServer(home, config.ADPIPE_NATS_PORT, config.ADPIPE_NATS_MONITOR_PORT);
+      const users = natsUsersConfig(home, config.ADPIPE_NAMESPACE);
+      for (const [service, env] of Object.entries(users.env)) own[service] = { ...own[service], ...env };
+      natsAdmin = users.adminPasswordFile;
+      const nats = await startNatsServer(
+        home,
+        config.ADPIPE_NATS_PORT,
+        config.ADPIPE_NATS_MONITOR_PORT,
+        users.file,
+      );
       cleanups.push({ name: "nats-server", stop: nats.stop });
       watch("nats-server", nats.exited);
       natsUrl = nats.url;
@@ -181,8 +196,13 @@ async function main(): Promise<void> {
       throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
     });
     await migrateClickHouse(clickhouse, logger);
+    if (!config.DATABASE_URL)
+      for (const [service, url] of Object.entries(await postgresServiceUrls(home, databaseUrl)))
+        own[service] = { ...own[service], DATABASE_URL: url, DATABASE_MIGRATE: "false" };
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
+
+    const token = apiToken(home, config.ADPIPE_API_TOKEN);
 
     const pool = createPool({ connectionString: databaseUrl, max: 1, logger });
     const statusClient = createClickHouse(clickhouse);
@@ -196,6 +216,8 @@ async function main(): Promise<void> {
     const wasEmpty = !rows[0]?.n;
 
     const common = {
+      ADPIPE_API_TOKEN: token.token,
+      ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
       CLICKHOUSE_URL: clickhouse.url,
@@ -211,7 +233,7 @@ async function main(): Promise<void> {
       const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
       const service = await supervisor.start(
-        { name: s.name, port, env: { ...common, ...env } },
+        { name: s.name, port, env: { ...common, ...env, ...own[s.name] } },
         aborted.signal,
       );
       urls[s.name] = service.url;
@@ -222,7 +244,7 @@ async function main(): Promise<void> {
       const post = (path: string, body: unknown) =>
         fetch(`${urls.generator}${path}`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", authorization: `Bearer ${token.token}` },
           body: JSON.stringify(body),
         });
       if (wasEmpty) {
@@ -241,9 +263,19 @@ async function main(): Promise<void> {
       const url = urls[s.name] as string;
       say(`${s.name}: ${url}${(s.tryIt ?? []).map((c) => `   ${c.replaceAll("{url}", url)}`).join("")}`);
     }
+    say(
+      token.file
+        ? `control token (every POST needs it): export ADPIPE_API_TOKEN=$(cat ${token.file})`
+        : "control token: the ADPIPE_API_TOKEN you set (every POST needs it)",
+    );
+    say(
+      `e.g. curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" -H "content-type: application/json" -d '{}' ${urls.extractor ?? "http://127.0.0.1:3002"}/extract`,
+    );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
     if (natsMonitor)
-      say(`NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl}`);
+      say(
+        `NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl} --user admin --password "$(cat ${natsAdmin})"`,
+      );
     say(`running (simulation every ${config.SIMULATE_INTERVAL_SECONDS} s); Ctrl-C stops everything`);
 
     const status = createStatus({

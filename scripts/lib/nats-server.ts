@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StartError } from "./ports.ts";
 
@@ -42,6 +42,8 @@ export async function startNatsServer(
   stateDir: string,
   port: number,
   monitorPort: number,
+  /** A config file (e.g. the per-service users `bun start` writes); flags still set the rest. */
+  configFile?: string,
 ): Promise<RunningNats> {
   const binary = findNatsServer();
   if (!binary) {
@@ -58,14 +60,17 @@ export async function startNatsServer(
     const conf = join(stateDir, "nats.conf");
     writeFileSync(
       conf,
-      `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n  sync_interval: always\n}\n`,
+      // One config file: JetStream's durability, then the caller's (users and permissions).
+      `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n  sync_interval: always\n}\n${
+        configFile ? readFileSync(configFile, "utf8") : ""
+      }`,
     );
     durability.push("-c", conf);
   }
   const proc = Bun.spawn(
     [
       binary,
-      ...durability,
+      ...(durability.length > 0 ? durability : configFile ? ["-c", configFile] : []),
       "-a",
       "127.0.0.1",
       "-p",

@@ -33,7 +33,10 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "extractor",
     defaultPort: 3002,
-    tryIt: ["curl -s {url}/watermarks", "curl -s -X POST {url}/extract"],
+    tryIt: [
+      "curl -s {url}/watermarks",
+      'curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" {url}/extract',
+    ],
   },
   { name: "loader", defaultPort: 3003, tryIt: ["curl -s {url}/status"] },
   {

@@ -56,3 +56,55 @@ export function total(
     .filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))
     .reduce((sum, m) => sum + Number(m.value ?? 0), 0);
 }
+
+/** The API token test apps are built with (`security: testSecurity`). */
+export const TEST_API_TOKEN = "adpipe-test-token-0123456789";
+export const testSecurity = { apiToken: TEST_API_TOKEN } as const;
+/** Headers of an authorised call, with a JSON body type. */
+export const authorised = { authorization: `Bearer ${TEST_API_TOKEN}`, "content-type": "application/json" };
+
+/**
+ * Walks the app's route table: every non-GET route must answer 401 without a token and with a
+ * wrong one, 403 to a cross-origin page, 415 to a `text/plain` body, and get past the guard
+ * with the token. Returns what did not hold (empty when every route is guarded), so a route
+ * added later is covered without anyone remembering to list it.
+ */
+export async function unguardedRoutes(app: ServiceApp): Promise<string[]> {
+  const problems: string[] = [];
+  const mutating = routeTable(app).filter((r) => !r.startsWith("GET "));
+  for (const route of mutating) {
+    const [method, template] = route.split(" ") as [string, string];
+    const path = template.replace(/\{\w+\}/g, "999999");
+    const call = (headers: Record<string, string>, body = "{}") =>
+      app.request(path, { method, headers: { "content-type": "application/json", ...headers }, body });
+    const expectStatus = async (what: string, res: Response, status: number) => {
+      if (res.status !== status) problems.push(`${route} ${what}: ${res.status}, expected ${status}`);
+      const body = (await res.json().catch(() => null)) as { error?: { code?: string } } | null;
+      if (!body?.error?.code) problems.push(`${route} ${what}: no {error:{code}} body`);
+    };
+    await expectStatus("without a token", await call({}), 401);
+    await expectStatus(
+      "with a wrong token",
+      await call({ authorization: "Bearer wrong-token-0123456789" }),
+      401,
+    );
+    await expectStatus(
+      "from another origin",
+      await call({ authorization: authorised.authorization, origin: "https://evil.example" }),
+      403,
+    );
+    await expectStatus(
+      "with a text/plain body",
+      await call(
+        { authorization: authorised.authorization, "content-type": "text/plain" },
+        '{"confirm":"yes"}',
+      ),
+      415,
+    );
+    const ok = await call({ authorization: authorised.authorization });
+    if ([401, 403, 413, 414, 415].includes(ok.status))
+      problems.push(`${route} with the token: refused by the guard (${ok.status})`);
+  }
+  if (mutating.length === 0) problems.push("no mutating route found: is the route table empty?");
+  return problems;
+}

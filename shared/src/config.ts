@@ -55,6 +55,9 @@ export const settings = {
     .min(1, "must be at least 1")
     .max(5, "must be at most 5 (JetStream's limit)")
     .default(1),
+  /** This service's NATS user, where the server has per-service users (bun start, compose). */
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
   CLICKHOUSE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8123"),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
@@ -72,6 +75,12 @@ export const settings = {
     .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_' (it becomes a NATS subject token)")
     .default("adpipe"),
   PORT: z.coerce.number().int().min(0).max(65535),
+  /** Address to listen on: loopback unless told otherwise (containers set 0.0.0.0). */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  /** Bearer token every non-GET route requires; unset, the service refuses every non-GET call. */
+  ADPIPE_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** When set, read routes need it (or the API token) too; /health, /ready, /metrics stay open. */
+  ADPIPE_READ_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 } as const;
 

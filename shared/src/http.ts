@@ -4,6 +4,7 @@ import { AppError, errorBody } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { createRegistry, type Registry } from "./metrics.ts";
 import { createApi } from "./openapi.ts";
+import { type HttpSecurity, securityMiddleware } from "./security.ts";
 
 /**
  * A named dependency check for `/ready`; it throws (or rejects) when the dependency is unusable.
@@ -23,6 +24,8 @@ export interface ServiceAppOptions {
   registry?: Registry;
   /** One line for the OpenAPI document's description. */
   description?: string;
+  /** Tokens and limits (security.ts). Without an API token every non-GET route answers 401. */
+  security?: HttpSecurity;
 }
 
 async function runCheck(check: () => Promise<unknown>, timeoutMs: number): Promise<unknown> {
@@ -51,9 +54,11 @@ export function createServiceApp({
   checkTimeoutMs = 2000,
   registry = createRegistry(service),
   description,
+  security = {},
 }: ServiceAppOptions) {
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  app.use(securityMiddleware(security, logger));
   const api = createApi(app, { title: `adpipe ${service}`, description });
 
   api.get("/health", { summary: "Liveness: the process answers", tags: ["meta"] }, (c) =>

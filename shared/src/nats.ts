@@ -21,15 +21,19 @@ export interface ConnectNatsOptions {
   logger?: Logger;
   /** Upper bound for the first connection attempt; later disconnects reconnect forever. */
   timeoutMs?: number;
+  /** This service's own NATS user (NATS_USER / NATS_PASSWORD), where the server has users. */
+  user?: string;
+  pass?: string;
 }
 
 /**
  * Connects and keeps reconnecting for as long as the process lives: a NATS restart must not take
  * a service down, and `/ready` reports the gap meanwhile. Status changes are logged once each.
  */
-export async function connectNats({ url, name, logger, timeoutMs = 5000 }: ConnectNatsOptions) {
+export async function connectNats({ url, name, logger, timeoutMs = 5000, user, pass }: ConnectNatsOptions) {
   const nc = await connect({
     servers: natsServers(url),
+    ...(user ? { user, pass } : {}),
     name,
     timeout: timeoutMs,
     maxReconnectAttempts: -1,

@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { docsPage } from "./openapi-page.ts";
+import { isMutating, OPEN_PATHS } from "./security.ts";
 import { jsonBody, pathParams, queryParams } from "./validate.ts";
 
 type Method = "get" | "post" | "put" | "delete";
@@ -22,6 +23,8 @@ export interface RouteSpec<
   responses?: Record<number, string>;
   /** Response media types other than JSON (e.g. text/csv, text/plain). */
   produces?: string[];
+  /** An empty body counts as `{}` (otherwise a route with a body schema requires one). */
+  optionalBody?: boolean;
 }
 
 export interface RouteInput<B, Q, P> {
@@ -49,6 +52,32 @@ const errorSchema = {
   },
   required: ["error"],
 };
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: errorSchema } },
+});
+
+/** What the shared security layer (security.ts) answers, documented on every operation it guards. */
+const guardResponses = (mutating: boolean, open: boolean): Record<string, object> => ({
+  ...(mutating || !open
+    ? {
+        "401": errorResponse(
+          mutating
+            ? "missing or wrong bearer token"
+            : "missing or wrong bearer token (only when ADPIPE_READ_TOKEN is set)",
+        ),
+      }
+    : {}),
+  ...(mutating
+    ? {
+        "403": errorResponse("cross-origin request refused"),
+        "413": errorResponse("body too large"),
+        "415": errorResponse("body is not application/json"),
+      }
+    : {}),
+  "414": errorResponse("query string too long"),
+});
 
 function parameters(schema: Schema | undefined, where: "query" | "path") {
   if (!schema) return [];
@@ -81,28 +110,24 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
     for (const [status, description] of Object.entries(spec.responses ?? { 200: "OK" })) {
       const content: Record<string, object> = { "application/json": {} };
       for (const type of spec.produces ?? []) content[type] = {};
-      responses[status] =
-        Number(status) >= 400
-          ? { description, content: { "application/json": { schema: errorSchema } } }
-          : { description, content };
+      responses[status] = Number(status) >= 400 ? errorResponse(description) : { description, content };
     }
-    if (validated) {
-      responses["400"] = {
-        description: "invalid input; the message names the field",
-        content: { "application/json": { schema: errorSchema } },
-      };
-    }
+    if (validated) responses["400"] = errorResponse("invalid input; the message names the field");
+    const mutating = isMutating(method);
+    const open = OPEN_PATHS.has(path);
+    Object.assign(responses, guardResponses(mutating, open));
     paths[openapiPath] ??= {};
     (paths[openapiPath] as Record<string, object>)[method] = {
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       ...(spec.tags ? { tags: spec.tags } : {}),
+      security: mutating ? [{ bearerAuth: [] }] : open ? [{}] : [{}, { bearerAuth: [] }],
       operationId: `${method}${openapiPath.replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ?? "").toUpperCase())}`,
       parameters: [...parameters(spec.params, "path"), ...parameters(spec.query, "query")],
       ...(spec.body
         ? {
             requestBody: {
-              required: false,
+              required: !spec.optionalBody,
               content: { "application/json": { schema: toJsonSchema(spec.body) } },
             },
           }
@@ -113,7 +138,7 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
       const input = {
         params: spec.params ? pathParams(c, spec.params) : undefined,
         query: spec.query ? queryParams(c, spec.query) : undefined,
-        body: spec.body ? await jsonBody(c, spec.body) : undefined,
+        body: spec.body ? await jsonBody(c, spec.body, { optional: spec.optionalBody }) : undefined,
       } as RouteInput<B, Q, P>;
       return handler(c, input);
     });
@@ -141,7 +166,19 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
         version: info.version ?? "1.0.0",
         ...(info.description ? { description: info.description } : {}),
       },
+      // Relative: the document is served by the service it describes, wherever that listens.
+      servers: [{ url: "/", description: "this service" }],
       paths,
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "ADPIPE_API_TOKEN for every non-GET route; for reads only when ADPIPE_READ_TOKEN is set",
+          },
+        },
+      },
     }),
   };
 

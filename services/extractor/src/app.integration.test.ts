@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
+import {
+  authorised,
+  documentedRoutes,
+  routeTable,
+  scrape,
+  testSecurity,
+  total,
+  unguardedRoutes,
+} from "@adpipe/shared/api-testing";
 import { subjects } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -24,6 +32,7 @@ beforeAll(async () => {
     extractor,
     logger,
     checks: { postgres: () => h.pool.query("SELECT 1"), nats: () => pingNats(h.nc) },
+    security: testSecurity,
   });
 });
 afterAll(() => h.close());
@@ -31,7 +40,7 @@ afterAll(() => h.close());
 const post = (path: string, body?: unknown) =>
   app.request(path, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authorised,
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
 
@@ -74,8 +83,9 @@ describe("HTTP", () => {
       }),
       logger,
       checks: {},
+      security: testSecurity,
     });
-    const res = await down.request("/extract", { method: "POST" });
+    const res = await down.request("/extract", { method: "POST", headers: authorised });
     expect(res.status).toBe(503);
     const body = (await res.json()) as {
       error: { code: string; message: string };
@@ -171,6 +181,10 @@ describe("NATS request subject", () => {
 });
 
 describe("API reference and metrics", () => {
+  test("every mutating route needs the token, refuses other origins and non-JSON bodies", async () => {
+    expect(await unguardedRoutes(app)).toEqual([]);
+  });
+
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
     expect(routeTable(app)).toEqual(
@@ -188,7 +202,13 @@ describe("API reference and metrics", () => {
       logger,
       metrics: createExtractorMetrics(registry),
     });
-    const metricsApp = createApp({ extractor: metered, logger, checks: {}, registry });
+    const metricsApp = createApp({
+      extractor: metered,
+      logger,
+      checks: {},
+      registry,
+      security: testSecurity,
+    });
     await metered.extract();
     const before = await scrape(metricsApp);
     const campaignId = await seedCampaign(h.pool);

@@ -1,6 +1,7 @@
 import { createServiceApp, type ReadinessChecks } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
+import type { HttpSecurity } from "@adpipe/shared/security";
 import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
 
@@ -10,14 +11,17 @@ export interface AppDeps {
   /** `/ready` probes, named after what they check (`postgres`, `nats`). */
   checks: ReadinessChecks;
   registry?: Registry;
+  /** Tokens for the control plane; without an API token every POST answers 401. */
+  security?: HttpSecurity;
 }
 
-export function createApp({ extractor, logger, checks, registry }: AppDeps) {
+export function createApp({ extractor, logger, checks, registry, security }: AppDeps) {
   const app = createServiceApp({
     service: "extractor",
     logger,
     checks,
     registry,
+    security,
     description: "Publishes what changed in PostgreSQL since each table's watermark onto JetStream.",
   });
 
@@ -26,6 +30,7 @@ export function createApp({ extractor, logger, checks, registry }: AppDeps) {
     {
       summary: "Run an extraction cycle now, for every table or one",
       body: extractRequest,
+      optionalBody: true,
       responses: { 200: "what each table did", 503: "a table failed; nothing advanced for it" },
     },
     async (c, { body }) => {

@@ -1,4 +1,4 @@
-import { parseConfig, settings } from "@adpipe/shared/config";
+import { bool, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
 
 const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -7,9 +7,16 @@ export const extractorSettings = {
   DATABASE_URL: settings.DATABASE_URL,
   NATS_URL: settings.NATS_URL,
   NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_USER: settings.NATS_USER,
+  NATS_PASSWORD: settings.NATS_PASSWORD,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3002),
+  HOST: settings.HOST,
+  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
+  /** Apply the PostgreSQL migrations at start; false where a least-privilege user runs it. */
+  DATABASE_MIGRATE: bool.default(true),
   /** Pause between scheduled cycles; failures back off from here up to EXTRACT_MAX_BACKOFF_MS. */
   EXTRACT_INTERVAL_MS: positiveInt(10, 3_600_000).default(1000),
   EXTRACT_MAX_BACKOFF_MS: positiveInt(100, 3_600_000).default(30_000),

@@ -4,6 +4,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createExtractor } from "./extractor.ts";
@@ -15,7 +16,10 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("extractor", config.LOG_LEVEL);
 
-  await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), { logger });
+  if (config.DATABASE_MIGRATE)
+    await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), {
+      logger,
+    });
   // One client per table for a cycle, one for the pending-window write, a few for HTTP.
   const pool = createPool({
     connectionString: config.DATABASE_URL,
@@ -25,7 +29,14 @@ runMain(async () => {
   });
   const nc = await retryWithBackoff(
     "NATS connection",
-    () => connectNats({ url: config.NATS_URL, name: "adpipe-extractor", logger }),
+    () =>
+      connectNats({
+        url: config.NATS_URL,
+        name: "adpipe-extractor",
+        logger,
+        user: config.NATS_USER,
+        pass: config.NATS_PASSWORD,
+      }),
     { logger },
   );
   await retryWithBackoff(
@@ -50,6 +61,7 @@ runMain(async () => {
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
   const app = createApp({
+    security: securityFrom(config),
     extractor,
     logger,
     checks: {
@@ -59,7 +71,7 @@ runMain(async () => {
     },
     registry,
   });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
   extractor.start();
   // After a NATS outage, extract at once instead of sitting out the failure backoff.
   (async () => {

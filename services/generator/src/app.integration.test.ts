@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
+import {
+  authorised,
+  documentedRoutes,
+  routeTable,
+  scrape,
+  testSecurity,
+  total,
+  unguardedRoutes,
+} from "@adpipe/shared/api-testing";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
@@ -21,7 +29,7 @@ beforeAll(async () => {
   const registry = createRegistry("generator");
   const ops = instrumentOperations(createOperations(pool), registry);
   simulation = createSimulation({ ops, pool, logger, intervalSeconds: 1 });
-  app = createApp({ pool, ops, simulation, logger, registry });
+  app = createApp({ pool, ops, simulation, logger, registry, security: testSecurity });
 });
 afterAll(async () => {
   await simulation.stop();
@@ -32,7 +40,7 @@ afterAll(async () => {
 const post = (path: string, body?: unknown) =>
   app.request(path, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: authorised,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
@@ -147,7 +155,11 @@ describe("generator HTTP triggers", () => {
       expect(json.error.code).toBe("invalid_request");
       expect(json.error.message).toStartWith(message);
     }
-    const broken = await app.request("/generate/batch", { method: "POST", body: "{nope" });
+    const broken = await app.request("/generate/batch", {
+      method: "POST",
+      headers: authorised,
+      body: "{nope",
+    });
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { message: string } }).error.message).toBe(
       "body: invalid JSON",
@@ -185,6 +197,48 @@ describe("generator HTTP triggers", () => {
     expect((await post("/simulate/start", { interval_seconds: 0.2 })).status).toBe(400);
   });
 
+  test("a reset without the token, from another origin or as text/plain or a form changes nothing", async () => {
+    const counts = () =>
+      one("SELECT (SELECT count(*) FROM campaign)::int + (SELECT count(*) FROM impressions)::int AS n");
+    const before = await counts();
+    expect(before).not.toEqual({ n: 0 });
+    const reset = (headers: Record<string, string>, body = '{"confirm":"yes"}') =>
+      app.request("/reset", { method: "POST", headers, body });
+    const token = authorised.authorization;
+    expect((await reset({ "content-type": "application/json" })).status).toBe(401);
+    expect(
+      (await reset({ "content-type": "application/json", authorization: "Bearer nope-nope-nope-nope" }))
+        .status,
+    ).toBe(401);
+    expect((await reset({ ...authorised, origin: "http://attacker.example" })).status).toBe(403);
+    expect((await reset({ authorization: token, "content-type": "text/plain" })).status).toBe(415);
+    const form = await reset(
+      { authorization: token, "content-type": "application/x-www-form-urlencoded" },
+      "confirm=yes",
+    );
+    expect(form.status).toBe(415);
+    expect(await counts()).toEqual(before);
+  });
+
+  test("coerced numbers and an empty body get 400 naming the field, and write nothing", async () => {
+    const before = await one("SELECT count(*)::int AS n FROM impressions");
+    for (const value of ["true", "[1]", '"0x2"', '" 2 "', "1e999"]) {
+      for (const field of ["advertisers", "impressions", "ctr"]) {
+        const res = await app.request("/generate/batch", {
+          method: "POST",
+          headers: authorised,
+          body: `{"${field}":${value}}`,
+        });
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toStartWith(`${field}:`);
+      }
+    }
+    const empty = await post("/generate/batch");
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { message: string } }).error.message).toStartWith("body:");
+    expect(await one("SELECT count(*)::int AS n FROM impressions")).toEqual(before);
+  });
+
   test("POST /reset requires the confirmation field", async () => {
     const refused = await post("/reset", {});
     expect(refused.status).toBe(400);
@@ -199,6 +253,11 @@ describe("generator HTTP triggers", () => {
 });
 
 describe("generator API reference and metrics", () => {
+  test("every mutating route needs the token, refuses other origins and non-JSON bodies", async () => {
+    expect(await unguardedRoutes(app)).toEqual([]);
+    await simulation.stop();
+  });
+
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
     expect(routeTable(app)).toContain("POST /generate/batch");

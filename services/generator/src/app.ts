@@ -2,6 +2,7 @@ import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import type { Pool } from "@adpipe/shared/pg";
+import type { HttpSecurity } from "@adpipe/shared/security";
 import {
   advertisersInput,
   batchInput,
@@ -26,6 +27,8 @@ export interface GeneratorAppDeps {
   registry?: ReturnType<typeof createRegistry>;
   /** The realistic simulation's first batch (`POST /simulate/seed`). */
   realistic?: RealisticStep;
+  /** Tokens for the control plane; without an API token every POST answers 401. */
+  security?: HttpSecurity;
 }
 
 const generate = ["generate"];
@@ -38,11 +41,13 @@ export function createApp({
   logger,
   registry = createRegistry("generator"),
   realistic,
+  security,
 }: GeneratorAppDeps) {
   const app = createServiceApp({
     service: "generator",
     logger,
     registry,
+    security,
     description: "Synthetic ad traffic into PostgreSQL: the original tool's operations over HTTP.",
     checks: { postgres: () => pool.query("SELECT 1") },
   });
@@ -154,7 +159,12 @@ export function createApp({
   );
   app.api.post(
     "/simulate/start",
-    { summary: "Start the continuous simulation", tags: simulate, body: simulateStartInput },
+    {
+      summary: "Start the continuous simulation",
+      tags: simulate,
+      body: simulateStartInput,
+      optionalBody: true,
+    },
     async (c, { body }) => c.json(simulation.start(body.interval_seconds)),
   );
   if (realistic)

@@ -51,7 +51,11 @@ function parse<T extends z.ZodType>(schema: T, flags: Record<string, string>, al
   for (const key of Object.keys(flags)) {
     if (!allowed.includes(key)) throw new UsageError(`unknown flag ${flagName(key)}`);
   }
-  const result = schema.safeParse(flags);
+  // Flags are text; plain decimals become numbers, anything else stays text for the schema to refuse.
+  const values = Object.fromEntries(
+    Object.entries(flags).map(([k, v]) => [k, /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]),
+  );
+  const result = schema.safeParse(values);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   throw new UsageError(`${flagName(String(issue?.path[0] ?? "?"))}: ${issue?.message}`);

@@ -6,7 +6,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       DATABASE_URL: settings.DATABASE_URL,
       PORT: settings.PORT.default(3001),
+      HOST: settings.HOST,
+      ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+      ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
       LOG_LEVEL: settings.LOG_LEVEL,
+      /** Apply the PostgreSQL migrations at start; false where a least-privilege user runs it. */
+      DATABASE_MIGRATE: bool.default(true),
       /** Start the continuous simulation at start-up (what Airflow's generate_new_data DAG did). */
       SIMULATE: bool.default(false),
       /** Seconds between simulated actions; the original DAG ran every 3 minutes. */

@@ -3,6 +3,7 @@ import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { createPool } from "@adpipe/shared/pg";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { instrumentOperations } from "./metrics.ts";
@@ -13,7 +14,7 @@ import { createSimulation } from "./simulation.ts";
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("generator", config.LOG_LEVEL);
-  await migrateOltp(config.DATABASE_URL, logger);
+  if (config.DATABASE_MIGRATE) await migrateOltp(config.DATABASE_URL, logger);
   const pool = createPool({
     connectionString: config.DATABASE_URL,
     applicationName: "adpipe-generator",
@@ -29,9 +30,17 @@ runMain(async () => {
     intervalSeconds: config.SIMULATE_INTERVAL_SECONDS,
     ...(config.SIMULATE_MODE === "realistic" ? { step: realistic.step } : {}),
   });
-  const app = createApp({ pool, ops, simulation, logger, registry, realistic });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
-  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+  const app = createApp({
+    security: securityFrom(config),
+    pool,
+    ops,
+    simulation,
+    logger,
+    registry,
+    realistic,
+  });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
+  logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
   if (config.SIMULATE) simulation.start();
 
   onShutdown(async (signal) => {

@@ -3,14 +3,16 @@ import { z } from "zod";
 // One set of validators for the CLI flags and the HTTP bodies, so both reject the same input with
 // the same words. Field names are the HTTP names; the CLI spells them as --kebab-case flags.
 
+// Numbers are JSON numbers only (`true`, `[1]`, `"0x2"`, `" 2 "`, 1e999 are refused, never coerced);
+// the CLI turns its decimal flag text into numbers before these see it.
 const whole = (min: number, max: number) =>
-  z.coerce
+  z
     .number({ message: "expected a number" })
     .int("expected a whole number")
     .min(min, `must be at least ${min.toLocaleString("en")}`)
     .max(max, `must be at most ${max.toLocaleString("en")}`);
 
-const ratio = z.coerce
+const ratio = z
   .number({ message: "expected a number" })
   .min(0, "must be between 0 and 1")
   .max(1, "must be between 0 and 1");
@@ -43,7 +45,11 @@ export const resetInput = z.object({
   confirm: z.literal("yes", { message: 'must be "yes" to delete all data' }),
 });
 export const simulateStartInput = z.object({
-  interval_seconds: z.coerce.number().min(1).max(86_400).optional(),
+  interval_seconds: z
+    .number({ message: "expected a number" })
+    .min(1, "must be at least 1")
+    .max(86_400, "must be at most 86,400")
+    .optional(),
 });
 
 export const simulateSeedInput = z.object({

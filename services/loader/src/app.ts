@@ -2,6 +2,8 @@ import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
+import type { HttpSecurity } from "@adpipe/shared/security";
+import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
@@ -13,6 +15,8 @@ export interface LoaderAppDeps {
   clickhouse: ClickHouseClient;
   logger: Logger;
   registry?: Registry;
+  /** Tokens for the control plane; without an API token every POST answers 401. */
+  security?: HttpSecurity;
 }
 
 async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
@@ -20,11 +24,12 @@ async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
   if (!r.success) throw r.error;
 }
 
-export function createApp({ loader, nc, clickhouse, logger, registry }: LoaderAppDeps) {
+export function createApp({ loader, nc, clickhouse, logger, registry, security }: LoaderAppDeps) {
   const app = createServiceApp({
     service: "loader",
     logger,
     registry,
+    security,
     description: "Inserts JetStream delta batches into ClickHouse and announces each completed insert.",
     checks: {
       clickhouse: () => pingClickHouse(clickhouse),
@@ -44,7 +49,7 @@ export function createApp({ loader, nc, clickhouse, logger, registry }: LoaderAp
     {
       summary: "Batches set aside, with their error",
       tags: ["dead letters"],
-      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      query: z.object({ limit: decimalInt(z.number().int().min(1).max(1000)).default(100) }),
     },
     async (c, { query }) => c.json(await loader.deadLetters.list(query.limit)),
   );
@@ -54,7 +59,9 @@ export function createApp({ loader, nc, clickhouse, logger, registry }: LoaderAp
     {
       summary: "Publish a dead letter again on its original subject",
       tags: ["dead letters"],
-      params: z.object({ id: z.coerce.number().int().min(1, "must be a dead letter id") }),
+      params: z.object({
+        id: decimalInt(z.number().int().min(1, "must be a dead letter id"), "must be a dead letter id"),
+      }),
       responses: { 200: "re-queued", 404: "no such dead letter" },
     },
     async (c, { params }) => {

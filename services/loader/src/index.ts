@@ -4,6 +4,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { connectMigratedClickHouse } from "@adpipe/shared/olap-migrate";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createLoader } from "./loader.ts";
@@ -21,7 +22,13 @@ runMain(async () => {
     config.CLICKHOUSE_DATABASE,
     logger,
   );
-  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-loader", logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: "adpipe-loader",
+    logger,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
@@ -44,9 +51,9 @@ runMain(async () => {
         : undefined,
   });
   await loader.start();
-  const app = createApp({ loader, nc, clickhouse, logger, registry });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
-  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+  const app = createApp({ security: securityFrom(config), loader, nc, clickhouse, logger, registry });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
+  logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
 
   onShutdown(async (signal) => {
     logger.info("stopping: finishing in-flight batches", { signal });

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
+import {
+  authorised,
+  documentedRoutes,
+  routeTable,
+  scrape,
+  testSecurity,
+  total,
+  unguardedRoutes,
+} from "@adpipe/shared/api-testing";
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
@@ -102,7 +110,7 @@ beforeAll(async () => {
   await ensureLoaderConsumers(jsm, namespace, { ackWaitMs: 1500 });
   const registry = createRegistry("loader");
   loader = createLoader({ js: nc.jetstream(), jsm, clickhouse: ch, config, logger, registry });
-  app = createApp({ loader, nc, clickhouse: ch, logger, registry });
+  app = createApp({ loader, nc, clickhouse: ch, logger, registry, security: testSecurity });
 });
 
 afterAll(async () => {
@@ -178,6 +186,10 @@ describe("loader", () => {
     expect(inserts).toBeLessThan(40);
   });
 
+  test("every mutating route needs the token, refuses other origins and non-JSON bodies", async () => {
+    expect(await unguardedRoutes(app)).toEqual([]);
+  });
+
   test("/openapi.json documents exactly the routes served; /metrics parses and its counters move", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
     expect(routeTable(app)).toEqual(
@@ -244,13 +256,20 @@ describe("loader", () => {
     expect(await consumerIdle("impressions")).toBe(true);
 
     await ch.command({ query: "RENAME TABLE advertiser_away TO advertiser" });
-    const replay = await app.request(`/dead-letters/${away?.id}/replay`, { method: "POST" });
+    const replay = await app.request(`/dead-letters/${away?.id}/replay`, {
+      method: "POST",
+      headers: authorised,
+    });
     expect(replay.status).toBe(200);
     await waitFor(async () => (await current("advertiser")) === 1, { what: "the replayed advertiser" });
     const after = (await (await app.request("/dead-letters")).json()) as { total: number };
     expect(after.total).toBe(2);
-    expect((await app.request("/dead-letters/999999/replay", { method: "POST" })).status).toBe(404);
-    expect((await app.request("/dead-letters/abc/replay", { method: "POST" })).status).toBe(400);
+    expect(
+      (await app.request("/dead-letters/999999/replay", { method: "POST", headers: authorised })).status,
+    ).toBe(404);
+    expect(
+      (await app.request("/dead-letters/abc/replay", { method: "POST", headers: authorised })).status,
+    ).toBe(400);
   });
 
   test("ClickHouse stopped for a while: /ready says so, nothing is lost, the loader catches up", async () => {

@@ -21,6 +21,7 @@ const root = join(import.meta.dir, "..", "..", "..");
 const db = await createTestDatabase();
 const chs = await startTestClickHouse();
 const namespace = uniqueName("fresh");
+const token = crypto.randomUUID();
 const env = {
   ...process.env,
   DATABASE_URL: db.url,
@@ -33,6 +34,7 @@ const env = {
   EXTRACT_INTERVAL_MS: process.env.EXTRACT_INTERVAL_MS ?? "200",
   LOADER_FLUSH_MS: process.env.LOADER_FLUSH_MS ?? "100",
   REPORTER_COALESCE_MS: process.env.REPORTER_COALESCE_MS ?? "100",
+  ADPIPE_API_TOKEN: token,
 };
 
 type Service = { name: string; url: string; proc: ReturnType<typeof Bun.spawn> };
@@ -72,7 +74,11 @@ try {
   for (const name of ["generator", "extractor", "loader", "reporter"]) services.push(await spawn(name));
   const [generator, , , reporter] = services as [Service, Service, Service, Service];
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(generator.url + path, { method: "POST", body: JSON.stringify(body) });
+    const res = await fetch(generator.url + path, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
   };

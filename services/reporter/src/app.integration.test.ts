@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { documentedRoutes, routeTable, scrape, total } from "@adpipe/shared/api-testing";
+import {
+  authorised,
+  documentedRoutes,
+  routeTable,
+  scrape,
+  total,
+  unguardedRoutes,
+} from "@adpipe/shared/api-testing";
 import { waitFor } from "@adpipe/shared/testing";
 import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
@@ -40,6 +47,10 @@ describe("validation", () => {
     ["/kpis/top?limit=1001", "limit"],
     ["/kpis/top?limit=ten", "limit"],
     ["/kpis/advertisers?advertiser_id=1e99", "advertiser_id"],
+    ["/kpis/campaigns?advertiser_id=0x1", "advertiser_id"],
+    ["/kpis/campaigns?advertiser_id=%201", "advertiser_id"],
+    ["/kpis/campaigns?advertiser_id=1e0", "advertiser_id"],
+    ["/kpis/top?limit=0x10", "limit"],
     ["/reports/advertiser_campaigns_daily_ctr_report?from=2026-1-1", "from"],
     ["/kpis/daily?advertiser_id=0", "advertiser_id"],
     ["/kpis/pacing?advertiser_id=x", "advertiser_id"],
@@ -124,6 +135,10 @@ describe("responses", () => {
 });
 
 describe("API reference and metrics", () => {
+  test("every mutating route (dashboard controls included) needs the token", async () => {
+    expect(await unguardedRoutes(w.app)).toEqual([]);
+  });
+
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(w.app)).toEqual(routeTable(w.app));
     expect(routeTable(w.app)).toEqual(
@@ -133,7 +148,9 @@ describe("API reference and metrics", () => {
 
   test("/metrics parses as Prometheus text and its counters move with rebuilds", async () => {
     const before = await scrape(w.app);
-    expect((await w.app.request("/reports/rebuild", { method: "POST" })).status).toBe(200);
+    expect((await w.app.request("/reports/rebuild", { method: "POST", headers: authorised })).status).toBe(
+      200,
+    );
     const after = await scrape(w.app);
     const forced = (f: typeof before) =>
       total(f, "adpipe_reporter_rebuilds_total", { reason: "forced", kind: "full" });
@@ -178,7 +195,11 @@ describe("dashboard", () => {
   });
 
   test("a control whose service is down answers 502 naming it", async () => {
-    const res = await w.app.request("/dashboard/api/generate-batch", { method: "POST", body: "{}" });
+    const res = await w.app.request("/dashboard/api/generate-batch", {
+      method: "POST",
+      headers: authorised,
+      body: "{}",
+    });
     expect(res.status).toBe(502);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("upstream_unavailable");

@@ -3,6 +3,8 @@ import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
+import type { HttpSecurity } from "@adpipe/shared/security";
+import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
 import type { NatsConnection } from "nats";
@@ -21,13 +23,18 @@ export interface ReporterAppDeps {
   registry?: Registry;
   /** The dashboard's view of the other services (see docs/dashboard.md). */
   dashboard: Omit<DashboardDeps, "clickhouse">;
+  /** Tokens for the control plane; without an API token every POST answers 401. */
+  security?: HttpSecurity;
 }
 
-const id = z.coerce
-  .number({ message: "expected an integer id" })
-  .int("expected an integer id")
-  .min(1)
-  .max(2 ** 31 - 1);
+const id = decimalInt(
+  z
+    .number()
+    .int("expected an integer id")
+    .min(1)
+    .max(2 ** 31 - 1),
+  "expected an integer id",
+);
 const date = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date YYYY-MM-DD")
@@ -67,11 +74,21 @@ const dailyQuery = z
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: "must not be before from", path: ["to"] });
 
-export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, dashboard }: ReporterAppDeps) {
+export function createApp({
+  reporter,
+  kpis,
+  nc,
+  clickhouse,
+  logger,
+  registry,
+  dashboard,
+  security,
+}: ReporterAppDeps) {
   const app = createServiceApp({
     service: "reporter",
     logger,
     registry,
+    security,
     description: "KPI reports kept current from loaded events; JSON by default, CSV with format=csv.",
     checks: {
       clickhouse: () => pingClickHouse(clickhouse),
@@ -166,12 +183,10 @@ export function createApp({ reporter, kpis, nc, clickhouse, logger, registry, da
       produces: csvToo,
       query: z.object({
         by: z.enum(["ctr", "spend"], { message: "expected ctr or spend" }).default("spend"),
-        limit: z.coerce
-          .number({ message: "expected an integer" })
-          .int("expected an integer")
-          .min(1)
-          .max(1000)
-          .default(10),
+        limit: decimalInt(
+          z.number().int("expected an integer").min(1).max(1000),
+          "expected an integer",
+        ).default(10),
         format,
       }),
     },

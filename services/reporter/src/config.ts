@@ -10,6 +10,8 @@ const serviceUrl = (fallback: string) =>
 export const reporterSettings = {
   NATS_URL: settings.NATS_URL,
   NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_USER: settings.NATS_USER,
+  NATS_PASSWORD: settings.NATS_PASSWORD,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
   CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
   CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
@@ -17,6 +19,9 @@ export const reporterSettings = {
   CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3004),
+  HOST: settings.HOST,
+  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
   /** Loaded events arriving within this long of the first one are rebuilt together. */
   REPORTER_COALESCE_MS: ms(0, 60_000, 150),

@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { AppError } from "@adpipe/shared/errors";
 import type { createServiceApp } from "@adpipe/shared/http";
+import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { tableRows } from "./pipeline-view.ts";
@@ -13,6 +15,7 @@ export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
 const ASSETS = {
   "app.js": "text/javascript",
   "pacing.js": "text/javascript",
+  "auth.js": "text/javascript",
   "style.css": "text/css",
 } as const;
 
@@ -45,6 +48,9 @@ function forwarded(answer: Answer, service: string) {
 export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, timeoutMs }: DashboardDeps) {
   const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
     callService(base, path, timeoutMs, init);
+  // Controls forward the caller's token (the reporter's own check already accepted it).
+  const control = (c: Context, base: string, path: string, body?: unknown) =>
+    call(base, path, { method: "POST", body, authorization: c.req.header("authorization") });
 
   app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
     c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
@@ -84,8 +90,9 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
     { summary: "Every service's health and readiness, per-table progress, dead letters", tags },
     async (c) => {
       // The reporter answers its own checks in-process: it does not need to know its public URL.
+      const authorization = c.req.header("authorization");
       const own = async (path: string): Promise<Answer> => {
-        const res = await app.request(path);
+        const res = await app.request(path, { headers: authorization ? { authorization } : {} });
         const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
         return res.ok
           ? { ok: true, status: res.status, body }
@@ -93,7 +100,7 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
       };
       const services: (readonly [string, (path: string) => Promise<Answer>])[] = [
         ...Object.entries(upstreams).map(
-          ([name, base]) => [name, (path: string) => call(base, path)] as const,
+          ([name, base]) => [name, (path: string) => call(base, path, { authorization })] as const,
         ),
         ["reporter", own],
       ];
@@ -110,11 +117,11 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
             };
           }),
         ),
-        call(upstreams.generator, "/stats"),
-        call(upstreams.extractor, "/watermarks"),
-        call(upstreams.loader, "/status"),
-        call(upstreams.loader, "/dead-letters?limit=20"),
-        call(upstreams.generator, "/simulate"),
+        call(upstreams.generator, "/stats", { authorization }),
+        call(upstreams.extractor, "/watermarks", { authorization }),
+        call(upstreams.loader, "/status", { authorization }),
+        call(upstreams.loader, "/dead-letters?limit=20", { authorization }),
+        call(upstreams.generator, "/simulate", { authorization }),
         clickhouseCounts(),
       ]);
       const now = new Date();
@@ -149,9 +156,7 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
       responses: { 200: "the generator's answer", 502: "the generator is unreachable" },
     },
     async (c, { body }) =>
-      c.json(
-        forwarded(await call(upstreams.generator, "/generate/batch", { method: "POST", body }), "generator"),
-      ),
+      c.json(forwarded(await control(c, upstreams.generator, "/generate/batch", body), "generator")),
   );
 
   app.api.post(
@@ -160,18 +165,16 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
       summary: "Start the generator's simulation",
       tags,
       body: z.object({ interval_seconds: z.number().min(1).max(86_400).optional() }),
+      optionalBody: true,
     },
     async (c, { body }) =>
-      c.json(
-        forwarded(await call(upstreams.generator, "/simulate/start", { method: "POST", body }), "generator"),
-      ),
+      c.json(forwarded(await control(c, upstreams.generator, "/simulate/start", body), "generator")),
   );
 
   app.api.post(
     "/dashboard/api/simulate/stop",
     { summary: "Stop the generator's simulation", tags },
-    async (c) =>
-      c.json(forwarded(await call(upstreams.generator, "/simulate/stop", { method: "POST" }), "generator")),
+    async (c) => c.json(forwarded(await control(c, upstreams.generator, "/simulate/stop"), "generator")),
   );
 
   app.api.post(
@@ -179,15 +182,10 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
     {
       summary: "Replay a dead letter (forwarded to the loader)",
       tags,
-      params: z.object({ id: z.coerce.number().int().min(1) }),
+      params: z.object({ id: decimalInt(z.number().int().min(1)) }),
       responses: { 200: "re-queued", 404: "no such dead letter", 502: "the loader is unreachable" },
     },
     async (c, { params }) =>
-      c.json(
-        forwarded(
-          await call(upstreams.loader, `/dead-letters/${params.id}/replay`, { method: "POST" }),
-          "loader",
-        ),
-      ),
+      c.json(forwarded(await control(c, upstreams.loader, `/dead-letters/${params.id}/replay`), "loader")),
   );
 }

@@ -4,6 +4,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { connectMigratedClickHouse } from "@adpipe/shared/olap-migrate";
+import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKpis } from "./kpis.ts";
@@ -25,7 +26,13 @@ runMain(async () => {
     config.CLICKHOUSE_DATABASE,
     logger,
   );
-  const nc = await connectNats({ url: config.NATS_URL, name: "adpipe-reporter", logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: "adpipe-reporter",
+    logger,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+  });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
@@ -43,6 +50,7 @@ runMain(async () => {
   });
   await reporter.start();
   const app = createApp({
+    security: securityFrom(config),
     reporter,
     kpis: createKpis(clickhouse, queries),
     nc,
@@ -59,8 +67,8 @@ runMain(async () => {
       timeoutMs: config.DASHBOARD_UPSTREAM_TIMEOUT_MS,
     },
   });
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
-  logger.info("listening", { url: `http://127.0.0.1:${server.port}` });
+  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
+  logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
 
   onShutdown(async (signal) => {
     logger.info("stopping: finishing the rebuild in progress", { signal });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { authorised } from "@adpipe/shared/api-testing";
 import { waitFor } from "@adpipe/shared/testing";
 import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
@@ -36,7 +37,7 @@ test("continuous reads during event and forced full rebuilds never see a partial
       const c = 1 + (i % CAMPAIGNS);
       await addFacts(w, "impressions", c, 3);
       expected.set(c, (expected.get(c) ?? 0) + 3);
-      if (i % 7 === 0) await w.app.request("/reports/rebuild", { method: "POST" });
+      if (i % 7 === 0) await w.app.request("/reports/rebuild", { method: "POST", headers: authorised });
       await Bun.sleep(15);
     }
     writing = false;

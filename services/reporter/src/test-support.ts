@@ -2,6 +2,7 @@ import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-emb
 import { loadConfig as loadExtractorConfig } from "@adpipe/extractor/src/config.ts";
 import { createExtractor, type Extractor } from "@adpipe/extractor/src/extractor.ts";
 import { createLoader, type Loader } from "@adpipe/loader/src/loader.ts";
+import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -117,6 +118,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
         },
         timeoutMs: 300,
       },
+      security: testSecurity,
     });
   await world.reporter.start();
   world.app = build();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator/src/operations.ts";
+import { authorised } from "@adpipe/shared/api-testing";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
 import { compareEverything as compareWith } from "./truth-support.ts";
 
@@ -147,7 +148,7 @@ describe("truth", () => {
     expect([...flagged.flags]).toEqual(expect.arrayContaining(["under", "on_track", "over"]));
 
     // A forced full rebuild changes nothing that is read.
-    const res = await w.app.request("/reports/rebuild", { method: "POST" });
+    const res = await w.app.request("/reports/rebuild", { method: "POST", headers: authorised });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { full: boolean }).full).toBe(true);
     await compareEverything();

@@ -11,15 +11,17 @@ export async function callService<T = unknown>(
   base: string,
   path: string,
   timeoutMs: number,
-  init: { method?: "GET" | "POST"; body?: unknown } = {},
+  init: { method?: "GET" | "POST"; body?: unknown; authorization?: string } = {},
 ): Promise<Answer<T>> {
   try {
+    // The caller's bearer token goes along: the dashboard holds no power of its own.
+    const headers: Record<string, string> = init.authorization ? { authorization: init.authorization } : {};
+    if (init.body !== undefined) headers["content-type"] = "application/json";
     const res = await fetch(new URL(path, base), {
       method: init.method ?? "GET",
       signal: AbortSignal.timeout(timeoutMs),
-      ...(init.body !== undefined
-        ? { body: JSON.stringify(init.body), headers: { "content-type": "application/json" } }
-        : {}),
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
     const text = await res.text();
     let body: unknown = text;

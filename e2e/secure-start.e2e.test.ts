@@ -1,0 +1,85 @@
+// `bun start` secure by default: every port it opens listens on loopback only, it creates the
+// control token once (owner-only file, reused by the next run), prints how to use it, and the
+// services refuse a mutating call without it.
+import { afterAll, expect, test } from "bun:test";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+/** `ss -ltnH` rows as [local address, port]. */
+async function listening(): Promise<[string, number][]> {
+  const out = await new Response(Bun.spawn(["ss", "-ltnH"], { stdout: "pipe" }).stdout).text();
+  return out
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/)[3])
+    .filter((local): local is string => Boolean(local))
+    .map((local) => {
+      const i = local.lastIndexOf(":");
+      return [local.slice(0, i), Number(local.slice(i + 1))];
+    });
+}
+const loopback = (address: string) => /^(127\.\d+\.\d+\.\d+|\[::1\]|::1)$/.test(address.replace(/%.*$/, ""));
+
+test("bun start listens on loopback only and guards mutating routes with a token it keeps", async () => {
+  const { home, env } = await startEnv();
+  const run = runStart(home, env);
+  cleanups.push(async () => {
+    if (run.proc.exitCode === null) {
+      run.proc.kill("SIGINT");
+      await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
+    }
+    for (const p of processesNaming(home)) process.kill(p.pid, "SIGKILL");
+    rmSync(home, { recursive: true, force: true });
+  });
+  await waitFor(
+    "bun start running",
+    90_000,
+    async () => (run.output().includes("running (") ? true : undefined),
+    run.output,
+  );
+
+  const ours = new Set(run.ports);
+  const sockets = (await listening()).filter(([, port]) => ours.has(port));
+  // Every service and server port is open, and none of them on a non-loopback address.
+  for (const name of ["GENERATOR_PORT", "EXTRACTOR_PORT", "LOADER_PORT", "REPORTER_PORT"])
+    expect(sockets.map(([, p]) => p)).toContain(Number(env[name]));
+  expect(sockets.filter(([address]) => !loopback(address))).toEqual([]);
+
+  const file = join(home, "api-token");
+  const token = readFileSync(file, "utf8").trim();
+  expect(token.length).toBeGreaterThanOrEqual(32);
+  expect(statSync(file).mode & 0o077).toBe(0);
+  expect(run.output()).toContain(`export ADPIPE_API_TOKEN=$(cat ${file})`);
+  expect(run.output()).toContain('-H "authorization: Bearer $ADPIPE_API_TOKEN"');
+
+  const extract = (headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${env.EXTRACTOR_PORT}/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: "{}",
+    });
+  // The services connect to the embedded PostgreSQL as their own least-privilege users.
+  const admin = new pg.Client({
+    connectionString: `postgres://postgres:adpipe@127.0.0.1:${env.ADPIPE_POSTGRES_PORT}/adpipe`,
+  });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      "SELECT DISTINCT application_name, usename FROM pg_stat_activity WHERE application_name IN ('adpipe-generator', 'adpipe-extractor') ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { application_name: "adpipe-extractor", usename: "adpipe_extractor_user" },
+      { application_name: "adpipe-generator", usename: "adpipe_generator_user" },
+    ]);
+  } finally {
+    await admin.end();
+  }
+  expect((await extract({})).status).toBe(401);
+  expect((await extract({ authorization: `Bearer ${token}` })).status).toBe(200);
+}, 180_000);

@@ -1,0 +1,65 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NatsConnection } from "nats";
+import { subjects } from "../../shared/src/contract.ts";
+import { connectNats, ensureStreams } from "../../shared/src/nats.ts";
+import { uniqueName, waitFor } from "../../shared/src/testing.ts";
+import { natsUsersConfig } from "./least-privilege.ts";
+import { type RunningNats, startNatsServer } from "./nats-server.ts";
+import { freePort } from "./ports.ts";
+
+const home = mkdtempSync(join(tmpdir(), "adpipe-nats-perms-"));
+const connections: NatsConnection[] = [];
+let server: RunningNats | undefined;
+afterAll(async () => {
+  for (const nc of connections) await nc.close().catch(() => {});
+  await server?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+test("NATS users: the loader's user cannot publish on a delta subject, the extractor's can", async () => {
+  const namespace = uniqueName("perm");
+  const users = natsUsersConfig(home, namespace);
+  server = await startNatsServer(home, await freePort(), await freePort(), users.file);
+  const as = async (service: "extractor" | "loader") => {
+    const env = users.env[service] as { NATS_USER: string; NATS_PASSWORD: string };
+    const nc = await connectNats({ url: server?.url ?? "", user: env.NATS_USER, pass: env.NATS_PASSWORD });
+    connections.push(nc);
+    return nc;
+  };
+  const extractor = await as("extractor");
+  const loader = await as("loader");
+  // Both may provision the streams (every service does at start).
+  await ensureStreams(await extractor.jetstreamManager(), namespace);
+  await ensureStreams(await loader.jetstreamManager(), namespace);
+
+  const subject = subjects(namespace).delta("campaign");
+  const ack = await extractor.jetstream().publish(subject, new TextEncoder().encode("{}"));
+  expect(ack.seq).toBe(1);
+
+  const errors: string[] = [];
+  (async () => {
+    for await (const s of loader.status()) {
+      const context = (s as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (s.type === "error") errors.push(`${s.data} ${context?.operation} ${context?.subject}`);
+    }
+  })().catch(() => {});
+  loader.publish(subject, new TextEncoder().encode("{}"));
+  await loader.flush();
+  const violation = await waitFor(
+    async () => errors.find((e) => e.startsWith("PERMISSIONS_VIOLATION publish")),
+    {
+      what: "the server's permissions violation for the loader",
+    },
+  );
+  expect(violation).toContain(subject);
+  // The extractor's message is the only one the stream holds.
+  const jsm = await extractor.jetstreamManager();
+  expect((await jsm.streams.info(`${namespace}_delta`)).state.messages).toBe(1);
+  // The loader may still publish what is its own.
+  loader.publish(subjects(namespace).loaded("campaign"), new TextEncoder().encode("{}"));
+  await loader.flush();
+  expect(errors.filter((e) => e.includes(".loaded."))).toEqual([]);
+}, 60_000);

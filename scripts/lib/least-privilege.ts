@@ -1,0 +1,51 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { NATS_SERVICES, type NatsService, natsAuthorization } from "../../shared/src/nats-permissions.ts";
+import { ensureLoginUser, PG_GROUPS } from "../../shared/src/pg-roles.ts";
+import { keptSecret } from "./api-token.ts";
+
+/**
+ * Login users for the embedded PostgreSQL, one per service that uses it, in the group roles
+ * migration 0006 made; passwords kept under `home`. Returns each service's own DATABASE_URL.
+ * `ownerUrl` is the superuser `bun start` migrated with (only `bun start` itself keeps using it).
+ */
+export async function postgresServiceUrls(home: string, ownerUrl: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const urls: Record<string, string> = {};
+    for (const [service, group] of Object.entries(PG_GROUPS)) {
+      const user = `${group}_user`;
+      const password = keptSecret(home, `postgres-${service}-password`).value;
+      await ensureLoginUser(client, user, password, group);
+      const url = new URL(ownerUrl);
+      url.username = user;
+      url.password = password;
+      urls[service] = url.toString();
+    }
+    // The extractor tells foreign transactions from its database's own through pg_stat_activity,
+    // which shows other users' sessions only to members of pg_read_all_stats.
+    await client.query(`GRANT pg_read_all_stats TO ${PG_GROUPS.extractor}`);
+    return urls;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The config file for `bun start`'s own nats-server: a user per service with only its subjects
+ * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file and each
+ * service's NATS_USER / NATS_PASSWORD, plus the admin user for operators.
+ */
+export function natsUsersConfig(home: string, namespace: string) {
+  const passwords = Object.fromEntries(
+    [...NATS_SERVICES, "admin"].map((name) => [name, keptSecret(home, `nats-${name}-password`).value]),
+  ) as Record<NatsService | "admin", string>;
+  const file = join(home, "nats-server.conf");
+  writeFileSync(file, natsAuthorization(namespace, passwords), { mode: 0o600 });
+  const env = Object.fromEntries(
+    NATS_SERVICES.map((name) => [name, { NATS_USER: name, NATS_PASSWORD: passwords[name] }]),
+  ) as Record<string, Record<string, string>>;
+  return { file, env, adminPasswordFile: join(home, "nats-admin-password") };
+}

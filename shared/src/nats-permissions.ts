@@ -1,0 +1,91 @@
+import { streams, subjects, TABLES } from "./contract.ts";
+
+/** What one NATS user may publish and subscribe to. */
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/** The services that talk to NATS, each with a user of its own. */
+export const NATS_SERVICES = ["extractor", "loader", "reporter"] as const;
+export type NatsService = (typeof NATS_SERVICES)[number];
+
+/**
+ * Each service's subjects in `namespace`: its own data subjects, the JetStream API calls it
+ * makes on its own streams and consumers, acks for what it consumes, and `_INBOX.>` for replies.
+ * Everything else is denied by the server, e.g. the loader publishing on `<ns>.delta.*`.
+ */
+export function natsPermissions(namespace: string): Record<NatsService, NatsPermissions> {
+  const s = subjects(namespace);
+  const st = streams(namespace);
+  const all = [st.delta, st.dlq, st.events];
+  // Every service provisions the streams at start (idempotent) and reads their state.
+  const provision = [
+    "$JS.API.INFO",
+    ...all.flatMap((n) => [
+      `$JS.API.STREAM.INFO.${n}`,
+      `$JS.API.STREAM.CREATE.${n}`,
+      `$JS.API.STREAM.UPDATE.${n}`,
+    ]),
+  ];
+  const consume = (stream: string, consumer: string) => [
+    `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+    `$JS.ACK.${stream}.${consumer}.>`,
+  ];
+  // Subject tokens match whole or not at all: every consumer is named.
+  const loaderConsumers = TABLES.flatMap((t) => consume(st.delta, st.loaderConsumer(t)));
+  return {
+    extractor: {
+      publish: [...provision, s.deltaAll],
+      subscribe: ["_INBOX.>", s.extractRun],
+    },
+    loader: {
+      publish: [
+        ...provision,
+        ...loaderConsumers,
+        s.loadedAll,
+        s.dlqAll,
+        `$JS.API.STREAM.MSG.GET.${st.dlq}`,
+        `$JS.API.DIRECT.GET.${st.dlq}`,
+        `$JS.API.DIRECT.GET.${st.dlq}.>`,
+        `$JS.API.STREAM.MSG.DELETE.${st.dlq}`,
+      ],
+      subscribe: ["_INBOX.>"],
+    },
+    reporter: {
+      publish: [
+        ...provision,
+        ...consume(st.events, st.reporterConsumer),
+        `$JS.API.CONSUMER.INFO.${st.delta}.*`,
+        s.reportsUpdated,
+        `${namespace}.extract.run`,
+      ],
+      subscribe: ["_INBOX.>"],
+    },
+  };
+}
+
+const list = (items: string[]) => `[${items.map((i) => JSON.stringify(i)).join(", ")}]`;
+
+/**
+ * An `authorization` block for nats-server's config file: one user per service with its
+ * permissions, plus `admin` (everything; for `bun start`'s own checks and operators).
+ * A password given as `$NAME` is left to nats-server to read from its environment.
+ */
+export function natsAuthorization(
+  namespace: string,
+  passwords: Record<NatsService | "admin", string>,
+): string {
+  const quote = (p: string) => (p.startsWith("$") ? p : JSON.stringify(p));
+  const perms = natsPermissions(namespace);
+  const users = NATS_SERVICES.map(
+    (name) =>
+      `    { user: "${name}", password: ${quote(passwords[name])}, permissions: { publish: { allow: ${list(perms[name].publish)} }, subscribe: { allow: ${list(perms[name].subscribe)} }, allow_responses: true } }`,
+  );
+  users.push(`    { user: "admin", password: ${quote(passwords.admin)} }`);
+  return `authorization {\n  users: [\n${users.join("\n")}\n  ]\n}\n`;
+}
