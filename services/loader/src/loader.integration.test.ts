@@ -181,6 +181,11 @@ describe("loader", () => {
       ),
     );
     await waitFor(async () => (await current("clicks")) === 400, { what: "400 clicks" });
+    // Rows are readable before the loader counts them (it records, announces and acks first).
+    const rows0 = (await before).tables.clicks?.rowsLoaded ?? 0;
+    await waitFor(async () => ((await loader.status()).tables.clicks?.rowsLoaded ?? 0) - rows0 >= 400, {
+      what: "400 clicks counted",
+    });
     const inserts = ((await loader.status()).tables.clicks?.inserts ?? 0) - inserts0;
     expect(inserts).toBeGreaterThan(0);
     expect(inserts).toBeLessThan(40);
