@@ -3,6 +3,7 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
 import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
+import { addVerifyRoutes, type VerifyHandle } from "./verify/routes.ts";
 
 export interface AppDeps {
   extractor: Pick<Extractor, "extract" | "resync" | "watermarks">;
@@ -10,9 +11,11 @@ export interface AppDeps {
   /** `/ready` probes, named after what they check (`postgres`, `nats`). */
   checks: ReadinessChecks;
   registry?: Registry;
+  /** The verifier's routes (`/verify`), when given. */
+  verify?: VerifyHandle;
 }
 
-export function createApp({ extractor, logger, checks, registry }: AppDeps) {
+export function createApp({ extractor, logger, checks, registry, verify }: AppDeps) {
   const app = createServiceApp({
     service: "extractor",
     logger,
@@ -45,6 +48,8 @@ export function createApp({ extractor, logger, checks, registry }: AppDeps) {
     { summary: "Restart one table from the beginning (re-publishes it whole)", body: resyncRequest },
     async (c, { body }) => c.json({ watermark: await extractor.resync(body.table) }),
   );
+
+  if (verify) addVerifyRoutes(app, verify);
 
   return app;
 }

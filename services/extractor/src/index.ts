@@ -10,6 +10,8 @@ import { createExtractor } from "./extractor.ts";
 import { createExtractorMetrics } from "./metrics.ts";
 import { retryWithBackoff } from "./retry.ts";
 import { serveExtractRun } from "./run-subject.ts";
+import { serveVerifyRun } from "./verify/routes.ts";
+import { startVerifier } from "./verify/start.ts";
 
 runMain(async () => {
   const config = loadConfig();
@@ -46,11 +48,19 @@ runMain(async () => {
     metrics: createExtractorMetrics(registry),
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const verifier = startVerifier({ config, pool, nc, logger, registry });
+  const verifySubscription = serveVerifyRun({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    handle: verifier.handle,
+    logger,
+  });
   const app = createApp({
     extractor,
     logger,
     checks: { postgres: () => pool.query("SELECT 1"), nats: () => pingNats(nc) },
     registry,
+    verify: verifier.handle,
   });
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch });
   extractor.start();
@@ -60,6 +70,8 @@ runMain(async () => {
     logger.info("shutting down: finishing the running cycle", { signal });
     await server.stop();
     subscription.unsubscribe();
+    verifySubscription.unsubscribe();
+    await verifier.stop();
     await extractor.stop();
     await nc.drain();
     await pool.end();

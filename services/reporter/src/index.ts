@@ -8,6 +8,7 @@ import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKpis } from "./kpis.ts";
 import { createReporterMetrics } from "./metrics.ts";
+import { serveReportsRebuild } from "./rebuild-subject.ts";
 import { createReporter } from "./reporter.ts";
 import { loadQueries } from "./sql.ts";
 
@@ -37,6 +38,12 @@ runMain(async () => {
     onRebuild: (r) => metrics.record(r),
   });
   await reporter.start();
+  const rebuildSubscription = serveReportsRebuild({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    reporter,
+    logger,
+  });
   const app = createApp({
     reporter,
     kpis: createKpis(clickhouse, queries),
@@ -59,6 +66,7 @@ runMain(async () => {
 
   onShutdown(async (signal) => {
     logger.info("stopping: finishing the rebuild in progress", { signal });
+    rebuildSubscription.unsubscribe();
     await reporter.stop();
     await server.stop();
     await nc.drain();
