@@ -3,15 +3,18 @@
 // and the next run is clean; the verifier runs as a PostgreSQL role that may only SELECT.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { subjects } from "@adpipe/shared/contract";
+import { createServiceApp } from "@adpipe/shared/http";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
-import { testServerUrl, uniqueName } from "@adpipe/shared/testing";
+import { testServerUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { VerifyCompletedEvent, VerifyStatus } from "@adpipe/shared/verify";
 import type { Subscription } from "nats";
 import pg from "pg";
 import { createApp } from "../services/extractor/src/app.ts";
 import { createVerifyMetrics } from "../services/extractor/src/verify/metrics.ts";
+import { serveVerifyRun } from "../services/extractor/src/verify/routes.ts";
 import { createVerifier, type Verifier } from "../services/extractor/src/verify/verifier.ts";
+import { addVerifyBadgeRoute } from "../services/reporter/src/dashboard-verify.ts";
 import { serveReportsRebuild } from "../services/reporter/src/rebuild-subject.ts";
 import {
   createPipelineWorld,
@@ -129,7 +132,14 @@ test("a clean pipeline verifies clean", async () => {
 }, 120_000);
 
 test("drift injected into ClickHouse is found, repaired through the delta path, and the next run is clean", async () => {
-  const before = await writes();
+  // Statistics reach pg_stat_user_tables a moment after the writes: wait for the seed's.
+  const before = await waitFor(
+    async () => {
+      const w = await writes();
+      return w.impressions === 3002 && w.clicks === 150 && w.adpipe_deletion === 2 && w;
+    },
+    { what: "the seed's statistics", timeoutMs: 30_000 },
+  );
   // Rows deleted from an entity table (a mutation) and one hidden by a forged tombstone.
   await command("ALTER TABLE impressions DELETE WHERE id IN (5, 6, 7)");
   await command(
@@ -218,3 +228,41 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
   expect(seen).toContain(e.finishedAt);
   expect(seen).toContain(again.finishedAt);
 }, 240_000);
+
+test("on demand over NATS (<ns>.verify.run), and the dashboard's badge reads the status through the reporter", async () => {
+  const sub = serveVerifyRun({
+    nc: world.nc,
+    namespace: world.namespace,
+    handle: verifier,
+    logger: testLogger,
+  });
+  const extractorApp = createApp({
+    extractor: world.extractor,
+    logger: testLogger,
+    checks: {},
+    verify: verifier,
+  });
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: extractorApp.fetch });
+  try {
+    const reply = await world.nc.request(subjects(world.namespace).verifyRun, "", { timeout: 120_000 });
+    const e = reply.json<VerifyCompletedEvent>();
+    expect(e.clean).toBe(true);
+    expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0]);
+
+    const reporterApp = createServiceApp({ service: "reporter", logger: testLogger });
+    addVerifyBadgeRoute(reporterApp, `http://127.0.0.1:${server.port}`, 5000);
+    const status = (await (await reporterApp.request("/dashboard/api/verify")).json()) as VerifyStatus;
+    expect(status.exactAsOf).toBe(e.finishedAt);
+    expect(status.phase).toBe("idle");
+
+    // An extractor that does not answer is a state of the badge, not an error of the page.
+    const down = createServiceApp({ service: "reporter", logger: testLogger });
+    addVerifyBadgeRoute(down, "http://127.0.0.1:9", 1000);
+    const off = await down.request("/dashboard/api/verify");
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as VerifyStatus).enabled).toBe(false);
+  } finally {
+    sub.unsubscribe();
+    await server.stop(true);
+  }
+}, 180_000);
