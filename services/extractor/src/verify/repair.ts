@@ -38,7 +38,21 @@ export interface RepairPlan {
  */
 export async function planRepair(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
   const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
-  if (ids.length === 0) return plan;
+  // Ids travel as query parameters (in the URL for ClickHouse): a bounded slice per read.
+  for (let i = 0; i < ids.length; i += PLAN_SLICE) {
+    const part = await planSlice(pg, ch, ids.slice(i, i + PLAN_SLICE));
+    plan.upserts.push(...part.upserts);
+    plan.tombstones.push(...part.tombstones);
+    plan.inFlight.push(...part.inFlight);
+    plan.resolved.push(...part.resolved);
+  }
+  return plan;
+}
+
+const PLAN_SLICE = 5000;
+
+async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
+  const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
   const chRows = await ch.ids(ids);
   const chVersions = await ch.versions(ids);
   const pgRows = await pg.ids(ids);
