@@ -4,18 +4,13 @@ import type { createServiceApp } from "@adpipe/shared/http";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { addVerifyBadgeRoute } from "./dashboard-verify.ts";
 import { tableRows } from "./pipeline-view.ts";
 import type { Queries } from "./sql.ts";
 import { type Answer, callService } from "./upstream.ts";
 
 /** Hand-written static files: no build step, no CDN, so the page works offline. */
 export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
-const ASSETS = {
-  "app.js": "text/javascript",
-  "style.css": "text/css",
-  "verify.js": "text/javascript",
-} as const;
+const ASSETS = { "app.js": "text/javascript", "style.css": "text/css" } as const;
 
 export interface DashboardDeps {
   clickhouse: ClickHouseClient;
@@ -135,8 +130,6 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
       });
     },
   );
-
-  addVerifyBadgeRoute(app, upstreams.extractor, timeoutMs);
 
   app.api.post(
     "/dashboard/api/generate-batch",
