@@ -79,6 +79,12 @@ export function subjects(ns: string) {
     dlqAll: `${ns}.dlq.>`,
     reportsUpdated: `${ns}.reports.updated`,
     extractRun: `${ns}.extract.run`,
+    /** Request: run a verification now (docs/verifier.md). */
+    verifyRun: `${ns}.verify.run`,
+    /** Core NATS event after every verification (payload: VerifyCompletedEvent in shared/verify). */
+    verifyCompleted: `${ns}.verify.completed`,
+    /** Request to the reporter: rebuild the report rows of these campaigns and days. */
+    reportsRebuild: `${ns}.reports.rebuild`,
   };
 }
 

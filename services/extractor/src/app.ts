@@ -4,6 +4,7 @@ import type { Registry } from "@adpipe/shared/metrics";
 import type { HttpSecurity } from "@adpipe/shared/security";
 import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
+import { addVerifyRoutes, type VerifyHandle } from "./verify/routes.ts";
 
 export interface AppDeps {
   extractor: Pick<Extractor, "extract" | "resync" | "watermarks"> & Partial<Pick<Extractor, "blocker">>;
@@ -13,9 +14,11 @@ export interface AppDeps {
   registry?: Registry;
   /** Tokens for the control plane; without an API token every POST answers 401. */
   security?: HttpSecurity;
+  /** The verifier's routes (`/verify`), when given. */
+  verify?: VerifyHandle;
 }
 
-export function createApp({ extractor, logger, checks, registry, security }: AppDeps) {
+export function createApp({ extractor, logger, checks, registry, security, verify }: AppDeps) {
   const app = createServiceApp({
     service: "extractor",
     logger,
@@ -53,6 +56,8 @@ export function createApp({ extractor, logger, checks, registry, security }: App
     { summary: "Restart one table from the beginning (re-publishes it whole)", body: resyncRequest },
     async (c, { body }) => c.json({ watermark: await extractor.resync(body.table) }),
   );
+
+  if (verify) addVerifyRoutes(app, verify);
 
   return app;
 }

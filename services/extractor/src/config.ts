@@ -1,4 +1,4 @@
-import { bool, parseConfig, settings } from "@adpipe/shared/config";
+import { bool, milliseconds, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
 
 const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -29,6 +29,19 @@ export const extractorSettings = {
   EXTRACT_PUBLISH_TIMEOUT_MS: positiveInt(100, 600_000).default(5000),
   /** An open transaction older than this that holds every window back is named (/watermarks, /ready, metric). */
   EXTRACT_BLOCKER_AFTER_MS: positiveInt(0, 3_600_000).default(5000),
+  /** The verifier's read-only view of ClickHouse; unset: verification is off (docs/verifier.md). */
+  CLICKHOUSE_URL: settings.CLICKHOUSE_URL.unwrap().optional(),
+  CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+  CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+  CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+  /** Pause between scheduled verifications; 0: only on demand (POST /verify, <ns>.verify.run). */
+  VERIFY_INTERVAL_MS: milliseconds(0, 86_400_000, 300_000),
+  /** Ids per compared range: each range is one indexed read on each side, one at a time. */
+  VERIFY_CHUNK_IDS: positiveInt(64, 10_000_000).default(100_000),
+  /** Ranges this wide or narrower are compared id by id instead of halved again. */
+  VERIFY_LEAF_IDS: positiveInt(1, 100_000).default(256),
+  /** Wait before differing ids are read again to confirm them (lets in-flight changes land). */
+  VERIFY_SETTLE_MS: milliseconds(0, 600_000, 3000),
 } as const;
 
 export type ExtractorConfig = ReturnType<typeof loadConfig>;

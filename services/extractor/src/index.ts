@@ -11,6 +11,8 @@ import { createExtractor } from "./extractor.ts";
 import { createExtractorMetrics } from "./metrics.ts";
 import { retryWithBackoff } from "./retry.ts";
 import { serveExtractRun } from "./run-subject.ts";
+import { serveVerifyRun } from "./verify/routes.ts";
+import { startVerifier } from "./verify/start.ts";
 
 runMain(async () => {
   const config = loadConfig();
@@ -60,6 +62,13 @@ runMain(async () => {
     metrics: createExtractorMetrics(registry),
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const verifier = startVerifier({ config, pool, nc, logger, registry });
+  const verifySubscription = serveVerifyRun({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    handle: verifier.handle,
+    logger,
+  });
   const app = createApp({
     security: securityFrom(config),
     extractor,
@@ -70,6 +79,7 @@ runMain(async () => {
       open_transactions: () => extractor.blockerWarning(),
     },
     registry,
+    verify: verifier.handle,
   });
   const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
   extractor.start();
@@ -83,6 +93,8 @@ runMain(async () => {
     logger.info("shutting down: finishing the running cycle", { signal });
     await server.stop();
     subscription.unsubscribe();
+    verifySubscription.unsubscribe();
+    await verifier.stop();
     await extractor.stop();
     await nc.drain();
     await pool.end();

@@ -9,6 +9,7 @@ import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createKpis } from "./kpis.ts";
 import { createReporterMetrics } from "./metrics.ts";
+import { serveReportsRebuild } from "./rebuild-subject.ts";
 import { createReporter } from "./reporter.ts";
 import { loadQueries } from "./sql.ts";
 
@@ -49,6 +50,12 @@ runMain(async () => {
     onRebuild: (r) => metrics.record(r),
   });
   await reporter.start();
+  const rebuildSubscription = serveReportsRebuild({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    reporter,
+    logger,
+  });
   const app = createApp({
     security: securityFrom(config),
     reporter,
@@ -72,6 +79,7 @@ runMain(async () => {
 
   onShutdown(async (signal) => {
     logger.info("stopping: finishing the rebuild in progress", { signal });
+    rebuildSubscription.unsubscribe();
     await reporter.stop();
     await server.stop();
     await nc.drain();

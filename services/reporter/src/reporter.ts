@@ -40,7 +40,7 @@ export interface ReporterDeps {
 export interface RebuildResult {
   version: string;
   full: boolean;
-  reason: "events" | "forced" | "start-up" | "date-change" | "heal";
+  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify";
   reports: string[];
   campaigns: number;
   days: number;
@@ -279,6 +279,23 @@ export function createReporter({
 
     /** POST /reports/rebuild: every report from scratch (same versioned replace). */
     rebuildAll: () => full("forced"),
+
+    /**
+     * `<ns>.reports.rebuild` (the verifier): these campaigns' rows on every day, with a version
+     * above any stored one (a report row that drifted with a greater version must lose).
+     */
+    rebuildCampaigns: (campaigns: number[]) =>
+      exclusive(async () => {
+        const [max] = await rebuilder.rows<{ version: number | string }>(queries["max-version"], {});
+        const stored = BigInt(max?.version ?? 0);
+        if (stored > clock.last) clock = createVersionClock(stored);
+        const touched = emptyTouched();
+        for (const c of campaigns) {
+          touched.campaigns.add(c);
+          touched.allDayCampaigns.add(c);
+        }
+        return rebuild(touched, "verify");
+      }),
 
     checkDate,
 

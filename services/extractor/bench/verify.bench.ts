@@ -1,0 +1,165 @@
+/**
+ * `bun run bench:verify`: how fast the verifier compares a 10-million-row impressions table
+ * between PostgreSQL and ClickHouse, and what a running verification costs a concurrent
+ * extraction. Impressions are interleaved over 20 campaigns (as the generator writes them);
+ * ClickHouse is loaded straight from PostgreSQL with its postgresql() table function. Every
+ * database, namespace and folder is removed at the end.
+ */
+import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { createLogger } from "@adpipe/shared/logger";
+import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { createPool } from "@adpipe/shared/pg";
+import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
+import { loadConfig } from "../src/config.ts";
+import { createExtractor } from "../src/extractor.ts";
+import { findDifferences } from "../src/verify/compare.ts";
+import { loadVerifyQueries } from "../src/verify/queries.ts";
+import { clickhouseSide, postgresSide } from "../src/verify/sides.ts";
+
+const ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 10_000_000);
+const NEW_ROWS = 200_000;
+const ROUNDS = 6;
+const CHUNK = 100_000;
+const log = (line: string) => console.log(line);
+const rate = (rows: number, ms: number) =>
+  `${((rows / ms) * 1000).toLocaleString("en", { maximumFractionDigits: 0 })} rows/s`;
+
+const db = await createTestDatabase();
+const pool = createPool({ connectionString: db.url, max: 6 });
+const ch = await startTestClickHouse();
+const nc = await connectNats({ url: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222" });
+const namespace = uniqueName("benchverify");
+try {
+  await migrateOlap(ch.client, ch.database);
+  await ensureStreams(await nc.jetstreamManager(), namespace);
+
+  let started = performance.now();
+  await pool.query("INSERT INTO advertiser (name) VALUES ('bench')");
+  await pool.query(
+    "INSERT INTO campaign (name, bid, budget, advertiser_id) SELECT 'c' || g, 1.5, 1000, 1 FROM generate_series(1, 20) g",
+  );
+  // The foreign-key check is most of an INSERT's cost here; the rows are valid by construction, so
+  // the fill skips it (session_replication_role = replica: the bench runs as a superuser).
+  const filler = await pool.connect();
+  try {
+    await filler.query("SET session_replication_role = replica");
+    for (let from = 0; from < ROWS; from += 1_000_000) {
+      await filler.query(
+        `INSERT INTO impressions (campaign_id, created_at)
+         SELECT 1 + g % 20, timestamp '2026-11-20' - (g % 604800) * interval '1 second' + (g % 997) * interval '1 microsecond'
+         FROM generate_series($1::int, $2::int - 1) g`,
+        [from, Math.min(from + 1_000_000, ROWS)],
+      );
+    }
+    await filler.query("RESET session_replication_role");
+  } finally {
+    filler.release();
+  }
+  await pool.query("VACUUM ANALYZE impressions");
+  log(
+    `fill PostgreSQL: ${ROWS.toLocaleString("en")} impressions in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+
+  // ClickHouse reads the rows straight from PostgreSQL (the bench's own view turns xid8 into a number).
+  started = performance.now();
+  await pool.query(
+    "CREATE VIEW bench_impressions AS SELECT id, campaign_id, created_at, _version, _xid::text::bigint AS xid FROM impressions",
+  );
+  const pg = new URL(db.url);
+  const source = `postgresql('${pg.hostname}:${pg.port || 5432}', '${db.name}', 'bench_impressions', '${decodeURIComponent(pg.username)}', '${decodeURIComponent(pg.password)}')`;
+  // A million rows per statement: each stays well inside the client's request timeout.
+  const { rows: span } = await pool.query<{ hi: number }>("SELECT max(id) AS hi FROM impressions");
+  for (let from = 0; from <= Number(span[0]?.hi ?? 0); from += 1_000_000) {
+    await ch.client.command({
+      query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
+              SELECT id, campaign_id, created_at, _version, xid FROM ${source}
+              WHERE id >= ${from} AND id < ${from + 1_000_000}`,
+    });
+  }
+  log(`fill ClickHouse: postgresql() table function, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  const queries = loadVerifyQueries();
+  const pgSide = postgresSide(pool, "impressions");
+  const chSide = clickhouseSide(ch.client, queries, "impressions");
+  const options = { chunkIds: CHUNK, leafIds: 256 };
+
+  started = performance.now();
+  const alone = await findDifferences(pgSide, chSide, options);
+  const verifyMs = performance.now() - started;
+  if (alone.ids.length !== 0) throw new Error(`expected no drift, found ${alone.ids.length} ids`);
+  log(
+    `verification alone: ${alone.stats.rows.toLocaleString("en")} rows in ${alone.stats.ranges} ranges of ${CHUNK.toLocaleString("en")} ids, ` +
+      `${(verifyMs / 1000).toFixed(1)} s, ${rate(alone.stats.rows, verifyMs)} checked`,
+  );
+
+  // Drift in the middle of the table: the time bisection adds to find 3 rows among 10 million.
+  await ch.client.command({
+    query: `ALTER TABLE impressions DELETE WHERE id IN (${Math.floor(ROWS / 2)}, ${Math.floor(ROWS / 2) + 1}, ${Math.floor(ROWS / 3)})`,
+    clickhouse_settings: { mutations_sync: "2" },
+  });
+  started = performance.now();
+  const drifted = await findDifferences(pgSide, chSide, options);
+  const driftMs = performance.now() - started;
+  log(
+    `verification with 3 rows missing: found ${drifted.ids.length} ids in ${drifted.stats.ranges} ranges, ` +
+      `${(driftMs / 1000).toFixed(1)} s, ${rate(drifted.stats.rows, driftMs)} checked`,
+  );
+
+  // Extraction of new rows, alone and during a verification, alternating rounds.
+  const logger = createLogger("bench", "silent");
+  const extractor = createExtractor({
+    pool,
+    js: nc.jetstream(),
+    maxPayload: nc.info?.max_payload ?? 1 << 20,
+    config: loadConfig({ DATABASE_URL: db.url, ADPIPE_NAMESPACE: namespace }),
+    logger,
+  });
+  // Everything so far counts as published: rounds extract only their new rows.
+  await pool.query(
+    `INSERT INTO adpipe_watermark (table_name, xid) VALUES ('impressions', pg_snapshot_xmin(pg_current_snapshot()))
+     ON CONFLICT (table_name) DO UPDATE SET xid = EXCLUDED.xid, pending_xid = NULL`,
+  );
+  const times: Record<"alone" | "verifying", number[]> = { alone: [], verifying: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const mode = round % 2 === 0 ? "alone" : "verifying";
+    await pool.query(
+      `INSERT INTO impressions (campaign_id, created_at) SELECT 1 + g % 20, timestamp '2026-11-21' FROM generate_series(1, ${NEW_ROWS}) g`,
+    );
+    let stop = false;
+    let background: Promise<unknown> = Promise.resolve();
+    if (mode === "verifying") {
+      const onChunk = () => {
+        if (stop) throw new Error("stopped");
+      };
+      background = (async () => {
+        while (!stop) await findDifferences(pgSide, chSide, { ...options, onChunk }).catch(() => undefined);
+      })();
+      await Bun.sleep(1000); // well inside the first chunks
+    }
+    const t = performance.now();
+    const { results } = await extractor.extract("impressions");
+    const ms = performance.now() - t;
+    stop = true;
+    await background;
+    const rows = results[0]?.rows ?? 0;
+    if (rows !== NEW_ROWS) throw new Error(`round ${round}: extracted ${rows} rows, expected ${NEW_ROWS}`);
+    times[mode].push(ms);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const a = median(times.alone);
+  const v = median(times.verifying);
+  log(
+    `extraction of ${NEW_ROWS.toLocaleString("en")} new rows alone: median ${rate(NEW_ROWS, a)} (${times.alone.map((x) => x.toFixed(0)).join(", ")} ms)`,
+  );
+  log(
+    `extraction of ${NEW_ROWS.toLocaleString("en")} new rows during a verification: median ${rate(NEW_ROWS, v)} (${times.verifying.map((x) => x.toFixed(0)).join(", ")} ms)`,
+  );
+  log(`ratio: extraction during a verification runs at ${((a / v) * 100).toFixed(0)}% of its speed alone`);
+} finally {
+  await deleteStreams(await nc.jetstreamManager(), namespace).catch(() => undefined);
+  await nc.close();
+  await ch.stop();
+  await pool.end();
+  await db.drop();
+}

@@ -1,0 +1,52 @@
+import { counter, gauge, histogram, type Registry, SECOND_BUCKETS } from "@adpipe/shared/metrics";
+import type { VerifyCompletedEvent } from "@adpipe/shared/verify";
+
+/** Prometheus figures of the verifier (docs/verifier.md). */
+export function createVerifyMetrics(registry: Registry) {
+  const runs = counter(registry, "adpipe_verify_runs_total", "Verifications by outcome", ["outcome"]);
+  const drift = counter(
+    registry,
+    "adpipe_verify_drift_rows_total",
+    "Rows (or report keys) found different from PostgreSQL",
+    ["table"],
+  );
+  const repaired = counter(
+    registry,
+    "adpipe_verify_repaired_rows_total",
+    "Rows re-published (or report campaigns rebuilt) by the verifier",
+    ["table"],
+  );
+  const ranges = counter(registry, "adpipe_verify_ranges_total", "Id ranges compared", ["table"]);
+  const rows = counter(registry, "adpipe_verify_rows_checked_total", "Rows compared", ["table"]);
+  const duration = histogram(
+    registry,
+    "adpipe_verify_duration_seconds",
+    "Duration of a verification",
+    SECOND_BUCKETS,
+  );
+  const exactAt = gauge(
+    registry,
+    "adpipe_verify_exact_timestamp_seconds",
+    "When a verification last found everything equal (Unix time)",
+  );
+  return {
+    record(e: VerifyCompletedEvent): void {
+      runs.inc({ outcome: e.clean ? "clean" : "drift" });
+      duration.observe(e.durationMs / 1000);
+      if (e.clean) exactAt.set(Date.parse(e.finishedAt) / 1000);
+      for (const t of e.tables) {
+        const labels = { table: t.table };
+        drift.inc(labels, t.driftFound);
+        repaired.inc(labels, t.rowsRepaired);
+        ranges.inc(labels, t.rangesChecked);
+        rows.inc(labels, t.rowsChecked);
+      }
+      if (e.reports) {
+        drift.inc({ table: "reports" }, e.reports.driftFound);
+        repaired.inc({ table: "reports" }, e.reports.campaignsRebuilt);
+      }
+    },
+  };
+}
+
+export type VerifyMetrics = ReturnType<typeof createVerifyMetrics>;

@@ -1,0 +1,168 @@
+import { DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
+import type { Pool } from "@adpipe/shared/pg";
+import type { JetStreamClient } from "nats";
+import { to as copyTo } from "pg-copy-streams";
+import { type BatchLimits, splitRows } from "../copy-batches.ts";
+import { createPublisher } from "../publisher.ts";
+import type { ClickHouseSide, PostgresSide } from "./sides.ts";
+
+/** A row to re-publish as PostgreSQL has it, with the version it must carry to win. */
+export interface UpsertRepair {
+  id: number;
+  version: bigint;
+  xid: bigint;
+}
+
+/** A tombstone for an id ClickHouse shows but PostgreSQL no longer has. */
+export interface TombstoneRepair {
+  id: number;
+  version: bigint;
+  xid: bigint;
+}
+
+export interface RepairPlan {
+  upserts: UpsertRepair[];
+  tombstones: TombstoneRepair[];
+  /** Ids that differ but are in flight (changed at or above the extractor's watermark). */
+  inFlight: number[];
+  /** Ids that no longer differ. */
+  resolved: number[];
+}
+
+/**
+ * Reads the candidates again (ClickHouse first, then PostgreSQL) and decides each one's repair.
+ * Versions (docs/verifier.md): a row PostgreSQL has is re-published with its own version, unless
+ * ClickHouse stores a version at least as great (which adpipe never wrote: a foreign or corrupted
+ * row), then with that version + 1 so it wins. A tombstone takes the delete PostgreSQL recorded
+ * when that beats every stored version, else the greatest stored version + 1.
+ */
+export async function planRepair(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
+  const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
+  // Ids travel as query parameters (in the URL for ClickHouse): a bounded slice per read.
+  for (let i = 0; i < ids.length; i += PLAN_SLICE) {
+    const part = await planSlice(pg, ch, ids.slice(i, i + PLAN_SLICE));
+    plan.upserts.push(...part.upserts);
+    plan.tombstones.push(...part.tombstones);
+    plan.inFlight.push(...part.inFlight);
+    plan.resolved.push(...part.resolved);
+  }
+  return plan;
+}
+
+const PLAN_SLICE = 5000;
+
+async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
+  const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
+  const chRows = await ch.ids(ids);
+  const chVersions = await ch.versions(ids);
+  const pgRows = await pg.ids(ids);
+  const watermark = await pg.watermark();
+  const gone = ids.filter((id) => !pgRows.has(id) && chRows.has(id));
+  const deletions = gone.length > 0 ? await pg.deletions(gone) : new Map();
+  for (const id of ids) {
+    const p = pgRows.get(id);
+    const c = chRows.get(id);
+    const stored = chVersions.get(id);
+    if (p) {
+      if (p.h === c) plan.resolved.push(id);
+      else if (p.xid >= watermark) plan.inFlight.push(id);
+      else {
+        const version = stored && stored.version >= p.version ? stored.version + 1n : p.version;
+        plan.upserts.push({ id, version, xid: p.xid });
+      }
+    } else if (c === undefined) plan.resolved.push(id);
+    else {
+      const d = deletions.get(id);
+      if (d && d.xid >= watermark) plan.inFlight.push(id);
+      else {
+        const top = stored?.version ?? 0n;
+        const version = d && d.version > top ? d.version : top + 1n;
+        plan.tombstones.push({ id, version, xid: d?.xid ?? stored?.xid ?? 0n });
+      }
+    }
+  }
+  return plan;
+}
+
+const window = (rows: { xid: bigint }[]) => {
+  let from = rows[0]?.xid ?? 0n;
+  let to = from;
+  for (const r of rows) {
+    if (r.xid < from) from = r.xid;
+    if (r.xid > to) to = r.xid;
+  }
+  return { from: from.toString(), to: (to + 1n).toString() };
+};
+
+const list = (values: (number | bigint)[]) => `'{${values.join(",")}}'`;
+
+export interface RepairDeps {
+  pool: Pool;
+  js: JetStreamClient;
+  namespace: string;
+  limits: BatchLimits;
+  maxInFlight: number;
+}
+
+/**
+ * Publishes the plan through the normal delta path (same subject, headers and loader). The
+ * window headers span the repaired rows' transactions, so the reporter rebuilds what they touch.
+ * `sequence` is the run's start time: a repeated repair is a new message, never a JetStream
+ * duplicate of an earlier one.
+ */
+export async function publishRepair(
+  deps: RepairDeps,
+  table: TableName,
+  plan: RepairPlan,
+  runId: number,
+): Promise<number> {
+  const publisher = createPublisher({ js: deps.js, maxInFlight: deps.maxInFlight });
+  const subject = subjects(deps.namespace).delta(table);
+  let sequence = runId;
+  if (plan.upserts.length > 0) {
+    const columns = UPSERT_COLUMNS[table]
+      .map((c) => (c === "_version" ? "greatest(t._version, r.v) AS _version" : `t.${c}`))
+      .join(", ");
+    // COPY takes no parameters; ids and versions are integers this process computed.
+    const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::int[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;
+    const client = await deps.pool.connect();
+    let broken: Error | undefined;
+    try {
+      for await (const batch of splitRows(client.query(copyTo(sql)), deps.limits)) {
+        await publisher.publish({
+          subject,
+          table,
+          kind: "upsert",
+          columns: UPSERT_COLUMNS[table],
+          window: window(plan.upserts),
+          sequence: sequence++,
+          ...batch,
+        });
+      }
+    } catch (err) {
+      broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+  if (plan.tombstones.length > 0) {
+    const encoder = new TextEncoder();
+    async function* lines() {
+      for (const t of plan.tombstones) yield encoder.encode(`${t.id}\t${t.version}\t${t.xid}\t1\n`);
+    }
+    for await (const batch of splitRows(lines(), deps.limits)) {
+      await publisher.publish({
+        subject,
+        table,
+        kind: "delete",
+        columns: DELETE_COLUMNS,
+        window: window(plan.tombstones),
+        sequence: sequence++,
+        ...batch,
+      });
+    }
+  }
+  const totals = await publisher.settle();
+  return totals.rows;
+}

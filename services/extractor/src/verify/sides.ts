@@ -1,0 +1,131 @@
+import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
+import type { TableName } from "@adpipe/shared/contract";
+import type { Pool } from "@adpipe/shared/pg";
+import { rowHash } from "./canonical.ts";
+import type { VerifyQueries } from "./queries.ts";
+
+/** Count and checksum of an id range: equal on both sides means the same rows (with near certainty). */
+export interface RangeSum {
+  n: number;
+  sum: string;
+}
+
+/** id → row hash (decimal) of the current rows. */
+export type RowHashes = Map<number, string>;
+
+/** What a PostgreSQL row or deletion needs for a repair. */
+export interface PgRowState {
+  version: bigint;
+  xid: bigint;
+}
+
+// Every PostgreSQL statement here is a SELECT (the verifier never writes PostgreSQL; a test runs
+// it as a role that may only SELECT). Table names come from the contract, never from input.
+export function postgresSide(pool: Pool, table: TableName) {
+  const hash = rowHash(table);
+  return {
+    async bounds(): Promise<{ lo: number; hi: number } | null> {
+      const { rows } = await pool.query<{ lo: number | null; hi: number | null }>(
+        `SELECT min(id) AS lo, max(id) AS hi FROM ${table}`,
+      );
+      const r = rows[0];
+      return r?.lo == null || r.hi == null ? null : { lo: Number(r.lo), hi: Number(r.hi) };
+    },
+    /** The first id at or above `lo`, or null. */
+    async next(lo: number): Promise<number | null> {
+      const { rows } = await pool.query<{ id: number }>(
+        `SELECT id FROM ${table} WHERE id >= $1 ORDER BY id LIMIT 1`,
+        [lo],
+      );
+      return rows[0] ? Number(rows[0].id) : null;
+    },
+    async range(lo: number, hi: number): Promise<RangeSum> {
+      const { rows } = await pool.query<{ n: string; sum: string }>(
+        `SELECT count(*)::text AS n, coalesce(sum(${hash}), 0)::text AS sum FROM ${table} WHERE id >= $1 AND id < $2`,
+        [lo, hi],
+      );
+      return { n: Number(rows[0]?.n ?? 0), sum: rows[0]?.sum ?? "0" };
+    },
+    async rows(lo: number, hi: number): Promise<RowHashes> {
+      const { rows } = await pool.query<{ id: number; h: string }>(
+        `SELECT id, (${hash})::text AS h FROM ${table} WHERE id >= $1 AND id < $2`,
+        [lo, hi],
+      );
+      return new Map(rows.map((r) => [Number(r.id), r.h]));
+    },
+    /** Hashes, versions and transactions of the ids PostgreSQL has now. */
+    async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string }>> {
+      const { rows } = await pool.query<{ id: number; h: string; v: string; xid: string }>(
+        `SELECT id, (${hash})::text AS h, _version::text AS v, _xid::text AS xid FROM ${table} WHERE id = ANY($1::int[])`,
+        [ids],
+      );
+      return new Map(rows.map((r) => [Number(r.id), { h: r.h, version: BigInt(r.v), xid: BigInt(r.xid) }]));
+    },
+    /** The latest recorded delete of each id (absent: PostgreSQL recorded none). */
+    async deletions(ids: number[]): Promise<Map<number, PgRowState>> {
+      const { rows } = await pool.query<{ id: number; v: string; xid: string }>(
+        `SELECT DISTINCT ON (row_id) row_id AS id, _version::text AS v, _xid::text AS xid
+         FROM adpipe_deletion WHERE table_name = $1 AND row_id = ANY($2::int[])
+         ORDER BY row_id, _version DESC`,
+        [table, ids],
+      );
+      return new Map(rows.map((r) => [Number(r.id), { version: BigInt(r.v), xid: BigInt(r.xid) }]));
+    },
+    /** The extractor's watermark: changes at or above it are not published yet (in flight). */
+    async watermark(): Promise<bigint> {
+      const { rows } = await pool.query<{ xid: string }>(
+        "SELECT xid::text AS xid FROM adpipe_watermark WHERE table_name = $1",
+        [table],
+      );
+      return BigInt(rows[0]?.xid ?? "0");
+    },
+  };
+}
+
+export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQueries, table: TableName) {
+  const q = queries.table[table];
+  const view = `${table}_current`;
+  async function select<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const rs = await clickhouse.query({
+      query,
+      query_params: params,
+      format: "JSONEachRow",
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    return (await rs.json()) as T[];
+  }
+  const hashes = (list: { id: number; h: string }[]): RowHashes =>
+    new Map(list.map((r) => [Number(r.id), r.h]));
+  return {
+    select,
+    async bounds(): Promise<{ lo: number; hi: number } | null> {
+      const [r] = await select<{ lo: string; hi: string; n: number }>(queries.bounds, { table });
+      return !r || Number(r.n) === 0 ? null : { lo: Number(r.lo), hi: Number(r.hi) };
+    },
+    async next(lo: number): Promise<number | null> {
+      const [r] = await select<{ id: number }>(queries.next, { table, lo });
+      return r ? Number(r.id) : null;
+    },
+    async range(lo: number, hi: number): Promise<RangeSum> {
+      const [r] = await select<{ n: number; sum: string }>(q.range, { view, lo, hi });
+      return { n: Number(r?.n ?? 0), sum: r?.sum ?? "0" };
+    },
+    async rows(lo: number, hi: number): Promise<RowHashes> {
+      return hashes(await select<{ id: number; h: string }>(q.rows, { view, lo, hi }));
+    },
+    async ids(ids: number[]): Promise<RowHashes> {
+      return hashes(await select<{ id: number; h: string }>(q.ids, { view, ids }));
+    },
+    /** The greatest stored version of each id (any row, tombstones included) and its _xid. */
+    async versions(ids: number[]): Promise<Map<number, PgRowState>> {
+      const list = await select<{ id: number; version: string; xid: string }>(queries.versions, {
+        table,
+        ids,
+      });
+      return new Map(list.map((r) => [Number(r.id), { version: BigInt(r.version), xid: BigInt(r.xid) }]));
+    },
+  };
+}
+
+export type PostgresSide = ReturnType<typeof postgresSide>;
+export type ClickHouseSide = ReturnType<typeof clickhouseSide>;

@@ -1,0 +1,324 @@
+import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
+import { subjects, TABLES, type TableName } from "@adpipe/shared/contract";
+import type { Logger } from "@adpipe/shared/logger";
+import type { Pool } from "@adpipe/shared/pg";
+import type {
+  ReportsRebuildRequest,
+  VerifyCompletedEvent,
+  VerifyReportStatus,
+  VerifyStatus,
+  VerifyTableStatus,
+} from "@adpipe/shared/verify";
+import type { JetStreamClient, NatsConnection } from "nats";
+import type { BatchLimits } from "../copy-batches.ts";
+import { findDifferences } from "./compare.ts";
+import type { VerifyMetrics } from "./metrics.ts";
+import { loadVerifyQueries } from "./queries.ts";
+import { planRepair, publishRepair } from "./repair.ts";
+import { campaignOf, differingKeys, postgresFigures, reportFigures } from "./reports.ts";
+import { clickhouseSide, postgresSide } from "./sides.ts";
+
+export interface VerifierConfig {
+  namespace: string;
+  intervalMs: number;
+  chunkIds: number;
+  leafIds: number;
+  settleMs: number;
+  /** How long a repair may take to show in ClickHouse before the run reports it unconfirmed. */
+  recheckTimeoutMs?: number;
+  limits: BatchLimits;
+  maxInFlight: number;
+}
+
+export interface VerifierDeps {
+  pool: Pool;
+  clickhouse: ClickHouseClient;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  config: VerifierConfig;
+  logger: Logger;
+  metrics?: VerifyMetrics;
+}
+
+const SAMPLE = 10;
+/** More differing report campaigns than this: ask for them in slices of this size. */
+const REBUILD_SLICE = 500;
+
+const emptyTable = (table: TableName): VerifyTableStatus => ({
+  table,
+  verifiedAt: null,
+  rangesChecked: 0,
+  rowsChecked: 0,
+  driftFound: 0,
+  rowsRepaired: 0,
+  clean: true,
+  sampleIds: [],
+});
+
+/**
+ * The verifier (docs/verifier.md): compares each table of PostgreSQL with its ClickHouse
+ * `_current` view by id range, narrows differences by bisection, re-publishes the differing rows
+ * through the delta path, then compares PostgreSQL's impressions and clicks per campaign and day
+ * with the report tables and asks the reporter to rebuild the campaigns that differ. Reads
+ * PostgreSQL only. One run at a time; a request during a run waits for that run's result.
+ */
+export function createVerifier({ pool, clickhouse, nc, js, config, logger, metrics }: VerifierDeps) {
+  const queries = loadVerifyQueries();
+  const status: VerifyStatus = {
+    enabled: true,
+    phase: "idle",
+    exactAsOf: null,
+    lastRun: null,
+    tables: TABLES.map(emptyTable),
+    reports: null,
+    runs: 0,
+  };
+  let running: Promise<VerifyCompletedEvent> | null = null;
+  let stopped = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let loop: Promise<void> | undefined;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const checkStopped = () => {
+    if (stopping) throw new Error("verifier stopping");
+  };
+  let stopping = false;
+
+  async function verifyTable(table: TableName, runId: number): Promise<VerifyTableStatus> {
+    const pg = postgresSide(pool, table);
+    const ch = clickhouseSide(clickhouse, queries, table);
+    const result = emptyTable(table);
+    status.phase = "checking";
+    const { ids, stats } = await findDifferences(pg, ch, {
+      chunkIds: config.chunkIds,
+      leafIds: config.leafIds,
+      onChunk: checkStopped,
+    });
+    result.rangesChecked = stats.ranges;
+    result.rowsChecked = stats.rows;
+    if (ids.length > 0) {
+      // Changes in flight land within moments; what still differs after the pause is drift.
+      if (config.settleMs > 0) await sleep(config.settleMs);
+      const plan = await planRepair(pg, ch, ids);
+      const drift = [...plan.upserts, ...plan.tombstones].map((r) => r.id).sort((a, b) => a - b);
+      result.driftFound = drift.length;
+      result.sampleIds = drift.slice(0, SAMPLE);
+      if (drift.length > 0) {
+        status.phase = "repairing";
+        status.repairing = { table, rows: drift.length };
+        logger.warn("drift found; re-publishing the differing rows", {
+          table,
+          rows: drift.length,
+          upserts: plan.upserts.length,
+          tombstones: plan.tombstones.length,
+          sampleIds: result.sampleIds,
+        });
+        result.rowsRepaired = await publishRepair(
+          { pool, js, namespace: config.namespace, limits: config.limits, maxInFlight: config.maxInFlight },
+          table,
+          plan,
+          runId,
+        );
+        result.clean = await recheck(pg, ch, drift);
+        status.repairing = undefined;
+        if (!result.clean) logger.warn("repaired rows not equal yet; the next run checks again", { table });
+      }
+    }
+    result.verifiedAt = new Date().toISOString();
+    return result;
+  }
+
+  /** Polls the repaired ids until ClickHouse shows PostgreSQL's rows (the loader applied them). */
+  async function recheck(
+    pg: ReturnType<typeof postgresSide>,
+    ch: ReturnType<typeof clickhouseSide>,
+    ids: number[],
+  ): Promise<boolean> {
+    const deadline = Date.now() + (config.recheckTimeoutMs ?? 30_000);
+    for (;;) {
+      const plan = await planRepair(pg, ch, ids);
+      if (plan.upserts.length === 0 && plan.tombstones.length === 0) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(100);
+    }
+  }
+
+  async function figuresDiff(campaigns?: number[]) {
+    const ch = clickhouseSide(clickhouse, queries, "campaign");
+    const reports = await reportFigures(ch, queries.dailyReport, queries.totalsReport, campaigns);
+    const pgFigures = await postgresFigures(pool, config.chunkIds, campaigns, checkStopped);
+    return { keys: differingKeys(pgFigures, reports), checked: pgFigures.size, pg: pgFigures, reports };
+  }
+
+  async function verifyReports(): Promise<VerifyReportStatus> {
+    const result: VerifyReportStatus = {
+      verifiedAt: null,
+      keysChecked: 0,
+      driftFound: 0,
+      campaignsRebuilt: 0,
+      clean: true,
+    };
+    const first = await figuresDiff();
+    result.keysChecked = first.checked;
+    if (first.keys.length > 0) {
+      if (config.settleMs > 0) await sleep(config.settleMs);
+      const suspects = [...new Set(first.keys.map(campaignOf))];
+      // Drift is a difference that holds still: a key whose PostgreSQL figures or report row moved
+      // during the pause is in flight (new facts, a rebuild under way) and left to the next run.
+      const second = await figuresDiff(suspects);
+      const same = (
+        a?: { impressions: number; clicks: number },
+        b?: { impressions: number; clicks: number },
+      ) => a?.impressions === b?.impressions && a?.clicks === b?.clicks;
+      const confirmed = second.keys.filter(
+        (k) => same(first.pg.get(k), second.pg.get(k)) && same(first.reports.get(k), second.reports.get(k)),
+      );
+      result.driftFound = confirmed.length;
+      const campaigns = [...new Set(confirmed.map(campaignOf))];
+      if (campaigns.length > 0) {
+        status.phase = "repairing";
+        status.repairing = undefined;
+        logger.warn("reports differ from PostgreSQL; asking the reporter to rebuild", {
+          keys: confirmed.length,
+          campaigns: campaigns.length,
+          sample: confirmed.slice(0, SAMPLE),
+        });
+        for (let i = 0; i < campaigns.length; i += REBUILD_SLICE) {
+          const slice = campaigns.slice(i, i + REBUILD_SLICE);
+          const request: ReportsRebuildRequest = { campaigns: slice, days: [] };
+          const reply = await nc.request(subjects(config.namespace).reportsRebuild, JSON.stringify(request), {
+            timeout: 60_000,
+          });
+          const body = reply.json<{ error?: { message: string } }>();
+          if (body.error) throw new Error(`reports.rebuild: ${body.error.message}`);
+        }
+        result.campaignsRebuilt = campaigns.length;
+        result.clean = (await figuresDiff(campaigns)).keys.length === 0;
+      }
+    }
+    result.verifiedAt = new Date().toISOString();
+    return result;
+  }
+
+  async function run(): Promise<VerifyCompletedEvent> {
+    const startedAt = new Date();
+    const runId = startedAt.getTime();
+    const tables: VerifyTableStatus[] = [];
+    for (const table of TABLES) {
+      try {
+        tables.push(await verifyTable(table, runId));
+      } catch (err) {
+        checkStopped();
+        logger.warn("verification of a table failed", { table, err });
+        tables.push({ ...emptyTable(table), clean: false, error: (err as Error).message });
+      }
+      status.tables = TABLES.map(
+        (t) => tables.find((r) => r.table === t) ?? status.tables.find((r) => r.table === t) ?? emptyTable(t),
+      );
+    }
+    let reports: VerifyReportStatus | null;
+    try {
+      reports = await verifyReports();
+    } catch (err) {
+      checkStopped();
+      logger.warn("verification of the reports failed", { err });
+      reports = {
+        verifiedAt: null,
+        keysChecked: 0,
+        driftFound: 0,
+        campaignsRebuilt: 0,
+        clean: false,
+        error: (err as Error).message,
+      };
+    }
+    const finishedAt = new Date();
+    const clean = tables.every((t) => t.clean && !t.error) && reports.clean;
+    const event: VerifyCompletedEvent = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      clean,
+      tables,
+      reports,
+    };
+    Object.assign(status, {
+      phase: "idle",
+      repairing: undefined,
+      tables,
+      reports,
+      runs: status.runs + 1,
+      lastRun: {
+        startedAt: event.startedAt,
+        finishedAt: event.finishedAt,
+        durationMs: event.durationMs,
+        clean,
+      },
+    });
+    if (clean) status.exactAsOf = event.finishedAt;
+    metrics?.record(event);
+    nc.publish(subjects(config.namespace).verifyCompleted, JSON.stringify(event));
+    const drift = tables.reduce((n, t) => n + t.driftFound, 0) + (reports.driftFound ?? 0);
+    logger.info("verification finished", { clean, drift, durationMs: event.durationMs });
+    return event;
+  }
+
+  /** Runs a verification now, or joins the one running. */
+  function verify(): Promise<VerifyCompletedEvent> {
+    if (!running) {
+      running = run().finally(() => {
+        running = null;
+        status.phase = "idle";
+        status.repairing = undefined;
+      });
+    }
+    return running;
+  }
+
+  async function schedule() {
+    // The first run soon after start (the dashboard's badge), then every interval.
+    let delay = Math.min(config.intervalMs, 30_000);
+    while (!stopped) {
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, delay);
+        wake = resolve;
+      });
+      if (stopped) break;
+      await verify().catch((err) => logger.warn("verification failed", { err }));
+      delay = config.intervalMs;
+    }
+  }
+  let wake: (() => void) | undefined;
+
+  return {
+    verify,
+    status: (): VerifyStatus => structuredClone(status),
+    /** Runs every `intervalMs` (the first run at most 30 s after start); 0: on demand only. */
+    start() {
+      if (!stopped || config.intervalMs === 0) return;
+      stopped = false;
+      stopping = false;
+      loop = schedule();
+    },
+    async stop() {
+      stopped = true;
+      stopping = true;
+      clearTimeout(timer);
+      wake?.();
+      await loop;
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+export type Verifier = ReturnType<typeof createVerifier>;
+
+/** The status when ClickHouse is not configured. */
+export const disabledStatus = (reason: string): VerifyStatus => ({
+  enabled: false,
+  reason,
+  phase: "idle",
+  exactAsOf: null,
+  lastRun: null,
+  tables: [],
+  reports: null,
+  runs: 0,
+});
