@@ -40,8 +40,10 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
   const loaderConsumers = TABLES.flatMap((t) => consume(st.delta, st.loaderConsumer(t)));
   return {
     extractor: {
-      publish: [...provision, s.deltaAll],
-      subscribe: ["_INBOX.>", s.extractRun],
+      // The verifier is a role of the extractor: it announces its runs and asks the reporter to
+      // rebuild the report rows it found wrong.
+      publish: [...provision, s.deltaAll, s.verifyCompleted, s.reportsRebuild],
+      subscribe: ["_INBOX.>", s.extractRun, s.verifyRun],
     },
     loader: {
       publish: [
@@ -64,7 +66,7 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
         s.reportsUpdated,
         `${namespace}.extract.run`,
       ],
-      subscribe: ["_INBOX.>"],
+      subscribe: ["_INBOX.>", s.reportsRebuild],
     },
   };
 }
