@@ -165,9 +165,15 @@ describe("loader", () => {
     });
     sub.unsubscribe();
 
-    const status = (await (await app.request("/status")).json()) as {
-      tables: Record<string, { rowsLoaded: number; pending: number }>;
-    };
+    type Status = { tables: Record<string, { rowsLoaded: number; pending: number }> };
+    // The loader counts a batch after its event and its ack: wait for the count to settle.
+    const status = await waitFor(
+      async () => {
+        const s = (await (await app.request("/status")).json()) as Status;
+        return (s.tables.impressions?.rowsLoaded ?? 0) >= 1000 ? s : undefined;
+      },
+      { what: "1000 rows counted" },
+    );
     expect(status.tables.impressions?.rowsLoaded).toBe(1000);
   });
 
