@@ -79,6 +79,8 @@ export function subjects(ns: string) {
     dlqAll: `${ns}.dlq.>`,
     reportsUpdated: `${ns}.reports.updated`,
     extractRun: `${ns}.extract.run`,
+    /** Request/reply: the extractor republishes a dead letter (not under `dlq.>`, which the DLQ stream holds). */
+    deadLettersReplay: `${ns}.deadletters.replay`,
   };
 }
 

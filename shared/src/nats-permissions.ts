@@ -37,11 +37,18 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
     `$JS.ACK.${stream}.${consumer}.>`,
   ];
   // Subject tokens match whole or not at all: every consumer is named.
+  const readDlq = [
+    `$JS.API.STREAM.MSG.GET.${st.dlq}`,
+    `$JS.API.DIRECT.GET.${st.dlq}`,
+    `$JS.API.DIRECT.GET.${st.dlq}.>`,
+  ];
   const loaderConsumers = TABLES.flatMap((t) => consume(st.delta, st.loaderConsumer(t)));
   return {
     extractor: {
-      publish: [...provision, s.deltaAll],
-      subscribe: ["_INBOX.>", s.extractRun],
+      // Replaying a dead letter (`<ns>.deadletters.replay`) reads it, republishes it as a delta
+      // and deletes it from the DLQ stream.
+      publish: [...provision, s.deltaAll, ...readDlq, `$JS.API.STREAM.MSG.DELETE.${st.dlq}`],
+      subscribe: ["_INBOX.>", s.extractRun, s.deadLettersReplay],
     },
     loader: {
       publish: [
@@ -49,10 +56,8 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
         ...loaderConsumers,
         s.loadedAll,
         s.dlqAll,
-        `$JS.API.STREAM.MSG.GET.${st.dlq}`,
-        `$JS.API.DIRECT.GET.${st.dlq}`,
-        `$JS.API.DIRECT.GET.${st.dlq}.>`,
-        `$JS.API.STREAM.MSG.DELETE.${st.dlq}`,
+        ...readDlq, // listing dead letters
+        s.deadLettersReplay, // the extractor replays them: only it writes deltas
       ],
       subscribe: ["_INBOX.>"],
     },

@@ -7,6 +7,7 @@ import { createPool } from "@adpipe/shared/pg";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
 import { createExtractorMetrics } from "./metrics.ts";
 import { retryWithBackoff } from "./retry.ts";
@@ -60,6 +61,7 @@ runMain(async () => {
     metrics: createExtractorMetrics(registry),
   });
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const replaySubscription = serveDeadLetterReplay({ nc, namespace: config.ADPIPE_NAMESPACE, logger });
   const app = createApp({
     security: securityFrom(config),
     extractor,
@@ -83,6 +85,7 @@ runMain(async () => {
     logger.info("shutting down: finishing the running cycle", { signal });
     await server.stop();
     subscription.unsubscribe();
+    replaySubscription.unsubscribe();
     await extractor.stop();
     await nc.drain();
     await pool.end();
