@@ -79,7 +79,9 @@ test("NATS users: a dead-letter replay requested by the loader's user is done by
       pass: readFileSync(users.adminPasswordFile, "utf8").trim(),
     });
     connections.push(admin);
-    const delta = await (await admin.jetstreamManager()).streams.getMessage(streams(namespace).delta, { seq: 1 });
+    const delta = await (await admin.jetstreamManager()).streams.getMessage(streams(namespace).delta, {
+      seq: 1,
+    });
     expect(delta.subject).toBe(original);
     expect(delta.header?.get(HEADERS.batchId)).toBe("b-1");
     expect(new TextDecoder().decode(delta.data)).toBe("1\tx");
