@@ -140,7 +140,9 @@ export async function requestReplay(
     if (code === ErrorCode.NoResponders || code === ErrorCode.Timeout)
       throw new AppError(
         "extractor_unavailable",
-        `no extractor answered the replay request on ${subject} (${code === ErrorCode.Timeout ? "timed out" : "no extractor is running"}); start the extractor and retry`,
+        code === ErrorCode.Timeout
+          ? `no extractor answered the replay request on ${subject} in ${timeoutMs} ms; check GET /dead-letters before retrying`
+          : `no extractor answered the replay request on ${subject}: start the extractor and retry`,
         503,
         { cause: err },
       );
