@@ -85,6 +85,8 @@ export function subjects(ns: string) {
     verifyCompleted: `${ns}.verify.completed`,
     /** Request to the reporter: rebuild the report rows of these campaigns and days. */
     reportsRebuild: `${ns}.reports.rebuild`,
+    /** Request/reply: the extractor republishes a dead letter (not under `dlq.>`, which the DLQ stream holds). */
+    deadLettersReplay: `${ns}.deadletters.replay`,
   };
 }
 

@@ -37,13 +37,26 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
     `$JS.ACK.${stream}.${consumer}.>`,
   ];
   // Subject tokens match whole or not at all: every consumer is named.
+  const readDlq = [
+    `$JS.API.STREAM.MSG.GET.${st.dlq}`,
+    `$JS.API.DIRECT.GET.${st.dlq}`,
+    `$JS.API.DIRECT.GET.${st.dlq}.>`,
+  ];
   const loaderConsumers = TABLES.flatMap((t) => consume(st.delta, st.loaderConsumer(t)));
   return {
     extractor: {
       // The verifier is a role of the extractor: it announces its runs and asks the reporter to
-      // rebuild the report rows it found wrong.
-      publish: [...provision, s.deltaAll, s.verifyCompleted, s.reportsRebuild],
-      subscribe: ["_INBOX.>", s.extractRun, s.verifyRun],
+      // rebuild the report rows it found wrong. Replaying a dead letter (`<ns>.deadletters.replay`)
+      // reads it, republishes it as a delta and deletes it from the DLQ stream.
+      publish: [
+        ...provision,
+        s.deltaAll,
+        s.verifyCompleted,
+        s.reportsRebuild,
+        ...readDlq,
+        `$JS.API.STREAM.MSG.DELETE.${st.dlq}`,
+      ],
+      subscribe: ["_INBOX.>", s.extractRun, s.verifyRun, s.deadLettersReplay],
     },
     loader: {
       publish: [
@@ -51,10 +64,8 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
         ...loaderConsumers,
         s.loadedAll,
         s.dlqAll,
-        `$JS.API.STREAM.MSG.GET.${st.dlq}`,
-        `$JS.API.DIRECT.GET.${st.dlq}`,
-        `$JS.API.DIRECT.GET.${st.dlq}.>`,
-        `$JS.API.STREAM.MSG.DELETE.${st.dlq}`,
+        ...readDlq, // listing dead letters
+        s.deadLettersReplay, // the extractor replays them: only it writes deltas
       ],
       subscribe: ["_INBOX.>"],
     },

@@ -7,6 +7,7 @@ import { createPool } from "@adpipe/shared/pg";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
 import { createExtractorMetrics } from "./metrics.ts";
 import { retryWithBackoff } from "./retry.ts";
@@ -69,6 +70,7 @@ runMain(async () => {
     handle: verifier.handle,
     logger,
   });
+  const replaySubscription = serveDeadLetterReplay({ nc, namespace: config.ADPIPE_NAMESPACE, logger });
   const app = createApp({
     security: securityFrom(config),
     extractor,
@@ -95,6 +97,7 @@ runMain(async () => {
     subscription.unsubscribe();
     verifySubscription.unsubscribe();
     await verifier.stop();
+    replaySubscription.unsubscribe();
     await extractor.stop();
     await nc.drain();
     await pool.end();

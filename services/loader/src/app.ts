@@ -7,6 +7,7 @@ import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
+import { requestReplay } from "./dead-letters.ts";
 import type { Loader } from "./loader.ts";
 
 export interface LoaderAppDeps {
@@ -57,15 +58,15 @@ export function createApp({ loader, nc, clickhouse, logger, registry, security }
   app.api.post(
     "/dead-letters/:id/replay",
     {
-      summary: "Publish a dead letter again on its original subject",
+      summary: "Have the extractor publish a dead letter again on its original subject",
       tags: ["dead letters"],
       params: z.object({
         id: decimalInt(z.number().int().min(1, "must be a dead letter id"), "must be a dead letter id"),
       }),
-      responses: { 200: "re-queued", 404: "no such dead letter" },
+      responses: { 200: "re-queued", 404: "no such dead letter", 503: "no extractor answered" },
     },
     async (c, { params }) => {
-      const replayed = await loader.deadLetters.replay(params.id);
+      const replayed = await requestReplay(nc, loader.namespace, params.id);
       logger.info("dead letter replayed", replayed);
       return c.json({ replayed });
     },

@@ -1,23 +1,20 @@
 import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
-import { NotFoundError } from "@adpipe/shared/errors";
 import {
+  copyHeaders,
+  DLQ_HEADERS,
+  isDlqHeader,
+  isNotFound,
+  type ReplayReply,
+} from "@adpipe/shared/dead-letters";
+import { AppError } from "@adpipe/shared/errors";
+import {
+  ErrorCode,
   type JetStreamClient,
   type JetStreamManager,
   type MsgHdrs,
+  type NatsConnection,
   type NatsError,
-  headers as natsHeaders,
 } from "nats";
-
-/** Headers a dead letter adds to the original ones. */
-export const DLQ_HEADERS = {
-  error: "Adpipe-Error",
-  errorKind: "Adpipe-Error-Kind",
-  attempts: "Adpipe-Attempts",
-  originalSubject: "Adpipe-Original-Subject",
-  originalSequence: "Adpipe-Original-Sequence",
-  deadAt: "Adpipe-Dead-At",
-} as const;
-const ours = new Set<string>(Object.values(DLQ_HEADERS));
 
 export type ErrorKind = "invalid_message" | "rejected_by_clickhouse";
 
@@ -47,21 +44,7 @@ export interface DeadLetter {
   bytes: number;
 }
 
-const isNotFound = (err: unknown) => {
-  const code = (err as NatsError).api_error?.err_code;
-  return code === 10037 || code === 10059; // no message found, stream not found
-};
-
-function copyHeaders(from: MsgHdrs | undefined, skip: (name: string) => boolean): MsgHdrs {
-  const h = natsHeaders();
-  for (const [name, values] of from ?? []) {
-    if (skip(name)) continue;
-    for (const value of values) h.append(name, value);
-  }
-  return h;
-}
-
-/** The dead-letter stream: poison batches set aside with their error, listed and replayed on demand. */
+/** The dead-letter stream: poison batches set aside with their error and listed (the extractor replays them). */
 export function createDeadLetters({
   js,
   jsm,
@@ -95,7 +78,7 @@ export function createDeadLetters({
   return {
     /** Stores the batch in `<ns>.dlq.<table>`, de-duplicated by its original stream sequence. */
     async put(input: DeadLetterInput): Promise<void> {
-      const h = copyHeaders(input.headers, (name) => name === HEADERS.msgId || ours.has(name));
+      const h = copyHeaders(input.headers, (name) => name === HEADERS.msgId || isDlqHeader(name));
       h.set(DLQ_HEADERS.error, input.error.slice(0, 2000).replaceAll(/[\r\n]+/g, " "));
       h.set(DLQ_HEADERS.errorKind, input.kind);
       h.set(DLQ_HEADERS.attempts, String(input.attempts));
@@ -130,28 +113,48 @@ export function createDeadLetters({
       }
       return { total: info.state.messages, dead_letters: out };
     },
-
-    /**
-     * Publishes the original batch again on its original subject with a new message id (so
-     * JetStream does not drop it as a duplicate) and removes it from the dead-letter stream.
-     */
-    async replay(id: number): Promise<{ id: number; subject: string; sequence: number }> {
-      let m: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
-      try {
-        m = await jsm.streams.getMessage(stream, { seq: id });
-      } catch (err) {
-        if (isNotFound(err)) throw new NotFoundError(`dead letter ${id} not found`);
-        throw err;
-      }
-      const subject = m.header?.get(DLQ_HEADERS.originalSubject) ?? "";
-      if (!subject) throw new NotFoundError(`dead letter ${id} has no original subject`);
-      const h = copyHeaders(m.header, (name) => ours.has(name));
-      const msgID = `${m.header?.get(HEADERS.batchId) ?? "batch"}-replay-${id}-${Date.now()}`;
-      const ack = await js.publish(subject, m.data, { headers: h, msgID });
-      await jsm.streams.deleteMessage(stream, id);
-      return { id, subject, sequence: ack.seq };
-    },
   };
 }
 
 export type DeadLetters = ReturnType<typeof createDeadLetters>;
+
+/**
+ * Asks an extractor to replay dead letter `id` (`<ns>.deadletters.replay`): only the extractor
+ * may publish deltas. Its error answers keep their code (404 for an unknown id); no extractor
+ * answering is a 503, an extractor failing a 502.
+ */
+export async function requestReplay(
+  nc: NatsConnection,
+  namespace: string,
+  id: number,
+  timeoutMs = 15_000,
+): Promise<ReplayReply["replayed"]> {
+  const subject = subjects(namespace).deadLettersReplay;
+  let data: Uint8Array;
+  try {
+    data = (
+      await nc.request(subject, new TextEncoder().encode(JSON.stringify({ id })), { timeout: timeoutMs })
+    ).data;
+  } catch (err) {
+    const code = (err as NatsError).code;
+    if (code === ErrorCode.NoResponders || code === ErrorCode.Timeout)
+      throw new AppError(
+        "extractor_unavailable",
+        code === ErrorCode.Timeout
+          ? `no extractor answered the replay request on ${subject} in ${timeoutMs} ms; check GET /dead-letters before retrying`
+          : `no extractor answered the replay request on ${subject}: start the extractor and retry`,
+        503,
+        { cause: err },
+      );
+    throw err;
+  }
+  const body = JSON.parse(new TextDecoder().decode(data)) as Partial<ReplayReply> & {
+    error?: { code: string; message: string };
+  };
+  if (body.error) {
+    const status = ({ not_found: 404, invalid_request: 400, conflict: 409 } as const)[body.error.code] ?? 502;
+    throw new AppError(body.error.code, `extractor: ${body.error.message}`, status);
+  }
+  if (!body.replayed) throw new AppError("bad_gateway", "the extractor's replay answer has no result", 502);
+  return body.replayed;
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { serveDeadLetterReplay } from "@adpipe/extractor/src/dead-letter-replay.ts";
 import {
   authorised,
   documentedRoutes,
@@ -18,7 +19,7 @@ import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { uniqueName, waitFor } from "@adpipe/shared/testing";
-import type { JetStreamManager, NatsConnection } from "nats";
+import type { JetStreamManager, NatsConnection, Subscription } from "nats";
 import { createApp } from "./app.ts";
 import { createLoader, type Loader } from "./loader.ts";
 import { impressionRows, publishDelta } from "./test-support.ts";
@@ -31,6 +32,8 @@ let nc: NatsConnection;
 let jsm: JetStreamManager;
 let loader: Loader;
 let app: ReturnType<typeof createApp>;
+/** The extractor's real replay handler: only the extractor republishes dead letters as deltas. */
+let replayer: Subscription;
 const logger = createLogger("loader-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");
 
 const config = {
@@ -111,9 +114,11 @@ beforeAll(async () => {
   const registry = createRegistry("loader");
   loader = createLoader({ js: nc.jetstream(), jsm, clickhouse: ch, config, logger, registry });
   app = createApp({ loader, nc, clickhouse: ch, logger, registry, security: testSecurity });
+  replayer = serveDeadLetterReplay({ nc, namespace, logger });
 });
 
 afterAll(async () => {
+  replayer?.unsubscribe();
   await loader?.stop();
   await deleteStreams(jsm, namespace);
   await nc?.close();

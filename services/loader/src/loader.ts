@@ -75,6 +75,7 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
   }
 
   return {
+    namespace,
     deadLetters,
     async start(): Promise<void> {
       for (const loop of loops) await loop.start();

@@ -1,0 +1,97 @@
+import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
+import {
+  copyHeaders,
+  DLQ_HEADERS,
+  isDlqHeader,
+  isNotFound,
+  type ReplayReply,
+} from "@adpipe/shared/dead-letters";
+import { AppError, ConflictError, errorBody, NotFoundError, ValidationError } from "@adpipe/shared/errors";
+import type { Logger } from "@adpipe/shared/logger";
+import type { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from "nats";
+
+/**
+ * Publishes a dead letter's original batch again on its original delta subject with a new
+ * message id (so JetStream does not drop it as a duplicate) and removes it from the dead-letter
+ * stream. Only the extractor writes deltas, so the replay is its job.
+ */
+export async function replayDeadLetter(
+  { js, jsm, namespace }: { js: JetStreamClient; jsm: JetStreamManager; namespace: string },
+  id: number,
+): Promise<ReplayReply["replayed"]> {
+  const stream = streams(namespace).dlq;
+  let m: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
+  try {
+    m = await jsm.streams.getMessage(stream, { seq: id });
+  } catch (err) {
+    if (isNotFound(err)) throw new NotFoundError(`dead letter ${id} not found`);
+    throw err;
+  }
+  const subject = m.header?.get(DLQ_HEADERS.originalSubject) ?? "";
+  if (!subject) throw new NotFoundError(`dead letter ${id} has no original subject`);
+  if (!subject.startsWith(`${namespace}.delta.`))
+    throw new ConflictError(`dead letter ${id}: original subject ${subject} is not a delta subject`);
+  const h = copyHeaders(m.header, isDlqHeader);
+  const msgID = `${m.header?.get(HEADERS.batchId) ?? "batch"}-replay-${id}-${Date.now()}`;
+  const ack = await js.publish(subject, m.data, { headers: h, msgID });
+  await jsm.streams.deleteMessage(stream, id);
+  return { id, subject, sequence: ack.seq };
+}
+
+function parseId(data: Uint8Array): number {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw new ValidationError("body", 'must be JSON like {"id": 42}');
+  }
+  const id = (body as { id?: unknown } | null)?.id;
+  if (typeof id !== "number" || !Number.isInteger(id) || id < 1)
+    throw new ValidationError("id", "must be a dead letter id");
+  return id;
+}
+
+/**
+ * Answers `<ns>.deadletters.replay` requests (`{"id": 42}`, sent by the loader's
+ * `POST /dead-letters/:id/replay`) with `{replayed: {id, subject, sequence}}` or
+ * `{error: {code, message}}`. A queue group makes one of several extractors answer.
+ */
+export function serveDeadLetterReplay({
+  nc,
+  namespace,
+  logger,
+}: {
+  nc: NatsConnection;
+  namespace: string;
+  logger: Logger;
+}): Subscription {
+  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const js = nc.jetstream();
+  let jsm: Promise<JetStreamManager> | undefined;
+  return nc.subscribe(subjects(namespace).deadLettersReplay, {
+    queue: `${namespace}_extractor`,
+    callback: (err, msg) => {
+      if (err) {
+        logger.warn("dead-letter replay subscription failed", { err });
+        return;
+      }
+      (async () => {
+        try {
+          const id = parseId(msg.data);
+          jsm ??= nc.jetstreamManager();
+          const replayed = await replayDeadLetter({ js, jsm: await jsm, namespace }, id);
+          logger.info("dead letter replayed", replayed);
+          msg.respond(encode({ replayed } satisfies ReplayReply));
+        } catch (e) {
+          if (!(e instanceof AppError) || e.status >= 500)
+            logger.error("dead-letter replay failed", { err: e });
+          const body =
+            e instanceof AppError
+              ? errorBody(e.code, e.message)
+              : errorBody("internal", (e as Error).message);
+          msg.respond(encode(body));
+        }
+      })();
+    },
+  });
+}
