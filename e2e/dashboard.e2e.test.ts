@@ -184,6 +184,17 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   });
   expect(after.pg).toBeGreaterThan(before.pg);
 
+  // The verification badge (docs/verifier.md): a run on demand shows up beside "Services".
+  const verified = await fetch(`http://127.0.0.1:${env.EXTRACTOR_PORT}/verify`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(verified.status).toBe(200);
+  await page
+    .getByTestId("verify-badge")
+    .filter({ hasText: /exact as of|not exact at|repairing/ })
+    .waitFor({ timeout: 60_000 });
+
   // Two more polls after the counts rose: the throughput sparkline has points to draw.
   await page.waitForTimeout(4500);
   mkdirSync(join(root, "test-output"), { recursive: true });

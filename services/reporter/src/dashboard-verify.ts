@@ -13,7 +13,8 @@ export function addVerifyBadgeRoute(app: ServiceApp, extractorUrl: string, timeo
     "/dashboard/api/verify",
     { summary: "The verifier's status, as the extractor reports it (for the badge)", tags: ["dashboard"] },
     async (c) => {
-      const answer = await callService(extractorUrl, "/verify", timeoutMs);
+      const authorization = c.req.header("authorization");
+      const answer = await callService(extractorUrl, "/verify", timeoutMs, { authorization });
       if (answer.ok) return c.json(answer.body as object);
       return c.json({ enabled: false, reason: `extractor: ${answer.error}` });
     },

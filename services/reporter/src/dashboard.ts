@@ -6,6 +6,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
+import { addVerifyBadgeRoute } from "./dashboard-verify.ts";
 import { tableRows } from "./pipeline-view.ts";
 import type { Queries } from "./sql.ts";
 import { type Answer, callService } from "./upstream.ts";
@@ -16,6 +17,7 @@ const ASSETS = {
   "app.js": "text/javascript",
   "pacing.js": "text/javascript",
   "auth.js": "text/javascript",
+  "verify.js": "text/javascript",
   "style.css": "text/css",
 } as const;
 
@@ -188,4 +190,6 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
     async (c, { params }) =>
       c.json(forwarded(await control(c, upstreams.loader, `/dead-letters/${params.id}/replay`), "loader")),
   );
+
+  addVerifyBadgeRoute(app, upstreams.extractor, timeoutMs);
 }
