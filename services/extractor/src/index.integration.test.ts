@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connectNats, deleteStreams } from "@adpipe/shared/nats";
-import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
+import { createTestDatabase, freePort, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
 import pg from "pg";
 import { natsUrl, readDeltas } from "./test-support.ts";
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 test("the service migrates, provisions, extracts on its schedule and stops cleanly on SIGTERM", async () => {
   db = await createTestDatabase({ migrate: false });
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const proc = Bun.spawn(["bun", join(import.meta.dir, "index.ts")], {
     env: {
       ...process.env,
@@ -34,6 +34,12 @@ test("the service migrates, provisions, extracts on its schedule and stops clean
   try {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, {
       what: "/ready",
+      timeoutMs: 60_000,
+    }).catch(async (err) => {
+      // Say why: the process's own last words (it may have exited, e.g. on a taken port).
+      proc.kill("SIGKILL");
+      const stderr = await new Response(proc.stderr).text();
+      throw new Error(`${err.message}; exit ${await proc.exited}; stderr: ${stderr.slice(-2000)}`);
     });
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
