@@ -1,4 +1,5 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
+import { createConfig, lintFromString } from "@redocly/openapi-core";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import type { ServiceApp } from "./http.ts";
 
@@ -22,6 +23,21 @@ export async function documentedRoutes(app: ServiceApp): Promise<string[]> {
   return Object.entries(doc.paths)
     .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`))
     .sort();
+}
+
+/**
+ * The problems Redocly's linter (the engine of `npx @redocly/cli lint`) finds in the app's
+ * `/openapi.json` with its `recommended` rules (warnings included), as `severity rule: message (pointer)` lines; an
+ * empty list when the document is clean of errors and warnings.
+ */
+export async function openApiLintProblems(app: ServiceApp): Promise<string[]> {
+  const source = await (await app.request("/openapi.json")).text();
+  // The one rule turned off: adpipe has not chosen a licence, and the document must not claim one.
+  const config = await createConfig({ extends: ["recommended"], rules: { "info-license": "off" } });
+  const problems = await lintFromString({ source, absoluteRef: "openapi.json", config });
+  return problems.map(
+    (p) => `${p.severity} ${p.ruleId}: ${p.message} (${p.location.map((l) => l.pointer).join(", ")})`,
+  );
 }
 
 interface Family {

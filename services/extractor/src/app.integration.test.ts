@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   authorised,
   documentedRoutes,
+  openApiLintProblems,
   routeTable,
   scrape,
   testSecurity,
@@ -187,6 +188,7 @@ describe("API reference and metrics", () => {
 
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(await openApiLintProblems(app)).toEqual([]);
     expect(routeTable(app)).toEqual(
       expect.arrayContaining(["POST /extract", "GET /watermarks", "POST /resync"]),
     );

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   authorised,
   documentedRoutes,
+  openApiLintProblems,
   routeTable,
   scrape,
   testSecurity,
@@ -260,6 +261,7 @@ describe("generator API reference and metrics", () => {
 
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(await openApiLintProblems(app)).toEqual([]);
     expect(routeTable(app)).toContain("POST /generate/batch");
     const docs = await app.request("/docs");
     expect(docs.headers.get("content-type")).toContain("text/html");

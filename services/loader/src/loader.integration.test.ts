@@ -5,6 +5,7 @@ import { serveDeadLetterReplay } from "@adpipe/extractor/src/dead-letter-replay.
 import {
   authorised,
   documentedRoutes,
+  openApiLintProblems,
   routeTable,
   scrape,
   testSecurity,
@@ -208,6 +209,7 @@ describe("loader", () => {
 
   test("/openapi.json documents exactly the routes served; /metrics parses and its counters move", async () => {
     expect(await documentedRoutes(app)).toEqual(routeTable(app));
+    expect(await openApiLintProblems(app)).toEqual([]);
     expect(routeTable(app)).toEqual(
       expect.arrayContaining(["GET /status", "GET /dead-letters", "POST /dead-letters/{id}/replay"]),
     );

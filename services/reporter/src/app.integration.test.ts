@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   authorised,
   documentedRoutes,
+  openApiLintProblems,
   routeTable,
   scrape,
   total,
@@ -141,6 +142,7 @@ describe("API reference and metrics", () => {
 
   test("/openapi.json is valid OpenAPI 3 and documents exactly the routes served", async () => {
     expect(await documentedRoutes(w.app)).toEqual(routeTable(w.app));
+    expect(await openApiLintProblems(w.app)).toEqual([]);
     expect(routeTable(w.app)).toEqual(
       expect.arrayContaining(["GET /kpis/campaigns", "GET /kpis/daily", "POST /reports/rebuild"]),
     );
