@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the PostgreSQL and NATS servers the tests talk to are running on 127.0.0.1, starting
-# (and if need be installing) the machine's own packages. Prints one line per service.
+# (and if need be installing) the machine's own packages, and that the tools some tests drive are
+# installed (Chromium, promtool, docker-compose). Prints one line per service.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -40,3 +41,18 @@ if ! nats_up; then
   nats_up || { echo "NATS: could not start a server on 127.0.0.1:4222" >&2; exit 1; }
 fi
 echo "NATS: ready on 127.0.0.1:4222"
+
+# Tools the suite drives rather than mocks: the dashboard's browser test (Chromium), `promtool
+# check metrics` on every service (prometheus) and the compose files' checks (docker-compose).
+# A tool that cannot be installed makes its test fail, naming it; the other tests still run.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "test tools: chromium, promtool and docker-compose present"
+elif echo "test tools: installing Debian's ${missing[*]}" && apt_install "${missing[@]}"; then
+  echo "test tools: installed ${missing[*]}"
+else
+  echo "test tools: could not install ${missing[*]}; the tests that need them will fail" >&2
+fi

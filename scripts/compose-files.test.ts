@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+
+// Both compose files as docker-compose resolves them (anchors merged, defaults filled in), so the
+// checks see what a container would get. Needs Debian's docker-compose (CI installs it).
+const root = join(import.meta.dir, "..");
+const FILES = ["docker-compose.yml", "docker-compose.cluster.yml"] as const;
+
+interface Service {
+  image?: string;
+  environment?: Record<string, string>;
+  ports?: string[];
+}
+
+function composeConfig(file: string, env: Record<string, string>) {
+  const run = Bun.spawnSync(["docker-compose", "-f", file, "config"], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+  });
+  return { ok: run.exitCode === 0, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
+}
+
+function services(file: string): Record<string, Service> {
+  const out = composeConfig(file, { ADPIPE_API_TOKEN: "compose-test" });
+  if (!out.ok) throw new Error(`docker-compose config -f ${file}: ${out.stderr}`);
+  return (Bun.YAML.parse(out.stdout) as { services: Record<string, Service> }).services;
+}
+
+const adpipeServices = (all: Record<string, Service>) =>
+  Object.entries(all).filter(([, s]) => s.image === "adpipe-service:local");
+
+describe.each(FILES)("%s", (file) => {
+  const all = services(file);
+
+  test("publishes every port on the host's loopback only", () => {
+    const exposed = Object.entries(all).flatMap(([name, s]) =>
+      (s.ports ?? []).filter((p) => !p.startsWith("127.0.0.1:")).map((p) => `${name} ${p}`),
+    );
+    expect(exposed).toEqual([]);
+    expect(Object.values(all).some((s) => (s.ports ?? []).length > 0)).toBe(true);
+  });
+
+  test("refuses to start without ADPIPE_API_TOKEN, naming it", () => {
+    const out = composeConfig(file, {});
+    expect(out.ok).toBe(false);
+    expect(out.stderr).toContain("ADPIPE_API_TOKEN");
+  });
+
+  test("only `migrate` holds the PostgreSQL owner's credentials; each service has its own users", () => {
+    const byName = Object.fromEntries(adpipeServices(all));
+    const pgUser = (name: string) => {
+      const url = byName[name]?.environment?.DATABASE_URL;
+      return url ? new URL(url).username : undefined;
+    };
+    const owners = Object.keys(byName).filter((name) => pgUser(name) === "adpipe_owner");
+    expect(owners).toEqual(["migrate"]);
+    expect(pgUser("generator")).toBe("adpipe_generator_user");
+    expect(pgUser("extractor")).toBe("adpipe_extractor_user");
+    // No PostgreSQL at all for the services that do not read it.
+    const loaders = Object.keys(byName).filter((n) => n.startsWith("loader"));
+    expect(loaders.length).toBeGreaterThan(0);
+    for (const name of [...loaders, "reporter"]) expect(pgUser(name)).toBeUndefined();
+    // NATS: a user of its own for each service that talks to NATS.
+    expect(byName.extractor?.environment?.NATS_USER).toBe("extractor");
+    expect(byName.reporter?.environment?.NATS_USER).toBe("reporter");
+    for (const name of loaders) expect(byName[name]?.environment?.NATS_USER).toBe("loader");
+  });
+});
