@@ -5,14 +5,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { hasService } from "../scripts/lib/services.ts";
 import { createClickHouse } from "../shared/src/clickhouse.ts";
-import { streams } from "../shared/src/contract.ts";
+import { streams, TABLES } from "../shared/src/contract.ts";
 import { connectNats } from "../shared/src/nats.ts";
 import { createTestDatabase, uniqueName } from "../shared/src/testing.ts";
 import { processesNaming, runStart, type StartRun, startEnv, takenPorts, waitFor } from "./start-process.ts";
 
-const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as const;
 const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -56,22 +54,19 @@ async function waitForPipeline(run: StartRun): Promise<Record<string, number>> {
       },
       run.output,
     );
-    // The KPI check joins with the reporter: enabled as soon as `bun start` runs it.
-    if (hasService("reporter")) {
-      await waitFor(
-        "a campaign in the KPI report",
-        90_000,
-        async () => {
-          const result = await clickhouse.query({
-            query: "SELECT count() AS n FROM advertiser_campaigns_totals_report FINAL",
-            format: "JSONEachRow",
-          });
-          const [row] = await result.json<{ n: string }>();
-          return Number(row?.n) > 0 ? true : undefined;
-        },
-        run.output,
-      );
-    }
+    await waitFor(
+      "a campaign in the KPI report",
+      90_000,
+      async () => {
+        const result = await clickhouse.query({
+          query: "SELECT count() AS n FROM advertiser_campaigns_totals_report FINAL",
+          format: "JSONEachRow",
+        });
+        const [row] = await result.json<{ n: string }>();
+        return Number(row?.n) > 0 ? true : undefined;
+      },
+      run.output,
+    );
     return counts;
   } finally {
     await clickhouse.close();

@@ -58,5 +58,3 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 export const portVariable = (service: Pick<ServiceDef, "name">) => `${service.name.toUpperCase()}_PORT`;
-
-export const hasService = (name: string) => SERVICES.some((s) => s.name === name);

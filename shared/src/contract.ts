@@ -153,8 +153,10 @@ export interface ExtractTableResult {
   error?: string;
 }
 
-/** Reply on `<ns>.extract.run` (and body of `POST /extract`); `error` is set when a table failed or the request was invalid. */
-export interface ExtractRunReply {
-  results?: ExtractTableResult[];
-  error?: { code: string; message: string };
-}
+/**
+ * Reply on `<ns>.extract.run` (and body of `POST /extract`): the per-table results, with `error`
+ * beside them when a table failed; only `error` when the request itself was invalid.
+ */
+export type ExtractRunReply =
+  | { results: ExtractTableResult[]; error?: { code: string; message: string } }
+  | { error: { code: string; message: string } };

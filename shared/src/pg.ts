@@ -2,7 +2,8 @@ import pg from "pg";
 import type { Logger } from "./logger.ts";
 
 // DATE and TIMESTAMP WITHOUT TIME ZONE come back as the text PostgreSQL wrote, never shifted
-// through the process time zone; NUMERIC stays text so money is never rounded through a float.
+// through the process time zone; BIGINT (INT8: ids, versions) comes back as text so values past
+// 2^53 are never rounded through a float. NUMERIC (money) is text in pg's default already.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);

@@ -1,5 +1,11 @@
-import { isTableName, TABLES, type TableName } from "@adpipe/shared/contract";
-import { type ErrorBody, errorBody } from "@adpipe/shared/errors";
+import {
+  type ExtractRunReply,
+  type ExtractRunRequest,
+  isTableName,
+  TABLES,
+  type TableName,
+} from "@adpipe/shared/contract";
+import { errorBody } from "@adpipe/shared/errors";
 import { parseJson } from "@adpipe/shared/validate";
 import { z } from "zod";
 import type { TableResult } from "./cycle.ts";
@@ -12,7 +18,7 @@ const tableField = z
   .transform((value) => value as TableName);
 
 /** `POST /extract` and `<ns>.extract.run`: `{}` for every table, `{ "table": "campaign" }` for one. */
-export const extractRequest = z.object({ table: tableField.optional() });
+export const extractRequest: z.ZodType<ExtractRunRequest> = z.object({ table: tableField.optional() });
 /** `POST /resync`: the table is required. */
 export const resyncRequest = z.object({ table: tableField });
 
@@ -21,10 +27,8 @@ export function parseRequest<T extends z.ZodType>(data: Uint8Array, schema: T): 
   return parseJson(new TextDecoder().decode(data), schema);
 }
 
-export type ExtractResponse = { results: TableResult[] } | (ErrorBody & { results: TableResult[] });
-
 /** The one answer shape for HTTP and NATS: the per-table results, plus an error when a table failed. */
-export function extractResponse(results: TableResult[]): { body: ExtractResponse; failed: boolean } {
+export function extractResponse(results: TableResult[]): { body: ExtractRunReply; failed: boolean } {
   const failed = results.filter((r) => r.status === "failed");
   if (failed.length === 0) return { body: { results }, failed: false };
   const message = failed.map((r) => `${r.table}: ${r.error ?? "failed"}`).join("; ");

@@ -1,4 +1,4 @@
-import { subjects } from "@adpipe/shared/contract";
+import { type ExtractRunReply, subjects } from "@adpipe/shared/contract";
 import { AppError, errorBody } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
 import type { NatsConnection, Subscription } from "nats";
@@ -20,7 +20,7 @@ export function serveExtractRun({
   extractor: Pick<Extractor, "extract">;
   logger: Logger;
 }): Subscription {
-  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const encode = (value: ExtractRunReply) => new TextEncoder().encode(JSON.stringify(value));
   return nc.subscribe(subjects(namespace).extractRun, {
     queue: `${namespace}_extractor`,
     callback: (err, msg) => {

@@ -1,7 +1,5 @@
-import type { createServiceApp } from "@adpipe/shared/http";
+import type { ServiceApp } from "@adpipe/shared/http";
 import { callService } from "./upstream.ts";
-
-type ServiceApp = ReturnType<typeof createServiceApp>;
 
 /**
  * `/dashboard/api/verify`: the extractor's verifier status (`GET /verify`) for the dashboard's

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { AppError } from "@adpipe/shared/errors";
-import type { createServiceApp } from "@adpipe/shared/http";
+import type { ServiceApp } from "@adpipe/shared/http";
 import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
@@ -28,7 +28,6 @@ export interface DashboardDeps {
   timeoutMs: number;
 }
 
-type ServiceApp = ReturnType<typeof createServiceApp>;
 const tags = ["dashboard"];
 
 /** A control the page triggers: the other service's answer, or its error with its status. */

@@ -1,7 +1,5 @@
+import { TABLES, type TableName as Table } from "@adpipe/shared/contract";
 import type { Answer } from "./upstream.ts";
-
-export const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as const;
-export type Table = (typeof TABLES)[number];
 
 /** The generator's `/stats` names its counts in the plural. */
 const PG_COUNT_KEY: Record<Table, string> = {
