@@ -1,6 +1,7 @@
 /**
  * The integration contract between adpipe's services (and anyone subscribing from outside):
- * subjects, stream and consumer names, delta message headers and event payloads.
+ * subjects, stream and consumer names and delta message headers; each message's codec (encode for
+ * the producer, decode for the consumer) lives in shared/src/messages/.
  * `docs/events.md` documents it with examples; change both together and bump SCHEMA_VERSION
  * when a consumer would have to change.
  */
@@ -106,27 +107,8 @@ export function streams(ns: string) {
   };
 }
 
-/** Published on `<ns>.loaded.<table>` after a durable insert into ClickHouse. */
-export interface LoadedEvent {
-  table: TableName;
-  batchIds: string[];
-  kinds: DeltaKind[];
-  rows: number;
-  /** Upper end (exclusive) of the highest watermark window loaded, as a decimal xid8. */
-  watermark: string;
-  /** The transaction-id windows the loaded batches cover (`from <= _xid < to`), merged. */
-  windows: { from: string; to: string }[];
-  loadedAt: string;
-}
-
-/** Published on `<ns>.reports.updated` after the reporter replaced report rows. */
-export interface ReportsUpdatedEvent {
-  reports: string[];
-  watermark: Partial<Record<TableName, string>>;
-  updatedAt: string;
-  durationMs: number;
-  full: boolean;
-}
+// The event payloads (LoadedEvent, ReportsUpdatedEvent, the verifier's) are defined with their
+// codecs in shared/src/messages/, one module per message kind.
 
 /** Request on `<ns>.extract.run` (and body of `POST /extract`): no table means every table. */
 export interface ExtractRunRequest {

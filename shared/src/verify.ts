@@ -1,39 +1,15 @@
+import type { z } from "zod";
 import type { TableName } from "./contract.ts";
+import type { verifyReportStatusSchema, verifyTableStatusSchema } from "./messages/verify.ts";
 
 /**
- * The verifier's figures (docs/verifier.md): the body of `GET /verify` on the extractor, the
- * reply of `<ns>.verify.run`, and the payload of `<ns>.verify.completed`.
+ * The verifier's figures (docs/verifier.md): the body of `GET /verify` on the extractor and the
+ * reply of `<ns>.verify.run`. The per-table and report figures, the `<ns>.verify.completed` event
+ * and the `<ns>.reports.rebuild` request are messages, with their codecs in messages/verify.ts.
  */
-export interface VerifyTableStatus {
-  table: TableName;
-  /** When this table was last verified to the end (ISO time), null before the first run. */
-  verifiedAt: string | null;
-  /** Id ranges compared in the last run (chunks plus the halves bisection looked at). */
-  rangesChecked: number;
-  /** Rows compared in the last run (PostgreSQL's count). */
-  rowsChecked: number;
-  /** Ids that differed in the last run and were still different when confirmed. */
-  driftFound: number;
-  /** Rows re-published in the last run (current versions plus tombstones). */
-  rowsRepaired: number;
-  /** True when the re-check after the repair found the table equal. */
-  clean: boolean;
-  /** A few of the differing ids, for the operator. */
-  sampleIds: number[];
-  error?: string;
-}
-
-export interface VerifyReportStatus {
-  verifiedAt: string | null;
-  /** (campaign, day) keys and campaigns compared. */
-  keysChecked: number;
-  /** Keys whose impressions or clicks differed from PostgreSQL's, confirmed. */
-  driftFound: number;
-  /** Campaigns whose report rows the reporter was asked to rebuild. */
-  campaignsRebuilt: number;
-  clean: boolean;
-  error?: string;
-}
+export type VerifyTableStatus = z.infer<typeof verifyTableStatusSchema>;
+export type VerifyReportStatus = z.infer<typeof verifyReportStatusSchema>;
+export type { ReportsRebuildRequest, VerifyCompletedEvent } from "./messages/verify.ts";
 
 export type VerifyPhase = "idle" | "checking" | "repairing";
 
@@ -50,22 +26,4 @@ export interface VerifyStatus {
   tables: VerifyTableStatus[];
   reports: VerifyReportStatus | null;
   runs: number;
-}
-
-/** Published (core NATS, not JetStream) on `<ns>.verify.completed` after every run. */
-export interface VerifyCompletedEvent {
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  /** Every table and the reports equal PostgreSQL at the end of the run (after repairs). */
-  clean: boolean;
-  tables: VerifyTableStatus[];
-  reports: VerifyReportStatus | null;
-}
-
-/** Request on `<ns>.reports.rebuild` (answered by the reporter). */
-export interface ReportsRebuildRequest {
-  campaigns: number[];
-  /** (campaign, day) keys whose daily rows to rebuild; `day` is YYYY-MM-DD. */
-  days: { campaign_id: number; day: string }[];
 }

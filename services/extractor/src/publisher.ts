@@ -1,11 +1,6 @@
-import {
-  DELTA_FORMAT,
-  type DeltaKind,
-  HEADERS,
-  SCHEMA_VERSION,
-  type TableName,
-} from "@adpipe/shared/contract";
-import { headers, type JetStreamClient } from "nats";
+import type { DeltaKind, TableName } from "@adpipe/shared/contract";
+import { encodeDeltaHeaders } from "@adpipe/shared/messages/delta";
+import type { JetStreamClient } from "nats";
 import type { XidWindow } from "./delta-queries.ts";
 
 export interface DeltaBatch {
@@ -32,20 +27,16 @@ export function batchId(batch: Omit<DeltaBatch, "subject" | "columns" | "rows">)
   return `${table}-${kind}-${window.from}-${window.to}-${sequence}-${hash}`;
 }
 
-export function deltaHeaders(batch: DeltaBatch, id: string) {
-  const h = headers();
-  h.set(HEADERS.table, batch.table);
-  h.set(HEADERS.kind, batch.kind);
-  h.set(HEADERS.batchId, id);
-  h.set(HEADERS.format, DELTA_FORMAT);
-  h.set(HEADERS.columns, batch.columns.join(","));
-  h.set(HEADERS.rows, String(batch.rows));
-  h.set(HEADERS.watermarkFrom, batch.window.from);
-  h.set(HEADERS.watermarkTo, batch.window.to);
-  h.set(HEADERS.schemaVersion, String(SCHEMA_VERSION));
-  h.set(HEADERS.msgId, id);
-  return h;
-}
+export const deltaHeaders = (batch: DeltaBatch, id: string) =>
+  encodeDeltaHeaders({
+    table: batch.table,
+    kind: batch.kind,
+    batchId: id,
+    columns: batch.columns,
+    rows: batch.rows,
+    watermarkFrom: batch.window.from,
+    watermarkTo: batch.window.to,
+  });
 
 export interface PublishTotals {
   batches: number;

@@ -1,5 +1,6 @@
 import { type DeltaKind, HEADERS, streams, type TableName } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
+import { decodeDelta } from "@adpipe/shared/messages/delta";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName } from "@adpipe/shared/testing";
@@ -80,8 +81,11 @@ export async function readDeltas(nc: NatsConnection, namespace: string): Promise
   const out: Delta[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const msg = await jsm.streams.getMessage(stream, { seq });
-    const h = (name: string) => msg.header.get(name);
-    const columns = h(HEADERS.columns).split(",");
+    // Read as the loader reads it: a delta that breaks the contract fails the test here.
+    const decoded = decodeDelta(msg.header, msg.data);
+    if (!decoded.ok) throw new Error(`delta #${seq} on ${msg.subject}: ${decoded.reason}`);
+    const { delta } = decoded;
+    const columns = [...delta.columns];
     const body = new TextDecoder().decode(msg.data);
     const rows = body
       .split("\n")
@@ -90,12 +94,12 @@ export async function readDeltas(nc: NatsConnection, namespace: string): Promise
     out.push({
       seq,
       subject: msg.subject,
-      table: h(HEADERS.table) as TableName,
-      kind: h(HEADERS.kind) as DeltaKind,
-      batchId: h(HEADERS.batchId),
-      from: h(HEADERS.watermarkFrom),
-      to: h(HEADERS.watermarkTo),
-      rowCount: Number(h(HEADERS.rows)),
+      table: delta.table,
+      kind: delta.kind,
+      batchId: delta.batchId,
+      from: delta.watermarkFrom,
+      to: delta.watermarkTo,
+      rowCount: delta.rows,
       columns,
       rows,
       body,

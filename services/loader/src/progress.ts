@@ -1,6 +1,6 @@
 import type { TableName } from "@adpipe/shared/contract";
+import type { DeltaMessage } from "@adpipe/shared/messages/delta";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { DeltaMessage } from "./delta-message.ts";
 
 /**
  * Records batches as loaded in `loaded_batches` (migration 0004): called after their rows are in

@@ -1,4 +1,4 @@
-import type { LoadedEvent } from "@adpipe/shared/contract";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 
 /** What one table's loop has done since start, for `GET /status` (and metrics later). */
 export function createTableStats() {

@@ -1,16 +1,12 @@
-import { type LoadedEvent, streams, subjects, type TableName } from "@adpipe/shared/contract";
+import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
+import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
-import {
-  type DeltaMessage,
-  groupForInsert,
-  maxWatermark,
-  mergeWindows,
-  parseDelta,
-} from "./delta-message.ts";
+import { groupForInsert, maxWatermark, mergeWindows } from "./delta-message.ts";
 import type { LoaderMetrics } from "./metrics.ts";
 import { recordLoaded } from "./progress.ts";
 import { createTableStats } from "./stats.ts";
@@ -170,7 +166,7 @@ export function createTableLoop(o: TableLoopOptions) {
           o.table,
           loaded.map((i) => i.delta),
         );
-        await o.js.publish(subjects(o.namespace).loaded(o.table), JSON.stringify(event), {
+        await o.js.publish(subjects(o.namespace).loaded(o.table), loadedEvent.encode(event), {
           msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
         });
         o.onAnnounce?.(undefined);
@@ -222,7 +218,7 @@ export function createTableLoop(o: TableLoopOptions) {
   async function read(): Promise<void> {
     try {
       for await (const msg of messages as ConsumerMessages) {
-        const parsed = parseDelta(msg.headers, msg.data);
+        const parsed = decodeDelta(msg.headers, msg.data);
         if (!parsed.ok) {
           stats.errors.invalid++;
           o.metrics?.errors.inc({ table: o.table, kind: "invalid" });

@@ -1,7 +1,6 @@
-import type { LoadedEvent } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { Consumer, ConsumerMessages, JsMsg } from "nats";
-import { parseLoadedEvent } from "./touched.ts";
 
 export interface EventLoopOptions {
   consumer: Consumer;
@@ -48,7 +47,7 @@ export function createEventLoop(o: EventLoopOptions) {
       for await (const msg of messages as ConsumerMessages) {
         let event: LoadedEvent;
         try {
-          event = parseLoadedEvent(msg.string());
+          event = loadedEvent.decode(msg.data);
         } catch (err) {
           // Never retried: the same bytes would fail again.
           stats.invalid++;

@@ -1,4 +1,5 @@
-import type { LoadedEvent, TableName } from "@adpipe/shared/contract";
+import type { TableName } from "@adpipe/shared/contract";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Rebuilder } from "./rebuild.ts";
 import type { Queries } from "./sql.ts";

@@ -1,24 +1,9 @@
 import { subjects } from "@adpipe/shared/contract";
 import { errorBody } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
-import { parseJson } from "@adpipe/shared/validate";
+import { reportsRebuildRequest } from "@adpipe/shared/messages/verify";
 import type { NatsConnection, Subscription } from "nats";
-import { z } from "zod";
 import type { Reporter } from "./reporter.ts";
-
-const id = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1);
-/** `<ns>.reports.rebuild` (ReportsRebuildRequest in @adpipe/shared/verify). */
-const rebuildRequest = z.object({
-  campaigns: z.array(id).max(10_000),
-  days: z
-    .array(z.object({ campaign_id: id, day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }))
-    .max(10_000)
-    .default([]),
-});
 
 /**
  * Answers `<ns>.reports.rebuild` once the rows of the campaigns asked for (and of the campaigns of
@@ -45,7 +30,7 @@ export function serveReportsRebuild({
       }
       (async () => {
         try {
-          const req = parseJson(new TextDecoder().decode(msg.data), rebuildRequest);
+          const req = reportsRebuildRequest.decode(msg.data);
           const campaigns = [...new Set([...req.campaigns, ...req.days.map((d) => d.campaign_id)])];
           const result = await reporter.rebuildCampaigns(campaigns);
           logger.info("rebuilt report rows on request", {

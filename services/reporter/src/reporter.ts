@@ -1,11 +1,7 @@
-import {
-  type LoadedEvent,
-  type ReportsUpdatedEvent,
-  streams,
-  subjects,
-  type TableName,
-} from "@adpipe/shared/contract";
+import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
+import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -145,7 +141,7 @@ export function createReporter({
       durationMs: result.durationMs,
       full: result.full,
     };
-    await js.publish(subjects(namespace).reportsUpdated, JSON.stringify(event));
+    await js.publish(subjects(namespace).reportsUpdated, reportsUpdatedEvent.encode(event));
     logger.debug("reports rebuilt", { ...result });
     return result;
   }

@@ -1,13 +1,6 @@
 import { expect, test } from "bun:test";
-import type { LoadedEvent } from "@adpipe/shared/contract";
-import {
-  addFactKeys,
-  dayParams,
-  emptyTouched,
-  parseLoadedEvent,
-  planEvents,
-  windowParams,
-} from "./touched.ts";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
+import { addFactKeys, dayParams, emptyTouched, planEvents, windowParams } from "./touched.ts";
 import { createVersionClock } from "./version-clock.ts";
 
 const event = (over: Partial<LoadedEvent>): LoadedEvent => ({
@@ -57,12 +50,6 @@ test("fact rows become campaign keys and day keys (no day without created_at)", 
   });
   t.allDayCampaigns.add(5);
   expect(dayParams(t)).toMatchObject({ day_campaign_ids: [3, 4, 5], min_date: "1900-01-01" });
-});
-
-test("invalid payloads are rejected (the consumer terminates them)", () => {
-  expect(() => parseLoadedEvent("{}")).toThrow("table");
-  expect(() => parseLoadedEvent(JSON.stringify(event({ watermark: "x" })))).toThrow("watermark");
-  expect(parseLoadedEvent(JSON.stringify(event({}))).table).toBe("impressions");
 });
 
 test("versions grow past a stored version and past a clock that steps back", () => {

@@ -1,4 +1,5 @@
-import { isTableName, type LoadedEvent, type TableName } from "@adpipe/shared/contract";
+import type { TableName } from "@adpipe/shared/contract";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 
 /** What one rebuild writes: report keys, or everything. */
 export interface Touched {
@@ -34,21 +35,6 @@ export interface EventPlan {
   watermarks: Partial<Record<TableName, bigint>>;
   /** Tables whose events carried deletes. */
   deletes: Set<TableName>;
-}
-
-/** Throws on a payload that is not a LoadedEvent (the caller terminates such a message). */
-export function parseLoadedEvent(data: string): LoadedEvent {
-  const raw = JSON.parse(data) as Partial<LoadedEvent>;
-  if (typeof raw.table !== "string" || !isTableName(raw.table)) throw new Error("table: unknown table");
-  if (!Array.isArray(raw.windows) || !Array.isArray(raw.kinds))
-    throw new Error("windows/kinds: expected arrays");
-  for (const w of raw.windows) {
-    if (!/^\d+$/.test(String(w?.from)) || !/^\d+$/.test(String(w?.to)))
-      throw new Error("windows: expected xid8");
-  }
-  if (typeof raw.watermark !== "string" || !/^\d+$/.test(raw.watermark))
-    throw new Error("watermark: expected xid8");
-  return raw as LoadedEvent;
 }
 
 /** Pure: merges a burst of loaded events into one plan. */

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { subjects, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { reportsRebuildRequest, verifyCompletedEvent } from "@adpipe/shared/messages/verify";
 import type { Pool } from "@adpipe/shared/pg";
 import type {
   ReportsRebuildRequest,
@@ -185,9 +186,13 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
         for (let i = 0; i < campaigns.length; i += REBUILD_SLICE) {
           const slice = campaigns.slice(i, i + REBUILD_SLICE);
           const request: ReportsRebuildRequest = { campaigns: slice, days: [] };
-          const reply = await nc.request(subjects(config.namespace).reportsRebuild, JSON.stringify(request), {
-            timeout: 60_000,
-          });
+          const reply = await nc.request(
+            subjects(config.namespace).reportsRebuild,
+            reportsRebuildRequest.encode(request),
+            {
+              timeout: 60_000,
+            },
+          );
           const body = reply.json<{ error?: { message: string } }>();
           if (body.error) throw new Error(`reports.rebuild: ${body.error.message}`);
         }
@@ -255,7 +260,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     });
     if (clean) status.exactAsOf = event.finishedAt;
     metrics?.record(event);
-    nc.publish(subjects(config.namespace).verifyCompleted, JSON.stringify(event));
+    nc.publish(subjects(config.namespace).verifyCompleted, verifyCompletedEvent.encode(event));
     const drift = tables.reduce((n, t) => n + t.driftFound, 0) + (reports.driftFound ?? 0);
     logger.info("verification finished", { clean, drift, durationMs: event.durationMs });
     return event;

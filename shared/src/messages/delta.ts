@@ -1,0 +1,116 @@
+import { type MsgHdrs, headers as natsHeaders } from "nats";
+import {
+  DELETE_COLUMNS,
+  DELTA_FORMAT,
+  DELTA_KINDS,
+  type DeltaKind,
+  HEADERS,
+  isTableName,
+  SCHEMA_VERSION,
+  type TableName,
+  TRUNCATE_COLUMNS,
+  targetTable,
+  UPSERT_COLUMNS,
+} from "../contract.ts";
+import { XID8 } from "./codec.ts";
+
+/** What a delta message's headers say about its body (docs/events.md, "Delta messages"). */
+export interface DeltaMeta {
+  table: TableName;
+  kind: DeltaKind;
+  batchId: string;
+  columns: readonly string[];
+  rows: number;
+  watermarkFrom: string;
+  watermarkTo: string;
+}
+
+/** A delta batch whose headers passed validation: ready to insert as it is. */
+export interface DeltaMessage extends DeltaMeta {
+  /** The ClickHouse table it goes into. */
+  target: string;
+  body: Uint8Array;
+}
+
+export type DecodedDelta = { ok: true; delta: DeltaMessage } | { ok: false; reason: string };
+
+/** The column list a batch of this table and kind must carry, in this order. */
+export const deltaColumns = (table: TableName, kind: DeltaKind): readonly string[] =>
+  kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
+
+/** The producer's side: the headers of a delta message (the batch id is also `Nats-Msg-Id`). */
+export function encodeDeltaHeaders(meta: DeltaMeta): MsgHdrs {
+  const h = natsHeaders();
+  h.set(HEADERS.table, meta.table);
+  h.set(HEADERS.kind, meta.kind);
+  h.set(HEADERS.batchId, meta.batchId);
+  h.set(HEADERS.format, DELTA_FORMAT);
+  h.set(HEADERS.columns, meta.columns.join(","));
+  h.set(HEADERS.rows, String(meta.rows));
+  h.set(HEADERS.watermarkFrom, meta.watermarkFrom);
+  h.set(HEADERS.watermarkTo, meta.watermarkTo);
+  h.set(HEADERS.schemaVersion, String(SCHEMA_VERSION));
+  h.set(HEADERS.msgId, meta.batchId);
+  return h;
+}
+
+interface HeaderSource {
+  get(name: string): string;
+}
+
+/**
+ * The consumer's side: validates a delta message at the boundary (headers against the contract,
+ * body framing). A message that fails can never succeed on a retry, so the caller sets it aside
+ * at once, with `reason`.
+ */
+export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array): DecodedDelta {
+  if (!headers) return { ok: false, reason: "no headers" };
+  const get = (name: string) => headers.get(name) ?? "";
+  const version = get(HEADERS.schemaVersion);
+  if (version !== String(SCHEMA_VERSION)) {
+    return {
+      ok: false,
+      reason: `${HEADERS.schemaVersion} ${JSON.stringify(version)} is not ${SCHEMA_VERSION}`,
+    };
+  }
+  const table = get(HEADERS.table);
+  if (!isTableName(table)) return { ok: false, reason: `unknown table ${JSON.stringify(table)}` };
+  const kind = get(HEADERS.kind) as DeltaKind;
+  if (!DELTA_KINDS.includes(kind)) return { ok: false, reason: `unknown kind ${JSON.stringify(kind)}` };
+  const format = get(HEADERS.format);
+  if (format !== DELTA_FORMAT) return { ok: false, reason: `unsupported format ${JSON.stringify(format)}` };
+  const columns = get(HEADERS.columns).split(",");
+  const expected = deltaColumns(table, kind);
+  if (columns.join(",") !== expected.join(",")) {
+    return {
+      ok: false,
+      reason: `columns ${JSON.stringify(columns.join(","))} are not ${expected.join(",")}`,
+    };
+  }
+  const batchId = get(HEADERS.batchId);
+  if (!batchId) return { ok: false, reason: `missing ${HEADERS.batchId}` };
+  const rows = Number(get(HEADERS.rows));
+  if (!Number.isInteger(rows) || rows < 0) return { ok: false, reason: `bad ${HEADERS.rows}` };
+  const watermarkFrom = get(HEADERS.watermarkFrom);
+  const watermarkTo = get(HEADERS.watermarkTo);
+  if (!XID8.test(watermarkFrom)) return { ok: false, reason: `bad ${HEADERS.watermarkFrom}` };
+  if (!XID8.test(watermarkTo)) return { ok: false, reason: `bad ${HEADERS.watermarkTo}` };
+  // Whole rows only: bytes are concatenated with other batches into one insert.
+  if (body.length > 0 && body[body.length - 1] !== 0x0a) {
+    return { ok: false, reason: "body does not end with a newline (a partial row)" };
+  }
+  return {
+    ok: true,
+    delta: {
+      table,
+      kind,
+      batchId,
+      target: targetTable(table, kind),
+      columns,
+      rows,
+      watermarkFrom,
+      watermarkTo,
+      body,
+    },
+  };
+}
