@@ -26,3 +26,27 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouseClient {
     log: { level: ClickHouseLogLevel.OFF },
   });
 }
+
+/**
+ * Rows of a SELECT as objects, integers as JSON numbers (the counts and ids adpipe reads stay far
+ * below 2^53; a server quotes 64-bit integers by default).
+ */
+export async function queryRows<T>(
+  clickhouse: ClickHouseClient,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
+  const rs = await clickhouse.query({
+    query,
+    query_params: params,
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return (await rs.json()) as T[];
+}
+
+/** A `/ready` check: resolves when ClickHouse answers its ping, throws its error otherwise. */
+export async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
+  const r = await clickhouse.ping();
+  if (!r.success) throw r.error;
+}

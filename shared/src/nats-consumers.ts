@@ -88,11 +88,32 @@ export async function ensureReporterConsumer(
   }
 }
 
+/** What a durable consumer still holds: messages not yet delivered, and delivered but not acked. */
+export interface Backlog {
+  pending: number;
+  unacknowledged: number;
+}
+
+export async function consumerBacklog(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+): Promise<Backlog> {
+  const info = await jsm.consumers.info(stream, durable);
+  return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+}
+
+/** True when the consumer holds nothing: every message delivered and acknowledged. */
+export async function consumerIdle(jsm: JetStreamManager, stream: string, durable: string): Promise<boolean> {
+  const b = await consumerBacklog(jsm, stream, durable);
+  return b.pending === 0 && b.unacknowledged === 0;
+}
+
 /** True when no table's loader consumer holds an undelivered or unacknowledged batch. */
 export async function loaderConsumersIdle(jsm: JetStreamManager, namespace: string): Promise<boolean> {
   for (const table of TABLES) {
-    const info = await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer(table));
-    if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
+    if (!(await consumerIdle(jsm, streams(namespace).delta, streams(namespace).loaderConsumer(table))))
+      return false;
   }
   return true;
 }

@@ -1,10 +1,10 @@
+import { type ClickHouseClient, pingClickHouse } from "@adpipe/shared/clickhouse";
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
 import type { HttpSecurity } from "@adpipe/shared/security";
 import { decimalInt } from "@adpipe/shared/validate";
-import type { ClickHouseClient } from "@clickhouse/client";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
 import { requestReplay } from "./dead-letters.ts";
@@ -18,11 +18,6 @@ export interface LoaderAppDeps {
   registry?: Registry;
   /** Tokens for the control plane; without an API token every POST answers 401. */
   security?: HttpSecurity;
-}
-
-async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
-  const r = await clickhouse.ping();
-  if (!r.success) throw r.error;
 }
 
 export function createApp({ loader, nc, clickhouse, logger, registry, security }: LoaderAppDeps) {

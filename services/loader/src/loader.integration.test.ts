@@ -17,7 +17,7 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
+import { consumerIdle, ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { JetStreamManager, NatsConnection, Subscription } from "nats";
@@ -57,10 +57,8 @@ const stopMerges = async () => {
   for (const table of ["impressions", "clicks"]) await ch.command({ query: `SYSTEM STOP MERGES ${table}` });
 };
 
-async function consumerIdle(table: TableName = "impressions"): Promise<boolean> {
-  const info = await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer(table));
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-}
+const loaderIdle = (table: TableName = "impressions") =>
+  consumerIdle(jsm, streams(namespace).delta, streams(namespace).loaderConsumer(table));
 
 /** A loader process; `url` resolves with its HTTP address once it listens (so it consumes). */
 function spawnLoader(extraEnv: Record<string, string> = {}) {
@@ -271,7 +269,7 @@ describe("loader", () => {
       attempts: 3,
     });
     expect(away).toMatchObject({ table: "advertiser", error_kind: "rejected_by_clickhouse", attempts: 3 });
-    expect(await consumerIdle("impressions")).toBe(true);
+    expect(await loaderIdle("impressions")).toBe(true);
 
     await ch.command({ query: "RENAME TABLE advertiser_away TO advertiser" });
     const replay = await app.request(`/dead-letters/${away?.id}/replay`, {
@@ -318,10 +316,10 @@ describe("loader", () => {
     expect(await crashing.exited).not.toBe(0);
     expect(crashing.signalCode).toBe("SIGKILL");
     expect(await current()).toBe(1305); // inserted, never acknowledged
-    expect(await consumerIdle()).toBe(false);
+    expect(await loaderIdle()).toBe(false);
     const restarted = spawnLoader();
     try {
-      await waitFor(() => consumerIdle(), { what: "the redelivered batch acknowledged", timeoutMs: 30_000 });
+      await waitFor(() => loaderIdle(), { what: "the redelivered batch acknowledged", timeoutMs: 30_000 });
       expect(await current()).toBe(1305);
       // The batch was stored twice (before the crash and after it); it counts once.
       expect((await stored()) - storedBefore).toBe(600);
@@ -340,7 +338,7 @@ describe("loader", () => {
       for (let i = 0; i < 60; i++) {
         await publishDelta(js, namespace, { table: "clicks", rows: impressionRows(100_000 + i * 50, 50) });
       }
-      await waitFor(async () => (await current("clicks")) === 420 + 3000 && (await consumerIdle("clicks")), {
+      await waitFor(async () => (await current("clicks")) === 420 + 3000 && (await loaderIdle("clicks")), {
         what: "3000 clicks through two loaders",
         timeoutMs: 30_000,
       });

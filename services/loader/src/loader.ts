@@ -1,6 +1,7 @@
 import { streams, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
+import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { LoaderConfig } from "./config.ts";
@@ -63,15 +64,9 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
   const announceFailures = new Map<TableName, { message: string; at: string }>();
 
   async function pending(table: TableName): Promise<{ pending: number; unacknowledged: number } | null> {
-    try {
-      const info = await jsm.consumers.info(
-        streams(namespace).delta,
-        streams(namespace).loaderConsumer(table),
-      );
-      return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
-    } catch {
-      return null;
-    }
+    return consumerBacklog(jsm, streams(namespace).delta, streams(namespace).loaderConsumer(table)).catch(
+      () => null,
+    );
   }
 
   return {

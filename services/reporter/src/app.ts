@@ -1,3 +1,4 @@
+import { type ClickHouseClient, pingClickHouse } from "@adpipe/shared/clickhouse";
 import { NotFoundError } from "@adpipe/shared/errors";
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
@@ -5,7 +6,6 @@ import type { Registry } from "@adpipe/shared/metrics";
 import { pingNats } from "@adpipe/shared/nats";
 import type { HttpSecurity } from "@adpipe/shared/security";
 import { decimalInt } from "@adpipe/shared/validate";
-import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
@@ -46,11 +46,6 @@ const date = z
     },
   );
 const format = z.enum(["json", "csv"], { message: "expected json or csv" }).default("json");
-
-async function pingClickHouse(clickhouse: ClickHouseClient): Promise<void> {
-  const r = await clickhouse.ping();
-  if (!r.success) throw r.error;
-}
 
 /** JSON (an array of objects) by default, CSV with a header line on `format=csv`. */
 function respond(c: Context, rows: Row[], fmt: "json" | "csv", name: string) {

@@ -1,20 +1,12 @@
-import type { ClickHouseClient } from "@clickhouse/client";
+import { type ClickHouseClient, queryRows } from "@adpipe/shared/clickhouse";
 import type { Queries, QueryName } from "./sql.ts";
 
 export type Row = Record<string, unknown>;
 
 /** The API's reads: every one a file in services/reporter/sql, bound with query parameters. */
 export function createKpis(clickhouse: ClickHouseClient, queries: Queries) {
-  async function read(name: QueryName, params: Record<string, unknown>): Promise<Row[]> {
-    const rs = await clickhouse.query({
-      query: queries[name],
-      query_params: params,
-      format: "JSONEachRow",
-      // Integers as JSON numbers: report counts stay far below 2^53.
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    return (await rs.json()) as Row[];
-  }
+  const read = (name: QueryName, params: Record<string, unknown>) =>
+    queryRows<Row>(clickhouse, queries[name], params);
 
   return {
     campaigns: (p: { advertiser_id?: number; campaign_id?: number }) =>

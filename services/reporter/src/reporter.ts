@@ -2,6 +2,7 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
+import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -305,13 +306,11 @@ export function createReporter({
     },
 
     async status() {
-      let pending: { pending: number; unacknowledged: number } | null = null;
-      try {
-        const info = await jsm.consumers.info(streams(namespace).events, streams(namespace).reporterConsumer);
-        pending = { pending: info.num_pending, unacknowledged: info.num_ack_pending };
-      } catch {
-        pending = null;
-      }
+      const pending = await consumerBacklog(
+        jsm,
+        streams(namespace).events,
+        streams(namespace).reporterConsumer,
+      ).catch(() => null);
       return {
         namespace,
         last_rebuild: last,

@@ -7,7 +7,7 @@ import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
+import { consumerIdle, ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
@@ -170,10 +170,7 @@ export async function createPipelineWorld(options: WorldOptions = {}): Promise<P
   await loader.start();
   extractor.start();
 
-  async function drained(stream: string, consumer: string) {
-    const info = await jsm.consumers.info(stream, consumer);
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }
+  const drained = (stream: string, consumer: string) => consumerIdle(jsm, stream, consumer);
 
   return Object.assign(world, {
     db,

@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
+import { type ClickHouseClient, queryRows } from "@adpipe/shared/clickhouse";
 import type { TableName } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import { rowHash } from "./canonical.ts";
@@ -85,15 +85,8 @@ export function postgresSide(pool: Pool, table: TableName) {
 export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQueries, table: TableName) {
   const q = queries.table[table];
   const view = `${table}_current`;
-  async function select<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await clickhouse.query({
-      query,
-      query_params: params,
-      format: "JSONEachRow",
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    return (await rs.json()) as T[];
-  }
+  const select = <T>(query: string, params: Record<string, unknown>) =>
+    queryRows<T>(clickhouse, query, params);
   const hashes = (list: { id: number; h: string }[]): RowHashes =>
     new Map(list.map((r) => [Number(r.id), r.h]));
   return {

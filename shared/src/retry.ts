@@ -1,4 +1,4 @@
-import type { Logger } from "@adpipe/shared/logger";
+import type { Logger } from "./logger.ts";
 
 /**
  * Retries `fn` with doubling delays (capped) until it succeeds: at start-up a
