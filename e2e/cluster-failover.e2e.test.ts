@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createOperations } from "@adpipe/generator";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
 import { streams } from "@adpipe/shared/contract";
 import { type NatsCluster, startNatsCluster } from "@adpipe/shared/nats-cluster";
 import { waitFor } from "@adpipe/shared/testing";
-import { createOperations } from "../services/generator/src/operations.ts";
-import { createPipelineWorld, type PipelineWorld } from "../services/reporter/src/test-support.ts";
 import { entityDifferences, kpiDifferences } from "./truth.ts";
 
 // The whole pipeline (extractor, loader, reporter, embedded ClickHouse) on a three-node NATS

@@ -5,10 +5,10 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streams } from "@adpipe/shared/contract";
+import { connectNats } from "@adpipe/shared/nats";
+import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { chromium, type Page } from "playwright-core";
-import { streams } from "../shared/src/contract.ts";
-import { connectNats } from "../shared/src/nats.ts";
-import { createTestDatabase, uniqueName } from "../shared/src/testing.ts";
 import { processesNaming, root, runStart, startEnv, waitFor } from "./start-process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

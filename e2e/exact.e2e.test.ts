@@ -4,13 +4,13 @@
 // (the real one, `services/loader/src/index.ts`); extractor and reporter run in this process.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { createOperations, type Operations } from "@adpipe/generator";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
+import { waitForTruth } from "@adpipe/reporter/truth";
 import { streams } from "@adpipe/shared/contract";
 import { ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { waitFor } from "@adpipe/shared/testing";
-import { createOperations, type Operations } from "../services/generator/src/operations.ts";
-import { createPipelineWorld, type PipelineWorld } from "../services/reporter/src/test-support.ts";
-import { waitForTruth } from "../services/reporter/src/truth-support.ts";
 
 const LOADER = join(import.meta.dir, "..", "services", "loader", "src", "index.ts");
 

@@ -2,16 +2,18 @@
 // point of a cycle under load never end the process and lose nothing; an open transaction that
 // holds every window back is named in /watermarks, /ready and a metric while it is open.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  createExtractorApp as createApp,
+  createExtractor,
+  createExtractorMetrics,
+  loadExtractorConfig as loadConfig,
+} from "@adpipe/extractor";
+import { createOperations, type Operations } from "@adpipe/generator";
+import { compareEntities } from "@adpipe/reporter/truth";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { waitFor } from "@adpipe/shared/testing";
-import { createApp } from "../services/extractor/src/app.ts";
-import { loadConfig } from "../services/extractor/src/config.ts";
-import { createExtractor } from "../services/extractor/src/extractor.ts";
-import { createExtractorMetrics } from "../services/extractor/src/metrics.ts";
-import { createOperations, type Operations } from "../services/generator/src/operations.ts";
-import { compareEntities } from "../services/reporter/src/truth-support.ts";
 import { type Pipeline, startPipeline } from "./pipeline-harness.ts";
 
 const APP = "adpipe-extractor-faults";

@@ -3,10 +3,10 @@
 // services' own counters and histograms have samples, not only the process metrics.
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
+import { streams } from "@adpipe/shared/contract";
+import { connectNats } from "@adpipe/shared/nats";
+import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { SERVICES } from "../scripts/lib/services.ts";
-import { streams } from "../shared/src/contract.ts";
-import { connectNats } from "../shared/src/nats.ts";
-import { createTestDatabase, uniqueName } from "../shared/src/testing.ts";
 import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
 
 const PROMTOOL = "/usr/bin/promtool";

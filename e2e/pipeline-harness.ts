@@ -1,6 +1,8 @@
 // The extractor and loader in one process against real PostgreSQL, NATS and the embedded
 // ClickHouse, each with its own database / namespace; for end-to-end tests and bench:load.
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { createExtractor, loadExtractorConfig } from "@adpipe/extractor";
+import { createLoader } from "@adpipe/loader";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers, loaderConsumersIdle } from "@adpipe/shared/nats-consumers";
@@ -8,9 +10,6 @@ import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName } from "@adpipe/shared/testing";
 import type { JetStreamManager, NatsConnection } from "nats";
-import { loadConfig as loadExtractorConfig } from "../services/extractor/src/config.ts";
-import { createExtractor } from "../services/extractor/src/extractor.ts";
-import { createLoader } from "../services/loader/src/loader.ts";
 
 export interface Pipeline {
   db: TestDatabase;

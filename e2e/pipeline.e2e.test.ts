@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createOperations } from "../services/generator/src/operations.ts";
+import { createOperations } from "@adpipe/generator";
 import { type Pipeline, startPipeline } from "./pipeline-harness.ts";
 
 // Each table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.

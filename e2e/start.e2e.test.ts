@@ -5,10 +5,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { createClickHouse } from "../shared/src/clickhouse.ts";
-import { streams, TABLES } from "../shared/src/contract.ts";
-import { connectNats } from "../shared/src/nats.ts";
-import { createTestDatabase, uniqueName } from "../shared/src/testing.ts";
+import { createClickHouse } from "@adpipe/shared/clickhouse";
+import { streams, TABLES } from "@adpipe/shared/contract";
+import { connectNats } from "@adpipe/shared/nats";
+import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { processesNaming, runStart, type StartRun, startEnv, takenPorts, waitFor } from "./start-process.ts";
 
 const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";

@@ -2,6 +2,15 @@
 // reporter): drift injected straight into ClickHouse is found, repaired through the delta path,
 // and the next run is clean; the verifier runs as a PostgreSQL role that may only SELECT.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import {
+  createExtractorApp as createApp,
+  createVerifier,
+  createVerifyMetrics,
+  serveVerifyRun,
+  type Verifier,
+} from "@adpipe/extractor";
+import { addVerifyBadgeRoute, serveReportsRebuild } from "@adpipe/reporter";
+import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
 import { subjects } from "@adpipe/shared/contract";
 import { createServiceApp } from "@adpipe/shared/http";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -10,17 +19,6 @@ import { testServerUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { VerifyCompletedEvent, VerifyStatus } from "@adpipe/shared/verify";
 import type { Subscription } from "nats";
 import pg from "pg";
-import { createApp } from "../services/extractor/src/app.ts";
-import { createVerifyMetrics } from "../services/extractor/src/verify/metrics.ts";
-import { serveVerifyRun } from "../services/extractor/src/verify/routes.ts";
-import { createVerifier, type Verifier } from "../services/extractor/src/verify/verifier.ts";
-import { addVerifyBadgeRoute } from "../services/reporter/src/dashboard-verify.ts";
-import { serveReportsRebuild } from "../services/reporter/src/rebuild-subject.ts";
-import {
-  createPipelineWorld,
-  type PipelineWorld,
-  testLogger,
-} from "../services/reporter/src/test-support.ts";
 
 let world: PipelineWorld;
 let readOnly: Pool;

@@ -2,10 +2,10 @@
 // with its own store under ADPIPE_HOME/nats-cluster/<node>, for running adpipe against a cluster
 // on one machine. Prints the settings the services need; Ctrl-C stops the three servers.
 import { join, resolve } from "node:path";
+import { parseConfig, settings } from "@adpipe/shared/config";
+import { runMain } from "@adpipe/shared/main";
+import { startNatsCluster } from "@adpipe/shared/nats-cluster";
 import { z } from "zod";
-import { parseConfig, settings } from "../shared/src/config.ts";
-import { runMain } from "../shared/src/main.ts";
-import { startNatsCluster } from "../shared/src/nats-cluster.ts";
 
 runMain(async () => {
   const config = parseConfig({

@@ -3,12 +3,12 @@
 // under ADPIPE_HOME (.adpipe/), reused by the next run. Ctrl-C stops everything this command
 // started: the services first, then ClickHouse, NATS and PostgreSQL.
 import { join, resolve } from "node:path";
+import { createClickHouse } from "@adpipe/shared/clickhouse";
+import { parseConfig, settings } from "@adpipe/shared/config";
+import { createLogger } from "@adpipe/shared/logger";
+import { migrateOltp } from "@adpipe/shared/migrate";
+import { createPool } from "@adpipe/shared/pg";
 import { z } from "zod";
-import { createClickHouse } from "../shared/src/clickhouse.ts";
-import { parseConfig, settings } from "../shared/src/config.ts";
-import { createLogger } from "../shared/src/logger.ts";
-import { migrateOltp } from "../shared/src/migrate.ts";
-import { createPool } from "../shared/src/pg.ts";
 import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { spawnEmbeddedClickHouse } from "@adpipe/clickhouse-embedded/spawn";
-import { createClickHouse } from "../../shared/src/clickhouse.ts";
-import type { Logger } from "../../shared/src/logger.ts";
-import { migrateOlap } from "../../shared/src/olap-migrate.ts";
+import { createClickHouse } from "@adpipe/shared/clickhouse";
+import type { Logger } from "@adpipe/shared/logger";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { StartError } from "./ports.ts";
 
 export interface ClickHouseTarget {

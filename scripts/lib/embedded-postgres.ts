@@ -15,8 +15,8 @@ import {
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
+import type { Logger } from "@adpipe/shared/logger";
 import pg from "pg";
-import type { Logger } from "../../shared/src/logger.ts";
 import { StartError } from "./ports.ts";
 
 export interface RunningPostgres {

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { NATS_SERVICES, type NatsService, natsAuthorization } from "@adpipe/shared/nats-permissions";
+import { ensureLoginUser, PG_GROUPS } from "@adpipe/shared/pg-roles";
 import pg from "pg";
-import { NATS_SERVICES, type NatsService, natsAuthorization } from "../../shared/src/nats-permissions.ts";
-import { ensureLoginUser, PG_GROUPS } from "../../shared/src/pg-roles.ts";
 import { keptSecret } from "./api-token.ts";
 
 /**

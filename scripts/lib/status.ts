@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from "../../shared/src/clickhouse.ts";
-import { TABLES, type TableName } from "../../shared/src/contract.ts";
-import type { Pool } from "../../shared/src/pg.ts";
+import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
+import { TABLES, type TableName } from "@adpipe/shared/contract";
+import type { Pool } from "@adpipe/shared/pg";
 
 const fmt = (n: number) => n.toLocaleString("en");
 type Counts = Record<TableName, number>;

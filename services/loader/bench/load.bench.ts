@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { createExtractor, loadExtractorConfig as loadConfig } from "@adpipe/extractor";
 import { streams } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
@@ -11,8 +12,6 @@ import { ensureLoaderConsumers, loaderConsumersIdle } from "@adpipe/shared/nats-
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool } from "@adpipe/shared/pg";
 import { createTestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
-import { loadConfig } from "../../extractor/src/config.ts";
-import { createExtractor } from "../../extractor/src/extractor.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const CAMPAIGNS = 10;

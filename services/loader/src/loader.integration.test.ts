@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { serveDeadLetterReplay } from "@adpipe/extractor/src/dead-letter-replay.ts";
+import { serveDeadLetterReplay } from "@adpipe/extractor";
 import {
   authorised,
   documentedRoutes,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createOperations, type Operations } from "@adpipe/generator/src/operations.ts";
+import { createOperations, type Operations } from "@adpipe/generator";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
 
 // The original design's five tables as views in <database>_seed (shared/clickhouse/0006): queried

@@ -1,7 +1,6 @@
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { loadConfig as loadExtractorConfig } from "@adpipe/extractor/src/config.ts";
-import { createExtractor, type Extractor } from "@adpipe/extractor/src/extractor.ts";
-import { createLoader, type Loader } from "@adpipe/loader/src/loader.ts";
+import { createExtractor, type Extractor, loadExtractorConfig } from "@adpipe/extractor";
+import { createLoader, type Loader } from "@adpipe/loader";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createOperations, type Operations } from "@adpipe/generator/src/operations.ts";
+import { createOperations, type Operations } from "@adpipe/generator";
 import { authorised } from "@adpipe/shared/api-testing";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
 import { compareEverything as compareWith } from "./truth-support.ts";
