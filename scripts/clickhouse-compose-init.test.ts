@@ -56,7 +56,7 @@ test("the script hands the owner's client the users' SQL for the configured data
     );
     expect(sql).toContain("GRANT INSERT ON shop.advertiser TO adpipe_loader;");
     expect(sql).toContain("GRANT SELECT ON shop_seed.* TO adpipe_reader;");
-    expect(sql).toContain("BY 'x-pw' SETTINGS readonly = 1;");
+    expect(sql).toContain("BY 'x-pw' SETTINGS readonly = 2;");
     expect(sql).not.toContain("$");
   } finally {
     rmSync(bin, { recursive: true, force: true });

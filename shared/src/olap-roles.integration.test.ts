@@ -98,6 +98,14 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     // Nothing else that writes either (a server answers 497 here too; the embedded one's engine says READONLY).
     expect(await outcome(reader.command({ query: "TRUNCATE TABLE impressions" }))).toMatch(/^(497|164) /);
     expect(await countOf("advertiser")).toBe(0);
+    // readonly = 2, as Tabix needs: it may change settings, but not `readonly` itself.
+    const tabix = await reader.query({
+      query: "SELECT 1 AS x",
+      format: "JSONEachRow",
+      clickhouse_settings: { add_http_cors_header: 1, max_execution_time: 30 },
+    });
+    expect(await tabix.json()).toEqual([{ x: 1 }]);
+    expect(await outcome(reader.query({ query: "SELECT 1 SETTINGS readonly = 0" }))).toBe("164 READONLY");
   });
 
   test("the loader's user inserts into the entity tables and fails to write a report table", async () => {

@@ -33,8 +33,12 @@ export interface OlapGrant {
 
 export interface OlapAccess {
   grants: OlapGrant[];
-  /** ClickHouse's `readonly` setting of the user: 1 = reads only, no setting changes. */
-  readonly?: 1;
+  /**
+   * ClickHouse's `readonly` setting of the user: 2 = reads only, may change settings (not
+   * `readonly` itself). Not 1: Tabix sets `add_http_cors_header` and others on every request and
+   * cannot log in as a readonly=1 user (tabixio/tabix#18); the writes are refused either way.
+   */
+  readonly?: 2;
 }
 
 /**
@@ -53,7 +57,7 @@ export function olapAccess(database: string): Record<OlapUser, OlapAccess> {
     reporter: { grants: [select(database), ...insert([...REPORT_TABLES, "reported_batches"])] },
     extractor: { grants: [select(database)] },
     // Tabix, dashboards, analysts: the tables, the views and the original design's `_seed` views.
-    reader: { grants: [select(database), select(`${database}_seed`)], readonly: 1 },
+    reader: { grants: [select(database), select(`${database}_seed`)], readonly: 2 },
   };
 }
 
@@ -90,7 +94,7 @@ export function olapUsersSql(database: string, passwords: Record<OlapUser, strin
 export function embeddedOlapUsers(
   database: string,
   passwords: Record<OlapUser, string>,
-): Record<string, { password: string; grants: OlapGrant[]; readonly?: 1 }> {
+): Record<string, { password: string; grants: OlapGrant[]; readonly?: 2 }> {
   const access = olapAccess(database);
   return Object.fromEntries(
     OLAP_USERS.map((user) => [olapUserName(user), { password: passwords[user], ...access[user] }]),
