@@ -106,6 +106,10 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     });
     expect(await tabix.json()).toEqual([{ x: 1 }]);
     expect(await outcome(reader.query({ query: "SELECT 1 SETTINGS readonly = 0" }))).toBe("164 READONLY");
+    // Nor the machine's files (the other users' passwords sit in bun start's state folder).
+    expect(
+      await outcome(reader.query({ query: "SELECT * FROM file('/etc/hostname', 'LineAsString')" })),
+    ).toBe("497 ACCESS_DENIED");
   });
 
   test("the loader's user inserts into the entity tables and fails to write a report table", async () => {

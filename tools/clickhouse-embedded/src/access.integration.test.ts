@@ -103,6 +103,15 @@ describe("embedded server: users and grants", () => {
         writer.command({ query: "INSERT INTO FUNCTION file('x.tsv', 'TSV', 'x UInt32') SELECT 1" }),
       ),
     ).toBe("497 ACCESS_DENIED");
+    // Reading the machine needs a grant on a server (READ ON FILE, URL, ...), in any statement.
+    for (const query of [
+      "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+      "SELECT file('/etc/hostname')",
+      "INSERT INTO allowed SELECT length(line) FROM file('/etc/hostname', 'LineAsString')",
+      "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+      "SELECT * FROM remote('127.0.0.1', system.one)",
+    ])
+      expect(await outcome(writer.command({ query }))).toBe("497 ACCESS_DENIED");
     // Everything that is not an INSERT runs with readonly=2: the engine refuses DDL and mutations.
     for (const query of ["ALTER TABLE other DELETE WHERE 1", "TRUNCATE TABLE other", "DROP TABLE other"])
       expect(await outcome(writer.command({ query }))).toBe("164 READONLY");
@@ -130,6 +139,9 @@ describe("embedded server: users and grants", () => {
       "164 READONLY",
     );
     expect(await outcome(reader.query({ query: "SELECT 1 SETTINGS readonly = 0" }))).toBe("164 READONLY");
+    expect(
+      await outcome(reader.query({ query: "SELECT * FROM file('/etc/hostname', 'LineAsString')" })),
+    ).toMatch(/^(497|164) /);
   });
 
   test("the owner keeps every right", async () => {

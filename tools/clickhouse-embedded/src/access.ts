@@ -69,33 +69,52 @@ export function authenticate(
 const quote = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
 /**
- * What one statement writes, read by the engine's own parser: `formatQuerySingleLine` refuses a
- * second statement (chDB would run it), `EXPLAIN AST` names an INSERT's target. Run on the
- * request's connection after its query parameters are set (EXPLAIN substitutes them).
+ * Functions that reach beyond the server's tables: the machine's files, other servers, programs.
+ * A server requires a grant for each (`READ ON FILE`, `READ ON URL`, ...); no adpipe user holds one.
  */
-async function insertTarget(
-  connection: Connection,
-  sql: string,
-  currentDatabase: string,
-): Promise<{ database: string; table: string } | "function" | undefined> {
+const SOURCE_FUNCTION =
+  /^\s*Function (file|url|s3|gcs|oss|cos|hdfs|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|sqlite|mongodb|redis|jdbc|odbc|executable|executablePool|azureBlobStorage|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*)(Cluster)?( |$)/i;
+
+interface Statement {
+  /** An INSERT's target table, `"function"` for INSERT INTO FUNCTION, undefined for any other statement. */
+  insert?: { database: string; table: string } | "function";
+  /** The first function the statement calls that reads outside the server's tables. */
+  source?: string;
+}
+
+/**
+ * What one statement does, read by the engine's own parser: `formatQuerySingleLine` refuses a
+ * second statement (chDB would run it), `EXPLAIN AST` names an INSERT's target and every function
+ * called. Run on the request's connection after its query parameters are set (EXPLAIN
+ * substitutes them).
+ */
+async function classify(connection: Connection, sql: string, currentDatabase: string): Promise<Statement> {
   await connection.session.queryAsync(`SELECT formatQuerySingleLine(${quote(sql)})`, { format: "TSV" });
   const ast = (await connection.session.queryAsync(`EXPLAIN AST ${sql}`, { format: "TSVRaw" })).text();
   const lines = ast.split("\n");
-  if (!lines[0]?.startsWith("InsertQuery")) return undefined;
+  const source = lines.map((line) => SOURCE_FUNCTION.exec(line)?.[1]).find(Boolean);
+  if (!lines[0]?.startsWith("InsertQuery")) return { source };
   // The target is the InsertQuery's leading identifiers: `[database,] table`, or a table function.
   const names: string[] = [];
   for (const line of lines.slice(1)) {
     const m = /^ Identifier (.+)$/.exec(line);
-    if (!m?.[1]) {
-      if (names.length === 0 && /^ Function /.test(line)) return "function";
-      break;
-    }
+    if (!m?.[1]) break;
     names.push(m[1]);
   }
-  if (names.length === 1) return { database: currentDatabase, table: names[0] as string };
-  if (names.length === 2) return { database: names[0] as string, table: names[1] as string };
-  return "function";
+  if (names.length === 1) return { insert: { database: currentDatabase, table: names[0] as string }, source };
+  if (names.length === 2)
+    return { insert: { database: names[0] as string, table: names[1] as string }, source };
+  return { insert: "function", source };
 }
+
+const denied = (name: string, grant: string, version: string): { denied: Exception } => ({
+  denied: exception(
+    497,
+    "ACCESS_DENIED",
+    `${name}: Not enough privileges. To execute this query, it's necessary to have the grant ${grant}`,
+    version,
+  ),
+});
 
 /**
  * Decides one statement of a restricted user before it runs: an INSERT into a table the user may
@@ -110,20 +129,13 @@ export async function authorize(
   statement: string,
   options: { currentDatabase: string; version: string },
 ): Promise<{ readonly?: 1 | 2 } | { denied: Exception }> {
-  const target = await insertTarget(connection, statement, options.currentDatabase);
+  const parsed = await classify(connection, statement, options.currentDatabase);
+  if (parsed.source) return denied(name, `READ ON ${parsed.source.toUpperCase()}`, options.version);
+  const target = parsed.insert;
   if (target === undefined) return { readonly: user.readonly ?? 2 };
-  const on = typeof target === "string" ? "a table function" : `${target.database}.${target.table}`;
-  const granted =
-    typeof target !== "string" && user.grants.some((g) => covers(g, "INSERT", target.database, target.table));
-  if (granted) return {};
-  return {
-    denied: exception(
-      497,
-      "ACCESS_DENIED",
-      `${name}: Not enough privileges. To execute this query, it's necessary to have the grant INSERT ON ${on}`,
-      options.version,
-    ),
-  };
+  if (target === "function") return denied(name, "INSERT ON a table function", options.version);
+  if (user.grants.some((g) => covers(g, "INSERT", target.database, target.table))) return {};
+  return denied(name, `INSERT ON ${target.database}.${target.table}`, options.version);
 }
 
 /**
