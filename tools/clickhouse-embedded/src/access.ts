@@ -15,8 +15,9 @@ export interface Grant {
  * impersonation, no writable access storage), so this HTTP layer enforces what the grants mean
  * for writes: a user with `ALL ON *.*` is unrestricted; any other user may INSERT only into the
  * tables it holds INSERT on, and every other statement of its runs with the engine's `readonly`
- * setting (`readonly`, default 2), so the engine itself refuses DDL, ALTER and any hidden write.
- * SELECT grants are recorded but not checked table by table: a restricted user reads everything.
+ * setting (`readonly`, default 2), so the engine itself refuses DDL, ALTER and any hidden write;
+ * no statement of its may call a function that reads beyond the tables (`file`, `url`, ...).
+ * SELECT grants are recorded but not checked table by table: a restricted user reads every table.
  */
 export interface EmbeddedUser {
   password: string;
