@@ -123,4 +123,10 @@ test("bun start listens on loopback only and guards mutating routes with a token
   } finally {
     await reader.close();
   }
+  // The verifier reads ClickHouse as adpipe_extractor (SELECT only): a run completes.
+  const verify = await fetch(`http://127.0.0.1:${env.EXTRACTOR_PORT}/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+  });
+  expect(verify.status).toBe(200);
 }, 180_000);
