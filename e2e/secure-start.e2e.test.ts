@@ -5,6 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { ClickHouseError, createClickHouse } from "../shared/src/clickhouse.ts";
 import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -82,4 +83,50 @@ test("bun start listens on loopback only and guards mutating routes with a token
   }
   expect((await extract({})).status).toBe(401);
   expect((await extract({ authorization: `Bearer ${token}` })).status).toBe(200);
+
+  // ClickHouse: each service runs with its own user (and does not migrate), passwords kept owner-only.
+  const serviceEnv = (name: string) => {
+    const p = processesNaming(home).find((x) => x.cwd.endsWith(join("services", name)));
+    const environ = p ? readFileSync(`/proc/${p.pid}/environ`, "utf8").split("\0") : [];
+    return Object.fromEntries(
+      environ.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+  };
+  for (const name of ["extractor", "loader", "reporter"]) {
+    const e = serviceEnv(name);
+    expect([e.CLICKHOUSE_USER, e.CLICKHOUSE_MIGRATE]).toEqual([`adpipe_${name}`, "false"]);
+    const file = join(home, `clickhouse-${name}-password`);
+    expect(e.CLICKHOUSE_PASSWORD).toBe(readFileSync(file, "utf8").trim());
+    expect(statSync(file).mode & 0o077).toBe(0);
+  }
+  const readerPassword = join(home, "clickhouse-reader-password");
+  expect(run.output()).toContain(`adpipe_reader, password in ${readerPassword}`);
+  const reader = createClickHouse({
+    url: `http://127.0.0.1:${env.ADPIPE_CLICKHOUSE_PORT}`,
+    user: "adpipe_reader",
+    password: readFileSync(readerPassword, "utf8").trim(),
+    database: "adpipe",
+  });
+  try {
+    const rs = await reader.query({
+      query: "SELECT count() AS n FROM campaign_current",
+      format: "JSONEachRow",
+    });
+    expect((await rs.json()).length).toBe(1);
+    const denied = await reader
+      .command({ query: "INSERT INTO truncations (table_name, _version, _xid) SELECT 'campaign', 1, 1" })
+      .then(
+        () => "ok",
+        (err) => (err instanceof ClickHouseError ? err.type : String(err)),
+      );
+    expect(denied).toBe("ACCESS_DENIED");
+  } finally {
+    await reader.close();
+  }
+  // The verifier reads ClickHouse as adpipe_extractor (SELECT only): a run completes.
+  const verify = await fetch(`http://127.0.0.1:${env.EXTRACTOR_PORT}/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+  });
+  expect(verify.status).toBe(200);
 }, 180_000);

@@ -46,7 +46,7 @@ describe.each(FILES)("%s", (file) => {
     expect(out.stderr).toContain("ADPIPE_API_TOKEN");
   });
 
-  test("only `migrate` holds the PostgreSQL owner's credentials; each service has its own users", () => {
+  test("only the migrate steps hold the owners' credentials; each service has its own users", () => {
     const byName = Object.fromEntries(adpipeServices(all));
     const pgUser = (name: string) => {
       const url = byName[name]?.environment?.DATABASE_URL;
@@ -60,6 +60,17 @@ describe.each(FILES)("%s", (file) => {
     const loaders = Object.keys(byName).filter((n) => n.startsWith("loader"));
     expect(loaders.length).toBeGreaterThan(0);
     for (const name of [...loaders, "reporter"]) expect(pgUser(name)).toBeUndefined();
+    // ClickHouse: the owner only where the schema is migrated; each service its own user.
+    const chUser = (name: string) => byName[name]?.environment?.CLICKHOUSE_USER;
+    const chOwners = Object.keys(byName).filter(
+      (name) => chUser(name) && !chUser(name)?.startsWith("adpipe_"),
+    );
+    expect(chOwners.every((name) => name.startsWith("migrate"))).toBe(true);
+    expect(chOwners.length).toBeGreaterThan(0);
+    expect(chUser("extractor")).toBe("adpipe_extractor");
+    expect(chUser("reporter")).toBe("adpipe_reporter");
+    for (const name of loaders) expect(chUser(name)).toBe("adpipe_loader");
+    expect(byName.generator?.environment?.CLICKHOUSE_PASSWORD).toBeUndefined();
     // NATS: a user of its own for each service that talks to NATS.
     expect(byName.extractor?.environment?.NATS_USER).toBe("extractor");
     expect(byName.reporter?.environment?.NATS_USER).toBe("reporter");

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { apiToken } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
-import { natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
+import { clickhouseUsersConfig, natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
 import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
@@ -177,8 +177,14 @@ async function main(): Promise<void> {
     step();
 
     let clickhouseUrl = config.CLICKHOUSE_URL;
+    // The embedded server gets a user per component (shared/src/olap-roles.ts); a server of one's
+    // own (CLICKHOUSE_URL) is used with CLICKHOUSE_USER for everything, as before.
+    let clickhouseReader: ReturnType<typeof clickhouseUsersConfig>["reader"] | undefined;
     if (!clickhouseUrl) {
-      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT);
+      const chUsers = clickhouseUsersConfig(home, config.CLICKHOUSE_DATABASE);
+      for (const [service, env] of Object.entries(chUsers.env)) own[service] = { ...own[service], ...env };
+      clickhouseReader = chUsers.reader;
+      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT, chUsers.users);
       cleanups.push({ name: "ClickHouse", stop: ch.stop });
       watch("the embedded ClickHouse", ch.exited);
       clickhouseUrl = ch.url;
@@ -205,7 +211,8 @@ async function main(): Promise<void> {
     const token = apiToken(home, config.ADPIPE_API_TOKEN);
 
     const pool = createPool({ connectionString: databaseUrl, max: 1, logger });
-    const statusClient = createClickHouse(clickhouse);
+    // The status line only reads: the read-only user where there is one.
+    const statusClient = createClickHouse({ ...clickhouse, ...clickhouseReader });
     cleanups.push({
       name: "status",
       stop: async () => void (await Promise.all([pool.end(), statusClient.close()])),
@@ -221,8 +228,10 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
       CLICKHOUSE_URL: clickhouse.url,
-      CLICKHOUSE_USER: clickhouse.user,
-      CLICKHOUSE_PASSWORD: clickhouse.password,
+      // The owner's credentials only for a server of one's own; the embedded one's services get their own.
+      ...(clickhouseReader
+        ? {}
+        : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
       CLICKHOUSE_DATABASE: clickhouse.database,
       ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE,
       LOG_LEVEL: config.LOG_LEVEL,
@@ -272,6 +281,10 @@ async function main(): Promise<void> {
       `e.g. curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" -H "content-type: application/json" -d '{}' ${urls.extractor ?? "http://127.0.0.1:3002"}/extract`,
     );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
+    if (clickhouseReader)
+      say(
+        `ClickHouse read-only user (Tabix, dashboards): ${clickhouseReader.user}, password in ${clickhouseReader.passwordFile}`,
+      );
     if (natsMonitor)
       say(
         `NATS monitoring: ${natsMonitor}   nats sub '${config.ADPIPE_NAMESPACE}.>' --server ${natsUrl} --user admin --password "$(cat ${natsAdmin})"`,

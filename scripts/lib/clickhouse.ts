@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { EmbeddedUsers } from "@adpipe/clickhouse-embedded/access";
 import { spawnEmbeddedClickHouse } from "@adpipe/clickhouse-embedded/spawn";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
 import type { Logger } from "@adpipe/shared/logger";
@@ -26,7 +27,11 @@ export interface RunningClickHouse {
  * process group so Ctrl-C reaches only `bun start`, which stops it after the services; it also
  * exits by itself if `bun start` is killed (`--parent-pid`).
  */
-export async function startEmbeddedClickHouse(stateDir: string, port: number): Promise<RunningClickHouse> {
+export async function startEmbeddedClickHouse(
+  stateDir: string,
+  port: number,
+  users?: EmbeddedUsers,
+): Promise<RunningClickHouse> {
   const dataDir = join(stateDir, "clickhouse");
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -36,6 +41,7 @@ export async function startEmbeddedClickHouse(stateDir: string, port: number): P
       logFile: join(stateDir, "clickhouse.log"),
       detached: true,
       startTimeoutMs: 60_000,
+      users,
     });
     return { url: server.url, exited: server.exited, stop: server.stop };
   } catch (err) {

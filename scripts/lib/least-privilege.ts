@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NATS_SERVICES, type NatsService, natsAuthorization } from "@adpipe/shared/nats-permissions";
+import { embeddedOlapUsers, OLAP_USERS, type OlapUser, olapUserName } from "@adpipe/shared/olap-roles";
 import { ensureLoginUser, PG_GROUPS } from "@adpipe/shared/pg-roles";
 import pg from "pg";
 import { keptSecret } from "./api-token.ts";
@@ -48,4 +49,36 @@ export function natsUsersConfig(home: string, namespace: string) {
     NATS_SERVICES.map((name) => [name, { NATS_USER: name, NATS_PASSWORD: passwords[name] }]),
   ) as Record<string, Record<string, string>>;
   return { file, env, adminPasswordFile: join(home, "nats-admin-password") };
+}
+
+/**
+ * The ClickHouse users of `bun start`'s embedded server (shared/src/olap-roles.ts), passwords
+ * kept under `home`: the users to start it with, each service's CLICKHOUSE_USER /
+ * CLICKHOUSE_PASSWORD (with CLICKHOUSE_MIGRATE=false: `bun start` migrates as the owner), and the
+ * read-only user for the status line, Tabix and analysts.
+ */
+export function clickhouseUsersConfig(home: string, database: string) {
+  const secrets = Object.fromEntries(
+    OLAP_USERS.map((user) => [user, keptSecret(home, `clickhouse-${user}-password`)]),
+  ) as Record<OlapUser, { value: string; file: string }>;
+  const passwords = Object.fromEntries(OLAP_USERS.map((u) => [u, secrets[u].value])) as Record<
+    OlapUser,
+    string
+  >;
+  const credentials = (user: OlapUser) => ({ user: olapUserName(user), password: passwords[user] });
+  const env = Object.fromEntries(
+    (["extractor", "loader", "reporter"] as const).map((service) => [
+      service,
+      {
+        CLICKHOUSE_USER: olapUserName(service),
+        CLICKHOUSE_PASSWORD: passwords[service],
+        CLICKHOUSE_MIGRATE: "false",
+      },
+    ]),
+  ) as Record<string, Record<string, string>>;
+  return {
+    users: embeddedOlapUsers(database, passwords),
+    env,
+    reader: { ...credentials("reader"), passwordFile: secrets.reader.file },
+  };
 }

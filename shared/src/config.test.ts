@@ -41,3 +41,15 @@ describe("NATS settings", () => {
     expect(() => parseConfig(shape, { NATS_STREAM_REPLICAS: "0" })).toThrow(/NATS_STREAM_REPLICAS/);
   });
 });
+
+describe("ClickHouse settings", () => {
+  const shape = { CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE };
+
+  test("CLICKHOUSE_MIGRATE defaults to true; a value that is not a boolean is named", () => {
+    expect(parseConfig(shape, {})).toEqual({ CLICKHOUSE_MIGRATE: true });
+    expect(parseConfig(shape, { CLICKHOUSE_MIGRATE: "false" })).toEqual({ CLICKHOUSE_MIGRATE: false });
+    expect(() => parseConfig(shape, { CLICKHOUSE_MIGRATE: "maybe" })).toThrow(
+      "invalid setting CLICKHOUSE_MIGRATE: expected true or false",
+    );
+  });
+});

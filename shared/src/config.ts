@@ -44,6 +44,12 @@ const urlList = (protocols: string[]) => {
   });
 };
 
+export const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
+    message: "expected true or false",
+  })
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
 /** The settings every adpipe service understands, with the same names everywhere. */
 export const settings = {
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/adpipe"),
@@ -61,6 +67,11 @@ export const settings = {
   CLICKHOUSE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8123"),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
+  /**
+   * Apply the ClickHouse migrations at start. They need the owner's rights: `bun start` and
+   * compose migrate as the owner first and set it to false for services with least privilege.
+   */
+  CLICKHOUSE_MIGRATE: bool.default(true),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a ClickHouse identifier")
@@ -97,12 +108,6 @@ export const milliseconds = (min: number, max: number, fallback: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`)
     .default(fallback);
-
-export const bool = z
-  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
-    message: "expected true or false",
-  })
-  .transform((v) => ["true", "1", "yes", "on"].includes(v));
 
 /**
  * Parses `env` against `shape` once. The first bad variable becomes a ConfigError naming it;

@@ -140,16 +140,18 @@ export async function migrateOlap(
 }
 
 /**
- * What a service does at start: migrate through a client that names no database (on a fresh
+ * What a service does at start: unless `migrate` is false (its user cannot change the schema and
+ * the owner migrated before it started), migrate through a client that names no database (on a fresh
  * server the database does not exist yet, and a request naming a missing one fails before its
  * CREATE DATABASE can run), then return a client whose unqualified names resolve in it.
  */
 export async function connectMigratedClickHouse(
-  server: { url: string; user: string; password: string; cluster?: string },
+  server: { url: string; user: string; password: string; cluster?: string; migrate?: boolean },
   database: string,
   logger?: Logger,
 ): Promise<ClickHouseClient> {
-  const { cluster, ...connection } = server;
+  const { cluster, migrate = true, ...connection } = server;
+  if (!migrate) return createClickHouse({ ...connection, database });
   const admin = createClickHouse(connection);
   await migrateOlap(admin, database, logger, undefined, { cluster }).finally(() => admin.close());
   return createClickHouse({ ...connection, database });

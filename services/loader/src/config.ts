@@ -13,6 +13,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
       CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
       CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
+      CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
       ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
       PORT: settings.PORT.default(3003),
       HOST: settings.HOST,

@@ -18,6 +18,7 @@ runMain(async () => {
       user: config.CLICKHOUSE_USER,
       password: config.CLICKHOUSE_PASSWORD,
       cluster: config.CLICKHOUSE_CLUSTER,
+      migrate: config.CLICKHOUSE_MIGRATE,
     },
     config.CLICKHOUSE_DATABASE,
     logger,

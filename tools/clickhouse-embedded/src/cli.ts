@@ -5,6 +5,33 @@ import { onShutdown, runMain } from "@adpipe/shared/main";
 import { z } from "zod";
 import { startEmbeddedServer } from "./server.ts";
 
+const grant = z.object({
+  privilege: z.enum(["ALL", "SELECT", "INSERT"]),
+  database: z.string().min(1),
+  table: z.string().min(1),
+});
+const usersSetting = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "expected JSON" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().min(1),
+      z.object({
+        password: z.string(),
+        grants: z.array(grant),
+        readonly: z.union([z.literal(1), z.literal(2)]).optional(),
+      }),
+    ),
+  )
+  .optional();
+
 const usage =
   "usage: clickhouse-embedded --data <dir> [--port 8123] [--host 127.0.0.1] [--user default] [--password ''] [--parent-pid PID]";
 
@@ -30,6 +57,8 @@ runMain(async () => {
   // A password comes from the environment (spawnEmbeddedClickHouse sets it) so `ps` cannot show it.
   const env = parseConfig({
     CLICKHOUSE_EMBEDDED_PASSWORD: z.string().optional(),
+    /** More users and their grants, as JSON (access.ts `EmbeddedUsers`): `bun start` sets it. */
+    CLICKHOUSE_EMBEDDED_USERS: usersSetting,
     LOG_LEVEL: settings.LOG_LEVEL.default("warn"),
   });
   const logger = createLogger("clickhouse-embedded", env.LOG_LEVEL);
@@ -39,6 +68,7 @@ runMain(async () => {
     host: values.host,
     user: values.user,
     password: values.password ?? env.CLICKHOUSE_EMBEDDED_PASSWORD,
+    users: env.CLICKHOUSE_EMBEDDED_USERS,
     logger,
   });
   // The one line a parent process (spawnEmbeddedClickHouse, `bun start`) waits for.

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
+import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
@@ -16,6 +17,8 @@ export interface EmbeddedServerOptions {
   host?: string;
   user?: string;
   password?: string;
+  /** More users beside the owner (`user`, all rights), with their grants (access.ts). */
+  users?: EmbeddedUsers;
   logger?: Logger;
 }
 
@@ -46,8 +49,10 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const spoolDir = join(engine.path, "http-spool");
   rmSync(spoolDir, { recursive: true, force: true });
   mkdirSync(spoolDir);
-  const user = options.user ?? "default";
-  const password = options.password ?? "";
+  const users: EmbeddedUsers = {
+    ...options.users,
+    [options.user ?? "default"]: ownerUser(options.password ?? ""),
+  };
   const log = options.logger;
   const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
@@ -59,25 +64,27 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       queryId: request.queryId,
       format: request.defaultFormat ?? "TabSeparated",
     };
-    if (request.user !== user || request.password !== password) {
-      const ex = exception(
-        516,
-        "AUTHENTICATION_FAILED",
-        `${request.user}: Authentication failed: password is incorrect, or there is no user with such name`,
-        version,
-      );
-      return errorResponse(ex, meta);
-    }
+    const auth = authenticate(users, request.user, request.password, version);
+    if ("denied" in auth) return errorResponse(auth.denied, meta);
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
       return errorResponse(exception(115, "UNKNOWN_SETTING", `Unknown ${prep.invalid}`, version), meta);
+    // A restricted user's own settings wait until its statement is decided (access.ts).
+    const owner = isOwner(auth.user);
+    const statements = owner
+      ? prep.statements
+      : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
     const connection: Connection = engine.connect();
+    const allowed = (statement: string) =>
+      owner ? undefined : restrict(connection, request.user, auth.user, request, statement, version);
     let handedOff = false;
     try {
-      for (const statement of prep.statements) await connection.session.queryAsync(statement);
+      for (const statement of statements) await connection.session.queryAsync(statement);
       const body = req.method === "POST" ? decodedBody(req) : null;
       const insert = body ? splitInsert(request.urlQuery) : undefined;
       if (insert) {
+        const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
+        if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
         const result = await insertStream(connection, insert, body, spoolDir);
         const elapsed = Number(process.hrtime.bigint() - started);
@@ -95,6 +102,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const sql =
         request.urlQuery && bodyText ? `${request.urlQuery}\n${bodyText}` : request.urlQuery || bodyText;
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
+      const denied = await allowed(sql);
+      if (denied) return errorResponse(denied, meta);
       const response = await runQuery(connection, sql, meta, request.waitEndOfQuery, version);
       handedOff = response.handedOff;
       return response.response;

@@ -1,5 +1,6 @@
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
+import type { EmbeddedUsers } from "./access.ts";
 
 export interface SpawnOptions {
   dataDir: string;
@@ -8,6 +9,8 @@ export interface SpawnOptions {
   host?: string;
   user?: string;
   password?: string;
+  /** More users beside the owner, with their grants (passed in the environment, not on the command line). */
+  users?: EmbeddedUsers;
   /** Where the server's output goes; without it, only its last lines are kept for error messages. */
   logFile?: string;
   /** How long to wait for `/ping` to answer. */
@@ -56,7 +59,11 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
     stderr: "pipe",
     detached: options.detached ?? false,
     // Not on the command line, where `ps` would show it.
-    env: { ...process.env, CLICKHOUSE_EMBEDDED_PASSWORD: options.password ?? "" },
+    env: {
+      ...process.env,
+      CLICKHOUSE_EMBEDDED_PASSWORD: options.password ?? "",
+      CLICKHOUSE_EMBEDDED_USERS: options.users ? JSON.stringify(options.users) : "",
+    },
   });
   const tail: string[] = [];
   const record = (text: string) => {

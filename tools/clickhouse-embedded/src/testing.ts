@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ClickHouseClient, createClickHouse } from "@adpipe/shared/clickhouse";
 import { uniqueName } from "@adpipe/shared/testing";
+import type { EmbeddedUsers } from "./access.ts";
 import { type EmbeddedClickHouse, spawnEmbeddedClickHouse } from "./spawn.ts";
 
 export interface TestClickHouse {
@@ -28,7 +29,7 @@ export interface TestClickHouse {
  * `const ch = await startTestClickHouse()` in `beforeAll`, `await ch.stop()` in `afterAll`.
  */
 export async function startTestClickHouse(
-  options: { user?: string; password?: string } = {},
+  options: { user?: string; password?: string; users?: EmbeddedUsers } = {},
 ): Promise<TestClickHouse> {
   const dataDir = mkdtempSync(join(tmpdir(), "adpipe-ch-test-"));
   let server = await spawnEmbeddedClickHouse({ dataDir, ...options });

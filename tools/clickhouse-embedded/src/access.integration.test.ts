@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Readable } from "node:stream";
+import { type ClickHouseClient, ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
+import { uniqueName } from "@adpipe/shared/testing";
+import type { EmbeddedUsers } from "./access.ts";
+import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
+
+// Users with grants on a database of this file's own: `writer` may insert into `allowed` only,
+// `reader` reads with readonly=1. The owner (`default`) keeps every right.
+const db = uniqueName("access");
+const users: EmbeddedUsers = {
+  writer: {
+    password: "writer-secret",
+    grants: [
+      { privilege: "SELECT", database: db, table: "*" },
+      { privilege: "INSERT", database: db, table: "allowed" },
+    ],
+  },
+  reader: {
+    password: "reader-secret",
+    readonly: 1,
+    grants: [{ privilege: "SELECT", database: db, table: "*" }],
+  },
+};
+
+let ch: TestClickHouse;
+const clients: ClickHouseClient[] = [];
+const as = (user: string, password: string) => {
+  const client = createClickHouse({ url: ch.url, user, password, database: db });
+  clients.push(client);
+  return client;
+};
+beforeAll(async () => {
+  ch = await startTestClickHouse({ users });
+  const owner = ch.connect();
+  await owner.command({ query: `CREATE DATABASE ${db}` });
+  for (const table of ["allowed", "other"])
+    await owner.command({ query: `CREATE TABLE ${db}.${table} (x UInt32) ENGINE = MergeTree ORDER BY x` });
+});
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await ch.connect().command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  await ch.stop();
+});
+
+/** The ClickHouse error a call failed with (code as the client reports it), or "ok". */
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (err) => (err instanceof ClickHouseError ? `${err.code} ${err.type}` : String(err)),
+  );
+
+const count = async (table: string) => {
+  const rs = await ch
+    .connect(db)
+    .query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
+  return Number((await rs.json<{ n: string }>())[0]?.n);
+};
+
+describe("embedded server: users and grants", () => {
+  test("a wrong password is AUTHENTICATION_FAILED", async () => {
+    expect(await outcome(as("writer", "wrong").query({ query: "SELECT 1" }))).toBe(
+      "516 AUTHENTICATION_FAILED",
+    );
+  });
+
+  test("an INSERT-limited user writes its table, by every insert path, and nothing else", async () => {
+    const writer = as("writer", "writer-secret");
+    const before = await count("allowed");
+    // Split insert (URL prefix + body), the loader's path.
+    expect(
+      await outcome(writer.insert({ table: "allowed", values: [{ x: 1 }], format: "JSONEachRow" })),
+    ).toBe("ok");
+    expect(
+      await outcome(
+        writer.insert({
+          table: `${db}.allowed`,
+          values: Readable.from(["2\n"], { objectMode: false }),
+          format: "TabSeparated",
+        }),
+      ),
+    ).toBe("ok");
+    // INSERT ... SELECT in the body, the reporter's path, with a query parameter.
+    expect(
+      await outcome(
+        writer.command({ query: "INSERT INTO allowed SELECT {n:UInt32}", query_params: { n: 3 } }),
+      ),
+    ).toBe("ok");
+    expect(await count("allowed")).toBe(before + 3);
+
+    expect(await outcome(writer.insert({ table: "other", values: [{ x: 1 }], format: "JSONEachRow" }))).toBe(
+      "497 ACCESS_DENIED",
+    );
+    expect(await outcome(writer.command({ query: `INSERT INTO ${db}.other SELECT 1` }))).toBe(
+      "497 ACCESS_DENIED",
+    );
+    // A second statement after a granted one, which chDB would run too.
+    expect(
+      await outcome(writer.command({ query: "INSERT INTO allowed SELECT 1; INSERT INTO other SELECT 1" })),
+    ).toMatch(/^62 /);
+    expect(
+      await outcome(
+        writer.command({ query: "INSERT INTO FUNCTION file('x.tsv', 'TSV', 'x UInt32') SELECT 1" }),
+      ),
+    ).toBe("497 ACCESS_DENIED");
+    // Reading the machine needs a grant on a server (READ ON FILE, URL, ...), in any statement.
+    for (const query of [
+      "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+      "SELECT file('/etc/hostname')",
+      "INSERT INTO allowed SELECT length(line) FROM file('/etc/hostname', 'LineAsString')",
+      "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+      "SELECT * FROM remote('127.0.0.1', system.one)",
+    ])
+      expect(await outcome(writer.command({ query }))).toBe("497 ACCESS_DENIED");
+    // Everything that is not an INSERT runs with readonly=2: the engine refuses DDL and mutations.
+    for (const query of ["ALTER TABLE other DELETE WHERE 1", "TRUNCATE TABLE other", "DROP TABLE other"])
+      expect(await outcome(writer.command({ query }))).toBe("164 READONLY");
+    expect(await count("other")).toBe(0);
+    // Reads and settings of its own still work.
+    const rs = await writer.query({
+      query: "SELECT count() AS n FROM other",
+      format: "JSONEachRow",
+      clickhouse_settings: { max_threads: 1 },
+    });
+    expect(await rs.json()).toEqual([{ n: "0" }]);
+  });
+
+  test("a readonly=1 user reads, and the engine refuses its writes and setting changes", async () => {
+    const reader = as("reader", "reader-secret");
+    const rs = await reader.query({ query: "SELECT count() AS n FROM allowed", format: "JSONEachRow" });
+    expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBeGreaterThan(0);
+    expect(
+      await outcome(reader.insert({ table: "allowed", values: [{ x: 9 }], format: "JSONEachRow" })),
+    ).toBe("497 ACCESS_DENIED");
+    expect(await outcome(reader.command({ query: "CREATE TABLE t2 (x UInt8) ENGINE = Memory" }))).toBe(
+      "164 READONLY",
+    );
+    expect(await outcome(reader.query({ query: "SELECT 1", clickhouse_settings: { max_threads: 1 } }))).toBe(
+      "164 READONLY",
+    );
+    expect(await outcome(reader.query({ query: "SELECT 1 SETTINGS readonly = 0" }))).toBe("164 READONLY");
+    expect(
+      await outcome(reader.query({ query: "SELECT * FROM file('/etc/hostname', 'LineAsString')" })),
+    ).toMatch(/^(497|164) /);
+  });
+
+  test("the owner keeps every right", async () => {
+    expect(await outcome(ch.connect(db).command({ query: "INSERT INTO other SELECT 7" }))).toBe("ok");
+    expect(await count("other")).toBe(1);
+  });
+});

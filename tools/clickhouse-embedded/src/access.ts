@@ -1,0 +1,166 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Connection } from "./engine.ts";
+import { type Exception, exception } from "./exception.ts";
+import { preparationStatements, type QueryRequest } from "./http-request.ts";
+
+/** One privilege as ClickHouse grants it: `GRANT <privilege> ON <database>.<table>` (`*` for all). */
+export interface Grant {
+  privilege: "ALL" | "SELECT" | "INSERT";
+  database: string;
+  table: string;
+}
+
+/**
+ * A user of the embedded server. clickhouse-local cannot run a query as another user (no
+ * impersonation, no writable access storage), so this HTTP layer enforces what the grants mean
+ * for writes: a user with `ALL ON *.*` is unrestricted; any other user may INSERT only into the
+ * tables it holds INSERT on, and every other statement of its runs with the engine's `readonly`
+ * setting (`readonly`, default 2), so the engine itself refuses DDL, ALTER and any hidden write;
+ * no statement of its may call a function that reads beyond the tables (`file`, `url`, ...).
+ * SELECT grants are recorded but not checked table by table: a restricted user reads every table.
+ */
+export interface EmbeddedUser {
+  password: string;
+  grants: Grant[];
+  /** ClickHouse's `readonly` for its non-INSERT statements: 1 also forbids changing settings. */
+  readonly?: 1 | 2;
+}
+
+export type EmbeddedUsers = Readonly<Record<string, EmbeddedUser>>;
+
+/** The owner: `GRANT ALL ON *.*`. */
+export const ownerUser = (password: string): EmbeddedUser => ({
+  password,
+  grants: [{ privilege: "ALL", database: "*", table: "*" }],
+});
+
+export const isOwner = (user: EmbeddedUser) =>
+  user.grants.some((g) => g.privilege === "ALL" && g.database === "*" && g.table === "*");
+
+const covers = (g: Grant, privilege: Grant["privilege"], database: string, table: string) =>
+  (g.privilege === "ALL" || g.privilege === privilege) &&
+  (g.database === "*" || g.database === database) &&
+  (g.table === "*" || g.table === table);
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The user these credentials name, or ClickHouse's AUTHENTICATION_FAILED. */
+export function authenticate(
+  users: EmbeddedUsers,
+  name: string,
+  password: string,
+  version: string,
+): { user: EmbeddedUser } | { denied: Exception } {
+  const user = Object.hasOwn(users, name) ? users[name] : undefined;
+  if (user && sameSecret(user.password, password)) return { user };
+  return {
+    denied: exception(
+      516,
+      "AUTHENTICATION_FAILED",
+      `${name}: Authentication failed: password is incorrect, or there is no user with such name`,
+      version,
+    ),
+  };
+}
+
+const quote = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+/**
+ * Functions that reach beyond the server's tables: the machine's files, other servers, programs.
+ * A server requires a grant for each (`READ ON FILE`, `READ ON URL`, ...); no adpipe user holds one.
+ */
+const SOURCE_FUNCTION =
+  /^\s*Function (file|url|s3|gcs|oss|cos|hdfs|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|sqlite|mongodb|redis|jdbc|odbc|executable|executablePool|azureBlobStorage|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*)(Cluster)?( |$)/i;
+
+interface Statement {
+  /** An INSERT's target table, `"function"` for INSERT INTO FUNCTION, undefined for any other statement. */
+  insert?: { database: string; table: string } | "function";
+  /** The first function the statement calls that reads outside the server's tables. */
+  source?: string;
+}
+
+/**
+ * What one statement does, read by the engine's own parser: `formatQuerySingleLine` refuses a
+ * second statement (chDB would run it), `EXPLAIN AST` names an INSERT's target and every function
+ * called. Run on the request's connection after its query parameters are set (EXPLAIN
+ * substitutes them).
+ */
+async function classify(connection: Connection, sql: string, currentDatabase: string): Promise<Statement> {
+  await connection.session.queryAsync(`SELECT formatQuerySingleLine(${quote(sql)})`, { format: "TSV" });
+  const ast = (await connection.session.queryAsync(`EXPLAIN AST ${sql}`, { format: "TSVRaw" })).text();
+  const lines = ast.split("\n");
+  const source = lines.map((line) => SOURCE_FUNCTION.exec(line)?.[1]).find(Boolean);
+  if (!lines[0]?.startsWith("InsertQuery")) return { source };
+  // The target is the InsertQuery's leading identifiers: `[database,] table`, or a table function.
+  const names: string[] = [];
+  for (const line of lines.slice(1)) {
+    const m = /^ Identifier (.+)$/.exec(line);
+    if (!m?.[1]) break;
+    names.push(m[1]);
+  }
+  if (names.length === 1) return { insert: { database: currentDatabase, table: names[0] as string }, source };
+  if (names.length === 2)
+    return { insert: { database: names[0] as string, table: names[1] as string }, source };
+  return { insert: "function", source };
+}
+
+const denied = (name: string, grant: string, version: string): { denied: Exception } => ({
+  denied: exception(
+    497,
+    "ACCESS_DENIED",
+    `${name}: Not enough privileges. To execute this query, it's necessary to have the grant ${grant}`,
+    version,
+  ),
+});
+
+/**
+ * Decides one statement of a restricted user before it runs: an INSERT into a table the user may
+ * insert into runs as it is (`readonly` undefined); an INSERT anywhere else is ACCESS_DENIED as on
+ * a server; any other statement runs with the user's `readonly`, which the engine enforces.
+ * Callers skip the owner (`isOwner`), whose statements run as they are.
+ */
+export async function authorize(
+  connection: Connection,
+  name: string,
+  user: EmbeddedUser,
+  statement: string,
+  options: { currentDatabase: string; version: string },
+): Promise<{ readonly?: 1 | 2 } | { denied: Exception }> {
+  const parsed = await classify(connection, statement, options.currentDatabase);
+  if (parsed.source) return denied(name, `READ ON ${parsed.source.toUpperCase()}`, options.version);
+  const target = parsed.insert;
+  if (target === undefined) return { readonly: user.readonly ?? 2 };
+  if (target === "function") return denied(name, "INSERT ON a table function", options.version);
+  if (user.grants.some((g) => covers(g, "INSERT", target.database, target.table))) return {};
+  return denied(name, `INSERT ON ${target.database}.${target.table}`, options.version);
+}
+
+/**
+ * Prepares a restricted user's connection for `statement` once its defaults and query parameters
+ * are set: decides it (above), sets `readonly` when it must not write (a GET never writes), then
+ * applies the request's own settings under that `readonly`, so the engine refuses any change a
+ * read-only user may not make. Returns the refusal, if any.
+ */
+export async function restrict(
+  connection: Connection,
+  name: string,
+  user: EmbeddedUser,
+  request: QueryRequest,
+  statement: string,
+  version: string,
+): Promise<Exception | undefined> {
+  const decision = await authorize(connection, name, user, statement, {
+    currentDatabase: request.database ?? "default",
+    version,
+  });
+  if ("denied" in decision) return decision.denied;
+  const readonly = decision.readonly ?? (request.readonly ? 2 : undefined);
+  if (readonly) await connection.session.queryAsync(`SET readonly = ${readonly}`);
+  const own = preparationStatements({ ...request, params: {}, database: undefined, readonly: false }, {});
+  for (const s of own.statements) await connection.session.queryAsync(s);
+  return undefined;
+}
