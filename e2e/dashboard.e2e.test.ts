@@ -5,19 +5,23 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { streams } from "@adpipe/shared/contract";
-import { connectNats } from "@adpipe/shared/nats";
-import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { chromium, type Page } from "playwright-core";
-import { processesNaming, root, runStart, startEnv, waitFor } from "./start-process.ts";
+import {
+  type Cleanups,
+  root,
+  runCleanups,
+  runStart,
+  startEnvOnMachine,
+  stopAndRemove,
+  waitFor,
+} from "./start-process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 const screenshot = join(root, "test-output", "dashboard.png");
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanups = [];
 
 afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 const text = async (page: Page, testid: string) => (await page.getByTestId(testid).textContent()) ?? "";
@@ -28,30 +32,9 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
 
-  const db = await createTestDatabase({ migrate: false });
-  cleanups.push(() => db.drop());
-  const namespace = uniqueName("dash");
-  cleanups.push(async () => {
-    const nc = await connectNats({ url: natsUrl, name: "adpipe-e2e-cleanup" });
-    const jsm = await nc.jetstreamManager();
-    const s = streams(namespace);
-    for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
-    await nc.close();
-  });
-  const { home, env } = await startEnv({
-    DATABASE_URL: db.url,
-    NATS_URL: natsUrl,
-    ADPIPE_NAMESPACE: namespace,
-  });
+  const { home, env } = await startEnvOnMachine("dash", cleanups);
   const run = runStart(home, env);
-  cleanups.push(async () => {
-    if (run.proc.exitCode === null) {
-      run.proc.kill("SIGINT");
-      await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
-    }
-    for (const p of processesNaming(home)) process.kill(p.pid, "SIGKILL");
-    rmSync(home, { recursive: true, force: true });
-  });
+  cleanups.push(() => stopAndRemove(run));
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
   const generator = `http://127.0.0.1:${env.GENERATOR_PORT}`;
 

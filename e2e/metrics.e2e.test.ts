@@ -2,49 +2,31 @@
 // .ci/run installs it), read from a running pipeline (`bun start`) once rows have moved, so the
 // services' own counters and histograms have samples, not only the process metrics.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, rmSync } from "node:fs";
-import { streams } from "@adpipe/shared/contract";
-import { connectNats } from "@adpipe/shared/nats";
-import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
+import { existsSync } from "node:fs";
 import { SERVICES } from "../scripts/lib/services.ts";
-import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
+import {
+  type Cleanups,
+  runCleanups,
+  runStart,
+  startEnvOnMachine,
+  stopAndRemove,
+  waitFor,
+} from "./start-process.ts";
 
 const PROMTOOL = "/usr/bin/promtool";
-const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanups = [];
 
 afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 test("promtool check metrics is clean on every service's /metrics", async () => {
   // A missing promtool is a failure to fix (`apt-get install prometheus`, as .ci/run does).
   if (!existsSync(PROMTOOL))
     throw new Error(`${PROMTOOL} is missing: install Debian's prometheus (apt-get install -y prometheus)`);
-  const db = await createTestDatabase({ migrate: false });
-  cleanups.push(() => db.drop());
-  const namespace = uniqueName("metrics");
-  cleanups.push(async () => {
-    const nc = await connectNats({ url: natsUrl, name: "adpipe-e2e-cleanup" });
-    const jsm = await nc.jetstreamManager();
-    const s = streams(namespace);
-    for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
-    await nc.close();
-  });
-  const { home, env } = await startEnv({
-    DATABASE_URL: db.url,
-    NATS_URL: natsUrl,
-    ADPIPE_NAMESPACE: namespace,
-  });
+  const { home, env } = await startEnvOnMachine("metrics", cleanups);
   const run = runStart(home, env);
-  cleanups.push(async () => {
-    if (run.proc.exitCode === null) {
-      run.proc.kill("SIGINT");
-      await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
-    }
-    for (const p of processesNaming(home)) process.kill(p.pid, "SIGKILL");
-    rmSync(home, { recursive: true, force: true });
-  });
+  cleanups.push(() => stopAndRemove(run));
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
   await waitFor(
     "a campaign KPI (rows went through every service)",

@@ -2,15 +2,23 @@
 // control token once (owner-only file, reused by the next run), prints how to use it, and the
 // services refuse a mutating call without it.
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { ClickHouseError, createClickHouse } from "../shared/src/clickhouse.ts";
-import { processesNaming, runStart, startEnv, waitFor } from "./start-process.ts";
+import {
+  type Cleanups,
+  processesNaming,
+  runCleanups,
+  runStart,
+  startEnv,
+  stopAndRemove,
+  waitFor,
+} from "./start-process.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanups = [];
 afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 /** `ss -ltnH` rows as [local address, port]. */
@@ -30,14 +38,7 @@ const loopback = (address: string) => /^(127\.\d+\.\d+\.\d+|\[::1\]|::1)$/.test(
 test("bun start listens on loopback only and guards mutating routes with a token it keeps", async () => {
   const { home, env } = await startEnv();
   const run = runStart(home, env);
-  cleanups.push(async () => {
-    if (run.proc.exitCode === null) {
-      run.proc.kill("SIGINT");
-      await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
-    }
-    for (const p of processesNaming(home)) process.kill(p.pid, "SIGKILL");
-    rmSync(home, { recursive: true, force: true });
-  });
+  cleanups.push(() => stopAndRemove(run));
   await waitFor(
     "bun start running",
     90_000,

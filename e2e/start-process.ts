@@ -1,8 +1,11 @@
 // Runs `bun start` as a user would (the root script, a child process) on a state folder and
 // ports of its own, and looks for anything it left behind.
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streams } from "@adpipe/shared/contract";
+import { connectNats } from "@adpipe/shared/nats";
+import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { freePort, isPortFree } from "../scripts/lib/ports.ts";
 import { portVariable, SERVICES } from "../scripts/lib/services.ts";
 
@@ -35,6 +38,43 @@ export async function startEnv(extra: Record<string, string> = {}) {
   };
   for (const name of names) env[name] = String(await freePort());
   return { home, env: { ...env, ...extra } };
+}
+
+export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
+/** Cleanups a test registers as it creates things; run in reverse order, failures ignored. */
+export type Cleanups = (() => Promise<unknown>)[];
+
+export async function runCleanups(cleanups: Cleanups): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+}
+
+/**
+ * `startEnv` on the machine's PostgreSQL and NATS: a fresh database (not migrated: `bun start`
+ * migrates it) and a NATS namespace of its own, both removed by the cleanups.
+ */
+export async function startEnvOnMachine(prefix: string, cleanups: Cleanups) {
+  const db = await createTestDatabase({ migrate: false });
+  cleanups.push(() => db.drop());
+  const namespace = uniqueName(prefix);
+  cleanups.push(async () => {
+    const nc = await connectNats({ url: natsUrl, name: "adpipe-e2e-cleanup" });
+    const jsm = await nc.jetstreamManager();
+    const s = streams(namespace);
+    for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
+    await nc.close();
+  });
+  return startEnv({ DATABASE_URL: db.url, NATS_URL: natsUrl, ADPIPE_NAMESPACE: namespace });
+}
+
+/** Stops a run (SIGINT, then SIGKILL for anything left) and removes its state folder. */
+export async function stopAndRemove(run: StartRun): Promise<void> {
+  if (run.proc.exitCode === null) {
+    run.proc.kill("SIGINT");
+    await run.exit(30_000).catch(() => run.proc.kill("SIGKILL"));
+  }
+  for (const p of processesNaming(run.home)) process.kill(p.pid, "SIGKILL");
+  rmSync(run.home, { recursive: true, force: true });
 }
 
 export function runStart(home: string, env: Record<string, string>): StartRun {

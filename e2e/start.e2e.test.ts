@@ -6,16 +6,24 @@ import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
-import { streams, TABLES } from "@adpipe/shared/contract";
-import { connectNats } from "@adpipe/shared/nats";
-import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
-import { processesNaming, runStart, type StartRun, startEnv, takenPorts, waitFor } from "./start-process.ts";
+import { TABLES } from "@adpipe/shared/contract";
+import {
+  type Cleanups,
+  natsUrl,
+  processesNaming,
+  runCleanups,
+  runStart,
+  type StartRun,
+  startEnv,
+  startEnvOnMachine,
+  takenPorts,
+  waitFor,
+} from "./start-process.ts";
 
-const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanups = [];
 
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  await runCleanups(cleanups);
 });
 
 /** Stops a run that a failed assertion left running (and anything it left), then removes its folder. */
@@ -100,21 +108,7 @@ describe("bun start", () => {
   }, 300_000);
 
   test("with DATABASE_URL and NATS_URL: the machine's PostgreSQL and NATS", async () => {
-    const db = await createTestDatabase({ migrate: false });
-    const namespace = uniqueName("e2e");
-    cleanups.push(() => db.drop());
-    cleanups.push(async () => {
-      const nc = await connectNats({ url: natsUrl, name: "adpipe-e2e-cleanup" });
-      const jsm = await nc.jetstreamManager();
-      const s = streams(namespace);
-      for (const name of [s.delta, s.dlq, s.events]) await jsm.streams.delete(name).catch(() => {});
-      await nc.close();
-    });
-    const { home, env } = await startEnv({
-      DATABASE_URL: db.url,
-      NATS_URL: natsUrl,
-      ADPIPE_NAMESPACE: namespace,
-    });
+    const { home, env } = await startEnvOnMachine("e2e", cleanups);
     const run = track(runStart(home, env));
     await waitForPipeline(run);
     expect(run.output()).toContain(`NATS: ${natsUrl}`);
