@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createOperations } from "@adpipe/generator";
 import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
+import { compareEverything } from "@adpipe/reporter/truth";
 import { streams } from "@adpipe/shared/contract";
 import { type NatsCluster, startNatsCluster } from "@adpipe/shared/nats-cluster";
 import { waitFor } from "@adpipe/shared/testing";
-import { entityDifferences, kpiDifferences } from "./truth.ts";
 
 // The whole pipeline (extractor, loader, reporter, embedded ClickHouse) on a three-node NATS
 // cluster with R3 streams. Under a steady write load, the server leading the delta stream is
@@ -104,22 +104,19 @@ test("SIGKILL of the delta stream's leader under load: no delta lost, every tabl
     await load;
     const loadStoppedAt = Date.now();
 
-    // Everything written (the load has stopped) must arrive, exactly.
+    // Everything written (the load has stopped) must arrive, exactly: the four tables row for
+    // row and every KPI the reporter serves, against PostgreSQL.
+    const truth = { pool: w.pool, get: w.get, clickhouse: w.chs.client };
     await waitFor(
       async () => {
         await w.idle();
-        const diffs = [
-          ...(await entityDifferences(w.pool, w.chs.client)),
-          ...(await kpiDifferences(w.pool, w.get)),
-        ];
-        if (diffs.length > 0) throw new Error(diffs.slice(0, 5).join("; "));
+        await compareEverything(truth);
         return true;
       },
       { what: "ClickHouse and the KPIs equal PostgreSQL", timeoutMs: 120_000, intervalMs: 1000 },
     );
     const convergedAt = Date.now();
-    expect(await entityDifferences(w.pool, w.chs.client)).toEqual([]);
-    expect(await kpiDifferences(w.pool, w.get)).toEqual([]);
+    await compareEverything(truth);
 
     // The stall: the longest time no new row reached ClickHouse while the load ran after the kill.
     const window = progress.filter((p) => p.at >= killedAt - 1000 && p.at <= loadStoppedAt);
