@@ -22,7 +22,9 @@ test("a value that is not of its type never reaches the text", () => {
   expect(() => bindKeySets("SELECT {a:Array(UInt64)}", { a: ["18446744073709551616"] })).toThrow(
     "is not a UInt64",
   );
-  expect(() => bindKeySets("SELECT {a:Array(Date32)}", { a: ["2026-11-28') --"] })).toThrow("is not a Date32");
+  expect(() => bindKeySets("SELECT {a:Array(Date32)}", { a: ["2026-11-28') --"] })).toThrow(
+    "is not a Date32",
+  );
   expect(() => bindKeySets("SELECT {a:Array(Int32)}", {})).toThrow("expected an array");
 });
 
