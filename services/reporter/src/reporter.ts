@@ -9,7 +9,9 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
+import { createReporterDeadLetters } from "./dead-letters.ts";
 import { createEventLoop } from "./event-loop.ts";
+import { describeFailure } from "./failure.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
@@ -28,7 +30,9 @@ export interface ReporterDeps {
     | "REPORTER_MAX_TOUCHED_KEYS"
     | "REPORTER_DATE_CHECK_MS"
   > &
-    Partial<Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS">>;
+    Partial<
+      Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS" | "REPORTER_MAX_ATTEMPTS">
+    >;
   logger: Logger;
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
@@ -40,7 +44,7 @@ export interface ReporterDeps {
 export interface RebuildResult {
   version: string;
   full: boolean;
-  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify";
+  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify" | "set-aside";
   reports: string[];
   campaigns: number;
   days: number;
@@ -88,6 +92,9 @@ export function createReporter({
   let chain: Promise<unknown> = Promise.resolve();
   let dateTimer: ReturnType<typeof setInterval> | undefined;
   const rebuilds = { incremental: 0, full: 0 };
+  const deadLetters = createReporterDeadLetters({ js, namespace });
+  /** Events set aside whose batches no full rebuild has reported yet (it runs at once, then on every heal tick until it succeeds). */
+  let setAside: LoadedEvent[] = [];
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
@@ -165,13 +172,46 @@ export function createReporter({
   }
 
   function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
-    return exclusive(async () => {
-      // Read before the rebuild reads the entity tables: these batches are all in what it sees.
-      const reported = eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT));
-      const touched = emptyTouched();
-      touched.full = true;
-      return rebuild(touched, reason, 0, planEvents(reported).watermarks, reported);
-    });
+    return exclusive(() => fullNow(reason));
+  }
+
+  /** A full rebuild; `extra`: events whose rows are loaded (set aside) that it reports too. */
+  async function fullNow(reason: RebuildResult["reason"], extra: LoadedEvent[] = []): Promise<RebuildResult> {
+    // Read before the rebuild reads the entity tables: these batches are all in what it sees.
+    const reported = [...eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT)), ...extra];
+    const touched = emptyTouched();
+    touched.full = true;
+    return rebuild(touched, reason, extra.length, planEvents(reported).watermarks, reported);
+  }
+
+  /**
+   * Heals the reports after events were set aside: a full rebuild, which does not depend on
+   * whatever made their keyed rebuild fail. Until one succeeds /ready says so, and every heal tick
+   * tries again (a full rebuild, never the set-aside events' own rebuild).
+   */
+  async function healSetAside(): Promise<RebuildResult | null> {
+    if (setAside.length === 0) return null;
+    const events = setAside;
+    try {
+      const result = await fullNow("set-aside", events);
+      setAside = setAside.filter((e) => !events.includes(e));
+      logger.info("reports healed by a full rebuild after events were set aside", {
+        events: events.length,
+        durationMs: result.durationMs,
+      });
+      return result;
+    } catch (err) {
+      const failure = describeFailure(err);
+      lastError = {
+        message: `full rebuild after set-aside events: ${failure.error}`,
+        at: new Date().toISOString(),
+      };
+      logger.warn("full rebuild after set-aside events failed; the next heal check retries it", {
+        ...failure,
+        err,
+      });
+      throw err;
+    }
   }
 
   /**
@@ -181,6 +221,7 @@ export function createReporter({
    */
   function heal(): Promise<RebuildResult | null> {
     return exclusive(async () => {
+      if (setAside.length > 0) return healSetAside();
       const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT);
       heals.runs++;
       heals.last_at = new Date().toISOString();
@@ -240,11 +281,13 @@ export function createReporter({
         logger,
         handle: handleEvents,
         onOutcome: (err) => {
-          if (err)
-            lastError = {
-              message: err instanceof Error ? err.message : String(err),
-              at: new Date().toISOString(),
-            };
+          if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
+        },
+        maxAttempts: config.REPORTER_MAX_ATTEMPTS ?? 10,
+        deadLetters,
+        onSetAside: (events) => {
+          setAside = [...setAside, ...events];
+          exclusive(healSetAside).catch(() => {}); // logged there; the heal tick retries
         },
       });
       await loop.start();
@@ -324,6 +367,7 @@ export function createReporter({
         watermark: watermarkStrings(),
         events: pending,
         counters: loop?.stats ?? null,
+        set_aside_pending: setAside.length,
         rebuilds,
         report_date: reportDate,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).

@@ -4,7 +4,7 @@ import { createExtractor, type Extractor } from "@adpipe/extractor/src/extractor
 import { createLoader, type Loader } from "@adpipe/loader/src/loader.ts";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
-import { createLogger } from "@adpipe/shared/logger";
+import { createLogger, type Logger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
@@ -50,7 +50,12 @@ export interface WorldOptions {
   natsUrl?: string;
   streamReplicas?: number;
   /** Reporter settings to override (e.g. a shorter heal interval). */
-  config?: Partial<ReturnType<typeof reporterTestConfig>> & { REPORTER_HEAL_INTERVAL_MS?: number };
+  config?: Partial<ReturnType<typeof reporterTestConfig>> & {
+    REPORTER_HEAL_INTERVAL_MS?: number;
+    REPORTER_MAX_ATTEMPTS?: number;
+  };
+  /** The reporter's logger (default: silent), e.g. to check what it logs. */
+  logger?: Logger;
 }
 
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
@@ -70,7 +75,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       jsm,
       clickhouse: chs.client,
       config: { ...reporterTestConfig(namespace), ...options.config },
-      logger: testLogger,
+      logger: options.logger ?? testLogger,
       queries,
       today: options.today,
       onRebuild: (r) => metrics.record(r),
