@@ -21,7 +21,9 @@ export function describeFailure(err: unknown): Failure {
     };
   if (err instanceof Error) {
     const cause = err.cause instanceof Error ? err.cause.message : err.cause ? String(err.cause) : "";
-    const text = err.message.trim() || `${err.name} without a message${cause ? "" : " (no cause given)"}`;
+    const text =
+      err.message.trim() ||
+      `${err.name} without a message (@clickhouse/client gives none for a bare HTTP status, such as a 431 for a too long URL)`;
     return { error: cause ? `${text}: ${cause}` : text };
   }
   return { error: String(err) || "unknown failure" };
