@@ -4,6 +4,7 @@ import { DLQ_HEADERS } from "@adpipe/shared/dead-letters";
 import { createLogger } from "@adpipe/shared/logger";
 import { waitFor } from "@adpipe/shared/testing";
 import { REBUILD_FAILED } from "./dead-letters.ts";
+import { loadQueries } from "./sql.ts";
 import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
 // Issue #13: a loaded event whose rebuild keeps failing is set aside after REPORTER_MAX_ATTEMPTS
@@ -99,4 +100,60 @@ test("an event whose rebuild keeps failing is set aside with the reason, and a f
   await addFacts(w, "impressions", 2, 4);
   await waitFor(async () => (await impressionsOf(2)) === 4, { what: "new facts reported" });
   expect((await status()).counters.set_aside).toBe(1);
+}, 60_000);
+
+test("loaded batches whose heal rebuild keeps failing are healed by a full rebuild, not retried forever", async () => {
+  // A small test-only configuration: the statement that finds touched fact keys reads a table
+  // that does not exist, so ClickHouse fails every keyed rebuild of impressions (UNKNOWN_TABLE),
+  // while full rebuilds, which do not look keys up, work.
+  const logged: Record<string, unknown>[] = [];
+  const v = await createReporterWorld({
+    queries: {
+      ...loadQueries(),
+      "touched-facts": "SELECT campaign_id, toString(toDate32(created_at)) AS date FROM no_such_table",
+    },
+    config: { REPORTER_MAX_ATTEMPTS: 2, REPORTER_HEAL_INTERVAL_MS: 300 },
+    logger: createLogger("reporter", "info", {}, (line) => logged.push(JSON.parse(line))),
+  });
+  try {
+    await seedCampaigns(v, 2);
+    // Reported first: a campaign event rebuilds all its days, which would count the rows below.
+    await waitFor(
+      async () => {
+        const info = await v.jsm.consumers.info(
+          streams(v.namespace).events,
+          streams(v.namespace).reporterConsumer,
+        );
+        const s = (await v.get("/reports/status")) as { counters: { events: number } };
+        return info.num_pending === 0 && info.num_ack_pending === 0 && s.counters.events === 2;
+      },
+      { what: "campaigns reported" },
+    );
+    // Loaded (rows and loaded_batches row, as the loader writes them) but never announced.
+    await v.chs.client.command({
+      query:
+        "INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES (1, 1, now64(6, 'UTC'), 1, 9000), (2, 1, now64(6, 'UTC'), 2, 9000), (3, 2, now64(6, 'UTC'), 3, 9000)",
+    });
+    await v.chs.client.command({
+      query:
+        "INSERT INTO loaded_batches (table_name, batch_id, kind, from_xid, to_xid, rows) VALUES ('impressions', 'lost-1', 'upsert', 9000, 9001, 3)",
+    });
+    const impressions = async (id: number) =>
+      ((await v.get(`/kpis/campaigns/${id}`)) as { impressions: number }).impressions;
+    await waitFor(async () => (await impressions(1)) === 2 && (await impressions(2)) === 1, {
+      what: "the lost batch reported by a full rebuild",
+    });
+    const escalated = logged.find((l) => String(l.msg).startsWith("heal rebuild failed repeatedly"));
+    expect(escalated).toMatchObject({ level: "error", clickhouse_code: "60", attempts: 2, batches: 1 });
+    const st = await waitFor(async () => {
+      const s = (await v.get("/reports/status")) as Status & {
+        progress: Record<string, { unreported_batches: number }>;
+      };
+      return s.set_aside_pending === 0 && s.progress?.impressions?.unreported_batches === 0 && s;
+    });
+    expect(st.last_rebuild).toMatchObject({ reason: "set-aside", full: true });
+    await waitFor(async () => (await v.app.request("/ready")).status === 200, { what: "ready again" });
+  } finally {
+    await v.close();
+  }
 }, 60_000);

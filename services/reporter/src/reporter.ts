@@ -95,6 +95,8 @@ export function createReporter({
   const deadLetters = createReporterDeadLetters({ js, namespace });
   /** Events set aside whose batches no full rebuild has reported yet (it runs at once, then on every heal tick until it succeeds). */
   let setAside: LoadedEvent[] = [];
+  const maxAttempts = config.REPORTER_MAX_ATTEMPTS ?? 10;
+  let healFailures = 0;
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
@@ -229,8 +231,24 @@ export function createReporter({
       if (batches.length === 0) return null;
       const events = eventsFor(batches);
       const plan = planEvents(events);
-      const touched = await rebuilder.findTouched(plan);
-      const result = await rebuild(touched, "heal", 0, plan.watermarks, events);
+      let result: RebuildResult;
+      try {
+        result = await rebuild(await rebuilder.findTouched(plan), "heal", 0, plan.watermarks, events);
+        healFailures = 0;
+      } catch (err) {
+        // The same bound as for events: these batches' keyed rebuild keeps failing (or their events
+        // were set aside before a restart): a full rebuild covers them instead, from the next check.
+        if (++healFailures >= maxAttempts) {
+          healFailures = 0;
+          setAside = [...setAside, ...events];
+          logger.error("heal rebuild failed repeatedly; a full rebuild heals the reports instead", {
+            ...describeFailure(err),
+            attempts: maxAttempts,
+            batches: batches.length,
+          });
+        }
+        throw err;
+      }
       heals.batches += batches.length;
       logger.warn("healed reports: loaded batches had no loaded event", {
         batches: batches.length,
@@ -283,7 +301,7 @@ export function createReporter({
         onOutcome: (err) => {
           if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
         },
-        maxAttempts: config.REPORTER_MAX_ATTEMPTS ?? 10,
+        maxAttempts,
         deadLetters,
         onSetAside: (events) => {
           setAside = [...setAside, ...events];

@@ -16,7 +16,7 @@ import { createApp } from "./app.ts";
 import { createKpis } from "./kpis.ts";
 import { createReporterMetrics } from "./metrics.ts";
 import { createReporter, type Reporter } from "./reporter.ts";
-import { loadQueries } from "./sql.ts";
+import { loadQueries, type Queries } from "./sql.ts";
 
 export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 export const testLogger = createLogger("reporter-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");
@@ -56,6 +56,8 @@ export interface WorldOptions {
   };
   /** The reporter's logger (default: silent), e.g. to check what it logs. */
   logger?: Logger;
+  /** The reporter's statements (default: services/reporter/sql), e.g. one made to fail. */
+  queries?: Queries;
 }
 
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
@@ -66,7 +68,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   const namespace = uniqueName("rep");
   await ensureStreams(jsm, namespace, { replicas: options.streamReplicas });
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
-  const queries = loadQueries();
+  const queries = options.queries ?? loadQueries();
   const registry = createRegistry("reporter");
   const metrics = createReporterMetrics(registry);
   const make = () =>
