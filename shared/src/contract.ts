@@ -78,6 +78,8 @@ export function subjects(ns: string) {
     loadedAll: `${ns}.loaded.>`,
     dlq: (table: string) => `${ns}.dlq.${table}`,
     dlqAll: `${ns}.dlq.>`,
+    /** Loaded events the reporter set aside (it rebuilds fully instead); in the same DLQ stream. */
+    reporterDlq: (table: string) => `${ns}.dlq.reporter.${table}`,
     reportsUpdated: `${ns}.reports.updated`,
     extractRun: `${ns}.extract.run`,
     /** Request: run a verification now (docs/verifier.md). */

@@ -75,6 +75,7 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
         ...consume(st.events, st.reporterConsumer),
         `$JS.API.CONSUMER.INFO.${st.delta}.*`,
         s.reportsUpdated,
+        s.reporterDlq("*"), // loaded events it could not process, set aside
         `${namespace}.extract.run`,
       ],
       subscribe: ["_INBOX.>", s.reportsRebuild],

@@ -33,6 +33,13 @@ export const reporterSettings = {
    * purpose: a live reporter tells JetStream it is still working on the events it holds.
    */
   REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 10_000),
+  /**
+   * Deliveries of one loaded event (JetStream's delivery count) before the reporter sets it aside
+   * (`<ns>.dlq.reporter.<table>`) and heals the reports with a full rebuild instead: a rebuild
+   * that keeps failing must not hold the events behind it forever. With the default backoff, 10
+   * deliveries span about a minute of failures.
+   */
+  REPORTER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   /** How often the reporter compares loaded with reported batches and rebuilds any gap (heal). */
   REPORTER_HEAL_INTERVAL_MS: ms(200, 3_600_000, 5_000),
   /** More touched (campaign, day) keys than this in one rebuild: rebuild everything instead. */

@@ -1,6 +1,8 @@
 import type { Logger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { Consumer, ConsumerMessages, JsMsg } from "nats";
+import type { ReporterDeadLetters } from "./dead-letters.ts";
+import { describeFailure, type Failure } from "./failure.ts";
 
 export interface EventLoopOptions {
   consumer: Consumer;
@@ -13,6 +15,11 @@ export interface EventLoopOptions {
   handle(events: LoadedEvent[]): Promise<void>;
   /** Told after every attempt whether it worked, for /ready. */
   onOutcome(error: unknown): void;
+  /** Deliveries of one event before it is set aside (JetStream's delivery count). */
+  maxAttempts: number;
+  deadLetters: ReporterDeadLetters;
+  /** Events just set aside: the reports must be healed without them (a full rebuild). */
+  onSetAside(events: LoadedEvent[], failure: Failure): void;
 }
 
 interface Pending {
@@ -27,7 +34,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Takes loaded events from the reporter's durable consumer, waits `coalesceMs` after the first
  * one so a burst becomes one rebuild, and acks the events only after the rebuild's inserts
  * succeeded: a crash in between redelivers them and the (idempotent) rebuild runs again.
- * A failed rebuild naks its events with a growing delay.
+ * A failed rebuild naks its events with a growing delay; an event delivered `maxAttempts` times
+ * is set aside instead (dead-lettered with the reason), so one poison event cannot block the
+ * reporter for good, and the reporter heals the reports with a full rebuild.
  */
 export function createEventLoop(o: EventLoopOptions) {
   const queue: Pending[] = [];
@@ -38,7 +47,7 @@ export function createEventLoop(o: EventLoopOptions) {
   let done: Promise<void> = Promise.resolve();
   let held: Pending[] = [];
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const stats = { events: 0, rebuilds: 0, failures: 0, invalid: 0 };
+  const stats = { events: 0, rebuilds: 0, failures: 0, invalid: 0, set_aside: 0 };
 
   const backoff = (n: number) => Math.min(o.maxBackoffMs, 100 * 2 ** Math.min(n, 20));
 
@@ -87,17 +96,52 @@ export function createEventLoop(o: EventLoopOptions) {
         failures++;
         stats.failures++;
         const wait = backoff(failures);
+        const failure = describeFailure(err);
         o.onOutcome(err);
+        const exhausted = batch.filter((p) => p.msg.info.deliveryCount >= o.maxAttempts);
+        const retried = batch.filter((p) => !exhausted.includes(p));
         o.logger.warn("rebuild failed; events will be redelivered", {
+          ...failure,
           err,
           retryInMs: wait,
-          events: batch.length,
+          events: retried.length,
+          setAside: exhausted.length,
         });
-        for (const p of batch) p.msg.nak(wait);
+        for (const p of retried) p.msg.nak(wait);
+        if (exhausted.length > 0) await setAside(exhausted, failure, wait);
         if (!stopping) await sleep(wait);
       }
       held = [];
     }
+  }
+
+  async function setAside(items: Pending[], failure: Failure, wait: number): Promise<void> {
+    const done: Pending[] = [];
+    for (const p of items) {
+      try {
+        await o.deadLetters.put(p.msg, p.event.table, failure.error);
+        p.msg.term();
+        done.push(p);
+      } catch (err) {
+        // Not stored: it stays in JetStream and comes back (the next failure sets it aside again).
+        o.logger.warn("could not set aside a loaded event; it will be redelivered", { seq: p.msg.seq, err });
+        p.msg.nak(wait);
+      }
+    }
+    if (done.length === 0) return;
+    stats.set_aside += done.length;
+    o.logger.error(
+      "loaded events set aside after repeated rebuild failures; a full rebuild heals the reports",
+      {
+        ...failure,
+        attempts: o.maxAttempts,
+        events: done.map((p) => ({ seq: p.msg.seq, table: p.event.table, batchIds: p.event.batchIds })),
+      },
+    );
+    o.onSetAside(
+      done.map((p) => p.event),
+      failure,
+    );
   }
 
   return {

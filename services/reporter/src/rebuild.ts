@@ -1,5 +1,6 @@
 import type { TableName } from "@adpipe/shared/contract";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { bindKeySets } from "./key-sets.ts";
 import type { Queries } from "./sql.ts";
 import {
   addFactKeys,
@@ -27,11 +28,13 @@ const CAMPAIGN_QUERIES = ["rebuild-advertiser-campaigns", "rebuild-totals"] as c
 /** Reads and writes of a rebuild; every statement comes from services/reporter/sql. */
 export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) {
   async function rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    // Key sets (xid windows here) go in the body: see key-sets.ts.
+    const bound = bindKeySets(query, params);
     const rs = await clickhouse.query({
-      query,
-      query_params: params,
+      query: bound.query,
+      query_params: bound.query_params,
       format: "JSONEachRow",
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0, ...bound.clickhouse_settings },
     });
     return (await rs.json()) as T[];
   }
@@ -90,7 +93,9 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         params: object,
       ) => {
         const t = performance.now();
-        await clickhouse.command({ query: queries[name], query_params: params as Record<string, unknown> });
+        // The touched keys go in the body, however many there are: see key-sets.ts.
+        const bound = bindKeySets(queries[name], params as Record<string, unknown>);
+        await clickhouse.command(bound);
         timings[name] = Math.round((performance.now() - t) * 10) / 10;
       };
       const common = { version: version.toString(), report_date: reportDate };

@@ -6,7 +6,9 @@ import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
+import { createReporterDeadLetters } from "./dead-letters.ts";
 import { createEventLoop } from "./event-loop.ts";
+import { describeFailure } from "./failure.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
@@ -25,7 +27,9 @@ export interface ReporterDeps {
     | "REPORTER_MAX_TOUCHED_KEYS"
     | "REPORTER_DATE_CHECK_MS"
   > &
-    Partial<Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS">>;
+    Partial<
+      Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS" | "REPORTER_MAX_ATTEMPTS">
+    >;
   logger: Logger;
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
@@ -37,7 +41,7 @@ export interface ReporterDeps {
 export interface RebuildResult {
   version: string;
   full: boolean;
-  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify";
+  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify" | "set-aside";
   reports: string[];
   campaigns: number;
   days: number;
@@ -85,6 +89,11 @@ export function createReporter({
   let chain: Promise<unknown> = Promise.resolve();
   let dateTimer: ReturnType<typeof setInterval> | undefined;
   const rebuilds = { incremental: 0, full: 0 };
+  const deadLetters = createReporterDeadLetters({ js, namespace });
+  /** Events set aside whose batches no full rebuild has reported yet (it runs at once, then on every heal tick until it succeeds). */
+  let setAside: LoadedEvent[] = [];
+  const maxAttempts = config.REPORTER_MAX_ATTEMPTS ?? 10;
+  let healFailures = 0;
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
@@ -104,7 +113,8 @@ export function createReporter({
     // Days elapsed/remaining, period status and pacing depend on the date: a new day re-rates
     // every campaign (the daily tables do not depend on it).
     if (reportDate !== null && reportDate !== date) touched.allCampaigns = true;
-    // Keys travel as query parameters; past the bound one full pass is cheaper anyway.
+    // Any number of keys works (they travel in the body, key-sets.ts); past the bound one full
+    // pass is cheaper than statements over that many literal keys.
     if (!touched.full && touchedSize(touched) > config.REPORTER_MAX_TOUCHED_KEYS) touched.full = true;
     const version = clock.next();
     const statementsMs: Record<string, number> = {};
@@ -161,13 +171,46 @@ export function createReporter({
   }
 
   function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
-    return exclusive(async () => {
-      // Read before the rebuild reads the entity tables: these batches are all in what it sees.
-      const reported = eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT));
-      const touched = emptyTouched();
-      touched.full = true;
-      return rebuild(touched, reason, 0, planEvents(reported).watermarks, reported);
-    });
+    return exclusive(() => fullNow(reason));
+  }
+
+  /** A full rebuild; `extra`: events whose rows are loaded (set aside) that it reports too. */
+  async function fullNow(reason: RebuildResult["reason"], extra: LoadedEvent[] = []): Promise<RebuildResult> {
+    // Read before the rebuild reads the entity tables: these batches are all in what it sees.
+    const reported = [...eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT)), ...extra];
+    const touched = emptyTouched();
+    touched.full = true;
+    return rebuild(touched, reason, extra.length, planEvents(reported).watermarks, reported);
+  }
+
+  /**
+   * Heals the reports after events were set aside: a full rebuild, which does not depend on
+   * whatever made their keyed rebuild fail. Until one succeeds /ready says so, and every heal tick
+   * tries again (a full rebuild, never the set-aside events' own rebuild).
+   */
+  async function healSetAside(): Promise<RebuildResult | null> {
+    if (setAside.length === 0) return null;
+    const events = setAside;
+    try {
+      const result = await fullNow("set-aside", events);
+      setAside = setAside.filter((e) => !events.includes(e));
+      logger.info("reports healed by a full rebuild after events were set aside", {
+        events: events.length,
+        durationMs: result.durationMs,
+      });
+      return result;
+    } catch (err) {
+      const failure = describeFailure(err);
+      lastError = {
+        message: `full rebuild after set-aside events: ${failure.error}`,
+        at: new Date().toISOString(),
+      };
+      logger.warn("full rebuild after set-aside events failed; the next heal check retries it", {
+        ...failure,
+        err,
+      });
+      throw err;
+    }
   }
 
   /**
@@ -177,6 +220,7 @@ export function createReporter({
    */
   function heal(): Promise<RebuildResult | null> {
     return exclusive(async () => {
+      if (setAside.length > 0) return healSetAside();
       const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT);
       heals.runs++;
       heals.last_at = new Date().toISOString();
@@ -184,8 +228,24 @@ export function createReporter({
       if (batches.length === 0) return null;
       const events = eventsFor(batches);
       const plan = planEvents(events);
-      const touched = await rebuilder.findTouched(plan);
-      const result = await rebuild(touched, "heal", 0, plan.watermarks, events);
+      let result: RebuildResult;
+      try {
+        result = await rebuild(await rebuilder.findTouched(plan), "heal", 0, plan.watermarks, events);
+        healFailures = 0;
+      } catch (err) {
+        // The same bound as for events: these batches' keyed rebuild keeps failing (or their events
+        // were set aside before a restart): a full rebuild covers them instead, from the next check.
+        if (++healFailures >= maxAttempts) {
+          healFailures = 0;
+          setAside = [...setAside, ...events];
+          logger.error("heal rebuild failed repeatedly; a full rebuild heals the reports instead", {
+            ...describeFailure(err),
+            attempts: maxAttempts,
+            batches: batches.length,
+          });
+        }
+        throw err;
+      }
       heals.batches += batches.length;
       logger.warn("healed reports: loaded batches had no loaded event", {
         batches: batches.length,
@@ -236,11 +296,13 @@ export function createReporter({
         logger,
         handle: handleEvents,
         onOutcome: (err) => {
-          if (err)
-            lastError = {
-              message: err instanceof Error ? err.message : String(err),
-              at: new Date().toISOString(),
-            };
+          if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
+        },
+        maxAttempts,
+        deadLetters,
+        onSetAside: (events) => {
+          setAside = [...setAside, ...events];
+          exclusive(healSetAside).catch(() => {}); // logged there; the heal tick retries
         },
       });
       await loop.start();
@@ -318,6 +380,7 @@ export function createReporter({
         watermark: watermarkStrings(),
         events: pending,
         counters: loop?.stats ?? null,
+        set_aside_pending: setAside.length,
         rebuilds,
         report_date: reportDate,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).

@@ -3,7 +3,7 @@ import { createExtractor, type Extractor, loadExtractorConfig } from "@adpipe/ex
 import { createLoader, type Loader } from "@adpipe/loader";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
-import { createLogger } from "@adpipe/shared/logger";
+import { createLogger, type Logger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { consumerIdle, ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
@@ -15,7 +15,7 @@ import { createApp } from "./app.ts";
 import { createKpis } from "./kpis.ts";
 import { createReporterMetrics } from "./metrics.ts";
 import { createReporter, type Reporter } from "./reporter.ts";
-import { loadQueries } from "./sql.ts";
+import { loadQueries, type Queries } from "./sql.ts";
 
 export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 export const testLogger = createLogger("reporter-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");
@@ -49,7 +49,14 @@ export interface WorldOptions {
   natsUrl?: string;
   streamReplicas?: number;
   /** Reporter settings to override (e.g. a shorter heal interval). */
-  config?: Partial<ReturnType<typeof reporterTestConfig>> & { REPORTER_HEAL_INTERVAL_MS?: number };
+  config?: Partial<ReturnType<typeof reporterTestConfig>> & {
+    REPORTER_HEAL_INTERVAL_MS?: number;
+    REPORTER_MAX_ATTEMPTS?: number;
+  };
+  /** The reporter's logger (default: silent), e.g. to check what it logs. */
+  logger?: Logger;
+  /** The reporter's statements (default: services/reporter/sql), e.g. one made to fail. */
+  queries?: Queries;
 }
 
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
@@ -60,7 +67,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   const namespace = uniqueName("rep");
   await ensureStreams(jsm, namespace, { replicas: options.streamReplicas });
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
-  const queries = loadQueries();
+  const queries = options.queries ?? loadQueries();
   const registry = createRegistry("reporter");
   const metrics = createReporterMetrics(registry);
   const make = () =>
@@ -69,7 +76,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       jsm,
       clickhouse: chs.client,
       config: { ...reporterTestConfig(namespace), ...options.config },
-      logger: testLogger,
+      logger: options.logger ?? testLogger,
       queries,
       today: options.today,
       onRebuild: (r) => metrics.record(r),

@@ -110,5 +110,5 @@ export function dayParams(t: Touched) {
 export const MIN_DATE = "1900-01-01";
 export const MAX_DATE = "2299-12-30";
 
-/** How many keys a rebuild would pass as parameters (bounded: they travel in the URL). */
+/** How many keys a rebuild would write as literals (past REPORTER_MAX_TOUCHED_KEYS: a full rebuild). */
 export const touchedSize = (t: Touched) => t.campaigns.size + t.allDayCampaigns.size + t.days.size;

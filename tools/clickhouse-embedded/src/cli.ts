@@ -3,6 +3,7 @@ import { parseConfig, settings } from "@adpipe/shared/config";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { z } from "zod";
+import { BUN_RUNTIME_ARGS, runtimeLimitsApplied } from "./limits.ts";
 import { startEmbeddedServer } from "./server.ts";
 
 const grant = z.object({
@@ -62,6 +63,12 @@ runMain(async () => {
     LOG_LEVEL: settings.LOG_LEVEL.default("warn"),
   });
   const logger = createLogger("clickhouse-embedded", env.LOG_LEVEL);
+  // Without the flag Bun answers URIs past 16 KiB with a bare 431 (limits.ts); spawn.ts and the
+  // clickhouse:embedded script pass it. On stderr: stdout's first line is the listening line.
+  if (!runtimeLimitsApplied())
+    process.stderr.write(
+      `clickhouse-embedded: started without ${BUN_RUNTIME_ARGS[0]}: URIs past 16 KiB will be refused (431, no message)\n`,
+    );
   const server = startEmbeddedServer({
     dataDir: values.data,
     port,

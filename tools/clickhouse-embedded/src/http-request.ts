@@ -101,7 +101,24 @@ export function preparationStatements(
       return { statements: [], invalid: `query parameter name ${JSON.stringify(name)}` };
     assignments.push(`param_${name} = ${quote(value)}`);
   }
-  const statements = assignments.length ? [`SET ${assignments.join(", ")}`] : [];
+  const statements = assignments.length ? setStatements(assignments, all) : [];
   if (request.database) statements.unshift(`USE ${quoteIdentifier(request.database)}`);
   return { statements };
+}
+
+/** clickhouse-server's and clickhouse-local's default `max_query_size`. */
+const DEFAULT_MAX_QUERY_SIZE = 262_144;
+
+/**
+ * A server hands URL parameters to the query without parsing them as SQL, so only the URI limit
+ * bounds them (1 MiB). Here they ride in a SET, which the parser bounds by `max_query_size`: a SET
+ * larger than that lifts the limit for itself, and restores the query's own value in the same
+ * statement.
+ */
+function setStatements(assignments: string[], settings: Readonly<Record<string, string>>): string[] {
+  const statement = `SET ${assignments.join(", ")}`;
+  const bytes = Buffer.byteLength(statement);
+  if (bytes < DEFAULT_MAX_QUERY_SIZE / 2) return [statement];
+  const restore = settings.max_query_size === undefined ? `, max_query_size = ${DEFAULT_MAX_QUERY_SIZE}` : "";
+  return [`SET max_query_size = ${bytes * 2 + 1024}`, `${statement}${restore}`];
 }

@@ -6,6 +6,7 @@ import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./eng
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
 import { insertStream, splitInsert } from "./insert-stream.ts";
+import { unexpected, uriTooLong } from "./limits.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
 
@@ -124,6 +125,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     async fetch(req) {
       const url = new URL(req.url);
+      const tooLong = uriTooLong(url, version);
+      if (tooLong) return errorResponse(tooLong, base);
       if (
         url.pathname === "/ping" ||
         (url.pathname === "/" && req.method === "GET" && !url.searchParams.has("query"))
@@ -134,6 +137,11 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         return errorResponse({ ...ex, status: 404 }, base);
       }
       return handleQuery(req, url);
+    },
+    // Whatever a handler throws is answered the way ClickHouse answers errors (code and text).
+    error(err) {
+      log?.warn("request failed", { err });
+      return errorResponse(unexpected(err, version), base);
     },
   });
   const port = server.port ?? 0;

@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EmbeddedUsers } from "./access.ts";
+import { BUN_RUNTIME_ARGS } from "./limits.ts";
 
 export interface SpawnOptions {
   dataDir: string;
@@ -53,7 +54,8 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
   ];
   if (options.host) args.push("--host", options.host);
   if (options.user) args.push("--user", options.user);
-  const proc = Bun.spawn([process.execPath, ...args], {
+  // The runtime flag lifts Bun's 16 KiB request-header limit to what ClickHouse accepts (limits.ts).
+  const proc = Bun.spawn([process.execPath, ...BUN_RUNTIME_ARGS, ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
