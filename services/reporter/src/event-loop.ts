@@ -71,7 +71,7 @@ export function createEventLoop(o: EventLoopOptions) {
     }
   }
 
-  async function process(): Promise<void> {
+  async function dispatch(): Promise<void> {
     while (!(readerDone && queue.length === 0)) {
       const first = queue[0];
       if (!first) {
@@ -153,7 +153,7 @@ export function createEventLoop(o: EventLoopOptions) {
         for (const p of held) p.msg.working();
         for (const p of queue) p.msg.working();
       }, o.heartbeatMs ?? 5000);
-      done = Promise.all([read(), process()]).then(() => {});
+      done = Promise.all([read(), dispatch()]).then(() => {});
     },
     /** Stops taking events, then finishes (or naks) what it holds. */
     async stop(): Promise<void> {

@@ -118,11 +118,11 @@ export function createReporter({
     if (!touched.full && touchedSize(touched) > config.REPORTER_MAX_TOUCHED_KEYS) touched.full = true;
     const version = clock.next();
     const statementsMs: Record<string, number> = {};
-    const findStarted = performance.now();
+    const writeStarted = performance.now();
     const reports = await rebuilder.write(touched, version, date, statementsMs);
     // Durable: the heal step never rebuilds these batches again (a crash before this line does).
     await progress.markReported(reported, version);
-    statementsMs.total = Math.round((performance.now() - findStarted) * 10) / 10;
+    statementsMs.total = Math.round((performance.now() - writeStarted) * 10) / 10;
     reportDate = date;
     for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
       const prev = watermarks[table];

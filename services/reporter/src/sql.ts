@@ -28,6 +28,15 @@ const QUERIES = [
   "progress-status",
 ] as const;
 export type QueryName = (typeof QUERIES)[number];
+
+/**
+ * Queries that are one file for several tables: the daily counts of impressions and of clicks are
+ * the same statement over a different fact table, so `{{fact}}` in the file names it.
+ */
+const SHARED_FILES: Partial<Record<QueryName, { file: string; vars: Record<string, string> }>> = {
+  "rebuild-impressions": { file: "rebuild-daily-counts", vars: { fact: "impressions" } },
+  "rebuild-clicks": { file: "rebuild-daily-counts", vars: { fact: "clicks" } },
+};
 export type Queries = Readonly<Record<QueryName, string>>;
 
 const stripComments = (sql: string) =>
@@ -50,9 +59,10 @@ export function loadQueries(folder = sqlFolder): Queries {
   }
   const out: Partial<Record<QueryName, string>> = {};
   for (const name of QUERIES) {
-    const text = stripComments(readFileSync(join(folder, `${name}.sql`), "utf8"));
+    const shared = SHARED_FILES[name];
+    const text = stripComments(readFileSync(join(folder, `${shared?.file ?? name}.sql`), "utf8"));
     out[name] = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-      const fragment = fragments.get(key);
+      const fragment = shared?.vars[key] ?? fragments.get(key);
       if (fragment === undefined) throw new Error(`${name}.sql: unknown fragment {{${key}}}`);
       return fragment;
     });

@@ -1,11 +1,12 @@
--- advertiser_campaigns_impressions: one row per touched (campaign, day) with the day's count from
--- the _current view (read only within the touched campaigns and dates);
--- impressions_current; a key with no impressions left becomes a tombstone. One INSERT, one _version.
-INSERT INTO advertiser_campaigns_impressions (campaign_id, date, advertiser_id, impressions, _version, _deleted)
+-- advertiser_campaigns_{{fact}} (rebuild-impressions and rebuild-clicks, one file: sql.ts fills in
+-- {{fact}}): one row per touched (campaign, day) with the day's count from {{fact}}_current (read
+-- only within the touched campaigns and dates); a key with no {{fact}} left becomes a tombstone.
+-- One INSERT, one _version.
+INSERT INTO advertiser_campaigns_{{fact}} (campaign_id, date, advertiser_id, {{fact}}, _version, _deleted)
 WITH {{touched_days}},
 counts AS (
     SELECT assumeNotNull(campaign_id) AS campaign_id, toDate32(assumeNotNull(created_at)) AS date, count() AS n
-    FROM impressions_current AS f
+    FROM {{fact}}_current AS f
     WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
       AND ({full:UInt8} = 1
            OR (f.campaign_id IN {day_campaign_ids:Array(Int32)}
