@@ -208,17 +208,7 @@ export function expectSame(actual: Row[], expected: Row[], what: string) {
 
 /** Every KPI and report the API serves against the same figures computed from PostgreSQL. */
 export async function compareEverything(w: TruthWorld) {
-  if (w.clickhouse) await compareEntities(w.pool, w.clickhouse);
-  const REPORT_DATE = w.reportDate ?? new Date().toISOString().slice(0, 10);
-  const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS, [REPORT_DATE])).rows as Row[];
-  const daily = (await w.pool.query(TRUTH_DAILY)).rows as Row[];
-
-  expectSame((await w.get("/kpis/campaigns")) as Row[], campaigns, "/kpis/campaigns");
-  expectSame(
-    (await w.get("/reports/advertiser_campaigns_totals_report")) as Row[],
-    campaigns,
-    "totals report",
-  );
+  const { campaigns, daily, pacing, pacingAdvertisers } = await compareServedInBulk(w);
   for (const c of campaigns) {
     expectSame(
       [(await w.get(`/kpis/campaigns/${c.campaign_id}`)) as Row],
@@ -232,11 +222,6 @@ export async function compareEverything(w: TruthWorld) {
       `daily ${c.campaign_id}`,
     );
   }
-  expectSame(
-    (await w.get("/reports/advertiser_campaigns_daily_ctr_report")) as Row[],
-    daily,
-    "daily ctr report",
-  );
 
   const byDate = new Map<string, { impressions: number; clicks: number }>();
   for (const d of daily) {
@@ -270,14 +255,6 @@ export async function compareEverything(w: TruthWorld) {
     );
   }
 
-  const pacing = (await w.pool.query(TRUTH_PACING, [REPORT_DATE])).rows as Row[];
-  expectSame((await w.get("/kpis/pacing")) as Row[], pacing, "/kpis/pacing");
-  const pacingAdvertisers = (await w.pool.query(TRUTH_PACING_ADVERTISERS, [REPORT_DATE])).rows as Row[];
-  expectSame(
-    (await w.get("/kpis/pacing/advertisers")) as Row[],
-    pacingAdvertisers,
-    "/kpis/pacing/advertisers",
-  );
   for (const a of pacingAdvertisers)
     expectSame(
       (await w.get(`/kpis/pacing?advertiser_id=${a.advertiser_id}`)) as Row[],
@@ -344,6 +321,15 @@ export async function compareEverything(w: TruthWorld) {
  * where one comparison must take a second, not minutes.
  */
 export async function compareBulk(w: TruthWorld) {
+  const { campaigns, daily } = await compareServedInBulk(w);
+  return { campaigns: campaigns.length, days: daily.length };
+}
+
+/**
+ * What compareBulk checks, returning PostgreSQL's rows so compareEverything can go on to the
+ * per-campaign and per-advertiser requests without reading them again.
+ */
+async function compareServedInBulk(w: TruthWorld) {
   if (w.clickhouse) await compareEntities(w.pool, w.clickhouse);
   const reportDate = w.reportDate ?? new Date().toISOString().slice(0, 10);
   const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS, [reportDate])).rows as Row[];
@@ -367,7 +353,7 @@ export async function compareBulk(w: TruthWorld) {
     pacingAdvertisers,
     "/kpis/pacing/advertisers",
   );
-  return { campaigns: campaigns.length, days: daily.length };
+  return { campaigns, daily, pacing, pacingAdvertisers };
 }
 
 /**
