@@ -9,15 +9,15 @@ import {
   loadExtractorConfig as loadConfig,
 } from "@adpipe/extractor";
 import { createOperations, type Operations } from "@adpipe/generator";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
 import { compareEntities } from "@adpipe/reporter/truth";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { waitFor } from "@adpipe/shared/testing";
-import { type Pipeline, startPipeline } from "./pipeline-harness.ts";
 
 const APP = "adpipe-extractor-faults";
-let p: Pipeline;
+let p: PipelineWorld;
 let pool: Pool;
 let loadPool: Pool;
 let ops: Operations;
@@ -36,7 +36,7 @@ async function terminateExtractorSessions(): Promise<void> {
 }
 
 beforeAll(async () => {
-  p = await startPipeline();
+  p = await createPipelineWorld({ extractInBackground: false });
   pool = createPool({ connectionString: p.db.url, max: 8, applicationName: APP });
   loadPool = createPool({ connectionString: p.db.url, max: 4, applicationName: "adpipe-load" });
   ops = createOperations(loadPool);
@@ -118,7 +118,7 @@ describe("extractor under PostgreSQL faults", () => {
     expect(terminated).toBeGreaterThanOrEqual(60);
     expect(failures).toBeGreaterThan(0);
     await caughtUp();
-    await compareEntities(p.pool, p.ch.client);
+    await compareEntities(p.pool, p.chs.client);
     console.log(
       `exact: ${terminated} extractor sessions terminated, ${failures} table cycles failed; tables exact`,
     );
@@ -161,13 +161,13 @@ describe("extractor under PostgreSQL faults", () => {
       expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(1);
       // Held back: the committed advertiser is not in ClickHouse yet.
       await p.settle(30_000).catch(() => {});
-      await expect(compareEntities(p.pool, p.ch.client)).rejects.toThrow();
+      await expect(compareEntities(p.pool, p.chs.client)).rejects.toThrow();
       await holder.query("COMMIT");
     } finally {
       holder.release();
     }
     await caughtUp();
-    await compareEntities(p.pool, p.ch.client);
+    await compareEntities(p.pool, p.chs.client);
     await extractor.extract();
     // A pool client the first test's terminations left behind may fail one read: ask until it answers.
     const after = await waitFor(

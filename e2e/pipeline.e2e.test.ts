@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations } from "@adpipe/generator";
-import { type Pipeline, startPipeline } from "./pipeline-harness.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
 
 // Each table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.
 const TS = {
@@ -48,7 +48,7 @@ const line = (row: Record<string, unknown>) =>
     .map((v) => (v === null ? "NULL" : String(v)))
     .join("|");
 
-let p: Pipeline;
+let p: PipelineWorld;
 
 async function postgresRows(table: string): Promise<string[]> {
   const cols = COLUMNS[table]?.pg.map((c, i) => `${c} AS c${i}`).join(", ");
@@ -58,7 +58,7 @@ async function postgresRows(table: string): Promise<string[]> {
 
 async function clickhouseRows(table: string): Promise<string[]> {
   const cols = COLUMNS[table]?.ch.map((c, i) => `${c} AS c${i}`).join(", ");
-  const rs = await p.ch.client.query({
+  const rs = await p.chs.client.query({
     query: `SELECT ${cols} FROM ${table}_current ORDER BY id`,
     format: "JSONEachRow",
   });
@@ -74,7 +74,7 @@ async function expectSameRows() {
 }
 
 beforeAll(async () => {
-  p = await startPipeline();
+  p = await createPipelineWorld({ extractInBackground: false });
 });
 afterAll(async () => {
   await p?.close();

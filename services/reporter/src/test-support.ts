@@ -4,9 +4,15 @@ import { createLoader, type Loader } from "@adpipe/loader";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger, type Logger } from "@adpipe/shared/logger";
+import { loadedEvent } from "@adpipe/shared/messages/loaded";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { consumerIdle, ensureLoaderConsumers, ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
+import {
+  consumerIdle,
+  ensureLoaderConsumers,
+  ensureReporterConsumer,
+  loaderConsumersIdle,
+} from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
@@ -131,17 +137,37 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   return world;
 }
 
-/** The whole pipeline in-process: PostgreSQL → extractor → NATS → loader → ClickHouse → reporter. */
+/**
+ * The whole pipeline in-process: PostgreSQL → extractor → NATS → loader → ClickHouse → reporter,
+ * each service built from its package's public factory. The one harness of tests that run the
+ * pipeline (here and in e2e/): each world has its own database, namespace and ClickHouse database.
+ */
 export interface PipelineWorld extends ReporterWorld {
   db: TestDatabase;
   pool: Pool;
   extractor: Extractor;
   loader: Loader;
+  /**
+   * Runs extraction cycles until one finds nothing new in any table (a failed cycle throws), then
+   * waits for the loader to drain: everything committed before the call is in ClickHouse.
+   */
+  settle(timeoutMs?: number): Promise<void>;
   /** Resolves once every change committed before the call is in the reports. */
   idle(): Promise<void>;
 }
 
-export async function createPipelineWorld(options: WorldOptions = {}): Promise<PipelineWorld> {
+export interface PipelineOptions extends WorldOptions {
+  /**
+   * The extractor polls in the background every 50 ms (default); `false`: nothing is extracted
+   * except by the test's own `extract()`, `settle()` or `idle()` calls (e.g. while it drives
+   * another extractor under faults).
+   */
+  extractInBackground?: boolean;
+  /** Loader settings to override. */
+  loader?: { LOADER_FLUSH_MS?: number; LOADER_MAX_INSERT_BYTES?: number };
+}
+
+export async function createPipelineWorld(options: PipelineOptions = {}): Promise<PipelineWorld> {
   const world = await createReporterWorld(options);
   const db = await createTestDatabase();
   const pool = createPool({ connectionString: db.url, max: 10 });
@@ -170,38 +196,46 @@ export async function createPipelineWorld(options: WorldOptions = {}): Promise<P
       LOADER_MAX_INSERT_BYTES: 8 << 20,
       LOADER_MAX_ATTEMPTS: 3,
       LOADER_MAX_BACKOFF_MS: 500,
+      ...options.loader,
     },
     logger: testLogger,
   });
   await loader.start();
-  extractor.start();
+  if (options.extractInBackground !== false) extractor.start();
 
-  const drained = (stream: string, consumer: string) => consumerIdle(jsm, stream, consumer);
+  const s = streams(namespace);
+  const loaderDrained = () => loaderConsumersIdle(jsm, namespace);
 
   return Object.assign(world, {
     db,
     pool,
     extractor,
     loader,
+    async settle(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const { results } = await extractor.extract();
+        const failed = results.find((r) => r.status === "failed");
+        if (failed) throw new Error(`extraction failed: ${failed.table}: ${failed.error}`);
+        const busy = results.some((r) => r.status !== "idle");
+        if (!busy && (await loaderDrained())) return;
+        await Bun.sleep(busy ? 0 : 20);
+      }
+      throw new Error(`pipeline did not settle within ${timeoutMs} ms`);
+    },
     async idle() {
-      // Extracted up to now: a cycle that finds nothing new in any table.
+      // Extracted up to now: a cycle that finds nothing new in any table (a failed cycle, e.g.
+      // while a NATS node is down, is tried again).
       await waitFor(async () => (await extractor.extract()).results.every((r) => r.status === "idle"), {
         what: "extractor caught up",
         timeoutMs: 30_000,
       });
-      const s = streams(namespace);
-      await waitFor(
-        async () => {
-          for (const table of TABLES) if (!(await drained(s.delta, s.loaderConsumer(table)))) return false;
-          return true;
-        },
-        { what: "loader drained", timeoutMs: 30_000 },
-      );
+      await waitFor(loaderDrained, { what: "loader drained", timeoutMs: 30_000 });
       // The loader publishes its loaded event after acking: wait for every delta's watermark.
       await waitFor(
         async () => {
           const status = await world.reporter.status();
-          if (!(await drained(s.events, s.reporterConsumer))) return false;
+          if (!(await consumerIdle(jsm, s.events, s.reporterConsumer))) return false;
           for (const table of TABLES) {
             const published = await lastDeltaWatermark(jsm, namespace, table);
             if (published === null) continue;
@@ -257,7 +291,7 @@ export async function loadAndAnnounce(
   await world.chs.client.command({ query: `INSERT INTO ${table} (${columns}) VALUES ${body}` });
   await world.nc.jetstream().publish(
     `${world.namespace}.loaded.${table}`,
-    JSON.stringify({
+    loadedEvent.encode({
       table,
       batchIds: [`test-${xid}`],
       kinds,
