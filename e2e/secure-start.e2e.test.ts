@@ -4,8 +4,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
 import pg from "pg";
-import { ClickHouseError, createClickHouse } from "../shared/src/clickhouse.ts";
 import {
   type Cleanups,
   processesNaming,

@@ -2,7 +2,7 @@
 // by the owner on the clickhouse container's first start, the database and passwords filled in by
 // the shell from the container's environment (.env).
 // `bun run scripts/clickhouse-compose-init.ts > compose/clickhouse-init.sh` after changing them.
-import { OLAP_USERS, type OlapUser, olapUsersSql } from "../shared/src/olap-roles.ts";
+import { OLAP_USERS, type OlapUser, olapUsersSql } from "@adpipe/shared/olap-roles";
 
 const passwordVariable = (user: OlapUser) => `${user.toUpperCase()}_CLICKHOUSE_PASSWORD`;
 
