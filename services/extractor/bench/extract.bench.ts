@@ -72,13 +72,11 @@ async function copyAlone(pool: Pool): Promise<{ rows: number; ms: number; bytes:
     const { rows } = await client.query<{ xmin: string }>(
       "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin",
     );
-    const upsert = deltaQueries("impressions", { from: "0", to: rows[0]?.xmin ?? "0" }).find(
-      (q) => q.kind === "upsert",
-    );
+    const { upsert } = deltaQueries("impressions", { from: "0", to: rows[0]?.xmin ?? "0" });
     const started = performance.now();
     let bytes = 0;
     let count = 0;
-    for await (const chunk of client.query(copyTo(upsert?.sql ?? ""))) {
+    for await (const chunk of client.query(copyTo(upsert.sql))) {
       bytes += chunk.length;
       for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) count++;
     }

@@ -25,6 +25,10 @@ export const extractorSettings = {
   EXTRACT_MAX_BATCH_ROWS: positiveInt(1, 10_000_000).default(100_000),
   /** Publishes awaiting their JetStream ack at once (memory is about this many bodies). */
   EXTRACT_MAX_IN_FLIGHT: positiveInt(1, 1024).default(16),
+  /** Sessions that read one large window (the initial snapshot, a resync) at once, each a range of the table's blocks, all in one exported snapshot; 1: one session. */
+  EXTRACT_SNAPSHOT_WORKERS: positiveInt(1, 16).default(2),
+  /** A window the planner estimates at this many rows or more is read by EXTRACT_SNAPSHOT_WORKERS sessions. */
+  EXTRACT_SNAPSHOT_MIN_ROWS: positiveInt(1, 1_000_000_000).default(200_000),
   /** A publish JetStream has not acknowledged within this long fails the cycle (retried). */
   EXTRACT_PUBLISH_TIMEOUT_MS: positiveInt(100, 600_000).default(5000),
   /** An open transaction older than this that holds every window back is named (/watermarks, /ready, metric). */

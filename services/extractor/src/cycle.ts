@@ -4,9 +4,10 @@ import type { Pool, PoolClient } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
 import { type BatchLimits, splitRows } from "./copy-batches.ts";
-import { deltaQueries, type XidWindow } from "./delta-queries.ts";
+import { type DeltaQuery, deltaQueries, type XidWindow } from "./delta-queries.ts";
 import { tryLockTable, unlockTable } from "./lock.ts";
-import { createPublisher } from "./publisher.ts";
+import { createPublisher, type DeltaBatch } from "./publisher.ts";
+import { planSplit, type SnapshotSplit, withSnapshotSession } from "./snapshot.ts";
 import type { WatermarkStore } from "./watermark-store.ts";
 import { windowEnd } from "./window-end.ts";
 
@@ -30,6 +31,8 @@ export interface CycleDeps {
   maxInFlight: number;
   /** How long one publish may wait for its JetStream acknowledgement. */
   publishTimeoutMs?: number;
+  /** Large windows are read by several sessions sharing one snapshot (snapshot.ts). */
+  snapshot?: SnapshotSplit;
   logger: Logger;
   hooks?: CycleHooks;
 }
@@ -130,27 +133,42 @@ async function publishWindow(
     maxInFlight: deps.maxInFlight,
     ackTimeoutMs: deps.publishTimeoutMs,
   });
-  let pendingStored = watermark.pendingXid !== null;
-  session.copying = true;
-  for (const query of deltaQueries(table, window)) {
+  let pending: Promise<void> | undefined = watermark.pendingXid !== null ? Promise.resolve() : undefined;
+  const publish = async (batch: Omit<DeltaBatch, "subject" | "table" | "window">) => {
+    // Another session: this one is inside a read-only transaction streaming a COPY.
+    pending ??= store.setPending(table, window.from, window.to);
+    await pending;
+    await deps.hooks?.beforePublish?.(table, batch.sequence);
+    await publisher.publish({ subject: subjects(deps.namespace).delta(table), table, window, ...batch });
+  };
+  const copy = async (source: PoolClient, query: DeltaQuery, part?: number) => {
     let sequence = 0;
-    for await (const batch of splitRows(client.query(copyTo(query.sql)), deps.limits)) {
-      if (!pendingStored) {
-        // Another session: this one is inside a read-only transaction streaming a COPY.
-        await store.setPending(table, window.from, window.to);
-        pendingStored = true;
-      }
-      await deps.hooks?.beforePublish?.(table, sequence);
-      await publisher.publish({
-        subject: subjects(deps.namespace).delta(table),
-        table,
-        kind: query.kind,
-        columns: query.columns,
-        window,
-        sequence: sequence++,
-        ...batch,
-      });
-    }
+    for await (const batch of splitRows(source.query(copyTo(query.sql)), deps.limits))
+      await publish({ kind: query.kind, columns: query.columns, sequence: sequence++, part, ...batch });
+  };
+
+  const queries = deltaQueries(table, window);
+  // A large window (the initial snapshot, a resync, a backlog) is read by several sessions at
+  // once, each a range of the table's blocks, all in this transaction's exported snapshot.
+  const split = await planSplit(client, table, queries.upsert, deps.snapshot);
+  session.copying = true;
+  for (const query of queries.deletions) await copy(client, query);
+  if (split) {
+    session.copying = false;
+    // Marked pending before the parts take their sessions: none of them then waits for another.
+    pending ??= store.setPending(table, window.from, window.to);
+    await pending;
+    const parts = split.parts.map((sql, part) =>
+      withSnapshotSession(deps.pool, split.snapshot, (worker) =>
+        copy(worker, { ...queries.upsert, sql }, part),
+      ),
+    );
+    // Every part ends (or fails) before the exporting transaction does; the first failure fails
+    // the cycle, and the window is read again.
+    const failed = (await Promise.allSettled(parts)).find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } else {
+    await copy(client, queries.upsert);
   }
   session.copying = false;
   const totals = await publisher.settle();

@@ -29,24 +29,29 @@ function bounds({ from, to }: XidWindow): string {
   return `_xid >= '${from}'::xid8 AND _xid < '${to}'::xid8`;
 }
 
-/** The three reads of one table's window; each is a range scan on an `_xid` index. */
-export function deltaQueries(table: TableName, window: XidWindow): DeltaQuery[] {
+/**
+ * The reads of one table's window: the deletion log's (truncates, then tombstones) and the
+ * table's own (current rows). Each is a range scan on an `_xid` index.
+ */
+export function deltaQueries(
+  table: TableName,
+  window: XidWindow,
+): { deletions: DeltaQuery[]; upsert: DeltaQuery & { select: string } } {
   const range = bounds(window);
-  return [
-    {
-      kind: "truncate",
-      columns: TRUNCATE_COLUMNS,
-      sql: `COPY (SELECT table_name, _version, _xid FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NULL AND ${range} ORDER BY _version) TO STDOUT`,
-    },
-    {
-      kind: "delete",
-      columns: DELETE_COLUMNS,
-      sql: `COPY (SELECT row_id, _version, _xid, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
-    },
-    {
-      kind: "upsert",
-      columns: UPSERT_COLUMNS[table],
-      sql: `COPY (SELECT ${UPSERT_COLUMNS[table].join(", ")} FROM ${table} WHERE ${range}) TO STDOUT`,
-    },
-  ];
+  const select = `SELECT ${UPSERT_COLUMNS[table].join(", ")} FROM ${table} WHERE ${range}`;
+  return {
+    deletions: [
+      {
+        kind: "truncate",
+        columns: TRUNCATE_COLUMNS,
+        sql: `COPY (SELECT table_name, _version, _xid FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NULL AND ${range} ORDER BY _version) TO STDOUT`,
+      },
+      {
+        kind: "delete",
+        columns: DELETE_COLUMNS,
+        sql: `COPY (SELECT row_id, _version, _xid, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
+      },
+    ],
+    upsert: { kind: "upsert", columns: UPSERT_COLUMNS[table], select, sql: `COPY (${select}) TO STDOUT` },
+  };
 }

@@ -26,7 +26,15 @@ export interface ExtractorDeps {
     | "EXTRACT_MAX_BATCH_ROWS"
     | "EXTRACT_MAX_IN_FLIGHT"
   > &
-    Partial<Pick<ExtractorConfig, "EXTRACT_PUBLISH_TIMEOUT_MS" | "EXTRACT_BLOCKER_AFTER_MS">>;
+    Partial<
+      Pick<
+        ExtractorConfig,
+        | "EXTRACT_PUBLISH_TIMEOUT_MS"
+        | "EXTRACT_BLOCKER_AFTER_MS"
+        | "EXTRACT_SNAPSHOT_WORKERS"
+        | "EXTRACT_SNAPSHOT_MIN_ROWS"
+      >
+    >;
   logger: Logger;
   hooks?: CycleHooks;
   metrics?: ExtractorMetrics;
@@ -55,6 +63,10 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     limits: { maxBytes, maxRows: config.EXTRACT_MAX_BATCH_ROWS },
     maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
     publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 5000,
+    snapshot: {
+      workers: config.EXTRACT_SNAPSHOT_WORKERS ?? 1,
+      minRows: config.EXTRACT_SNAPSHOT_MIN_ROWS ?? 200_000,
+    },
     logger,
     hooks,
   };

@@ -23,10 +23,11 @@ runMain(async () => {
     await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), {
       logger,
     });
-  // One client per table for a cycle, one for the pending-window write, a few for HTTP.
+  // One client per table for a cycle (plus its snapshot workers), one for the pending-window
+  // write, a few for HTTP and the verifier.
   const pool = createPool({
     connectionString: config.DATABASE_URL,
-    max: 12,
+    max: 8 + 4 * config.EXTRACT_SNAPSHOT_WORKERS,
     applicationName: "adpipe-extractor",
     logger,
   });

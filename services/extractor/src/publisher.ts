@@ -9,8 +9,10 @@ export interface DeltaBatch {
   kind: DeltaKind;
   columns: readonly string[];
   window: XidWindow;
-  /** Position of this batch among the window's batches of this kind. */
+  /** Position of this batch among the window's batches of this kind (of this part). */
   sequence: number;
+  /** Which of the snapshot workers' block ranges it comes from, when the window was split. */
+  part?: number;
   body: Uint8Array;
   rows: number;
 }
@@ -23,8 +25,9 @@ export interface DeltaBatch {
  */
 export function batchId(batch: Omit<DeltaBatch, "subject" | "columns" | "rows">): string {
   const hash = Bun.hash(batch.body).toString(16).padStart(16, "0");
-  const { table, kind, window, sequence } = batch;
-  return `${table}-${kind}-${window.from}-${window.to}-${sequence}-${hash}`;
+  const { table, kind, window, sequence, part } = batch;
+  const position = part === undefined ? `${sequence}` : `${part}.${sequence}`;
+  return `${table}-${kind}-${window.from}-${window.to}-${position}-${hash}`;
 }
 
 export const deltaHeaders = (batch: DeltaBatch, id: string) =>
