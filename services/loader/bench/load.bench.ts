@@ -1,6 +1,8 @@
-// bun run bench:load — 10 million impressions end to end (PostgreSQL → extractor → JetStream →
-// loader process → embedded ClickHouse) against ClickHouse pulling the same table itself with
-// INSERT ... SELECT FROM postgresql(...) into the same engine. One run, both measured here.
+// bun run bench:load — 10 million impressions (1,000 campaigns interleaved, a week of timestamps)
+// end to end (PostgreSQL → extractor → JetStream → loader process → embedded ClickHouse), timed
+// from the extractor's start until every row is readable in impressions_current, at 1, 2 and 4
+// snapshot workers (BENCH_WORKERS), against ClickHouse pulling the same table itself with
+// INSERT ... SELECT FROM postgresql(...) into the same engine. One run, all measured here.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
@@ -8,28 +10,94 @@ import { createExtractor, loadExtractorConfig as loadConfig } from "@adpipe/extr
 import { streams } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
-import { ensureLoaderConsumers, loaderConsumersIdle } from "@adpipe/shared/nats-consumers";
+import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool } from "@adpipe/shared/pg";
 import { createTestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
-const CAMPAIGNS = 10;
+const CAMPAIGNS = 1000;
+const WORKERS = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 const db = await createTestDatabase();
-const pool = createPool({ connectionString: db.url, max: 4 });
+const pool = createPool({ connectionString: db.url, max: 16 });
 const ch = await startTestClickHouse();
 const nc = await connectNats({ url: "nats://127.0.0.1:4222" });
 const jsm = await nc.jetstreamManager();
-const namespace = uniqueName("benchload");
 let loader: ReturnType<typeof Bun.spawn> | undefined;
+const namespaces: string[] = [];
 
 const count = async (sql: string) =>
   Number(
     ((await (await ch.client.query({ query: sql, format: "JSONEachRow" })).json()) as { n: string }[])[0]?.n,
   );
+
+/** One load of the whole table through extractor, NATS and a loader process; ms and loader peak RSS. */
+async function loadThroughPipeline(workers: number): Promise<{ ms: number; rss: number }> {
+  const namespace = uniqueName("benchload");
+  namespaces.push(namespace);
+  await ensureStreams(jsm, namespace);
+  await ensureLoaderConsumers(jsm, namespace);
+  const database = `${ch.database}_w${workers}`;
+  await ch.connect().command({ query: `CREATE DATABASE ${database}` });
+  const target = ch.connect(database);
+  await migrateOlap(target, database);
+  // Every run starts from nothing published.
+  await pool.query("DELETE FROM adpipe_watermark");
+  loader = Bun.spawn(["bun", "run", join(import.meta.dir, "..", "src", "index.ts")], {
+    env: {
+      ...process.env,
+      NATS_URL: "nats://127.0.0.1:4222",
+      CLICKHOUSE_URL: ch.url,
+      CLICKHOUSE_DATABASE: database,
+      ADPIPE_NAMESPACE: namespace,
+      PORT: "0",
+      LOG_LEVEL: "warn",
+    },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  await waitFor(
+    async () =>
+      (await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer("impressions")))
+        .num_waiting > 0,
+    { what: "the loader pulling" },
+  );
+  const started = performance.now();
+  const extractor = createExtractor({
+    pool,
+    js: nc.jetstream(),
+    maxPayload: nc.info?.max_payload ?? 1 << 20,
+    config: loadConfig({
+      DATABASE_URL: db.url,
+      ADPIPE_NAMESPACE: namespace,
+      EXTRACT_SNAPSHOT_WORKERS: String(workers),
+    }),
+    logger: createLogger("bench", "warn"),
+  });
+  const { results } = await extractor.extract();
+  const failed = results.find((r) => r.status === "failed");
+  if (failed) throw new Error(`extraction failed: ${failed.table}: ${failed.error}`);
+  const rows = (sql: string) =>
+    target
+      .query({ query: sql, format: "JSONEachRow" })
+      .then((r) => r.json() as Promise<{ n: string }[]>)
+      .then((r) => Number(r[0]?.n));
+  await waitFor(async () => (await rows("SELECT count() AS n FROM impressions_current")) === ROWS, {
+    timeoutMs: 900_000,
+    intervalMs: 50,
+    what: "every row readable in impressions_current",
+  });
+  const ms = performance.now() - started;
+  const hwm = readFileSync(`/proc/${loader.pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/)?.[1];
+  loader.kill("SIGTERM");
+  await loader.exited;
+  loader = undefined;
+  await ch.connect().command({ query: `DROP DATABASE ${database}` });
+  return { ms, rss: Number(hwm) / 1024 };
+}
 
 try {
   console.log(`bench:load — ${fmt(ROWS)} impressions`);
@@ -46,10 +114,6 @@ try {
   );
   await pool.query("VACUUM ANALYZE impressions");
   console.log(`fill PostgreSQL: ${secs(performance.now() - t)}`);
-
-  await migrateOlap(ch.client, ch.database);
-  await ensureStreams(jsm, namespace);
-  await ensureLoaderConsumers(jsm, namespace);
 
   // The native path: ClickHouse reads PostgreSQL itself, into a table of the same schema.
   const native = `${ch.database}_native`;
@@ -68,61 +132,25 @@ try {
     `ClickHouse INSERT ... SELECT FROM postgresql(): ${fmt(nativeRows)} rows in ${secs(nativeMs)}, ${fmt(nativeRows / (nativeMs / 1000))} rows/s`,
   );
 
-  // The pipeline: the loader as its own process, the extractor here.
-  loader = Bun.spawn(["bun", "run", join(import.meta.dir, "..", "src", "index.ts")], {
-    env: {
-      ...process.env,
-      NATS_URL: "nats://127.0.0.1:4222",
-      CLICKHOUSE_URL: ch.url,
-      CLICKHOUSE_DATABASE: ch.database,
-      ADPIPE_NAMESPACE: namespace,
-      PORT: "0",
-      LOG_LEVEL: "warn",
-    },
-    stdout: "ignore",
-    stderr: "inherit",
-  });
-  const extractor = createExtractor({
-    pool,
-    js: nc.jetstream(),
-    maxPayload: nc.info?.max_payload ?? 1 << 20,
-    config: loadConfig({ DATABASE_URL: db.url, ADPIPE_NAMESPACE: namespace }),
-    logger: createLogger("bench", "warn"),
-  });
-  await waitFor(
-    async () =>
-      (await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer("impressions")))
-        .num_waiting > 0,
-    {
-      what: "the loader pulling",
-    },
-  );
-  t = performance.now();
-  const { results } = await extractor.extract();
-  const extractMs = performance.now() - t;
-  const extracted = results.find((r) => r.table === "impressions");
-  await waitFor(() => loaderConsumersIdle(jsm, namespace), {
-    timeoutMs: 600_000,
-    intervalMs: 20,
-    what: "the loader to drain",
-  });
-  const pipelineMs = performance.now() - t;
-  const loaded = await count("SELECT count() AS n FROM impressions_current");
-  const hwm = readFileSync(`/proc/${loader.pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/)?.[1];
-  console.log(
-    `extractor published ${fmt(extracted?.rows ?? 0)} rows in ${extracted?.batches} batches in ${secs(extractMs)}`,
-  );
-  console.log(
-    `pipeline end to end: ${fmt(loaded)} rows in ClickHouse in ${secs(pipelineMs)}, ${fmt(loaded / (pipelineMs / 1000))} rows/s`,
-  );
-  console.log(`loader peak RSS: ${fmt(Number(hwm) / 1024)} MB`);
-  console.log(`ratio pipeline / native postgresql(): ${(pipelineMs / nativeMs).toFixed(2)} (target <= 2.0)`);
-  if (loaded !== ROWS || nativeRows !== ROWS)
-    throw new Error(`row counts differ: pipeline ${loaded}, native ${nativeRows}, expected ${ROWS}`);
+  // The pipeline, once per snapshot worker count: the loader as its own process, the extractor
+  // here, each run into a ClickHouse database and NATS namespace of its own. Timed from the
+  // extractor's start until every row is readable in impressions_current.
+  const results: { workers: number; ms: number; rss: number }[] = [];
+  for (const workers of WORKERS) {
+    const run = await loadThroughPipeline(workers);
+    results.push({ workers, ...run });
+    console.log(
+      `pipeline, ${workers} snapshot worker${workers === 1 ? "" : "s"}: ${fmt(ROWS)} rows readable in impressions_current in ${secs(run.ms)}, ` +
+        `${fmt(ROWS / (run.ms / 1000))} rows/s, loader peak RSS ${fmt(run.rss)} MB, ratio pipeline / native ${(run.ms / nativeMs).toFixed(2)} (target <= 2.0)`,
+    );
+  }
+  const base = results[0] as { ms: number };
+  for (const r of results.slice(1))
+    console.log(`speed-up ${r.workers} workers / 1 worker: ${(base.ms / r.ms).toFixed(2)}x`);
 } finally {
   loader?.kill("SIGTERM");
   await loader?.exited;
-  await deleteStreams(jsm, namespace);
+  for (const ns of namespaces) await deleteStreams(jsm, ns);
   await nc.close();
   await ch.stop();
   await pool.end();
