@@ -20,6 +20,8 @@ export const extractorSettings = {
   /** Pause between scheduled cycles; failures back off from here up to EXTRACT_MAX_BACKOFF_MS. */
   EXTRACT_INTERVAL_MS: positiveInt(10, 3_600_000).default(1000),
   EXTRACT_MAX_BACKOFF_MS: positiveInt(100, 3_600_000).default(30_000),
+  /** Wake up when PostgreSQL commits a change (LISTEN adpipe_changes, migration 0007); the interval stays the fallback. */
+  EXTRACT_LISTEN: bool.default(true),
   /** Body size cap; 0 means "the server's max_payload minus room for headers". */
   EXTRACT_MAX_BATCH_BYTES: positiveInt(0, 64 * 1024 * 1024).default(0),
   EXTRACT_MAX_BATCH_ROWS: positiveInt(1, 10_000_000).default(100_000),

@@ -120,10 +120,14 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
   let stopped = true;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  /** A commit was announced while a cycle ran: run the next one at once. */
+  let changed = false;
+  let backingOff = false;
 
   async function schedule() {
     let delay = config.EXTRACT_INTERVAL_MS;
     while (!stopped) {
+      changed = false;
       const report = await extract().catch((err: unknown) => {
         logger.warn("extraction cycle failed", { err });
         return undefined;
@@ -131,7 +135,9 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
       const failed = !report || report.results.some((r) => r.status === "failed");
       // Back off while PostgreSQL or NATS is away; recover to the interval on the first success.
       delay = failed ? Math.min(delay * 2, config.EXTRACT_MAX_BACKOFF_MS) : config.EXTRACT_INTERVAL_MS;
+      backingOff = failed;
       if (stopped) break;
+      if (changed && !failed) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         wake = () => {
@@ -152,6 +158,15 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     blockerWarning: async () => (blocker ? { warning: describeBlocker(blocker) } : undefined),
     /** Runs the next scheduled cycle now (NATS came back: no need to sit out a backoff). */
     wake: () => wake?.(),
+    /**
+     * A change committed (the LISTEN/NOTIFY wake-up): the next cycle runs now, or right after the
+     * running one. Ignored while backing off after failures (the timer decides then).
+     */
+    nudge: () => {
+      if (stopped || backingOff) return;
+      changed = true;
+      wake?.();
+    },
     /** Starts the schedule: a cycle, then the interval, again. */
     start() {
       if (!stopped) return;

@@ -10,6 +10,7 @@ import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
+import { startChangeListener } from "./listener.ts";
 import { createExtractorMetrics } from "./metrics.ts";
 import { serveExtractRun } from "./run-subject.ts";
 import { serveVerifyRun } from "./verify/routes.ts";
@@ -63,6 +64,15 @@ runMain(async () => {
     logger,
     metrics: createExtractorMetrics(registry),
   });
+  // A commit wakes the schedule up (the interval stays the fallback for a missed notification).
+  const listener = config.EXTRACT_LISTEN
+    ? startChangeListener({
+        connectionString: config.DATABASE_URL,
+        logger,
+        maxBackoffMs: config.EXTRACT_MAX_BACKOFF_MS,
+        onChange: () => extractor.nudge(),
+      })
+    : undefined;
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
   const verifier = startVerifier({ config, pool, nc, logger, registry });
   const verifySubscription = serveVerifyRun({
@@ -80,6 +90,11 @@ runMain(async () => {
       postgres: () => pool.query("SELECT 1"),
       nats: () => pingNats(nc),
       open_transactions: () => extractor.blockerWarning(),
+      // Not listening only delays (the interval still runs): ready, with a warning.
+      change_listener: async () =>
+        listener && !listener.listening()
+          ? { warning: "not listening for commits (LISTEN adpipe_changes); extracting on the interval only" }
+          : undefined,
     },
     registry,
     verify: verifier.handle,
@@ -90,7 +105,11 @@ runMain(async () => {
   (async () => {
     for await (const s of nc.status()) if (s.type === "reconnect") extractor.wake();
   })().catch(() => {});
-  logger.info("extractor started", { port: server.port, namespace: config.ADPIPE_NAMESPACE });
+  logger.info("extractor started", {
+    port: server.port,
+    namespace: config.ADPIPE_NAMESPACE,
+    listen: config.EXTRACT_LISTEN,
+  });
 
   onShutdown(async (signal) => {
     logger.info("shutting down: finishing the running cycle", { signal });
@@ -98,6 +117,7 @@ runMain(async () => {
     subscription.unsubscribe();
     verifySubscription.unsubscribe();
     await verifier.stop();
+    await listener?.stop();
     replaySubscription.unsubscribe();
     await extractor.stop();
     await nc.drain();
