@@ -72,12 +72,17 @@ function loop() {
   const inserts: { table: string; token: string | undefined }[] = [];
   const published: { subject: string; msgID: string | undefined; event: unknown }[] = [];
   const dead: string[] = [];
+  let unavailable = 0;
   const clickhouse = {
     async insert(p: {
       table: string;
       values: unknown;
       clickhouse_settings?: { insert_deduplication_token?: string };
     }) {
+      if (unavailable > 0) {
+        unavailable--;
+        throw new Error("connect ECONNREFUSED");
+      }
       if (p.values instanceof Readable) {
         let body = "";
         for await (const chunk of p.values) body += chunk.toString();
@@ -106,7 +111,7 @@ function loop() {
     dedupTokens: true,
     heartbeatMs: 10,
   });
-  return { l, deliveries, inserts, published, dead };
+  return { l, deliveries, inserts, published, dead, unavailable: (n: number) => (unavailable = n) };
 }
 
 const delta = (batchId: string, seq: number, deliveryCount = 1) =>
@@ -160,4 +165,21 @@ test("a rejected multi-batch INSERT is retried one by one: the good batch loads,
   expect(t.dead).toEqual(["ClickHouse error 27 (CANNOT_PARSE_INPUT): cannot parse"]);
   expect(t.published.map((p) => (p.event as { batchIds: string[] }).batchIds)).toEqual([["good"]]);
   expect(t.l.stats.errors.rejected).toBe(2);
+});
+
+test("ClickHouse unreachable: the batch is nak'd with the transient backoff, uncounted, and loads when it comes back", async () => {
+  const t = loop();
+  t.unavailable(1);
+  await t.l.start();
+  const first = delta("b1", 1);
+  t.deliveries.deliver(first);
+  await waitFor(() => first.outcomes.length > 0, { timeoutMs: 5000, what: "nak" });
+  const again = delta("b1", 1, 2);
+  t.deliveries.deliver(again);
+  await waitFor(() => again.outcomes.length > 0, { timeoutMs: 5000, what: "ack" });
+  await t.l.stop();
+  expect(first.outcomes).toEqual([`nak ${transientDelayMs(1, 1500)}`]);
+  expect(again.outcomes).toEqual(["ack"]);
+  expect(t.dead).toEqual([]);
+  expect(t.l.stats.errors).toMatchObject({ transient: 1, rejected: 0 });
 });
