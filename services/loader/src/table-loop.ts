@@ -1,9 +1,10 @@
+import { backoffMs, createBatchingConsumer, type Settle } from "@adpipe/shared/batching-consumer";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
+import type { JetStreamClient, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
 import { groupForInsert, maxWatermark, mergeWindows } from "./delta-message.ts";
@@ -36,10 +37,44 @@ export interface TableLoopOptions {
 interface Pending {
   msg: JsMsg;
   delta: DeltaMessage;
-  arrivedAt: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What to do with a batch whose INSERT failed on its own. */
+export type InsertFailure =
+  | { action: "transient" }
+  | { action: "retry"; delayMs: number }
+  | { action: "dead-letter" };
+
+/**
+ * A failure ClickHouse may get over (unavailable, overloaded) is no fault of the batch: it comes
+ * back without counting against it. A rejected batch is retried with a growing delay until it was
+ * delivered `maxAttempts` times, then dead-lettered so it cannot block its table.
+ */
+export function classifyInsertFailure(
+  err: unknown,
+  attempts: number,
+  o: { maxAttempts: number; maxBackoffMs: number },
+): InsertFailure {
+  if (isTransient(err)) return { action: "transient" };
+  if (attempts >= o.maxAttempts) return { action: "dead-letter" };
+  return { action: "retry", delayMs: backoffMs(attempts - 1, 1000, o.maxBackoffMs) };
+}
+
+/** The delay after `n` transient failures in a row: 250 ms doubled `n` times, at most `maxBackoffMs`. */
+export const transientDelayMs = (n: number, maxBackoffMs: number) => backoffMs(n, 250, maxBackoffMs);
+
+/** The announcement of the batches one flush loaded. */
+export function buildLoadedEvent(table: TableName, loaded: readonly DeltaMessage[], now: Date): LoadedEvent {
+  return {
+    table,
+    batchIds: loaded.map((d) => d.batchId),
+    kinds: [...new Set(loaded.map((d) => d.kind))],
+    rows: loaded.reduce((n, d) => n + d.rows, 0),
+    watermark: maxWatermark(loaded.map((d) => d.watermarkTo)),
+    windows: mergeWindows(loaded.map((d) => ({ from: d.watermarkFrom, to: d.watermarkTo }))),
+    loadedAt: now.toISOString(),
+  };
+}
 
 /**
  * Loads one table's deltas: a reader takes deliveries from the table's durable consumer (bounded
@@ -51,25 +86,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function createTableLoop(o: TableLoopOptions) {
   const log = o.logger.child({ table: o.table });
   const stats = createTableStats();
-  const queue: Pending[] = [];
-  let queuedBytes = 0;
-  let messages: ConsumerMessages | undefined;
-  let stopping = false;
-  let readerDone = false;
   let transientFailures = 0;
-  let done: Promise<void> = Promise.resolve();
-  /** Deliveries taken off the queue by the running flush, until each is acked or nak'd. */
-  const inFlight = new Set<JsMsg>();
 
-  const backoff = (n: number) => Math.min(o.maxBackoffMs, 250 * 2 ** Math.min(n, 20));
+  const backoff = (n: number) => transientDelayMs(n, o.maxBackoffMs);
 
-  /** Runs `fn` (an ack or nak) once per delivery of the running flush; later calls do nothing. */
-  function settle(msg: JsMsg, fn: () => unknown): void {
-    if (inFlight.delete(msg)) fn();
-  }
-  const nak = (msg: JsMsg, delayMs: number) => settle(msg, () => msg.nak(delayMs));
-
-  async function deadLetter(msg: JsMsg, error: string, kind: "invalid_message" | "rejected_by_clickhouse") {
+  async function deadLetter(
+    msg: JsMsg,
+    error: string,
+    kind: "invalid_message" | "rejected_by_clickhouse",
+    ack: (msg: JsMsg) => Promise<unknown>,
+  ) {
     await o.deadLetters.put({
       subject: msg.subject,
       sequence: msg.seq,
@@ -80,28 +106,29 @@ export function createTableLoop(o: TableLoopOptions) {
       kind,
       attempts: msg.info.deliveryCount,
     });
-    inFlight.delete(msg);
-    await msg.ackAck();
+    await ack(msg);
     stats.deadLettered++;
     o.metrics?.deadLetters.inc({ table: o.table, kind });
     log.warn("batch dead-lettered", { seq: msg.seq, error, kind, attempts: msg.info.deliveryCount });
   }
 
-  async function rejected(item: Pending, err: unknown): Promise<void> {
-    if (isTransient(err)) {
-      nak(item.msg, backoff(transientFailures));
+  async function rejected(item: Pending, err: unknown, settle: Settle): Promise<void> {
+    const attempts = item.msg.info.deliveryCount;
+    const failure = classifyInsertFailure(err, attempts, o);
+    if (failure.action === "transient") {
+      settle.nak(item.msg, backoff(transientFailures));
       return;
     }
     stats.errors.rejected++;
     o.metrics?.errors.inc({ table: o.table, kind: "rejected" });
-    const attempts = item.msg.info.deliveryCount;
-    if (attempts >= o.maxAttempts) return deadLetter(item.msg, describe(err), "rejected_by_clickhouse");
+    if (failure.action === "dead-letter")
+      return deadLetter(item.msg, describe(err), "rejected_by_clickhouse", settle.ack);
     log.warn("ClickHouse rejected a batch; will retry", {
       batchId: item.delta.batchId,
       attempts,
       error: describe(err),
     });
-    nak(item.msg, Math.min(o.maxBackoffMs, 1000 * 2 ** (attempts - 1)));
+    settle.nak(item.msg, failure.delayMs);
   }
 
   async function insert(target: string, columns: readonly string[], items: Pending[]) {
@@ -121,12 +148,12 @@ export function createTableLoop(o: TableLoopOptions) {
     o.afterInsert?.();
   }
 
-  async function flush(batch: Pending[]): Promise<void> {
+  async function flush(batch: Pending[], settle: Settle): Promise<void> {
     const loaded: Pending[] = [];
     let transient: unknown;
     for (const group of groupForInsert(batch)) {
       if (transient) {
-        for (const item of group.items) nak(item.msg, backoff(transientFailures));
+        for (const item of group.items) settle.nak(item.msg, backoff(transientFailures));
         continue;
       }
       try {
@@ -135,30 +162,26 @@ export function createTableLoop(o: TableLoopOptions) {
       } catch (err) {
         if (isTransient(err)) {
           transient = err;
-          for (const item of group.items) nak(item.msg, backoff(transientFailures + 1));
+          for (const item of group.items) settle.nak(item.msg, backoff(transientFailures + 1));
         } else if (group.items.length === 1) {
-          await rejected(group.items[0] as Pending, err);
+          await rejected(group.items[0] as Pending, err, settle);
         } else {
           // One bad batch fails the whole INSERT: load them one by one to find it.
           for (const item of group.items) {
             await insert(group.target, group.columns, [item]).then(
               () => loaded.push(item),
-              (e) => rejected(item, e),
+              (e) => rejected(item, e, settle),
             );
           }
         }
       }
     }
     if (loaded.length > 0) {
-      const event: LoadedEvent = {
-        table: o.table,
-        batchIds: loaded.map((i) => i.delta.batchId),
-        kinds: [...new Set(loaded.map((i) => i.delta.kind))],
-        rows: loaded.reduce((n, i) => n + i.delta.rows, 0),
-        watermark: maxWatermark(loaded.map((i) => i.delta.watermarkTo)),
-        windows: mergeWindows(loaded.map((i) => ({ from: i.delta.watermarkFrom, to: i.delta.watermarkTo }))),
-        loadedAt: new Date().toISOString(),
-      };
+      const event = buildLoadedEvent(
+        o.table,
+        loaded.map((i) => i.delta),
+        new Date(),
+      );
       try {
         // Durable progress first (the reporter heals from it), then the event, then the acks.
         await recordLoaded(
@@ -177,20 +200,15 @@ export function createTableLoop(o: TableLoopOptions) {
         o.metrics?.errors.inc({ table: o.table, kind: "announce" });
         transientFailures++;
         const wait = backoff(transientFailures);
-        for (const i of loaded) nak(i.msg, wait);
+        for (const i of loaded) settle.nak(i.msg, wait);
         log.warn("announcement failed; batches will be redelivered", {
           error: describe(err),
           retryInMs: wait,
         });
-        await sleep(wait);
+        await Bun.sleep(wait);
         return;
       }
-      await Promise.all(
-        loaded.map((i) => {
-          inFlight.delete(i.msg);
-          return i.msg.ackAck();
-        }),
-      );
+      await Promise.all(loaded.map((i) => settle.ack(i.msg)));
       stats.recordLoad(event, loaded.length);
       if (o.metrics) {
         const labels = { table: o.table };
@@ -209,94 +227,53 @@ export function createTableLoop(o: TableLoopOptions) {
       o.metrics?.errors.inc({ table: o.table, kind: "transient" });
       const wait = backoff(transientFailures);
       log.warn("ClickHouse unavailable; retrying", { error: describe(transient), retryInMs: wait });
-      await sleep(wait);
+      await Bun.sleep(wait);
     } else if (loaded.length > 0) {
       transientFailures = 0;
     }
   }
 
-  async function read(): Promise<void> {
-    try {
-      for await (const msg of messages as ConsumerMessages) {
-        const parsed = decodeDelta(msg.headers, msg.data);
-        if (!parsed.ok) {
-          stats.errors.invalid++;
-          o.metrics?.errors.inc({ table: o.table, kind: "invalid" });
-          await deadLetter(msg, parsed.reason, "invalid_message");
-          continue;
-        }
-        queue.push({ msg, delta: parsed.delta, arrivedAt: Date.now() });
-        queuedBytes += msg.data.length;
-        // Back-pressure: hold the reader while two inserts' worth of bytes wait.
-        while (queuedBytes >= 2 * o.maxInsertBytes && !stopping) await sleep(5);
-      }
-    } finally {
-      readerDone = true;
-    }
-  }
-
-  async function flushLoop(): Promise<void> {
-    while (!(readerDone && queue.length === 0)) {
-      if (queue.length === 0) {
-        await sleep(5);
-        continue;
-      }
-      const first = queue[0] as Pending;
-      const age = Date.now() - first.arrivedAt;
-      const due = stopping || queuedBytes >= o.maxInsertBytes || age >= o.flushMs || transientFailures > 0;
-      if (!due) {
-        await sleep(Math.min(20, Math.max(1, o.flushMs - age)));
-        continue;
-      }
-      const batch: Pending[] = [];
-      let bytes = 0;
-      while (
-        queue.length > 0 &&
-        (batch.length === 0 || bytes + (queue[0] as Pending).delta.body.length <= o.maxInsertBytes)
-      ) {
-        const item = queue.shift() as Pending;
-        bytes += item.delta.body.length;
-        batch.push(item);
-      }
-      queuedBytes -= bytes;
-      for (const item of batch) inFlight.add(item.msg);
-      await flush(batch).catch((err) => {
-        // Only deliveries not yet acked or nak'd: an acked message is never nak'd.
-        log.error("flush failed; batches will be redelivered", { err });
-        for (const item of batch) nak(item.msg, backoff(1));
-      });
-      // Anything left unsettled (cannot happen unless a branch above forgot it) comes back later.
-      for (const item of batch) nak(item.msg, backoff(1));
-    }
-  }
-
-  // Deliveries held in the queue or in a running flush stay ours while we work on them: the ack
-  // wait can then be short, so a loader that died holding batches lets them go within seconds.
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const beat = () => {
-    for (const p of queue) p.msg.working();
-    for (const msg of inFlight) msg.working();
-  };
-
-  return {
-    table: o.table,
-    stats,
-    async start(): Promise<void> {
-      heartbeat = setInterval(beat, o.heartbeatMs ?? 3000);
+  const consumer = createBatchingConsumer<DeltaMessage>({
+    async consume() {
       const consumer = await o.js.consumers.get(
         streams(o.namespace).delta,
         streams(o.namespace).loaderConsumer(o.table),
       );
-      messages = await consumer.consume({ max_bytes: o.maxInsertBytes });
-      done = Promise.all([read(), flushLoop()]).then(() => {});
+      return consumer.consume({ max_bytes: o.maxInsertBytes });
     },
+    async decode(msg) {
+      const parsed = decodeDelta(msg.headers, msg.data);
+      if (parsed.ok) return parsed.delta;
+      stats.errors.invalid++;
+      o.metrics?.errors.inc({ table: o.table, kind: "invalid" });
+      await deadLetter(msg, parsed.reason, "invalid_message", (m) => m.ackAck());
+      return undefined;
+    },
+    coalesceMs: o.flushMs,
+    maxBatchBytes: o.maxInsertBytes,
+    // Back-pressure: hold the reader while two inserts' worth of bytes wait.
+    maxHeldBytes: 2 * o.maxInsertBytes,
+    // After a failure, retry what is held without waiting for a batch to fill.
+    hurry: () => transientFailures > 0,
+    // Deliveries held in the queue or in a running flush stay ours while we work on them: the ack
+    // wait can then be short, so a loader that died holding batches lets them go within seconds.
+    heartbeatMs: o.heartbeatMs ?? 3000,
+    handle: (batch, settle) =>
+      flush(
+        batch.map((h) => ({ msg: h.msg, delta: h.value })),
+        settle,
+      ),
+    // Only deliveries not yet acked or nak'd are nak'd: an acked message is never nak'd.
+    onHandlerError: (err) => log.error("flush failed; batches will be redelivered", { err }),
+    unsettledDelayMs: backoff(1),
+  });
+
+  return {
+    table: o.table,
+    stats,
+    start: consumer.start,
     /** Stops taking deliveries, then inserts and acks what it holds. */
-    async stop(): Promise<void> {
-      stopping = true;
-      messages?.stop();
-      await done;
-      clearInterval(heartbeat);
-    },
+    stop: consumer.stop,
   };
 }
 

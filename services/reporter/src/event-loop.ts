@@ -1,6 +1,7 @@
+import { backoffMs, createBatchingConsumer, type Held, type Settle } from "@adpipe/shared/batching-consumer";
 import type { Logger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
-import type { Consumer, ConsumerMessages, JsMsg } from "nats";
+import type { Consumer } from "nats";
 import type { ReporterDeadLetters } from "./dead-letters.ts";
 import { describeFailure, type Failure } from "./failure.ts";
 
@@ -22,13 +23,20 @@ export interface EventLoopOptions {
   onSetAside(events: LoadedEvent[], failure: Failure): void;
 }
 
-interface Pending {
-  msg: JsMsg;
-  event: LoadedEvent;
-  arrivedAt: number;
-}
+type Pending = Held<LoadedEvent>;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The delay before a failed rebuild's events come back: 100 ms doubled `failures` times, at most `maxBackoffMs`. */
+export const retryDelayMs = (failures: number, maxBackoffMs: number) =>
+  backoffMs(failures, 100, maxBackoffMs);
+
+/** A failed batch: events delivered `maxAttempts` times are set aside, the others retried. */
+export function splitExhausted<I extends { msg: { info: { deliveryCount: number } } }>(
+  batch: I[],
+  maxAttempts: number,
+): { retried: I[]; exhausted: I[] } {
+  const exhausted = batch.filter((p) => p.msg.info.deliveryCount >= maxAttempts);
+  return { retried: batch.filter((p) => !exhausted.includes(p)), exhausted };
+}
 
 /**
  * Takes loaded events from the reporter's durable consumer, waits `coalesceMs` after the first
@@ -39,93 +47,49 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * reporter for good, and the reporter heals the reports with a full rebuild.
  */
 export function createEventLoop(o: EventLoopOptions) {
-  const queue: Pending[] = [];
-  let messages: ConsumerMessages | undefined;
-  let stopping = false;
-  let readerDone = false;
   let failures = 0;
-  let done: Promise<void> = Promise.resolve();
-  let held: Pending[] = [];
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const stats = { events: 0, rebuilds: 0, failures: 0, invalid: 0, set_aside: 0 };
+  const backoff = (n: number) => retryDelayMs(n, o.maxBackoffMs);
 
-  const backoff = (n: number) => Math.min(o.maxBackoffMs, 100 * 2 ** Math.min(n, 20));
-
-  async function read(): Promise<void> {
+  async function handle(batch: Pending[], settle: Settle): Promise<void> {
     try {
-      for await (const msg of messages as ConsumerMessages) {
-        let event: LoadedEvent;
-        try {
-          event = loadedEvent.decode(msg.data);
-        } catch (err) {
-          // Never retried: the same bytes would fail again.
-          stats.invalid++;
-          o.logger.warn("invalid loaded event terminated", { seq: msg.seq, subject: msg.subject, err });
-          msg.term();
-          continue;
-        }
-        queue.push({ msg, event, arrivedAt: Date.now() });
-      }
-    } finally {
-      readerDone = true;
+      await o.handle(batch.map((p) => p.value));
+      await Promise.all(batch.map((p) => settle.ack(p.msg)));
+      stats.events += batch.length;
+      stats.rebuilds++;
+      failures = 0;
+      o.onOutcome(undefined);
+    } catch (err) {
+      failures++;
+      stats.failures++;
+      const wait = backoff(failures);
+      const failure = describeFailure(err);
+      o.onOutcome(err);
+      const { retried, exhausted } = splitExhausted(batch, o.maxAttempts);
+      o.logger.warn("rebuild failed; events will be redelivered", {
+        ...failure,
+        err,
+        retryInMs: wait,
+        events: retried.length,
+        setAside: exhausted.length,
+      });
+      for (const p of retried) settle.nak(p.msg, wait);
+      if (exhausted.length > 0) await setAside(exhausted, failure, wait, settle);
+      if (!settle.stopping()) await Bun.sleep(wait);
     }
   }
 
-  async function dispatch(): Promise<void> {
-    while (!(readerDone && queue.length === 0)) {
-      const first = queue[0];
-      if (!first) {
-        await sleep(5);
-        continue;
-      }
-      const age = Date.now() - first.arrivedAt;
-      if (!stopping && age < o.coalesceMs) {
-        await sleep(Math.min(20, o.coalesceMs - age));
-        continue;
-      }
-      const batch = queue.splice(0, queue.length);
-      held = batch;
-      try {
-        await o.handle(batch.map((p) => p.event));
-        await Promise.all(batch.map((p) => p.msg.ackAck()));
-        stats.events += batch.length;
-        stats.rebuilds++;
-        failures = 0;
-        o.onOutcome(undefined);
-      } catch (err) {
-        failures++;
-        stats.failures++;
-        const wait = backoff(failures);
-        const failure = describeFailure(err);
-        o.onOutcome(err);
-        const exhausted = batch.filter((p) => p.msg.info.deliveryCount >= o.maxAttempts);
-        const retried = batch.filter((p) => !exhausted.includes(p));
-        o.logger.warn("rebuild failed; events will be redelivered", {
-          ...failure,
-          err,
-          retryInMs: wait,
-          events: retried.length,
-          setAside: exhausted.length,
-        });
-        for (const p of retried) p.msg.nak(wait);
-        if (exhausted.length > 0) await setAside(exhausted, failure, wait);
-        if (!stopping) await sleep(wait);
-      }
-      held = [];
-    }
-  }
-
-  async function setAside(items: Pending[], failure: Failure, wait: number): Promise<void> {
+  async function setAside(items: Pending[], failure: Failure, wait: number, settle: Settle): Promise<void> {
     const done: Pending[] = [];
     for (const p of items) {
       try {
-        await o.deadLetters.put(p.msg, p.event.table, failure.error);
-        p.msg.term();
+        await o.deadLetters.put(p.msg, p.value.table, failure.error);
+        settle.term(p.msg);
         done.push(p);
       } catch (err) {
         // Not stored: it stays in JetStream and comes back (the next failure sets it aside again).
         o.logger.warn("could not set aside a loaded event; it will be redelivered", { seq: p.msg.seq, err });
-        p.msg.nak(wait);
+        settle.nak(p.msg, wait);
       }
     }
     if (done.length === 0) return;
@@ -135,32 +99,40 @@ export function createEventLoop(o: EventLoopOptions) {
       {
         ...failure,
         attempts: o.maxAttempts,
-        events: done.map((p) => ({ seq: p.msg.seq, table: p.event.table, batchIds: p.event.batchIds })),
+        events: done.map((p) => ({ seq: p.msg.seq, table: p.value.table, batchIds: p.value.batchIds })),
       },
     );
     o.onSetAside(
-      done.map((p) => p.event),
+      done.map((p) => p.value),
       failure,
     );
   }
 
+  const consumer = createBatchingConsumer<LoadedEvent>({
+    consume: () => o.consumer.consume({ max_messages: 1000 }),
+    decode(msg) {
+      try {
+        return loadedEvent.decode(msg.data);
+      } catch (err) {
+        // Never retried: the same bytes would fail again.
+        stats.invalid++;
+        o.logger.warn("invalid loaded event terminated", { seq: msg.seq, subject: msg.subject, err });
+        msg.term();
+        return undefined;
+      }
+    },
+    coalesceMs: o.coalesceMs,
+    // A long rebuild keeps its events; a reporter that died lets them go after the short ack wait.
+    heartbeatMs: o.heartbeatMs ?? 5000,
+    handle,
+    onHandlerError: (err) => o.logger.error("event loop failed; events will be redelivered", { err }),
+    unsettledDelayMs: backoff(1),
+  });
+
   return {
     stats,
-    async start(): Promise<void> {
-      messages = await o.consumer.consume({ max_messages: 1000 });
-      // A long rebuild keeps its events; a reporter that died lets them go after the short ack wait.
-      heartbeat = setInterval(() => {
-        for (const p of held) p.msg.working();
-        for (const p of queue) p.msg.working();
-      }, o.heartbeatMs ?? 5000);
-      done = Promise.all([read(), dispatch()]).then(() => {});
-    },
+    start: consumer.start,
     /** Stops taking events, then finishes (or naks) what it holds. */
-    async stop(): Promise<void> {
-      stopping = true;
-      messages?.stop();
-      await done;
-      clearInterval(heartbeat);
-    },
+    stop: consumer.stop,
   };
 }

@@ -1,0 +1,200 @@
+import type { ConsumerMessages, JsMsg } from "nats";
+
+/** A delivery the consumer holds, with its decoded value. */
+export interface Held<T> {
+  msg: JsMsg;
+  value: T;
+  /** Counted against `maxBatchBytes` and `maxHeldBytes`. */
+  bytes: number;
+  arrivedAt: number;
+}
+
+/** How a handler settles each delivery of its batch; a delivery is settled at most once. */
+export interface Settle {
+  /** Acks (and waits for the server's confirmation) unless already settled. */
+  ack(msg: JsMsg): Promise<unknown>;
+  nak(msg: JsMsg, delayMs: number): void;
+  term(msg: JsMsg): void;
+  /** True once `stop()` was called: the handler should not wait long. */
+  stopping(): boolean;
+}
+
+export interface BatchingConsumerOptions<T> {
+  /** Starts the pull (bounded prefetch); called by `start()`. */
+  consume(): Promise<ConsumerMessages>;
+  /** The value to hold, or undefined when the decoder dealt with the delivery (term, dead letter). */
+  decode(msg: JsMsg): Promise<T | undefined> | T | undefined;
+  /** Defaults to the body's length. */
+  bytes?(msg: JsMsg, value: T): number;
+  /** A batch is handed over once its oldest delivery is this old ... */
+  coalesceMs: number;
+  /** ... or once this many bytes are held; a batch carries at most this many (but at least one). */
+  maxBatchBytes?: number;
+  /** The reader waits while this many bytes are held (back-pressure). */
+  maxHeldBytes?: number;
+  /** Hand over without waiting for the batch to fill (e.g. retrying after a failure). */
+  hurry?(): boolean;
+  /** Held and in-flight deliveries are told "still working" this often. */
+  heartbeatMs: number;
+  /** Settles each delivery through `settle`; anything left unsettled is nak'd. */
+  handle(batch: Held<T>[], settle: Settle): Promise<void>;
+  /** A handler that threw: its unsettled deliveries are nak'd with `unsettledDelayMs` after this. */
+  onHandlerError?(err: unknown, batch: Held<T>[]): void;
+  unsettledDelayMs: number;
+}
+
+export interface DueState {
+  /** When the oldest held delivery arrived; undefined when nothing is held. */
+  oldestArrivedAt: number | undefined;
+  heldBytes: number;
+  stopping: boolean;
+  hurry: boolean;
+}
+
+/** Milliseconds until the held deliveries are due for hand-over: 0 now, undefined when none are held. */
+export function msUntilDue(
+  s: DueState,
+  now: number,
+  o: { coalesceMs: number; maxBatchBytes?: number },
+): number | undefined {
+  if (s.oldestArrivedAt === undefined) return undefined;
+  if (s.stopping || s.hurry || s.heldBytes >= (o.maxBatchBytes ?? Number.POSITIVE_INFINITY)) return 0;
+  return Math.max(0, o.coalesceMs - (now - s.oldestArrivedAt));
+}
+
+export const isDue = (s: DueState, now: number, o: { coalesceMs: number; maxBatchBytes?: number }) =>
+  msUntilDue(s, now, o) === 0;
+
+/** Takes from the front of `queue` up to `maxBytes` (always at least one item). */
+export function takeBatch<I extends { bytes: number }>(queue: I[], maxBytes = Number.POSITIVE_INFINITY) {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && (n === 0 || bytes + (queue[n] as I).bytes <= maxBytes)) {
+    bytes += (queue[n] as I).bytes;
+    n++;
+  }
+  return { batch: queue.splice(0, n), bytes };
+}
+
+/** Whether the reader must wait before taking more deliveries. */
+export const mustHold = (heldBytes: number, maxHeldBytes: number | undefined, stopping: boolean) =>
+  !stopping && heldBytes >= (maxHeldBytes ?? Number.POSITIVE_INFINITY);
+
+/** `firstMs` doubled `n` times, at most `maxMs`. */
+export const backoffMs = (n: number, firstMs: number, maxMs: number) =>
+  Math.min(maxMs, firstMs * 2 ** Math.min(n, 20));
+
+/** A promise that resolves at the next `notify()`, so waiters wake on events instead of polling. */
+function createSignal() {
+  let resolve = () => {};
+  let next = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return {
+    wait(timeoutMs?: number): Promise<void> {
+      if (timeoutMs === undefined) return next;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      });
+      return Promise.race([next, timeout]).finally(() => clearTimeout(timer));
+    },
+    notify(): void {
+      resolve();
+      next = new Promise<void>((r) => {
+        resolve = r;
+      });
+    },
+  };
+}
+
+/**
+ * One durable consumer's deliveries handed over in batches: a reader holds what arrives (waiting
+ * while `maxHeldBytes` are held), a dispatcher wakes on each arrival and hands the held deliveries
+ * over once the oldest is `coalesceMs` old or `maxBatchBytes` are held, one batch at a time. Held
+ * and in-flight deliveries are kept alive with `working()`, so the ack wait can stay short.
+ * `stop()` stops taking deliveries, then hands over what is held.
+ */
+export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
+  const queue: Held<T>[] = [];
+  let heldBytes = 0;
+  let messages: ConsumerMessages | undefined;
+  let stopping = false;
+  let readerDone = false;
+  let done: Promise<void> = Promise.resolve();
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Deliveries of the running batch not yet settled. */
+  const inFlight = new Set<JsMsg>();
+  /** Notified on arrival, on hand-over and on stop. */
+  const changed = createSignal();
+
+  const settle: Settle = {
+    ack: (msg) => (inFlight.delete(msg) ? msg.ackAck() : Promise.resolve()),
+    nak: (msg, delayMs) => {
+      if (inFlight.delete(msg)) msg.nak(delayMs);
+    },
+    term: (msg) => {
+      if (inFlight.delete(msg)) msg.term();
+    },
+    stopping: () => stopping,
+  };
+
+  async function read(): Promise<void> {
+    try {
+      for await (const msg of messages as ConsumerMessages) {
+        const value = await o.decode(msg);
+        if (value === undefined) continue;
+        const bytes = o.bytes ? o.bytes(msg, value) : msg.data.length;
+        queue.push({ msg, value, bytes, arrivedAt: Date.now() });
+        heldBytes += bytes;
+        changed.notify();
+        while (mustHold(heldBytes, o.maxHeldBytes, stopping)) await changed.wait();
+      }
+    } finally {
+      readerDone = true;
+      changed.notify();
+    }
+  }
+
+  async function dispatch(): Promise<void> {
+    while (!(readerDone && queue.length === 0)) {
+      const state = {
+        oldestArrivedAt: queue[0]?.arrivedAt,
+        heldBytes,
+        stopping,
+        hurry: o.hurry?.() ?? false,
+      };
+      const wait = msUntilDue(state, Date.now(), o);
+      if (wait !== 0) {
+        await changed.wait(wait);
+        continue;
+      }
+      const { batch, bytes } = takeBatch(queue, o.maxBatchBytes);
+      heldBytes -= bytes;
+      for (const item of batch) inFlight.add(item.msg);
+      changed.notify();
+      await o.handle(batch, settle).catch((err) => o.onHandlerError?.(err, batch));
+      // Only deliveries not yet settled: an acked message is never nak'd.
+      for (const item of batch) settle.nak(item.msg, o.unsettledDelayMs);
+    }
+  }
+
+  return {
+    async start(): Promise<void> {
+      heartbeat = setInterval(() => {
+        for (const p of queue) p.msg.working();
+        for (const msg of inFlight) msg.working();
+      }, o.heartbeatMs);
+      messages = await o.consume();
+      done = Promise.all([read(), dispatch()]).then(() => {});
+    },
+    /** Stops taking deliveries, then hands over what is held. */
+    async stop(): Promise<void> {
+      stopping = true;
+      messages?.stop();
+      changed.notify();
+      await done;
+      clearInterval(heartbeat);
+    },
+  };
+}
