@@ -152,7 +152,8 @@ async function measure(label: string, extraEnv: Record<string, string>) {
       `wrote ${rows.toLocaleString("en-US")} impressions in ${SECONDS} s (${Math.round(rows / SECONDS).toLocaleString("en-US")} rows/s, ${perTick} per generator request every ${TICK_MS} ms, ${CAMPAIGNS} campaigns)`,
     );
     const settings =
-      Object.entries(extraEnv)
+      Object.entries(env)
+        .filter(([k]) => /^(EXTRACT|LOADER|REPORTER)_/.test(k))
         .map(([k, v]) => `${k}=${v}`)
         .join(" ") || "defaults";
     console.log(
