@@ -143,7 +143,12 @@ try {
     clickhouse: ch,
     logger,
     // The bench measures KPI reads only; the dashboard's other services are not running.
-    dashboard: { queries, upstreams: { generator: base0, extractor: base0, loader: base0 }, timeoutMs: 300 },
+    dashboard: {
+      namespace,
+      queries,
+      upstreams: { generator: base0, extractor: base0, loader: base0 },
+      timeoutMs: 300,
+    },
   });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}`;

@@ -177,24 +177,27 @@ function renderDeadLetters(dl) {
   );
 }
 
+function showPipeline(p) {
+  const counts = Object.fromEntries(
+    p.tables.filter((t) => t.ch_rows !== null).map((t) => [t.table, t.ch_rows]),
+  );
+  history.push({ t: Date.parse(p.at), counts });
+  if (history.length > HISTORY) history.shift();
+  renderServices(p.services);
+  renderTables(p.tables);
+  renderDeadLetters(p.dead_letters);
+  const sim = p.simulation;
+  $("simulation").textContent = sim?.error
+    ? ""
+    : sim?.running
+      ? `simulation running${sim.intervalSeconds ? ` every ${sim.intervalSeconds} s` : ""}`
+      : "simulation stopped";
+  $("updated").textContent = `updated ${new Date(p.at).toLocaleTimeString()}`;
+}
+
 async function pollPipeline() {
   try {
-    const p = await getJson("/dashboard/api/pipeline");
-    const counts = Object.fromEntries(
-      p.tables.filter((t) => t.ch_rows !== null).map((t) => [t.table, t.ch_rows]),
-    );
-    history.push({ t: Date.parse(p.at), counts });
-    if (history.length > HISTORY) history.shift();
-    renderServices(p.services);
-    renderTables(p.tables);
-    renderDeadLetters(p.dead_letters);
-    const sim = p.simulation;
-    $("simulation").textContent = sim?.error
-      ? ""
-      : sim?.running
-        ? `simulation running${sim.intervalSeconds ? ` every ${sim.intervalSeconds} s` : ""}`
-        : "simulation stopped";
-    $("updated").textContent = `updated ${new Date(p.at).toLocaleTimeString()}`;
+    showPipeline(await getJson("/dashboard/api/pipeline"));
   } catch (err) {
     $("updated").textContent = `reporter unreachable: ${err.message}`;
   }
@@ -669,11 +672,69 @@ window.addEventListener("resize", () => {
   resizeTimer = setTimeout(loadKpis, 200);
 });
 
-// KPIs change more slowly than the pipeline: every few polls is enough.
-let tick = 0;
-async function loop() {
-  await pollPipeline();
-  if (tick++ % 3 === 0) await loadKpis();
-  setTimeout(loop, POLL_MS);
+// Live updates: the reporter pushes the pipeline's state every 2 s and a `reports` event after
+// every rebuild (server-sent events, read through fetch so the page's token goes along). KPIs are
+// reloaded when reports change, at most once a second. If the stream fails, the page polls once
+// and connects again.
+let kpisDue = false;
+let kpisLoading = false;
+async function reportsChanged() {
+  if (kpisLoading) {
+    kpisDue = true;
+    return;
+  }
+  kpisLoading = true;
+  try {
+    // pacing.js reloads its table on this too.
+    window.dispatchEvent(new Event("adpipe:reports"));
+    await loadKpis();
+  } finally {
+    setTimeout(() => {
+      kpisLoading = false;
+      if (kpisDue) {
+        kpisDue = false;
+        reportsChanged();
+      }
+    }, 1000);
+  }
 }
-loop();
+
+function onServerEvent(type, data) {
+  if (type === "pipeline") showPipeline(JSON.parse(data));
+  else if (type === "reports") reportsChanged();
+}
+
+async function listen() {
+  try {
+    const res = await fetch("/dashboard/api/events", { headers: { accept: "text/event-stream" } });
+    if (!res.ok || !res.body) throw new Error(`answered ${res.status}`);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+        const lines = buffered.slice(0, end).split("\n");
+        buffered = buffered.slice(end + 2);
+        const type =
+          lines
+            .find((l) => l.startsWith("event:"))
+            ?.slice(6)
+            .trim() ?? "message";
+        const data = lines
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).replace(/^ /, ""))
+          .join("\n");
+        onServerEvent(type, data);
+      }
+    }
+  } catch (err) {
+    $("updated").textContent = `live updates interrupted: ${err.message}`;
+  }
+  await pollPipeline();
+  setTimeout(listen, POLL_MS);
+}
+
+loadKpis();
+listen();

@@ -3,7 +3,6 @@
 // GET /kpis/pacing and GET /kpis/pacing/advertisers. Self-contained: it only reads the page's
 // advertiser filter (#f-advertiser) and writes into #pacing-table.
 (() => {
-  const REFRESH_MS = 6000;
   const byId = (id) => document.getElementById(id);
   const money = (x) => (x === null || x === undefined ? "–" : Number(x).toFixed(2));
   const ratio = (x) => (x === null || x === undefined ? "–" : `${Number(x).toFixed(2)}×`);
@@ -102,6 +101,7 @@
   }
 
   byId("f-advertiser")?.addEventListener("change", load);
+  // Reloaded when the reports change (app.js relays the reporter's live `reports` event).
+  window.addEventListener("adpipe:reports", load);
   load();
-  setInterval(load, REFRESH_MS);
 })();

@@ -196,6 +196,54 @@ describe("dashboard", () => {
     expect(body.dead_letters.error).toBeString();
   });
 
+  test("/dashboard/api/events streams the pipeline's state at once and a `reports` event after each rebuild", async () => {
+    const res = await w.app.request("/dashboard/api/events");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const events: { type: string; data: string }[] = [];
+    let buffered = "";
+    /** Reads until an event of `type` has arrived (bounded by the test's timeout). */
+    const next = async (type: string) => {
+      for (;;) {
+        const found = events.find((e) => e.type === type);
+        if (found) return found;
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        buffered += decoder.decode(value, { stream: true });
+        for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+          const lines = buffered.slice(0, end).split("\n");
+          buffered = buffered.slice(end + 2);
+          events.push({
+            type:
+              lines
+                .find((l) => l.startsWith("event:"))
+                ?.slice(6)
+                .trim() ?? "message",
+            data: lines
+              .filter((l) => l.startsWith("data:"))
+              .map((l) => l.slice(5).trim())
+              .join("\n"),
+          });
+        }
+      }
+    };
+    try {
+      const pipeline = JSON.parse((await next("pipeline")).data) as {
+        tables: { table: string; ch_rows: number }[];
+      };
+      expect(pipeline.tables.find((t) => t.table === "impressions")?.ch_rows).toBe(10);
+      expect(events.some((e) => e.type === "reports")).toBe(false);
+      await addFacts(w, "impressions", 2, 3);
+      const reports = JSON.parse((await next("reports")).data) as { reports: string[]; full: boolean };
+      expect(reports.reports.length).toBeGreaterThan(0);
+      expect(reports.full).toBe(false);
+    } finally {
+      await reader.cancel();
+    }
+  });
+
   test("a control whose service is down answers 502 naming it", async () => {
     const res = await w.app.request("/dashboard/api/generate-batch", {
       method: "POST",

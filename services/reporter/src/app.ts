@@ -22,7 +22,7 @@ export interface ReporterAppDeps {
   logger: Logger;
   registry?: Registry;
   /** The dashboard's view of the other services (see docs/dashboard.md). */
-  dashboard: Omit<DashboardDeps, "clickhouse">;
+  dashboard: Omit<DashboardDeps, "clickhouse" | "nc">;
   /** Tokens for the control plane; without an API token every POST answers 401. */
   security?: HttpSecurity;
 }
@@ -223,6 +223,6 @@ export function createApp({
     async (c) => c.json(await reporter.status()),
   );
 
-  addDashboard(app, { clickhouse, ...dashboard });
+  addDashboard(app, { clickhouse, nc, ...dashboard });
   return app;
 }

@@ -1,10 +1,13 @@
 import { join } from "node:path";
+import { subjects } from "@adpipe/shared/contract";
 import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
 import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { NatsConnection } from "nats";
 import { z } from "zod";
 import { addVerifyBadgeRoute } from "./dashboard-verify.ts";
 import { tableRows } from "./pipeline-view.ts";
@@ -23,9 +26,14 @@ const ASSETS = {
 
 export interface DashboardDeps {
   clickhouse: ClickHouseClient;
+  /** Where `<namespace>.reports.updated` is heard, for the page's live updates. */
+  nc: NatsConnection;
+  namespace: string;
   queries: Pick<Queries, "table-counts">;
   upstreams: { generator: string; extractor: string; loader: string };
   timeoutMs: number;
+  /** How often the live stream sends the pipeline's state (default 2 s). */
+  pipelineEveryMs?: number;
 }
 
 const tags = ["dashboard"];
@@ -46,7 +54,8 @@ function forwarded(answer: Answer, service: string) {
  * (the browser talks to the reporter only, so no CORS and one origin to open), and proxies for
  * the controls. A service that is down shows as down; it never fails the read.
  */
-export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, timeoutMs }: DashboardDeps) {
+export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
+  const { clickhouse, queries, upstreams, timeoutMs } = deps;
   const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
     callService(base, path, timeoutMs, init);
   // Controls forward the caller's token (the reporter's own check already accepted it).
@@ -86,61 +95,96 @@ export function addDashboard(app: ServiceApp, { clickhouse, queries, upstreams, 
     }
   }
 
+  /** Every service's health and readiness, per-table progress, dead letters, the simulation. */
+  async function pipelineState(authorization: string | undefined) {
+    // The reporter answers its own checks in-process: it does not need to know its public URL.
+    const own = async (path: string): Promise<Answer> => {
+      const res = await app.request(path, { headers: authorization ? { authorization } : {} });
+      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      return res.ok
+        ? { ok: true, status: res.status, body }
+        : { ok: false, status: res.status, error: body?.error?.message ?? `answered ${res.status}`, body };
+    };
+    const services: (readonly [string, (path: string) => Promise<Answer>])[] = [
+      ...Object.entries(upstreams).map(
+        ([name, base]) => [name, (path: string) => call(base, path, { authorization })] as const,
+      ),
+      ["reporter", own],
+    ];
+    const [health, stats, watermarks, loaderStatus, deadLetters, simulation, chCounts] = await Promise.all([
+      Promise.all(
+        services.map(async ([name, ask]) => {
+          const [h, r] = await Promise.all([ask("/health"), ask("/ready")]);
+          return {
+            name,
+            up: h.ok,
+            ready: r.ok,
+            error: !h.ok ? h.error : !r.ok ? r.error : null,
+            dependencies: (r.body as { dependencies?: unknown } | undefined)?.dependencies ?? null,
+          };
+        }),
+      ),
+      call(upstreams.generator, "/stats", { authorization }),
+      call(upstreams.extractor, "/watermarks", { authorization }),
+      call(upstreams.loader, "/status", { authorization }),
+      call(upstreams.loader, "/dead-letters?limit=20", { authorization }),
+      call(upstreams.generator, "/simulate", { authorization }),
+      clickhouseCounts(),
+    ]);
+    const now = new Date();
+    return {
+      at: now.toISOString(),
+      services: health,
+      tables: tableRows({
+        now,
+        stats: stats as Answer<Record<string, unknown>>,
+        watermarks: watermarks as Answer<never>,
+        loaderStatus: loaderStatus as Answer<never>,
+        chCounts,
+      }),
+      dead_letters: deadLetters.ok ? deadLetters.body : { error: deadLetters.error },
+      simulation: simulation.ok ? simulation.body : { error: simulation.error },
+      clickhouse: chCounts.ok ? { ok: true } : { ok: false, error: chCounts.error },
+    };
+  }
+
   app.api.get(
     "/dashboard/api/pipeline",
     { summary: "Every service's health and readiness, per-table progress, dead letters", tags },
-    async (c) => {
-      // The reporter answers its own checks in-process: it does not need to know its public URL.
-      const authorization = c.req.header("authorization");
-      const own = async (path: string): Promise<Answer> => {
-        const res = await app.request(path, { headers: authorization ? { authorization } : {} });
-        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-        return res.ok
-          ? { ok: true, status: res.status, body }
-          : { ok: false, status: res.status, error: body?.error?.message ?? `answered ${res.status}`, body };
-      };
-      const services: (readonly [string, (path: string) => Promise<Answer>])[] = [
-        ...Object.entries(upstreams).map(
-          ([name, base]) => [name, (path: string) => call(base, path, { authorization })] as const,
-        ),
-        ["reporter", own],
-      ];
-      const [health, stats, watermarks, loaderStatus, deadLetters, simulation, chCounts] = await Promise.all([
-        Promise.all(
-          services.map(async ([name, ask]) => {
-            const [h, r] = await Promise.all([ask("/health"), ask("/ready")]);
-            return {
-              name,
-              up: h.ok,
-              ready: r.ok,
-              error: !h.ok ? h.error : !r.ok ? r.error : null,
-              dependencies: (r.body as { dependencies?: unknown } | undefined)?.dependencies ?? null,
-            };
-          }),
-        ),
-        call(upstreams.generator, "/stats", { authorization }),
-        call(upstreams.extractor, "/watermarks", { authorization }),
-        call(upstreams.loader, "/status", { authorization }),
-        call(upstreams.loader, "/dead-letters?limit=20", { authorization }),
-        call(upstreams.generator, "/simulate", { authorization }),
-        clickhouseCounts(),
-      ]);
-      const now = new Date();
-      return c.json({
-        at: now.toISOString(),
-        services: health,
-        tables: tableRows({
-          now,
-          stats: stats as Answer<Record<string, unknown>>,
-          watermarks: watermarks as Answer<never>,
-          loaderStatus: loaderStatus as Answer<never>,
-          chCounts,
-        }),
-        dead_letters: deadLetters.ok ? deadLetters.body : { error: deadLetters.error },
-        simulation: simulation.ok ? simulation.body : { error: simulation.error },
-        clickhouse: chCounts.ok ? { ok: true } : { ok: false, error: chCounts.error },
-      });
+    async (c) => c.json(await pipelineState(c.req.header("authorization"))),
+  );
+
+  app.api.get(
+    "/dashboard/api/events",
+    {
+      summary:
+        "Live updates for the dashboard (server-sent events): `pipeline` (the state /dashboard/api/pipeline answers) at once and every 2 s, `reports` whenever a rebuild finished (the <ns>.reports.updated event)",
+      tags,
+      produces: ["text/event-stream"],
     },
+    (c) =>
+      streamSSE(c, async (stream) => {
+        const authorization = c.req.header("authorization");
+        const updates = deps.nc.subscribe(subjects(deps.namespace).reportsUpdated);
+        stream.onAbort(() => updates.unsubscribe());
+        void (async () => {
+          for await (const m of updates) {
+            if (stream.aborted) break;
+            await stream.writeSSE({ event: "reports", data: new TextDecoder().decode(m.data) });
+          }
+        })().catch(() => {});
+        try {
+          while (!stream.aborted) {
+            await stream.writeSSE({
+              event: "pipeline",
+              data: JSON.stringify(await pipelineState(authorization)),
+            });
+            await stream.sleep(deps.pipelineEveryMs ?? 2000);
+          }
+        } finally {
+          updates.unsubscribe();
+        }
+      }),
   );
 
   app.api.post(

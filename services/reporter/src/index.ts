@@ -66,6 +66,7 @@ runMain(async () => {
     logger,
     registry,
     dashboard: {
+      namespace: config.ADPIPE_NAMESPACE,
       queries,
       upstreams: {
         generator: config.GENERATOR_URL,

@@ -122,6 +122,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       registry,
       // No other service in these tests: the dashboard shows them down (quickly).
       dashboard: {
+        namespace,
         queries,
         upstreams: {
           generator: "http://127.0.0.1:9",
