@@ -28,7 +28,7 @@ export const extractorSettings = {
   /** Publishes awaiting their JetStream ack at once (memory is about this many bodies). */
   EXTRACT_MAX_IN_FLIGHT: positiveInt(1, 1024).default(16),
   /** Sessions that read one large window (the initial snapshot, a resync) at once, each a range of the table's blocks, all in one exported snapshot; 1: one session. */
-  EXTRACT_SNAPSHOT_WORKERS: positiveInt(1, 16).default(2),
+  EXTRACT_SNAPSHOT_WORKERS: positiveInt(1, 16).default(1),
   /** A window the planner estimates at this many rows or more is read by EXTRACT_SNAPSHOT_WORKERS sessions. */
   EXTRACT_SNAPSHOT_MIN_ROWS: positiveInt(1, 1_000_000_000).default(200_000),
   /** A publish JetStream has not acknowledged within this long fails the cycle (retried). */
