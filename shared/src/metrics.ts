@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 export type { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** Batch sizes in rows: from a single row up to a 64 MiB initial-load insert. */
+/** Batch sizes in rows: from a single row up to an initial-load insert (LOADER_MAX_INSERT_BYTES). */
 export const ROW_BUCKETS = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 /** Durations in seconds: a few milliseconds to a minute. */
 export const SECOND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -28,7 +28,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .int()
         .min(1 << 20)
         .max(1 << 30)
-        .default(64 << 20),
+        .default(16 << 20),
       /** Deliveries of a batch ClickHouse rejects before it goes to the dead-letter stream. */
       LOADER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
       /**
