@@ -95,6 +95,25 @@ export const settings = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 } as const;
 
+/** The settings of a service that reads NATS and writes ClickHouse (the loader, the reporter). */
+export const olapServiceSettings = {
+  NATS_URL: settings.NATS_URL,
+  NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_USER: settings.NATS_USER,
+  NATS_PASSWORD: settings.NATS_PASSWORD,
+  CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
+  CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
+  CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
+  CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
+  CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
+  CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
+  ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+  HOST: settings.HOST,
+  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
+  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
+  LOG_LEVEL: settings.LOG_LEVEL,
+};
+
 export const seconds = (min: number, max: number) =>
   z.coerce
     .number({ message: "expected a number of seconds" })

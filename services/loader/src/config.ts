@@ -1,25 +1,11 @@
-import { bool, milliseconds as ms, parseConfig, settings } from "@adpipe/shared/config";
+import { bool, milliseconds as ms, olapServiceSettings, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
 
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   return parseConfig(
     {
-      NATS_URL: settings.NATS_URL,
-      NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
-      NATS_USER: settings.NATS_USER,
-      NATS_PASSWORD: settings.NATS_PASSWORD,
-      CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
-      CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
-      CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
-      CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
-      CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
-      CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
-      ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+      ...olapServiceSettings,
       PORT: settings.PORT.default(3003),
-      HOST: settings.HOST,
-      ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
-      ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
-      LOG_LEVEL: settings.LOG_LEVEL,
       /** A batch waits at most this long for more batches of its table before the insert. */
       LOADER_FLUSH_MS: ms(0, 60_000, 200),
       /** An insert carries at most this many bytes (batches are never split). */

@@ -1,9 +1,8 @@
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
-import { connectNats, ensureStreams } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
-import { connectMigratedClickHouse } from "@adpipe/shared/olap-migrate";
+import { connectOlapService } from "@adpipe/shared/olap-service";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
@@ -12,26 +11,7 @@ import { createLoader } from "./loader.ts";
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
-  const clickhouse = await connectMigratedClickHouse(
-    {
-      url: config.CLICKHOUSE_URL,
-      user: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-      cluster: config.CLICKHOUSE_CLUSTER,
-      migrate: config.CLICKHOUSE_MIGRATE,
-    },
-    config.CLICKHOUSE_DATABASE,
-    logger,
-  );
-  const nc = await connectNats({
-    url: config.NATS_URL,
-    name: "adpipe-loader",
-    logger,
-    user: config.NATS_USER,
-    pass: config.NATS_PASSWORD,
-  });
-  const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS });
+  const { clickhouse, nc, jsm } = await connectOlapService("loader", config, logger);
   await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
 
   // Fault injection for the crash test: die between a confirmed insert and its announcement.

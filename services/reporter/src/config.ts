@@ -1,4 +1,4 @@
-import { milliseconds as ms, parseConfig, settings } from "@adpipe/shared/config";
+import { milliseconds as ms, olapServiceSettings, parseConfig, settings } from "@adpipe/shared/config";
 import { z } from "zod";
 
 /** Another service's base URL, for the dashboard's server-side reads (never sent to the browser). */
@@ -8,22 +8,8 @@ const serviceUrl = (fallback: string) =>
     .default(fallback);
 
 export const reporterSettings = {
-  NATS_URL: settings.NATS_URL,
-  NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
-  NATS_USER: settings.NATS_USER,
-  NATS_PASSWORD: settings.NATS_PASSWORD,
-  CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
-  CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
-  CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
-  CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
-  CLICKHOUSE_CLUSTER: settings.CLICKHOUSE_CLUSTER,
-  CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
-  ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
+  ...olapServiceSettings,
   PORT: settings.PORT.default(3004),
-  HOST: settings.HOST,
-  ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
-  ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
-  LOG_LEVEL: settings.LOG_LEVEL,
   /** Loaded events arriving within this long of the first one are rebuilt together. */
   REPORTER_COALESCE_MS: ms(0, 60_000, 150),
   /** Longest pause between retries while ClickHouse fails. */
