@@ -2,10 +2,10 @@
 // folder: what `bun run nats:cluster` runs and what the failover tests kill and restart. The
 // servers are configured from the command line only, which Debian's nats-server 2.9 accepts.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "./ports.ts";
 
 export interface NatsClusterOptions {
   /** Servers in the cluster; JetStream needs a majority of them up (2 of 3). */
@@ -48,18 +48,6 @@ function findNatsServer(): string {
   if (!found)
     throw new Error("nats-server not found: apt-get install nats-server (or put a release binary on PATH)");
   return found;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port: 0, host: "127.0.0.1" }, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function healthy(monitorUrl: string): Promise<boolean> {

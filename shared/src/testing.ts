@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import pg from "pg";
 import { migrateOltp } from "./migrate.ts";
 
@@ -62,15 +61,4 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${suffix}`);
 }
 
-/** A port the OS says is free right now on 127.0.0.1 (for a process a test starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port: 0, host: "127.0.0.1" }, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./ports.ts";
