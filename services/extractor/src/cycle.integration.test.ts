@@ -5,14 +5,13 @@ import { connectNats } from "@adpipe/shared/nats";
 import { testServerUrl, waitFor } from "@adpipe/shared/testing";
 import pg from "pg";
 import { createExtractor } from "./extractor.ts";
-import { createHarness, type Harness, natsUrl, publishedVersions, seedCampaign } from "./test-support.ts";
+import { type Harness, natsUrl, publishedVersions, seededHarness } from "./test-support.ts";
 
 let h: Harness;
 let campaignId: number;
 
 beforeAll(async () => {
-  h = await createHarness();
-  campaignId = await seedCampaign(h.pool);
+  ({ h, campaignId } = await seededHarness());
 });
 afterAll(() => h.close());
 

@@ -4,14 +4,13 @@ import { createLogger } from "@adpipe/shared/logger";
 import { createPool } from "@adpipe/shared/pg";
 import { waitFor } from "@adpipe/shared/testing";
 import { createExtractor } from "./extractor.ts";
-import { createHarness, type Harness, publishedVersions, seedCampaign } from "./test-support.ts";
+import { type Harness, publishedVersions, seededHarness } from "./test-support.ts";
 
 let h: Harness;
 let campaignId: number;
 
 beforeAll(async () => {
-  h = await createHarness();
-  campaignId = await seedCampaign(h.pool);
+  ({ h, campaignId } = await seededHarness());
 });
 afterAll(() => h.close());
 

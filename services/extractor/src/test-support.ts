@@ -1,4 +1,4 @@
-import { type DeltaKind, HEADERS, streams, type TableName } from "@adpipe/shared/contract";
+import { type DeltaKind, streams, type TableName } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { decodeDelta } from "@adpipe/shared/messages/delta";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
@@ -113,6 +113,12 @@ export function publishedVersions(deltas: Delta[], table: TableName, kind: Delta
   return deltas
     .filter((d) => d.table === table && d.kind === kind)
     .flatMap((d) => d.rows.map((r) => `${r.id}@${r._version}`));
+}
+
+/** A harness with one advertiser and its campaign already written (most extractor tests start so). */
+export async function seededHarness(): Promise<{ h: Harness; campaignId: number }> {
+  const h = await createHarness();
+  return { h, campaignId: await seedCampaign(h.pool) };
 }
 
 export async function seedCampaign(pool: Pool): Promise<number> {

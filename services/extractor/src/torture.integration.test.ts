@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import pg from "pg";
-import { createHarness, type Harness, publishedVersions, seedCampaign } from "./test-support.ts";
+import { type Harness, publishedVersions, seededHarness } from "./test-support.ts";
 
 let h: Harness;
 let campaignId: number;
 
 beforeAll(async () => {
-  h = await createHarness();
-  campaignId = await seedCampaign(h.pool);
+  ({ h, campaignId } = await seededHarness());
 });
 afterAll(() => h.close());
 
