@@ -10,7 +10,7 @@ import { waitForTruth } from "@adpipe/reporter/truth";
 import { streams } from "@adpipe/shared/contract";
 import { ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
-import { waitFor } from "@adpipe/shared/testing";
+import { listeningUrl, waitFor } from "@adpipe/shared/testing";
 
 const LOADER = join(import.meta.dir, "..", "services", "loader", "src", "index.ts");
 
@@ -37,23 +37,7 @@ function spawnLoader(env: Record<string, string> = {}) {
     stdout: "pipe",
     stderr: "inherit",
   });
-  const url = (async () => {
-    const reader = proc.stdout.getReader();
-    let seen = "";
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the loader exited before listening");
-      seen += new TextDecoder().decode(value);
-      const match = seen.match(/"msg":"listening","url":"([^"]+)"/);
-      if (match?.[1]) {
-        void (async () => {
-          while (!(await reader.read()).done);
-        })();
-        return match[1];
-      }
-    }
-  })();
-  url.catch(() => {});
+  const url = listeningUrl(proc.stdout, "the loader");
   return Object.assign(proc, { url });
 }
 

@@ -62,3 +62,31 @@ export async function waitFor<T>(
 }
 
 export { freePort } from "./ports.ts";
+
+/**
+ * A service process's address: resolves with the `url` of its `listening` log line on stdout
+ * (spawned with `stdout: "pipe"`), then keeps draining stdout so the process never blocks on a
+ * full pipe. Rejects if the process exits first; a process killed on purpose may leave it
+ * unawaited (it never rejects unhandled).
+ */
+export function listeningUrl(stdout: ReadableStream<Uint8Array>, what = "the service"): Promise<string> {
+  const url = (async () => {
+    const reader = stdout.getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${what} exited before listening`);
+      seen += decoder.decode(value, { stream: true });
+      const match = seen.match(/"msg":"listening","url":"([^"]+)"/);
+      if (match?.[1]) {
+        void (async () => {
+          while (!(await reader.read()).done);
+        })().catch(() => {});
+        return match[1];
+      }
+    }
+  })();
+  url.catch(() => {});
+  return url;
+}

@@ -19,7 +19,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { consumerIdle, ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
-import { uniqueName, waitFor } from "@adpipe/shared/testing";
+import { listeningUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { JetStreamManager, NatsConnection, Subscription } from "nats";
 import { createApp } from "./app.ts";
 import { createLoader, type Loader } from "./loader.ts";
@@ -78,24 +78,7 @@ function spawnLoader(extraEnv: Record<string, string> = {}) {
     stdout: "pipe",
     stderr: "inherit",
   });
-  const url = (async () => {
-    const reader = proc.stdout.getReader();
-    let seen = "";
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the loader exited before listening");
-      seen += new TextDecoder().decode(value);
-      const match = seen.match(/"msg":"listening","url":"([^"]+)"/);
-      if (match?.[1]) {
-        // Keep draining so the process never blocks on a full stdout pipe.
-        void (async () => {
-          while (!(await reader.read()).done);
-        })();
-        return match[1];
-      }
-    }
-  })();
-  url.catch(() => {}); // a process killed on purpose never listens; only awaiting it should fail
+  const url = listeningUrl(proc.stdout, "the loader");
   return Object.assign(proc, { url });
 }
 
