@@ -10,7 +10,7 @@ import type { JetStreamManager, NatsConnection } from "nats";
 import { dedupToken, insertBodies } from "./clickhouse-sink.ts";
 import { loadConfig } from "./config.ts";
 import { createLoader, type Loader } from "./loader.ts";
-import { impressionRows, publishDelta } from "./test-support.ts";
+import { impressionRows, loaderTestConfig, publishDelta } from "./test-support.ts";
 
 // insert_deduplication_token from the loader's batch ids, on the embedded (single-node) engine:
 // the entity tables' non_replicated_deduplication_window makes it deduplicate there as a
@@ -92,11 +92,7 @@ describe("insert_deduplication_token", () => {
       jsm,
       clickhouse: chs.client,
       config: {
-        ADPIPE_NAMESPACE: namespace,
-        LOADER_FLUSH_MS: 50,
-        LOADER_MAX_INSERT_BYTES: 8 << 20,
-        LOADER_MAX_ATTEMPTS: 3,
-        LOADER_MAX_BACKOFF_MS: 500,
+        ...loaderTestConfig(namespace),
         CLICKHOUSE_CLUSTER: "adpipe", // the default that follows from it: tokens on
       },
       logger,

@@ -23,7 +23,7 @@ import { listeningUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { JetStreamManager, NatsConnection, Subscription } from "nats";
 import { createApp } from "./app.ts";
 import { createLoader, type Loader } from "./loader.ts";
-import { impressionRows, publishDelta } from "./test-support.ts";
+import { impressionRows, loaderTestConfig, publishDelta } from "./test-support.ts";
 
 const ENTRY = join(import.meta.dir, "index.ts");
 const namespace = uniqueName("ldr");
@@ -37,13 +37,7 @@ let app: ReturnType<typeof createApp>;
 let replayer: Subscription;
 const logger = createLogger("loader-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");
 
-const config = {
-  ADPIPE_NAMESPACE: namespace,
-  LOADER_FLUSH_MS: 50,
-  LOADER_MAX_INSERT_BYTES: 8 << 20,
-  LOADER_MAX_ATTEMPTS: 3,
-  LOADER_MAX_BACKOFF_MS: 500,
-};
+const config = loaderTestConfig(namespace);
 
 async function scalar(sql: string): Promise<number> {
   const rs = await ch.query({ query: sql, format: "JSONEachRow" });

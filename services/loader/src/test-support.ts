@@ -58,3 +58,12 @@ export const impressionRows = (firstId: number, count: number, versionOffset = 0
     (_, i) =>
       `${firstId + i}\t${campaignId}\t2026-11-20 10:00:00.123456\t${firstId + i + versionOffset}\t500`,
   );
+
+/** The loader's settings in tests: short flush and backoff, 8 MiB inserts, 3 attempts. */
+export const loaderTestConfig = (namespace: string) => ({
+  ADPIPE_NAMESPACE: namespace,
+  LOADER_FLUSH_MS: 50,
+  LOADER_MAX_INSERT_BYTES: 8 << 20,
+  LOADER_MAX_ATTEMPTS: 3,
+  LOADER_MAX_BACKOFF_MS: 500,
+});

@@ -1,6 +1,7 @@
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
 import { createExtractor, type Extractor, loadExtractorConfig } from "@adpipe/extractor";
 import { createLoader, type Loader } from "@adpipe/loader";
+import { loaderTestConfig } from "@adpipe/loader/testing";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger, type Logger } from "@adpipe/shared/logger";
@@ -191,14 +192,7 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     js: nc.jetstream(),
     jsm,
     clickhouse: chs.client,
-    config: {
-      ADPIPE_NAMESPACE: namespace,
-      LOADER_FLUSH_MS: 50,
-      LOADER_MAX_INSERT_BYTES: 8 << 20,
-      LOADER_MAX_ATTEMPTS: 3,
-      LOADER_MAX_BACKOFF_MS: 500,
-      ...options.loader,
-    },
+    config: { ...loaderTestConfig(namespace), ...options.loader },
     logger: testLogger,
   });
   await loader.start();
