@@ -82,9 +82,13 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
     },
 
     /**
-     * Writes the touched keys' new rows, one INSERT per table, all with `version`. Daily tables
-     * first: the daily CTR report is built from them, and a reader of any one table sees either
-     * the old or the new row of each key. `timings` receives each statement's milliseconds.
+     * Writes the touched keys' new rows, one INSERT per table, all with `version`, in two rounds
+     * of statements that run at once: first the daily counts and the campaign dimension (they
+     * read only the entity tables), then the daily CTR report and the totals (they read the daily
+     * counts just written). A reader of any one table sees either the old or the new row of each
+     * key. `timings` receives each statement's milliseconds. If a statement fails, the others of
+     * its round still finish before the rebuild fails (and is retried: every statement rewrites
+     * whole keys under a newer version).
      */
     async write(touched: Touched, version: bigint, reportDate: string, timings: Record<string, number> = {}) {
       const written: string[] = [];
@@ -98,34 +102,42 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         await clickhouse.command(bound);
         timings[name] = Math.round((performance.now() - t) * 10) / 10;
       };
+      const round = async (statements: Promise<void>[]) => {
+        const failed = (await Promise.allSettled(statements)).find((r) => r.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      };
       const common = { version: version.toString(), report_date: reportDate };
       const dailyFull = touched.full;
-      if (dailyFull || touched.days.size > 0 || touched.allDayCampaigns.size > 0) {
-        const params = dailyFull
-          ? {
-              ...common,
-              full: 1,
-              day_campaigns: [],
-              day_dates: [],
-              all_day_campaigns: [],
-              day_campaign_ids: [],
-              min_date: MIN_DATE,
-              max_date: MAX_DATE,
-            }
-          : { ...common, full: 0, ...dayParams(touched) };
-        for (const name of DAILY_QUERIES) await run(name, params);
-        written.push(...REPORT_TABLES.slice(0, 3));
-      }
+      const daily = dailyFull || touched.days.size > 0 || touched.allDayCampaigns.size > 0;
+      const dailyParams = dailyFull
+        ? {
+            ...common,
+            full: 1,
+            day_campaigns: [],
+            day_dates: [],
+            all_day_campaigns: [],
+            day_campaign_ids: [],
+            min_date: MIN_DATE,
+            max_date: MAX_DATE,
+          }
+        : { ...common, full: 0, ...dayParams(touched) };
       const campaignsFull = touched.full || touched.allCampaigns;
-      if (campaignsFull || touched.campaigns.size > 0) {
-        const params = {
-          ...common,
-          full: campaignsFull ? 1 : 0,
-          campaigns: campaignsFull ? [] : [...touched.campaigns],
-        };
-        for (const name of CAMPAIGN_QUERIES) await run(name, params);
-        written.push(...REPORT_TABLES.slice(3));
-      }
+      const campaigns = campaignsFull || touched.campaigns.size > 0;
+      const campaignParams = {
+        ...common,
+        full: campaignsFull ? 1 : 0,
+        campaigns: campaignsFull ? [] : [...touched.campaigns],
+      };
+      await round([
+        ...(daily ? [run("rebuild-impressions", dailyParams), run("rebuild-clicks", dailyParams)] : []),
+        ...(campaigns ? [run("rebuild-advertiser-campaigns", campaignParams)] : []),
+      ]);
+      await round([
+        ...(daily ? [run("rebuild-daily-ctr", dailyParams)] : []),
+        ...(campaigns ? [run("rebuild-totals", campaignParams)] : []),
+      ]);
+      if (daily) written.push(...REPORT_TABLES.slice(0, 3));
+      if (campaigns) written.push(...REPORT_TABLES.slice(3));
       return written;
     },
   };
