@@ -7,7 +7,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...olapServiceSettings,
       PORT: settings.PORT.default(3003),
       /** A batch waits at most this long for more batches of its table before the insert. */
-      LOADER_FLUSH_MS: ms(0, 60_000, 200),
+      LOADER_FLUSH_MS: ms(0, 60_000, 100),
       /** An insert carries at most this many bytes (batches are never split). */
       LOADER_MAX_INSERT_BYTES: z.coerce
         .number()

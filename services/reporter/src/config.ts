@@ -11,7 +11,7 @@ export const reporterSettings = {
   ...olapServiceSettings,
   PORT: settings.PORT.default(3004),
   /** Loaded events arriving within this long of the first one are rebuilt together. */
-  REPORTER_COALESCE_MS: ms(0, 60_000, 150),
+  REPORTER_COALESCE_MS: ms(0, 60_000, 50),
   /** Longest pause between retries while ClickHouse fails. */
   REPORTER_MAX_BACKOFF_MS: ms(100, 300_000, 30_000),
   /**
