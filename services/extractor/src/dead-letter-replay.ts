@@ -6,8 +6,9 @@ import {
   isNotFound,
   type ReplayReply,
 } from "@adpipe/shared/dead-letters";
-import { AppError, ConflictError, errorBody, NotFoundError, ValidationError } from "@adpipe/shared/errors";
+import { ConflictError, NotFoundError, ValidationError } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
+import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from "nats";
 
 /**
@@ -65,33 +66,20 @@ export function serveDeadLetterReplay({
   namespace: string;
   logger: Logger;
 }): Subscription {
-  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
   const js = nc.jetstream();
   let jsm: Promise<JetStreamManager> | undefined;
-  return nc.subscribe(subjects(namespace).deadLettersReplay, {
+  return serveRequests({
+    nc,
+    subject: subjects(namespace).deadLettersReplay,
     queue: `${namespace}_extractor`,
-    callback: (err, msg) => {
-      if (err) {
-        logger.warn("dead-letter replay subscription failed", { err });
-        return;
-      }
-      (async () => {
-        try {
-          const id = parseId(msg.data);
-          jsm ??= nc.jetstreamManager();
-          const replayed = await replayDeadLetter({ js, jsm: await jsm, namespace }, id);
-          logger.info("dead letter replayed", replayed);
-          msg.respond(encode({ replayed } satisfies ReplayReply));
-        } catch (e) {
-          if (!(e instanceof AppError) || e.status >= 500)
-            logger.error("dead-letter replay failed", { err: e });
-          const body =
-            e instanceof AppError
-              ? errorBody(e.code, e.message)
-              : errorBody("internal", (e as Error).message);
-          msg.respond(encode(body));
-        }
-      })();
+    what: "dead-letter replay",
+    logger,
+    handle: async (data): Promise<ReplayReply> => {
+      const id = parseId(data);
+      jsm ??= nc.jetstreamManager();
+      const replayed = await replayDeadLetter({ js, jsm: await jsm, namespace }, id);
+      logger.info("dead letter replayed", replayed);
+      return { replayed };
     },
   });
 }

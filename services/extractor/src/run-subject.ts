@@ -1,6 +1,6 @@
 import { type ExtractRunReply, subjects } from "@adpipe/shared/contract";
-import { AppError, errorBody } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
+import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { NatsConnection, Subscription } from "nats";
 import type { Extractor } from "./extractor.ts";
 import { extractRequest, extractResponse, parseRequest } from "./requests.ts";
@@ -20,28 +20,16 @@ export function serveExtractRun({
   extractor: Pick<Extractor, "extract">;
   logger: Logger;
 }): Subscription {
-  const encode = (value: ExtractRunReply) => new TextEncoder().encode(JSON.stringify(value));
-  return nc.subscribe(subjects(namespace).extractRun, {
+  return serveRequests({
+    nc,
+    subject: subjects(namespace).extractRun,
     queue: `${namespace}_extractor`,
-    callback: (err, msg) => {
-      if (err) {
-        logger.warn("extract.run subscription failed", { err });
-        return;
-      }
-      (async () => {
-        try {
-          const { table } = parseRequest(msg.data, extractRequest);
-          const { results } = await extractor.extract(table);
-          msg.respond(encode(extractResponse(results).body));
-        } catch (e) {
-          if (!(e instanceof AppError) || e.status >= 500) logger.error("extract.run failed", { err: e });
-          const body =
-            e instanceof AppError
-              ? errorBody(e.code, e.message)
-              : errorBody("internal", (e as Error).message);
-          msg.respond(encode(body));
-        }
-      })();
+    what: "extract.run",
+    logger,
+    handle: async (data): Promise<ExtractRunReply> => {
+      const { table } = parseRequest(data, extractRequest);
+      const { results } = await extractor.extract(table);
+      return extractResponse(results).body;
     },
   });
 }

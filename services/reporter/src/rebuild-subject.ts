@@ -2,6 +2,7 @@ import { subjects } from "@adpipe/shared/contract";
 import { errorBody } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
 import { reportsRebuildRequest } from "@adpipe/shared/messages/verify";
+import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { NatsConnection, Subscription } from "nats";
 import type { Reporter } from "./reporter.ts";
 
@@ -20,32 +21,22 @@ export function serveReportsRebuild({
   reporter: Pick<Reporter, "rebuildCampaigns">;
   logger: Logger;
 }): Subscription {
-  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-  return nc.subscribe(subjects(namespace).reportsRebuild, {
+  return serveRequests({
+    nc,
+    subject: subjects(namespace).reportsRebuild,
     queue: `${namespace}_reporter`,
-    callback: (err, msg) => {
-      if (err) {
-        logger.warn("reports.rebuild subscription failed", { err });
-        return;
-      }
-      (async () => {
-        try {
-          const req = reportsRebuildRequest.decode(msg.data);
-          const campaigns = [...new Set([...req.campaigns, ...req.days.map((d) => d.campaign_id)])];
-          const result = await reporter.rebuildCampaigns(campaigns);
-          logger.info("rebuilt report rows on request", {
-            campaigns: campaigns.length,
-            version: result.version,
-          });
-          msg.respond(
-            encode({ version: result.version, campaigns: campaigns.length, reports: result.reports }),
-          );
-        } catch (e) {
-          const message = e instanceof Error ? e.message : String(e);
-          logger.warn("reports.rebuild failed", { err: e });
-          msg.respond(encode(errorBody("rebuild_failed", message)));
-        }
-      })();
+    what: "reports.rebuild",
+    logger,
+    handle: async (data) => {
+      const req = reportsRebuildRequest.decode(data);
+      const campaigns = [...new Set([...req.campaigns, ...req.days.map((d) => d.campaign_id)])];
+      const result = await reporter.rebuildCampaigns(campaigns);
+      logger.info("rebuilt report rows on request", { campaigns: campaigns.length, version: result.version });
+      return { version: result.version, campaigns: campaigns.length, reports: result.reports };
+    },
+    failure: (e) => {
+      logger.warn("reports.rebuild failed", { err: e });
+      return errorBody("rebuild_failed", e instanceof Error ? e.message : String(e));
     },
   });
 }

@@ -1,7 +1,8 @@
 import { subjects } from "@adpipe/shared/contract";
-import { AppError, errorBody } from "@adpipe/shared/errors";
+import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
+import { failureReply, serveRequests } from "@adpipe/shared/nats-requests";
 import type { VerifyStatus } from "@adpipe/shared/verify";
 import type { NatsConnection, Subscription } from "nats";
 import type { Verifier } from "./verifier.ts";
@@ -48,27 +49,19 @@ export function serveVerifyRun({
   handle: VerifyHandle;
   logger: Logger;
 }): Subscription {
-  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-  return nc.subscribe(subjects(namespace).verifyRun, {
+  return serveRequests({
+    nc,
+    subject: subjects(namespace).verifyRun,
     queue: `${namespace}_verifier`,
-    callback: (err, msg) => {
-      if (err) {
-        logger.warn("verify.run subscription failed", { err });
-        return;
-      }
-      (async () => {
-        try {
-          if ("disabled" in handle) throw disabledError(handle);
-          msg.respond(encode(await handle.verify()));
-        } catch (e) {
-          if (!(e instanceof AppError)) logger.error("verify.run failed", { err: e });
-          const body =
-            e instanceof AppError
-              ? errorBody(e.code, e.message)
-              : errorBody("internal", (e as Error).message);
-          msg.respond(encode(body));
-        }
-      })();
+    what: "verify.run",
+    logger,
+    handle: async () => {
+      if ("disabled" in handle) throw disabledError(handle);
+      return handle.verify();
+    },
+    failure: (e) => {
+      if (!(e instanceof AppError)) logger.error("verify.run failed", { err: e });
+      return failureReply(e);
     },
   });
 }
