@@ -25,6 +25,8 @@ GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.advertiser_campaigns_impressions T
 GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.advertiser_campaigns_clicks TO adpipe_reporter;
 GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.advertiser_campaigns_totals_report TO adpipe_reporter;
 GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.advertiser_campaigns_daily_ctr_report TO adpipe_reporter;
+GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.impressions_buckets TO adpipe_reporter;
+GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.clicks_buckets TO adpipe_reporter;
 GRANT INSERT ON ${ADPIPE_CLICKHOUSE_DATABASE}.reported_batches TO adpipe_reporter;
 CREATE USER IF NOT EXISTS adpipe_extractor IDENTIFIED WITH sha256_password BY '$EXTRACTOR_CLICKHOUSE_PASSWORD';
 GRANT SELECT ON ${ADPIPE_CLICKHOUSE_DATABASE}.* TO adpipe_extractor;

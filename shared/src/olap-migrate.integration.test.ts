@@ -38,6 +38,7 @@ describe("OLAP migrations", () => {
       "0003_reports",
       "0004_progress",
       "0006_seed_views",
+      "0007_fact_buckets",
     ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
@@ -60,8 +61,10 @@ describe("OLAP migrations", () => {
         "campaign",
         "campaign_current",
         "clicks",
+        "clicks_buckets",
         "clicks_current",
         "impressions",
+        "impressions_buckets",
         "impressions_current",
         "loaded_batches",
         "reported_batches",
@@ -111,6 +114,7 @@ describe("OLAP migrations", () => {
         "0003_reports",
         "0004_progress",
         "0006_seed_views",
+        "0007_fact_buckets",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {

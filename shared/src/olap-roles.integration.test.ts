@@ -9,6 +9,7 @@ import { type ClickHouseClient, ClickHouseError, createClickHouse } from "./clic
 import { UPSERT_COLUMNS } from "./contract.ts";
 import { migrateOlap } from "./olap-migrate.ts";
 import {
+  BUCKET_TABLES,
   ENTITY_TABLES,
   embeddedOlapUsers,
   OLAP_USERS,
@@ -192,7 +193,14 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
       .then((r) => r.json<{ name: string }>())
       .then((rows) => rows.map((r) => r.name).sort());
     expect(tables).toEqual(
-      [...ENTITY_TABLES, ...REPORT_TABLES, "loaded_batches", "reported_batches", "schema_migrations"].sort(),
+      [
+        ...ENTITY_TABLES,
+        ...REPORT_TABLES,
+        ...BUCKET_TABLES,
+        "loaded_batches",
+        "reported_batches",
+        "schema_migrations",
+      ].sort(),
     );
     // CREATE USER needs a server's access storage; its parser is the engine's, so check the syntax here.
     for (const statement of olapUsersSql(database, passwords)) {

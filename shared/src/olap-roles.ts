@@ -17,6 +17,8 @@ export const REPORT_TABLES = [
   "advertiser_campaigns_totals_report",
   "advertiser_campaigns_daily_ctr_report",
 ] as const;
+/** The reporter's per-bucket fact counts, which the daily reports sum (migration 0007). */
+export const BUCKET_TABLES = ["impressions_buckets", "clicks_buckets"] as const;
 
 export const OLAP_USERS = ["loader", "reporter", "extractor", "reader"] as const;
 export type OlapUser = (typeof OLAP_USERS)[number];
@@ -54,7 +56,9 @@ export function olapAccess(database: string): Record<OlapUser, OlapAccess> {
     tables.map((table): OlapGrant => ({ privilege: "INSERT", database, table }));
   return {
     loader: { grants: [select(database), ...insert([...ENTITY_TABLES, "loaded_batches"])] },
-    reporter: { grants: [select(database), ...insert([...REPORT_TABLES, "reported_batches"])] },
+    reporter: {
+      grants: [select(database), ...insert([...REPORT_TABLES, ...BUCKET_TABLES, "reported_batches"])],
+    },
     extractor: { grants: [select(database)] },
     // Tabix, dashboards, analysts: the tables, the views and the original design's `_seed` views.
     reader: { grants: [select(database), select(`${database}_seed`)], readonly: 2 },

@@ -1,30 +1,42 @@
 /**
- * `bun run bench:kpi`: the reporter against 10 million impressions and 1 million clicks in the
- * embedded ClickHouse (generated inside ClickHouse with INSERT ... SELECT FROM numbers(), laid
- * out as the generator writes them: batches of 1,000 rows per campaign with growing ids and
- * _xid, created_at growing with the id over 8 days, 1,000 campaigns of 100 advertisers).
- * Prints: the full rebuild; KPI endpoint latency p50/p95 over HTTP; the rebuild after a 1,000-row
- * delta (a new _xid) at 1 million and at 10 million rows of history, and its ratio to the full one;
- * EXPLAIN of the delta's key lookup (granules read against the table's).
+ * `bun run bench:kpi`: the reporter's rebuild cost against the length of the history, on traffic
+ * shaped like an ad platform's: impressions and clicks interleaved across 1,000 campaigns
+ * (campaign = id mod 1,000, as requests arrive), ids and created_at growing together over the last
+ * 8 days up to now (so today holds the share of the day gone so far), one transaction per 1,000
+ * rows, 100 advertisers. The history is generated inside the embedded ClickHouse (INSERT ...
+ * SELECT FROM numbers()) at each size in turn (default 1 million, then 100 million impressions;
+ * clicks are a tenth), the reports fully rebuilt, then it times the keyed rebuild (find the
+ * touched id buckets, recount them, write the five reports) after:
+ * - a 1,000-row delta of new impressions (today, every campaign);
+ * - 1,000 deletes of the last hour's impressions (invalid traffic removed);
+ * - 1,000 moves of the last hour's impressions to another campaign (a tombstone plus the new
+ *   version, as the extractor delivers them);
+ * - 1,000 deletes spread over the whole history (the worst case: a bucket recount each).
+ * Each is the median of 3. Prints each size's figures, the largest / smallest ratio, KPI endpoint
+ * latency at the largest size, and EXPLAIN of one bucket recount (granules read against the table's).
+ * BENCH_SIZES (comma-separated impression counts) changes the sizes.
  */
 import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
 import { createLogger } from "@adpipe/shared/logger";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { BUCKET_TABLES, REPORT_TABLES } from "@adpipe/shared/olap-roles";
 import { uniqueName } from "@adpipe/shared/testing";
 import { createApp } from "../src/app.ts";
 import { createKpis } from "../src/kpis.ts";
 import { createRebuilder } from "../src/rebuild.ts";
 import { createReporter } from "../src/reporter.ts";
 import { loadQueries } from "../src/sql.ts";
-import { planEvents } from "../src/touched.ts";
+import { BUCKET_IDS, dayKeys, emptyTouched, planEvents } from "../src/touched.ts";
 import { createVersionClock } from "../src/version-clock.ts";
 
-const IMPRESSIONS = Number(process.env.BENCH_IMPRESSIONS ?? 10_000_000);
-const CLICKS = IMPRESSIONS / 10;
+const SIZES = (process.env.BENCH_SIZES ?? "1000000,100000000").split(",").map(Number);
 const CAMPAIGNS = 1000;
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
+const SPAN_S = 8 * 86_400;
 const ms = (v: number) => `${v.toFixed(1)} ms`;
+const count = (n: number) => n.toLocaleString("en-US");
 
 const chs = await startTestClickHouse();
 const ch = chs.client;
@@ -33,53 +45,142 @@ const jsm = await nc.jetstreamManager();
 const namespace = uniqueName("benchkpi");
 const logger = createLogger("bench", "warn");
 const queries = loadQueries();
-const base0 = "http://127.0.0.1:9";
 const rebuilder = createRebuilder(ch, queries);
 const clock = createVersionClock(1n);
 const today = new Date().toISOString().slice(0, 10);
 
-/** Impressions (or clicks) [from, to) of the generated history; batch b is transaction 1000 + b. */
-async function generate(table: "impressions" | "clicks", from: number, to: number, perBatch: number) {
-  await ch.command({
-    query: `INSERT INTO ${table} (id, campaign_id, created_at, _version, _xid)
-      SELECT number + 1, toInt32(1 + intDiv(number, ${perBatch}) % ${CAMPAIGNS}),
-             now64(6, 'UTC') - toIntervalSecond(691200) + toIntervalMillisecond(intDiv(number * 691200000, ${table === "impressions" ? IMPRESSIONS : CLICKS})),
-             number + 1, 1000 + intDiv(number, ${perBatch})
-      FROM numbers(${from}, ${to - from})`,
-  });
+async function one<T>(query: string): Promise<T> {
+  const rs = await ch.query({ query, format: "JSONEachRow" });
+  return ((await rs.json()) as T[])[0] as T;
 }
 
-let nextId = 50_000_000;
-let nextXid = 10_000_000n;
-/** A 1,000-row delta: new impressions for 5 campaigns today, under one new transaction id. */
-async function deltaRebuild() {
+/** Facts 1..n of one table, interleaved over the campaigns, created over the 8 days up to `end`. */
+async function generate(table: "impressions" | "clicks", n: number, end: number) {
+  // One INSERT per 10 million rows keeps the engine's memory bounded.
+  for (let from = 0; from < n; from += 10_000_000) {
+    const rows = Math.min(10_000_000, n - from);
+    await ch.command({
+      query: `INSERT INTO ${table} (id, campaign_id, created_at, _version, _xid)
+        SELECT number + 1, toInt32(1 + number % ${CAMPAIGNS}),
+               toDateTime64(${end / 1000}, 6, 'UTC') - toIntervalMillisecond(intDiv((${n} - number) * ${SPAN_S * 1000}, ${n})),
+               number + 1, 1000 + intDiv(number, 1000)
+        FROM numbers(${from}, ${rows})`,
+    });
+  }
+}
+
+let nextVersion = 10_000_000_000;
+let nextXid = 100_000_000n;
+
+/** Writes one transaction's rows into ClickHouse as the loader would, then times the keyed rebuild. */
+async function timedDelta(insert: (xid: bigint, version: number) => string, kinds: LoadedEvent["kinds"]) {
   const xid = nextXid++;
-  await ch.command({
-    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
-      SELECT ${nextId} + number, toInt32(1 + number % 5), now64(6, 'UTC'), ${nextId} + number, ${xid} FROM numbers(1000)`,
-  });
-  nextId += 1000;
+  await ch.command({ query: insert(xid, nextVersion) });
+  nextVersion += 10_000;
   const t = performance.now();
-  const plan = planEvents([
-    {
-      table: "impressions",
-      batchIds: ["bench"],
-      kinds: ["upsert"],
-      rows: 1000,
-      watermark: String(xid + 1n),
-      windows: [{ from: String(xid), to: String(xid + 1n) }],
-      loadedAt: "",
-    },
-  ]);
-  const touched = await rebuilder.findTouched(plan);
-  const findMs = performance.now() - t;
+  const touched = await rebuilder.findTouched(
+    planEvents([
+      {
+        table: "impressions",
+        batchIds: ["bench"],
+        kinds,
+        rows: 1000,
+        watermark: String(xid + 1n),
+        windows: [{ from: String(xid), to: String(xid + 1n) }],
+        loadedAt: "",
+      },
+    ]),
+  );
   const timings: Record<string, number> = {};
   await rebuilder.write(touched, clock.next(), today, timings);
-  return { ms: performance.now() - t, keys: touched.campaigns.size + touched.days.size, findMs, timings };
+  return {
+    ms: performance.now() - t,
+    buckets: touched.buckets.impressions.size,
+    days: dayKeys(touched).size,
+    full: touched.full,
+    timings,
+  };
 }
 
-function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+const median3 = async (run: () => Promise<Awaited<ReturnType<typeof timedDelta>>>) => {
+  const runs = [await run(), await run(), await run()].sort((a, b) => a.ms - b.ms);
+  return runs[1] as Awaited<ReturnType<typeof timedDelta>>;
+};
+
+interface SizeResult {
+  n: number;
+  fullMs: number;
+  inserts: Awaited<ReturnType<typeof timedDelta>>;
+  recentDeletes: Awaited<ReturnType<typeof timedDelta>>;
+  moves: Awaited<ReturnType<typeof timedDelta>>;
+  spreadDeletes: Awaited<ReturnType<typeof timedDelta>>;
+}
+
+async function measure(n: number): Promise<SizeResult> {
+  for (const table of ["impressions", "clicks", ...BUCKET_TABLES, ...REPORT_TABLES]) {
+    await ch.command({ query: `TRUNCATE TABLE ${table}` });
+  }
+  const end = Date.now();
+  let t = performance.now();
+  await generate("impressions", n, end);
+  await generate("clicks", n / 10, end);
+  await ch.command({ query: "OPTIMIZE TABLE impressions FINAL" });
+  console.log(
+    `${count(n)} impressions and ${count(n / 10)} clicks generated in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  t = performance.now();
+  await rebuilder.write({ ...emptyTouched(), full: true }, clock.next(), today);
+  const fullMs = performance.now() - t;
+
+  // The last hour's ids: created_at grows with the id, so they are the top n / 192.
+  const hour = Math.max(1000, Math.floor(n / 192));
+  let nextId = n + 1;
+  const inserts = await median3(() =>
+    timedDelta(
+      (xid, v) => {
+        const first = nextId;
+        nextId += 1000;
+        return `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
+        SELECT ${first} + number, toInt32(1 + (${first} + number) % ${CAMPAIGNS}), now64(6, 'UTC'), ${v} + number, ${xid}
+        FROM numbers(1000)`;
+      },
+      ["upsert"],
+    ),
+  );
+  let salt = 0;
+  // 1,000 distinct ids of [lo, hi) in random order, different for every call.
+  const pick = (lo: number, hi: number) =>
+    `SELECT toInt32(${lo} + (cityHash64(number, ${++salt}) % ${hi - lo})) AS id FROM numbers(5000) GROUP BY id LIMIT 1000`;
+  const tombstones = (lo: number, hi: number) => (xid: bigint, v: number) =>
+    `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted)
+      SELECT id, NULL, NULL, ${v} + rowNumberInAllBlocks(), ${xid}, 1 FROM (${pick(lo, hi)})`;
+  const recentDeletes = await median3(() => timedDelta(tombstones(n - hour, n + 1), ["delete"]));
+  const moves = await median3(() =>
+    timedDelta(
+      (xid, v) => `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted)
+        WITH picked AS (SELECT id, rowNumberInAllBlocks() AS r FROM (${pick(n - hour, n + 1)}))
+        SELECT id, CAST(NULL AS Nullable(Int32)), CAST(NULL AS Nullable(DateTime64(6, 'UTC'))), ${v} + 2 * r, ${xid}, 1 FROM picked
+        UNION ALL
+        SELECT id, toNullable(toInt32(1 + (id + 7) % ${CAMPAIGNS})), toNullable(now64(6, 'UTC') - toIntervalMinute(30)), ${v} + 2 * r + 1, ${xid}, 0 FROM picked`,
+      ["delete", "upsert"],
+    ),
+  );
+  const spreadDeletes = await median3(() => timedDelta(tombstones(1, n + 1), ["delete"]));
+  return { n, fullMs, inserts, recentDeletes, moves, spreadDeletes };
+}
+
+function printSize(r: SizeResult) {
+  const line = (label: string, d: Awaited<ReturnType<typeof timedDelta>>) =>
+    console.log(
+      `  ${label.padEnd(38)} ${ms(d.ms).padStart(10)}  (${d.buckets} buckets, ${d.days} (campaign, day) keys${d.full ? ", FULL" : ""})  ${JSON.stringify(d.timings)}`,
+    );
+  console.log(
+    `history of ${count(r.n)} impressions: full rebuild ${ms(r.fullMs)}; keyed rebuild, median of 3, after`,
+  );
+  line("1,000 new impressions (today)", r.inserts);
+  line("1,000 deletes of the last hour's rows", r.recentDeletes);
+  line("1,000 moves of the last hour's rows", r.moves);
+  line("1,000 deletes spread over the 8 days", r.spreadDeletes);
 }
 
 try {
@@ -95,33 +196,33 @@ try {
              toInt32(1 + intDiv(number, 10)), 2, 2
       FROM numbers(${CAMPAIGNS})`,
   });
-
-  // History of 1 million first: the delta's rebuild time there is the baseline.
-  let t = performance.now();
-  await generate("impressions", 0, IMPRESSIONS / 10, 1000);
-  await generate("clicks", 0, CLICKS / 10, 100);
-  const full0 = performance.now();
-  await rebuilder.write(
-    { full: true, allCampaigns: false, campaigns: new Set(), allDayCampaigns: new Set(), days: new Set() },
-    clock.next(),
-    today,
-  );
-  const fullSmall = performance.now() - full0;
-  const smallDelta = [await deltaRebuild(), await deltaRebuild(), await deltaRebuild()];
-
-  await generate("impressions", IMPRESSIONS / 10, IMPRESSIONS, 1000);
-  await generate("clicks", CLICKS / 10, CLICKS, 100);
   console.log(
-    `generated ${IMPRESSIONS.toLocaleString("en-US")} impressions, ${CLICKS.toLocaleString("en-US")} clicks, ${CAMPAIGNS} campaigns in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    `id buckets of ${count(BUCKET_IDS)} ids; ${CAMPAIGNS} campaigns interleaved; history over 8 days up to now`,
   );
 
+  const results: SizeResult[] = [];
+  for (const n of SIZES) {
+    const r = await measure(n);
+    results.push(r);
+    printSize(r);
+  }
+  const first = results[0] as SizeResult;
+  const last = results[results.length - 1] as SizeResult;
+  if (results.length > 1) {
+    const ratio = (k: keyof Omit<SizeResult, "n" | "fullMs">) => (last[k].ms / first[k].ms).toFixed(2);
+    console.log(
+      `ratio ${count(last.n)} / ${count(first.n)}: new rows ${ratio("inserts")}x, recent deletes ${ratio("recentDeletes")}x, moves ${ratio("moves")}x, spread deletes ${ratio("spreadDeletes")}x; full rebuild ${(last.fullMs / first.fullMs).toFixed(1)}x`,
+    );
+  }
+
+  // KPI reads at the largest size.
   const reporter = createReporter({
     js: nc.jetstream(),
     jsm,
     clickhouse: ch,
     config: {
       ADPIPE_NAMESPACE: namespace,
-      REPORTER_COALESCE_MS: 150,
+      REPORTER_COALESCE_MS: 50,
       REPORTER_MAX_BACKOFF_MS: 1000,
       REPORTER_MAX_TOUCHED_KEYS: 2000,
       REPORTER_DATE_CHECK_MS: 60_000,
@@ -129,13 +230,7 @@ try {
     logger,
     queries,
   });
-  t = performance.now();
-  const full = await reporter.rebuildAll();
-  const fullMs = performance.now() - t;
-  console.log(
-    `full rebuild (5 tables, ${CAMPAIGNS} campaigns): ${ms(fullMs)}  (at 1/10 of the history: ${ms(fullSmall)})`,
-  );
-
+  const base0 = "http://127.0.0.1:9";
   const app = createApp({
     reporter,
     kpis: createKpis(ch, queries),
@@ -162,6 +257,8 @@ try {
     ["/kpis/top?by=ctr&limit=10", () => "/kpis/top?by=ctr&limit=10"],
     ["/kpis/advertisers", () => "/kpis/advertisers"],
   ];
+  const percentile = (sorted: number[], p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
   for (const [label, path] of endpoints) {
     for (let i = 0; i < 10; i++) await (await fetch(base + path())).arrayBuffer(); // warm-up
     const times: number[] = [];
@@ -174,33 +271,23 @@ try {
     }
     times.sort((a, b) => a - b);
     console.log(
-      `${label.padEnd(30)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(percentile(times, 95)).padStart(9)}  (${REQUESTS} requests)`,
+      `${label.padEnd(30)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(percentile(times, 95)).padStart(9)}  (${REQUESTS} requests at ${count(last.n)})`,
     );
   }
   server.stop(true);
 
-  const bigDelta = [await deltaRebuild(), await deltaRebuild(), await deltaRebuild()];
-  const median = (xs: { ms: number }[]) => xs.map((x) => x.ms).sort((a, b) => a - b)[1] as number;
-  const small = median(smallDelta);
-  const big = median(bigDelta);
-  console.log(
-    `rebuild after a 1,000-row delta (${bigDelta[0]?.keys} keys), median of 3: ${ms(small)} at ${(IMPRESSIONS / 10).toLocaleString("en-US")} rows of history, ${ms(big)} at ${IMPRESSIONS.toLocaleString("en-US")}`,
-  );
-  const mid = bigDelta[1];
-  console.log(`  its statements (ms): find keys ${mid?.findMs.toFixed(1)}, ${JSON.stringify(mid?.timings)}`);
-  console.log(
-    `full rebuild / incremental rebuild at ${IMPRESSIONS.toLocaleString("en-US")}: ${(fullMs / big).toFixed(1)}x (full ${ms(full.durationMs)})`,
-  );
-
-  const xid = nextXid - 1n;
+  // What one bucket recount reads: the primary key (id) selects its granules.
+  const bucket = Math.floor(last.n / BUCKET_IDS);
   const explain = await ch.query({
-    query: `EXPLAIN indexes = 1 SELECT id FROM impressions WHERE _xid >= ${xid} AND _xid < ${xid + 1n}`,
+    query: `EXPLAIN indexes = 1 SELECT count() FROM impressions_current WHERE id >= ${(bucket - 1) * BUCKET_IDS} AND id < ${(bucket + 2) * BUCKET_IDS} AND intDiv(id, ${BUCKET_IDS}) IN (${bucket})`,
     format: "TabSeparatedRaw",
   });
-  const text = await explain.text();
-  const granules = [...text.matchAll(/Granules: (\d+)\/(\d+)/g)].map((m) => `${m[1]}/${m[2]}`);
+  const granules = [...(await explain.text()).matchAll(/Granules: (\d+)\/(\d+)/g)].map(
+    (m) => `${m[1]}/${m[2]}`,
+  );
+  const stored = await one<{ rows: string }>("SELECT count() AS rows FROM impressions_buckets FINAL");
   console.log(
-    `delta key lookup by _xid: granules after each index step (primary key, xid_idx): ${granules.join(" → ")}`,
+    `one bucket recount reads granules (primary key): ${granules.join(" → ")}; impressions_buckets holds ${count(Number(stored.rows))} rows for ${count(last.n)} impressions`,
   );
 } finally {
   await deleteStreams(jsm, namespace).catch(() => {});

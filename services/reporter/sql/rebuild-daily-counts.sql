@@ -1,17 +1,17 @@
 -- advertiser_campaigns_{{fact}} (rebuild-impressions and rebuild-clicks, one file: sql.ts fills in
--- {{fact}}): one row per touched (campaign, day) with the day's count from {{fact}}_current (read
--- only within the touched campaigns and dates); a key with no {{fact}} left becomes a tombstone.
--- One INSERT, one _version.
+-- {{fact}}): one row per touched (campaign, day) with the day's count, the sum of its rows in
+-- {{fact}}_buckets (recounted earlier in the same rebuild; read only within the touched dates,
+-- the first column of that table's sort key, and campaigns); a key with no {{fact}} left becomes
+-- a tombstone. One INSERT, one _version.
 INSERT INTO advertiser_campaigns_{{fact}} (campaign_id, date, advertiser_id, {{fact}}, _version, _deleted)
 WITH {{touched_days}},
 counts AS (
-    SELECT assumeNotNull(campaign_id) AS campaign_id, toDate32(assumeNotNull(created_at)) AS date, count() AS n
-    FROM {{fact}}_current AS f
-    WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
+    SELECT campaign_id, assumeNotNull(b.date) AS date, sum(n) AS n
+    FROM {{fact}}_buckets AS b FINAL
+    WHERE _deleted = 0 AND b.date IS NOT NULL
       AND ({full:UInt8} = 1
-           OR (f.campaign_id IN {day_campaign_ids:Array(Int32)}
-               AND f.created_at >= toDateTime64({min_date:Date32}, 6, 'UTC')
-               AND f.created_at < toDateTime64({max_date:Date32} + 1, 6, 'UTC')))
+           OR (b.date >= {min_date:Date32} AND b.date <= {max_date:Date32}
+               AND campaign_id IN {day_campaign_ids:Array(Int32)}))
     GROUP BY campaign_id, date
 ),
 campaigns AS (

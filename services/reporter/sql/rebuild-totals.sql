@@ -1,8 +1,8 @@
 -- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/clickhouse.md
 -- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
 -- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
--- in totals but on no day; the created_at minmax index finds them): the cost follows the
--- campaign's days, not its rows, so it does not grow with history. Money stays Decimal;
+-- in totals but on no day: the date-NULL rows of the bucket counts, recounted earlier in the same
+-- rebuild): the cost follows the campaign's days, not its rows, so it does not grow with history. Money stays Decimal;
 -- divisions of money truncate to the cent (ClickHouse Decimal division). A campaign that no
 -- longer exists becomes a tombstone.
 INSERT INTO advertiser_campaigns_totals_report
@@ -24,10 +24,9 @@ imp AS (
         SELECT campaign_id, impressions AS n FROM advertiser_campaigns_impressions FINAL
         WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
         UNION ALL
-        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM impressions_current AS f
-        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
-          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
-        GROUP BY campaign_id
+        SELECT campaign_id, n FROM impressions_buckets FINAL
+        WHERE _deleted = 0 AND date IS NULL
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
     ) GROUP BY campaign_id
 ),
 clk AS (
@@ -35,10 +34,9 @@ clk AS (
         SELECT campaign_id, clicks AS n FROM advertiser_campaigns_clicks FINAL
         WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
         UNION ALL
-        SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM clicks_current AS f
-        WHERE f.created_at IS NULL AND f.campaign_id IS NOT NULL
-          AND ({full:UInt8} = 1 OR f.campaign_id IN {campaigns:Array(Int32)})
-        GROUP BY campaign_id
+        SELECT campaign_id, n FROM clicks_buckets FINAL
+        WHERE _deleted = 0 AND date IS NULL
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
     ) GROUP BY campaign_id
 ),
 base AS (

@@ -103,14 +103,14 @@ test("an event whose rebuild keeps failing is set aside with the reason, and a f
 }, 60_000);
 
 test("loaded batches whose heal rebuild keeps failing are healed by a full rebuild, not retried forever", async () => {
-  // A small test-only configuration: the statement that finds touched fact keys reads a table
-  // that does not exist, so ClickHouse fails every keyed rebuild of impressions (UNKNOWN_TABLE),
-  // while full rebuilds, which do not look keys up, work.
+  // A small test-only configuration: the statement that finds the touched id buckets reads a
+  // table that does not exist, so ClickHouse fails every keyed rebuild of impressions
+  // (UNKNOWN_TABLE), while full rebuilds, which do not look buckets up, work.
   const logged: Record<string, unknown>[] = [];
   const v = await createReporterWorld({
     queries: {
       ...loadQueries(),
-      "touched-facts": "SELECT campaign_id, toString(toDate32(created_at)) AS date FROM no_such_table",
+      "touched-buckets": "SELECT intDiv(id, 65536) AS bucket FROM no_such_table",
     },
     config: { REPORTER_MAX_ATTEMPTS: 2, REPORTER_HEAL_INTERVAL_MS: 300 },
     logger: createLogger("reporter", "info", {}, (line) => logged.push(JSON.parse(line))),

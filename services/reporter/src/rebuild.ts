@@ -4,9 +4,14 @@ import { bindKeySets } from "./key-sets.ts";
 import type { Queries } from "./sql.ts";
 import {
   addFactKeys,
+  BUCKET_IDS,
+  bucketParams,
+  dayKeys,
   dayParams,
   type EventPlan,
   emptyTouched,
+  FACT_TABLES,
+  type FactTable,
   MAX_DATE,
   MIN_DATE,
   type Touched,
@@ -22,8 +27,10 @@ export const REPORT_TABLES = [
   "advertiser_campaigns_totals_report",
 ] as const;
 
-const DAILY_QUERIES = ["rebuild-impressions", "rebuild-clicks", "rebuild-daily-ctr"] as const;
-const CAMPAIGN_QUERIES = ["rebuild-advertiser-campaigns", "rebuild-totals"] as const;
+const RECOUNT_QUERIES = {
+  impressions: { recount: "rebuild-impressions-buckets", days: "impressions-bucket-days" },
+  clicks: { recount: "rebuild-clicks-buckets", days: "clicks-bucket-days" },
+} as const;
 
 /** Reads and writes of a rebuild; every statement comes from services/reporter/sql. */
 export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) {
@@ -53,17 +60,12 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             if (windows.length === 0) return;
             const params = windowParams(windows);
             if (table === "impressions" || table === "clicks") {
-              if (plan.deletes.has(table)) {
-                const [row] = await rows<{ lost: number }>(queries["lost-facts"], { ...params, table });
-                if (Number(row?.lost) > 0) touched.full = true;
-              }
-              addFactKeys(
-                touched,
-                await rows<{ campaign_id: number; date: string | null }>(queries["touched-facts"], {
-                  ...params,
-                  table,
-                }),
-              );
+              const rows_ = await rows<{ bucket: number }>(queries["touched-buckets"], {
+                ...params,
+                table,
+                bucket_ids: BUCKET_IDS,
+              });
+              for (const r of rows_) touched.buckets[table].add(Number(r.bucket));
             } else {
               const query =
                 table === "campaign" ? queries["touched-campaigns"] : queries["touched-advertisers"];
@@ -76,26 +78,23 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           },
         ),
       );
-      // A deleted row whose campaign is no longer known: only a full rebuild is exact.
-      if (touched.full) return { ...emptyTouched(), full: true };
       return touched;
     },
 
     /**
-     * Writes the touched keys' new rows, one INSERT per table, all with `version`, in two rounds
-     * of statements that run at once: first the daily counts and the campaign dimension (they
-     * read only the entity tables), then the daily CTR report and the totals (they read the daily
-     * counts just written). A reader of any one table sees either the old or the new row of each
-     * key. `timings` receives each statement's milliseconds. If a statement fails, the others of
-     * its round still finish before the rebuild fails (and is retried: every statement rewrites
-     * whole keys under a newer version).
+     * Writes the touched keys' new rows, one INSERT per table, all with `version`, in three rounds
+     * of statements that run at once: first the id buckets' recounts (migration 0007) and the
+     * campaign dimension (they read only the entity tables); then, with the (campaign, day) keys
+     * the recounted buckets name added to `touched`, the daily counts (sums of the buckets); then
+     * the daily CTR report and the totals (they read the daily counts just written). A reader of
+     * any one table sees either the old or the new row of each key. `timings` receives each
+     * statement's milliseconds. If a statement fails, the others of its round still finish before
+     * the rebuild fails (and is retried: every statement rewrites whole keys under a newer
+     * version, and a retry finds the keys of buckets already recounted, tombstones included).
      */
     async write(touched: Touched, version: bigint, reportDate: string, timings: Record<string, number> = {}) {
       const written: string[] = [];
-      const run = async (
-        name: (typeof DAILY_QUERIES)[number] | (typeof CAMPAIGN_QUERIES)[number],
-        params: object,
-      ) => {
+      const run = async (name: keyof Queries, params: object) => {
         const t = performance.now();
         // The touched keys go in the body, however many there are: see key-sets.ts.
         const bound = bindKeySets(queries[name], params as Record<string, unknown>);
@@ -107,37 +106,75 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         if (failed) throw (failed as PromiseRejectedResult).reason;
       };
       const common = { version: version.toString(), report_date: reportDate };
-      const dailyFull = touched.full;
-      const daily = dailyFull || touched.days.size > 0 || touched.allDayCampaigns.size > 0;
-      const dailyParams = dailyFull
-        ? {
-            ...common,
-            full: 1,
-            day_campaigns: [],
-            day_dates: [],
-            all_day_campaigns: [],
-            day_campaign_ids: [],
-            min_date: MIN_DATE,
-            max_date: MAX_DATE,
-          }
-        : { ...common, full: 0, ...dayParams(touched) };
-      const campaignsFull = touched.full || touched.allCampaigns;
-      const campaigns = campaignsFull || touched.campaigns.size > 0;
-      const campaignParams = {
-        ...common,
-        full: campaignsFull ? 1 : 0,
-        campaigns: campaignsFull ? [] : [...touched.campaigns],
+      const recounts = FACT_TABLES.filter((f) => touched.full || touched.buckets[f].size > 0);
+      const campaignsDimension = () => touched.full || touched.allCampaigns || touched.campaigns.size > 0;
+      const campaignParams = () => {
+        const full = touched.full || touched.allCampaigns;
+        return { ...common, full: full ? 1 : 0, campaigns: full ? [] : [...touched.campaigns] };
       };
+      // Round 1. The dimension's campaigns are known before the recount (campaign and advertiser
+      // changes); a fact change does not change a campaign's dimension row.
+      const dimension = campaignsDimension();
       await round([
-        ...(daily ? [run("rebuild-impressions", dailyParams), run("rebuild-clicks", dailyParams)] : []),
-        ...(campaigns ? [run("rebuild-advertiser-campaigns", campaignParams)] : []),
+        ...recounts.map((f) =>
+          run(RECOUNT_QUERIES[f].recount, {
+            ...common,
+            full: touched.full ? 1 : 0,
+            ...bucketParams(touched.buckets[f]),
+          }),
+        ),
+        ...(dimension ? [run("rebuild-advertiser-campaigns", campaignParams())] : []),
       ]);
+      if (!touched.full) {
+        const t = performance.now();
+        await Promise.all(
+          recounts.map(async (f) =>
+            addFactKeys(
+              touched,
+              f,
+              await rows<{ campaign_id: number; date: string | null }>(queries[RECOUNT_QUERIES[f].days], {
+                buckets: [...touched.buckets[f]],
+              }),
+            ),
+          ),
+        );
+        if (recounts.length > 0) timings["bucket-days"] = Math.round((performance.now() - t) * 10) / 10;
+      }
+      const fullDaily = {
+        ...common,
+        full: 1,
+        day_campaigns: [],
+        day_dates: [],
+        all_day_campaigns: [],
+        day_campaign_ids: [],
+        min_date: MIN_DATE,
+        max_date: MAX_DATE,
+      };
+      // A fact's daily table is rewritten where its own buckets moved (or every day of a changed
+      // campaign); the daily CTR report where either did.
+      const dailyOf = (f?: FactTable) =>
+        touched.full
+          ? fullDaily
+          : touched.allDayCampaigns.size > 0 || dayKeys(touched, f).size > 0
+            ? { ...common, full: 0, ...dayParams(touched, f) }
+            : null;
+      const factDaily = FACT_TABLES.map((f) => [f, dailyOf(f)] as const);
+      const ctrParams = dailyOf();
+      const daily = ctrParams !== null;
+      const campaigns = campaignsDimension();
+      await round(
+        factDaily.flatMap(([f, params]) =>
+          params ? [run(f === "impressions" ? "rebuild-impressions" : "rebuild-clicks", params)] : [],
+        ),
+      );
       await round([
-        ...(daily ? [run("rebuild-daily-ctr", dailyParams)] : []),
-        ...(campaigns ? [run("rebuild-totals", campaignParams)] : []),
+        ...(ctrParams ? [run("rebuild-daily-ctr", ctrParams)] : []),
+        ...(campaigns ? [run("rebuild-totals", campaignParams())] : []),
       ]);
-      if (daily) written.push(...REPORT_TABLES.slice(0, 3));
-      if (campaigns) written.push(...REPORT_TABLES.slice(3));
+      for (const [f, params] of factDaily) if (params) written.push(`advertiser_campaigns_${f}`);
+      if (daily) written.push(REPORT_TABLES[2]);
+      if (dimension) written.push(REPORT_TABLES[3]);
+      if (campaigns) written.push(REPORT_TABLES[4]);
       return written;
     },
   };

@@ -12,7 +12,7 @@ import { describeFailure } from "./failure.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
-import { emptyTouched, planEvents, type Touched, touchedSize } from "./touched.ts";
+import { dayKeys, emptyTouched, planEvents, type Touched, touchedSize } from "./touched.ts";
 import { createVersionClock, type VersionClock } from "./version-clock.ts";
 
 export interface ReporterDeps {
@@ -134,7 +134,7 @@ export function createReporter({
       reason,
       reports,
       campaigns: touched.campaigns.size,
-      days: touched.days.size,
+      days: dayKeys(touched).size,
       events,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       finishedAt: new Date().toISOString(),
@@ -279,13 +279,23 @@ export function createReporter({
     async start(): Promise<void> {
       const [max] = await rebuilder.rows<{ version: number | string }>(queries["max-version"], {});
       clock = createVersionClock(BigInt(max?.version ?? 0));
-      const [state] = await rebuilder.rows<{ campaigns: number; reported: number }>(
-        queries["report-state"],
-        {},
-      );
-      if (Number(state?.campaigns) > 0 && Number(state?.reported) === 0) {
+      const [state] = await rebuilder.rows<{
+        campaigns: number;
+        reported: number;
+        facts: number;
+        counted: number;
+      }>(queries["report-state"], {});
+      const reportsEmpty = Number(state?.campaigns) > 0 && Number(state?.reported) === 0;
+      // A database migrated to 0007 has facts and reports but no bucket counts yet.
+      const bucketsEmpty = Number(state?.facts) > 0 && Number(state?.counted) === 0;
+      if (reportsEmpty || bucketsEmpty) {
         const r = await full("start-up");
-        logger.info("reports were empty: full rebuild", { durationMs: r.durationMs });
+        logger.info(
+          reportsEmpty ? "reports were empty: full rebuild" : "bucket counts were empty: full rebuild",
+          {
+            durationMs: r.durationMs,
+          },
+        );
       }
       const consumer = await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
       loop = createEventLoop({

@@ -5,8 +5,11 @@ import { join } from "node:path";
 export const sqlFolder = join(import.meta.dir, "..", "sql");
 
 const QUERIES = [
-  "touched-facts",
-  "lost-facts",
+  "touched-buckets",
+  "rebuild-impressions-buckets",
+  "rebuild-clicks-buckets",
+  "impressions-bucket-days",
+  "clicks-bucket-days",
   "touched-campaigns",
   "touched-advertisers",
   "rebuild-impressions",
@@ -30,12 +33,17 @@ const QUERIES = [
 export type QueryName = (typeof QUERIES)[number];
 
 /**
- * Queries that are one file for several tables: the daily counts of impressions and of clicks are
- * the same statement over a different fact table, so `{{fact}}` in the file names it.
+ * Queries that are one file for several tables: the bucket counts and daily counts of impressions
+ * and of clicks are the same statements over a different fact table, so `{{fact}}` in the file
+ * names it.
  */
 const SHARED_FILES: Partial<Record<QueryName, { file: string; vars: Record<string, string> }>> = {
   "rebuild-impressions": { file: "rebuild-daily-counts", vars: { fact: "impressions" } },
   "rebuild-clicks": { file: "rebuild-daily-counts", vars: { fact: "clicks" } },
+  "rebuild-impressions-buckets": { file: "rebuild-buckets", vars: { fact: "impressions" } },
+  "rebuild-clicks-buckets": { file: "rebuild-buckets", vars: { fact: "clicks" } },
+  "impressions-bucket-days": { file: "bucket-days", vars: { fact: "impressions" } },
+  "clicks-bucket-days": { file: "bucket-days", vars: { fact: "clicks" } },
 };
 export type Queries = Readonly<Record<QueryName, string>>;
 

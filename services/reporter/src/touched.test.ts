@@ -34,12 +34,15 @@ test("a burst merges into windows per table, the highest watermark, and full on 
 
 test("fact rows become campaign keys and day keys (no day without created_at)", () => {
   const t = emptyTouched();
-  addFactKeys(t, [
+  addFactKeys(t, "impressions", [
     { campaign_id: 3, date: "2026-11-20" },
     { campaign_id: 3, date: null },
-    { campaign_id: 4, date: "2026-11-21" },
   ]);
+  addFactKeys(t, "clicks", [{ campaign_id: 4, date: "2026-11-21" }]);
   expect([...t.campaigns]).toEqual([3, 4]);
+  // Each fact's daily table gets its own keys; the daily CTR report both.
+  expect(dayParams(t, "impressions")).toMatchObject({ day_campaigns: [3], day_dates: ["2026-11-20"] });
+  expect(dayParams(t, "clicks")).toMatchObject({ day_campaigns: [4], day_dates: ["2026-11-21"] });
   expect(dayParams(t)).toEqual({
     day_campaigns: [3, 4],
     day_dates: ["2026-11-20", "2026-11-21"],

@@ -12,7 +12,21 @@ export interface Touched {
   allDayCampaigns: Set<number>;
   /** (campaign, day) keys of the daily tables, as `campaign|YYYY-MM-DD`. */
   days: Set<string>;
+  /** Id buckets of the fact tables to recount (migration 0007). */
+  buckets: Record<FactTable, Set<number>>;
+  /** (campaign, day) keys a fact table's recounted buckets named: its daily table's keys. */
+  factDays: Record<FactTable, Set<string>>;
 }
+
+export const FACT_TABLES = ["impressions", "clicks"] as const;
+export type FactTable = (typeof FACT_TABLES)[number];
+
+/**
+ * Fact ids per bucket (migration 0007: `bucket = intDiv(id, 65536)`). A recount reads this many
+ * ids at most per touched bucket; a day's sum reads (ids of the day / BUCKET_IDS) rows per
+ * campaign. Stored counts depend on it: changing it needs a full rebuild.
+ */
+export const BUCKET_IDS = 65_536;
 
 export const emptyTouched = (): Touched => ({
   full: false,
@@ -20,6 +34,8 @@ export const emptyTouched = (): Touched => ({
   campaigns: new Set(),
   allDayCampaigns: new Set(),
   days: new Set(),
+  buckets: { impressions: new Set(), clicks: new Set() },
+  factDays: { impressions: new Set(), clicks: new Set() },
 });
 
 export interface Window {
@@ -72,24 +88,35 @@ export function windowParams(windows: Window[]) {
 
 export const dayKey = (campaignId: number, date: string) => `${campaignId}|${date}`;
 
-/** Pure: adds a fact table's touched rows (date null: a row without created_at, totals only). */
-export function addFactKeys(t: Touched, rows: { campaign_id: number; date: string | null }[]): void {
+/** Pure: adds a fact table's touched keys (date null: a row without created_at, totals only). */
+export function addFactKeys(
+  t: Touched,
+  fact: FactTable,
+  rows: { campaign_id: number; date: string | null }[],
+): void {
   for (const r of rows) {
     const id = Number(r.campaign_id);
     t.campaigns.add(id);
-    if (r.date) t.days.add(dayKey(id, r.date));
+    if (r.date) t.factDays[fact].add(dayKey(id, r.date));
   }
+}
+
+/** The explicit (campaign, day) keys of one fact's daily table, or (no fact) of the daily CTR. */
+export function dayKeys(t: Touched, fact?: FactTable): Set<string> {
+  const facts = fact ? [fact] : FACT_TABLES;
+  return new Set([...t.days, ...facts.flatMap((f) => [...t.factDays[f]])]);
 }
 
 /**
  * Rebuild parameters for the daily tables: the explicit (campaign, day) keys as parallel arrays,
  * plus the campaigns and date range the fact reads may touch (literal bounds let ClickHouse prune
- * granules; a campaign rebuilt on all its days lifts the date bound).
+ * granules; a campaign rebuilt on all its days lifts the date bound). With `fact`: the keys of
+ * that fact's daily table; without: of both (the daily CTR report).
  */
-export function dayParams(t: Touched) {
+export function dayParams(t: Touched, fact?: FactTable) {
   const dayCampaigns: number[] = [];
   const dayDates: string[] = [];
-  for (const key of t.days) {
+  for (const key of dayKeys(t, fact)) {
     const [c, d] = key.split("|");
     dayCampaigns.push(Number(c));
     dayDates.push(d as string);
@@ -110,5 +137,31 @@ export function dayParams(t: Touched) {
 export const MIN_DATE = "1900-01-01";
 export const MAX_DATE = "2299-12-30";
 
-/** How many keys a rebuild would write as literals (past REPORTER_MAX_TOUCHED_KEYS: a full rebuild). */
-export const touchedSize = (t: Touched) => t.campaigns.size + t.allDayCampaigns.size + t.days.size;
+/**
+ * How many keys a rebuild starts from (past REPORTER_MAX_TOUCHED_KEYS: a full rebuild): changed
+ * campaigns, explicit days and id buckets to recount. The (campaign, day) keys a recount finds are
+ * not counted: their cost is a read of the days they name, bounded by the buckets.
+ */
+export const touchedSize = (t: Touched) =>
+  t.campaigns.size +
+  t.allDayCampaigns.size +
+  t.days.size +
+  t.buckets.impressions.size +
+  t.buckets.clicks.size;
+
+/**
+ * Parameters of a recount of `buckets`: the list, and an id range enclosing them (a literal range
+ * lets ClickHouse select the primary key's granules; intDiv truncates toward zero, so bucket 0
+ * also holds negative ids, and the range is one bucket wider on each side).
+ */
+export function bucketParams(buckets: Set<number>) {
+  const list = [...buckets].sort((a, b) => a - b);
+  const lo = list[0] ?? 0;
+  const hi = list[list.length - 1] ?? 0;
+  return {
+    bucket_ids: BUCKET_IDS,
+    buckets: list,
+    min_id: (lo - 1) * BUCKET_IDS,
+    max_id: (hi + 2) * BUCKET_IDS,
+  };
+}

@@ -1,0 +1,23 @@
+-- {{fact}}_buckets (rebuild-impressions-buckets and rebuild-clicks-buckets, one file: sql.ts fills
+-- in {{fact}}): recounts the listed id buckets (or, with full = 1, all of them) from
+-- {{fact}}_current, a range read of its primary key (id) of 65,536 ids per bucket whatever the
+-- history's length. Every (day, campaign) the bucket holds now gets its count; one it held before
+-- (FINAL: its newest row) and no longer does gets a tombstone. One INSERT, one _version.
+INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, _version, _deleted)
+WITH counts AS (
+    SELECT toDate32(f.created_at) AS date, intDiv(f.id, {bucket_ids:UInt32}) AS bucket,
+           assumeNotNull(f.campaign_id) AS campaign_id, count() AS n
+    FROM {{fact}}_current AS f
+    WHERE f.campaign_id IS NOT NULL
+      AND ({full:UInt8} = 1
+           OR (f.id >= {min_id:Int64} AND f.id < {max_id:Int64}
+               AND intDiv(f.id, {bucket_ids:UInt32}) IN {buckets:Array(Int32)}))
+    GROUP BY date, bucket, campaign_id
+),
+before AS (
+    SELECT date, bucket, campaign_id, toUInt64(0) AS n FROM {{fact}}_buckets FINAL
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR bucket IN {buckets:Array(Int32)})
+)
+SELECT date, bucket, campaign_id, sum(n) AS total, {version:UInt64}, total = 0
+FROM (SELECT * FROM counts UNION ALL SELECT * FROM before)
+GROUP BY date, bucket, campaign_id
