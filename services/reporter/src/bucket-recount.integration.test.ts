@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { createRebuilder } from "./rebuild.ts";
+import { loadQueries } from "./sql.ts";
+import { emptyTouched, planEvents } from "./touched.ts";
+
+// A rebuild that dies between its bucket recount and the daily tables, then runs again for the
+// same window (the redelivered event): the key the recount emptied is still found and
+// tombstoned, and every count equals the facts.
+
+let ch: TestClickHouse;
+beforeAll(async () => {
+  ch = await startTestClickHouse();
+  await migrateOlap(ch.client, ch.database);
+});
+afterAll(() => ch.stop());
+
+async function daily(): Promise<{ campaign_id: number; date: string; n: number }[]> {
+  const rs = await ch.client.query({
+    query: `SELECT campaign_id, toString(date) AS date, impressions AS n FROM advertiser_campaigns_impressions FINAL
+            WHERE _deleted = 0 ORDER BY campaign_id, date`,
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return (await rs.json()) as { campaign_id: number; date: string; n: number }[];
+}
+
+const window = (xid: number) =>
+  planEvents([
+    {
+      table: "impressions",
+      batchIds: [`b${xid}`],
+      kinds: ["delete", "upsert"],
+      rows: 2,
+      watermark: String(xid + 1),
+      windows: [{ from: String(xid), to: String(xid + 1) }],
+      loadedAt: new Date().toISOString(),
+    },
+  ]);
+
+test("a rebuild that fails after its recount and is retried still tombstones the (campaign, day) a move emptied", async () => {
+  const queries = loadQueries();
+  const rebuilder = createRebuilder(ch.client, queries);
+  await ch.client.command({
+    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 1, 'c', 1, 10, 1, 1 FROM numbers(2)`,
+  });
+  // Campaign 1 has one impression on 2026-11-20 (id 5) and one on 2026-11-21 (id 6).
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES
+      (5, 1, '2026-11-20 10:00:00', 10, 100), (6, 1, '2026-11-21 10:00:00', 11, 100)`,
+  });
+  await rebuilder.write(await rebuilder.findTouched(window(100)), 1000n, "2026-11-21");
+  expect(await daily()).toEqual([
+    { campaign_id: 1, date: "2026-11-20", n: 1 },
+    { campaign_id: 1, date: "2026-11-21", n: 1 },
+  ]);
+
+  // Id 5 moves to campaign 2 on 2026-11-22: a tombstone (no campaign), then its new version.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted) VALUES
+      (5, NULL, NULL, 20, 200, 1), (5, 2, '2026-11-22 10:00:00', 21, 200, 0)`,
+  });
+  // The daily statements fail: the recount has run, nothing after it.
+  const failing = createRebuilder(ch.client, {
+    ...queries,
+    "rebuild-impressions": "SELECT throwIf(1, 'killed here')",
+  });
+  await expect(failing.write(await failing.findTouched(window(200)), 2000n, "2026-11-22")).rejects.toThrow(
+    "killed here",
+  );
+  // A merge collapses what it can before the retry (a tombstone stays).
+  await ch.client.command({ query: "OPTIMIZE TABLE impressions_buckets FINAL" });
+  await ch.client.command({ query: "OPTIMIZE TABLE impressions FINAL" });
+
+  const touched = await rebuilder.findTouched(window(200));
+  expect(touched.full).toBe(false);
+  await rebuilder.write(touched, 3000n, "2026-11-22");
+  expect(await daily()).toEqual([
+    { campaign_id: 1, date: "2026-11-21", n: 1 },
+    { campaign_id: 2, date: "2026-11-22", n: 1 },
+  ]);
+  // And a full rebuild agrees.
+  await rebuilder.write({ ...emptyTouched(), full: true }, 4000n, "2026-11-22");
+  expect(await daily()).toEqual([
+    { campaign_id: 1, date: "2026-11-21", n: 1 },
+    { campaign_id: 2, date: "2026-11-22", n: 1 },
+  ]);
+});
