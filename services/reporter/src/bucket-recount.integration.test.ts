@@ -62,9 +62,11 @@ test("a rebuild that fails after its recount and is retried still tombstones the
       (5, NULL, NULL, 20, 200, 1), (5, 2, '2026-11-22 10:00:00', 21, 200, 0)`,
   });
   // The daily statements fail: the recount has run, nothing after it.
+  const killed = "SELECT throwIf(1, 'killed here')";
   const failing = createRebuilder(ch.client, {
     ...queries,
-    "rebuild-impressions": "SELECT throwIf(1, 'killed here')",
+    "rebuild-impressions": killed,
+    "rebuild-impressions-listed": killed,
   });
   await expect(failing.write(await failing.findTouched(window(200)), 2000n, "2026-11-22")).rejects.toThrow(
     "killed here",

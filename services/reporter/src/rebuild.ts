@@ -99,7 +99,8 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         // The touched keys go in the body, however many there are: see key-sets.ts.
         const bound = bindKeySets(queries[name], params as Record<string, unknown>);
         await clickhouse.command(bound);
-        timings[name] = Math.round((performance.now() - t) * 10) / 10;
+        // A -listed variant is the same statement: timed under its name.
+        timings[name.replace(/-listed$/, "")] = Math.round((performance.now() - t) * 10) / 10;
       };
       const round = async (statements: Promise<void>[]) => {
         const failed = (await Promise.allSettled(statements)).find((r) => r.status === "rejected");
@@ -159,16 +160,22 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             ? { ...common, full: 0, ...dayParams(touched, f) }
             : null;
       const factDaily = FACT_TABLES.map((f) => [f, dailyOf(f)] as const);
+      // Only explicit keys: the statements without the whole-campaign reads.
+      const listed = !touched.full && touched.allDayCampaigns.size === 0;
+      const dailyQuery = (name: "rebuild-impressions" | "rebuild-clicks" | "rebuild-daily-ctr") =>
+        listed ? (`${name}-listed` as const) : name;
       const ctrParams = dailyOf();
       const daily = ctrParams !== null;
       const campaigns = campaignsDimension();
       await round(
         factDaily.flatMap(([f, params]) =>
-          params ? [run(f === "impressions" ? "rebuild-impressions" : "rebuild-clicks", params)] : [],
+          params
+            ? [run(dailyQuery(f === "impressions" ? "rebuild-impressions" : "rebuild-clicks"), params)]
+            : [],
         ),
       );
       await round([
-        ...(ctrParams ? [run("rebuild-daily-ctr", ctrParams)] : []),
+        ...(ctrParams ? [run(dailyQuery("rebuild-daily-ctr"), ctrParams)] : []),
         ...(campaigns ? [run("rebuild-totals", campaignParams())] : []),
       ]);
       for (const [f, params] of factDaily) if (params) written.push(`advertiser_campaigns_${f}`);

@@ -15,6 +15,9 @@ const QUERIES = [
   "rebuild-impressions",
   "rebuild-clicks",
   "rebuild-daily-ctr",
+  "rebuild-impressions-listed",
+  "rebuild-clicks-listed",
+  "rebuild-daily-ctr-listed",
   "rebuild-advertiser-campaigns",
   "rebuild-totals",
   "max-version",
@@ -35,13 +38,30 @@ export type QueryName = (typeof QUERIES)[number];
 /**
  * Queries that are one file for several tables: the bucket counts and daily counts of impressions
  * and of clicks are the same statements over a different fact table, so `{{fact}}` in the file
- * names it.
+ * names it. A `-listed` variant includes another fragment in place of one (`fragments`).
  */
-const SHARED_FILES: Partial<Record<QueryName, { file: string; vars: Record<string, string> }>> = {
+const SHARED_FILES: Partial<
+  Record<QueryName, { file: string; vars?: Record<string, string>; fragments?: Record<string, string> }>
+> = {
   "rebuild-impressions": { file: "rebuild-daily-counts", vars: { fact: "impressions" } },
   "rebuild-clicks": { file: "rebuild-daily-counts", vars: { fact: "clicks" } },
   "rebuild-impressions-buckets": { file: "rebuild-buckets", vars: { fact: "impressions" } },
   "rebuild-clicks-buckets": { file: "rebuild-buckets", vars: { fact: "clicks" } },
+  // Variants for explicit keys only (see _touched-days-listed.sql).
+  "rebuild-impressions-listed": {
+    file: "rebuild-daily-counts",
+    vars: { fact: "impressions" },
+    fragments: { touched_days: "touched_days_listed" },
+  },
+  "rebuild-clicks-listed": {
+    file: "rebuild-daily-counts",
+    vars: { fact: "clicks" },
+    fragments: { touched_days: "touched_days_listed" },
+  },
+  "rebuild-daily-ctr-listed": {
+    file: "rebuild-daily-ctr",
+    fragments: { touched_days: "touched_days_listed" },
+  },
   "impressions-bucket-days": { file: "bucket-days", vars: { fact: "impressions" } },
   "clicks-bucket-days": { file: "bucket-days", vars: { fact: "clicks" } },
 };
@@ -70,7 +90,7 @@ export function loadQueries(folder = sqlFolder): Queries {
     const shared = SHARED_FILES[name];
     const text = stripComments(readFileSync(join(folder, `${shared?.file ?? name}.sql`), "utf8"));
     out[name] = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-      const fragment = shared?.vars[key] ?? fragments.get(key);
+      const fragment = shared?.vars?.[key] ?? fragments.get(shared?.fragments?.[key] ?? key);
       if (fragment === undefined) throw new Error(`${name}.sql: unknown fragment {{${key}}}`);
       return fragment;
     });
