@@ -15,11 +15,12 @@ export interface TruthWorld {
 }
 
 // Each entity table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.
-const TS = {
+export const TS = {
   pg: (c: string) => `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US')`,
   ch: (c: string) => `formatDateTime(${c}, '%Y-%m-%d %H:%i:%S.%f')`,
 };
-const ENTITY_COLUMNS: Record<string, { pg: string[]; ch: string[] }> = {
+export type EntityColumns = Record<string, { pg: string[]; ch: string[] }>;
+export const ENTITY_COLUMNS = {
   advertiser: {
     pg: ["id", "name", TS.pg("updated_at"), TS.pg("created_at")],
     ch: ["id", "name", TS.ch("updated_at"), TS.ch("created_at")],
@@ -41,23 +42,45 @@ const ENTITY_COLUMNS: Record<string, { pg: string[]; ch: string[] }> = {
     ch: ["id", "campaign_id", TS.ch("created_at")],
   },
   clicks: { pg: ["id", "campaign_id", TS.pg("created_at")], ch: ["id", "campaign_id", TS.ch("created_at")] },
-};
+} satisfies EntityColumns;
 const line = (row: Record<string, unknown>) =>
   Object.values(row)
     .map((v) => (v === null ? "NULL" : String(v)))
     .join("|");
 
+/** One entity table in PostgreSQL, each row as canonical text, ordered by id. */
+export async function postgresEntityRows(
+  pool: Pool,
+  table: string,
+  columns: EntityColumns = ENTITY_COLUMNS,
+): Promise<string[]> {
+  const cols = columns[table]?.pg.map((c, i) => `${c} AS c${i}`).join(", ");
+  return (await pool.query(`SELECT ${cols} FROM ${table} ORDER BY id`)).rows.map(line);
+}
+
+/** One entity table's ClickHouse `_current` view, each row as canonical text, ordered by id. */
+export async function clickhouseEntityRows(
+  clickhouse: ClickHouseClient,
+  table: string,
+  columns: EntityColumns = ENTITY_COLUMNS,
+): Promise<string[]> {
+  const cols = columns[table]?.ch.map((c, i) => `${c} AS c${i}`).join(", ");
+  const rs = await clickhouse.query({
+    query: `SELECT ${cols} FROM ${table}_current ORDER BY id`,
+    format: "JSONEachRow",
+  });
+  return ((await rs.json()) as Record<string, unknown>[]).map(line);
+}
+
 /** The four entity tables: ClickHouse's `_current` views row for row against PostgreSQL. */
-export async function compareEntities(pool: Pool, clickhouse: ClickHouseClient) {
-  for (const [table, cols] of Object.entries(ENTITY_COLUMNS)) {
-    const pgCols = cols.pg.map((c, i) => `${c} AS c${i}`).join(", ");
-    const chCols = cols.ch.map((c, i) => `${c} AS c${i}`).join(", ");
-    const pg = (await pool.query(`SELECT ${pgCols} FROM ${table} ORDER BY id`)).rows.map(line);
-    const rs = await clickhouse.query({
-      query: `SELECT ${chCols} FROM ${table}_current ORDER BY id`,
-      format: "JSONEachRow",
-    });
-    const ch = ((await rs.json()) as Record<string, unknown>[]).map(line);
+export async function compareEntities(
+  pool: Pool,
+  clickhouse: ClickHouseClient,
+  columns: EntityColumns = ENTITY_COLUMNS,
+) {
+  for (const table of Object.keys(columns)) {
+    const pg = await postgresEntityRows(pool, table, columns);
+    const ch = await clickhouseEntityRows(clickhouse, table, columns);
     expect({ table, rows: ch.length }).toEqual({ table, rows: pg.length });
     expect(ch).toEqual(pg);
   }
