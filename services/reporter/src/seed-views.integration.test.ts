@@ -107,6 +107,16 @@ const ORDER: Record<string, string> = {
 const ts = (x: string) =>
   `to_char(coalesce(date_trunc('second', ${x}), 'epoch'::timestamp), 'YYYY-MM-DD HH24:MI:SS')`;
 
+/** advertiser_campaigns_impressions / _clicks: one fact table's rows per (campaign, day). */
+const dailyCounts = (fact: "impressions" | "clicks") => `
+SELECT count(*)::int AS campaign_${fact}_count_daily, f.created_at::date::text AS campaign_${fact}_date,
+  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
+  ${ts("max(f.created_at)")} AS rtm_delta
+FROM ${fact} f LEFT JOIN campaign c ON c.id = f.campaign_id
+WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
+GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
+ORDER BY 4, 2`;
+
 const PG: Record<string, string> = {
   advertiser_campaigns: `
 WITH f AS (
@@ -127,22 +137,8 @@ SELECT coalesce(a.name, '') AS advertiser_name, f.name AS campaign_name, f.bid::
   ${ts("greatest(a.updated_at, f.updated_at, f.imax, f.kmax)")} AS rtm_delta
 FROM f LEFT JOIN advertiser a ON a.id = f.advertiser_id
 ORDER BY f.id`,
-  advertiser_campaigns_impressions: `
-SELECT count(*)::int AS campaign_impressions_count_daily, f.created_at::date::text AS campaign_impressions_date,
-  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
-  ${ts("max(f.created_at)")} AS rtm_delta
-FROM impressions f LEFT JOIN campaign c ON c.id = f.campaign_id
-WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
-GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
-ORDER BY 4, 2`,
-  advertiser_campaigns_clicks: `
-SELECT count(*)::int AS campaign_clicks_count_daily, f.created_at::date::text AS campaign_clicks_date,
-  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
-  ${ts("max(f.created_at)")} AS rtm_delta
-FROM clicks f LEFT JOIN campaign c ON c.id = f.campaign_id
-WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
-GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
-ORDER BY 4, 2`,
+  advertiser_campaigns_impressions: dailyCounts("impressions"),
+  advertiser_campaigns_clicks: dailyCounts("clicks"),
   advertiser_campaigns_totals_report: `
 WITH b AS (
   SELECT c.*, a.name AS aname, $1::date AS rd,
