@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
+import { flightCtes } from "./truth-support.ts";
 
 // The original design's five tables as views in <database>_seed (shared/clickhouse/0006): queried
 // with the original column lists, every value must equal the same figure computed straight from
@@ -145,15 +146,7 @@ WITH b AS (
          (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps,
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clks
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), d AS (
-  SELECT *, clks * bid AS spend,
-         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
-              ELSE end_date - start_date + 1 END AS days_total
-  FROM b
-), e AS (
-  SELECT *, CASE WHEN days_total = 0 THEN 0 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
-  FROM d
-), f AS (
+), ${flightCtes("b", "clks")}, f AS (
   SELECT *, CASE WHEN bid = 0 THEN 0 ELSE floor(budget / bid) END AS bids_max,
          CASE WHEN days_total = 0 THEN 0 ELSE round(budget / days_total, 2) END AS norm,
          CASE WHEN days_elapsed = 0 THEN 0 ELSE round(spend / days_elapsed, 2) END AS used

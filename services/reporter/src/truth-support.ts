@@ -86,6 +86,21 @@ export async function compareEntities(
   }
 }
 
+/**
+ * A campaign's flight as two CTEs over `source` (bid, budget, start_date, end_date, the report date
+ * `rd` and the campaign's click count in column `clicks`): `d` adds spend and days_total, `e` days_elapsed.
+ */
+export const flightCtes = (source: string, clicks: string) => `d AS (
+  SELECT *, ${clicks} * bid AS spend,
+         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
+              ELSE end_date - start_date + 1 END AS days_total
+  FROM ${source}
+), e AS (
+  SELECT *, CASE WHEN days_total = 0 THEN 0
+                 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
+  FROM d
+)`;
+
 export const TRUTH_CAMPAIGNS = `
 WITH base AS (
   SELECT c.id AS campaign_id, c.name AS campaign_name, c.advertiser_id, a.name AS advertiser_name,
@@ -94,16 +109,7 @@ WITH base AS (
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks,
          $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), d AS (
-  SELECT *, clicks * bid AS spend,
-         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
-              ELSE end_date - start_date + 1 END AS days_total
-  FROM base
-), e AS (
-  SELECT *, CASE WHEN days_total = 0 THEN 0
-                 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
-  FROM d
-)
+), ${flightCtes("base", "clicks")}
 SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 AS bid, budget::float8 AS budget,
   start_date::text AS start_date, end_date::text AS end_date, impressions::int AS impressions, clicks::int AS clicks,
   CASE WHEN impressions = 0 THEN 0 ELSE clicks::float8 / impressions END AS ctr,
