@@ -72,26 +72,19 @@ const insertReportRow = (client: ClickHouseClient) =>
     query:
       "INSERT INTO advertiser_campaigns_clicks (campaign_id, date, advertiser_id, clicks, _version) SELECT 1, today(), 1, count(), 1 FROM clicks_current",
   });
-const countOf = async (table: string) => {
-  const rs = await ch
-    .connect(database)
-    .query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
-  return Number((await rs.json<{ n: string }>())[0]?.n);
-};
+/** A query's rows, as JSONEachRow gives them. */
+const rowsOf = async <T = unknown>(client: ClickHouseClient, query: string) =>
+  (await client.query({ query, format: "JSONEachRow" })).json<T>();
+const countOf = async (table: string) =>
+  Number((await rowsOf<{ n: string }>(ch.connect(database), `SELECT count() AS n FROM ${table}`))[0]?.n);
 
 describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
   test("the read-only user reads and fails to insert", async () => {
     const reader = as("reader");
-    const rs = await reader.query({
-      query: "SELECT count() AS n FROM impressions_current",
-      format: "JSONEachRow",
-    });
-    expect(await rs.json()).toEqual([{ n: "0" }]);
-    const seed = await reader.query({
-      query: `SELECT count() AS n FROM ${database}_seed.advertiser_campaigns_totals_report`,
-      format: "JSONEachRow",
-    });
-    expect(await seed.json()).toEqual([{ n: "0" }]);
+    expect(await rowsOf(reader, "SELECT count() AS n FROM impressions_current")).toEqual([{ n: "0" }]);
+    expect(
+      await rowsOf(reader, `SELECT count() AS n FROM ${database}_seed.advertiser_campaigns_totals_report`),
+    ).toEqual([{ n: "0" }]);
     expect(await outcome(insertAdvertiser(reader, 1))).toBe("497 ACCESS_DENIED");
     expect(
       await outcome(reader.command({ query: "INSERT INTO impressions (id, _version, _xid) SELECT 1, 1, 1" })),
@@ -173,11 +166,7 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
 
   test("the extractor's (verifier's) user reads and writes nothing", async () => {
     const extractor = as("extractor");
-    const rs = await extractor.query({
-      query: "SELECT count() AS n FROM advertiser FINAL",
-      format: "JSONEachRow",
-    });
-    expect(await rs.json()).toEqual([{ n: "1" }]);
+    expect(await rowsOf(extractor, "SELECT count() AS n FROM advertiser FINAL")).toEqual([{ n: "1" }]);
     expect(await outcome(insertAdvertiser(extractor, 3))).toBe("497 ACCESS_DENIED");
     expect(await outcome(insertReportRow(extractor))).toBe("497 ACCESS_DENIED");
   });
