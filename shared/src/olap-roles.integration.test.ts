@@ -72,6 +72,9 @@ const insertReportRow = (client: ClickHouseClient) =>
     query:
       "INSERT INTO advertiser_campaigns_clicks (campaign_id, date, advertiser_id, clicks, _version) SELECT 1, today(), 1, count(), 1 FROM clicks_current",
   });
+/** Rows inserted as JSONEachRow. */
+const insertRows = (client: ClickHouseClient, table: string, values: Record<string, unknown>[]) =>
+  client.insert({ table, format: "JSONEachRow", values });
 /** A query's rows, as JSONEachRow gives them. */
 const rowsOf = async <T = unknown>(client: ClickHouseClient, query: string) =>
   (await client.query({ query, format: "JSONEachRow" })).json<T>();
@@ -112,23 +115,15 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     expect(await countOf("advertiser")).toBe(1);
     expect(
       await outcome(
-        loader.insert({
-          table: "loaded_batches",
-          format: "JSONEachRow",
-          values: [
-            { table_name: "advertiser", batch_id: "b1", kind: "upsert", from_xid: 1, to_xid: 2, rows: 1 },
-          ],
-        }),
+        insertRows(loader, "loaded_batches", [
+          { table_name: "advertiser", batch_id: "b1", kind: "upsert", from_xid: 1, to_xid: 2, rows: 1 },
+        ]),
       ),
     ).toBe("ok");
     expect(await outcome(insertReportRow(loader))).toBe("497 ACCESS_DENIED");
     expect(
       await outcome(
-        loader.insert({
-          table: "advertiser_campaigns_totals_report",
-          format: "JSONEachRow",
-          values: [{ campaign_id: 1, _version: 1 }],
-        }),
+        insertRows(loader, "advertiser_campaigns_totals_report", [{ campaign_id: 1, _version: 1 }]),
       ),
     ).toBe("497 ACCESS_DENIED");
     expect(await outcome(loader.command({ query: "ALTER TABLE impressions DELETE WHERE 1" }))).toMatch(
@@ -144,11 +139,9 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     expect(await countOf("advertiser_campaigns_clicks")).toBe(1);
     expect(
       await outcome(
-        reporter.insert({
-          table: "reported_batches",
-          format: "JSONEachRow",
-          values: [{ table_name: "advertiser", batch_id: "b1", to_xid: 2, version: 1 }],
-        }),
+        insertRows(reporter, "reported_batches", [
+          { table_name: "advertiser", batch_id: "b1", to_xid: 2, version: 1 },
+        ]),
       ),
     ).toBe("ok");
     const before = await countOf("advertiser");
