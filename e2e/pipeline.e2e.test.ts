@@ -1,77 +1,27 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations } from "@adpipe/generator";
 import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
+import {
+  clickhouseEntityRows,
+  compareEntities,
+  ENTITY_COLUMNS,
+  type EntityColumns,
+  TS,
+} from "@adpipe/reporter/truth";
 
-// Each table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.
-const TS = {
-  pg: (c: string) => `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US')`,
-  ch: (c: string) => `formatDateTime(${c}, '%Y-%m-%d %H:%i:%S.%f')`,
-};
-const COLUMNS: Record<string, { pg: string[]; ch: string[] }> = {
-  advertiser: {
-    pg: ["id", "name", TS.pg("updated_at"), TS.pg("created_at")],
-    ch: ["id", "name", TS.ch("updated_at"), TS.ch("created_at")],
-  },
+// The reporter's entity comparison, with the campaign timestamps compared too.
+const COLUMNS: EntityColumns = {
+  ...ENTITY_COLUMNS,
   campaign: {
-    pg: [
-      "id",
-      "name",
-      "bid::text",
-      "budget::text",
-      "start_date::text",
-      "end_date::text",
-      "advertiser_id",
-      TS.pg("updated_at"),
-      TS.pg("created_at"),
-    ],
-    ch: [
-      "id",
-      "name",
-      "toDecimalString(bid, 2)",
-      "toDecimalString(budget, 2)",
-      "toString(start_date)",
-      "toString(end_date)",
-      "advertiser_id",
-      TS.ch("updated_at"),
-      TS.ch("created_at"),
-    ],
+    pg: [...ENTITY_COLUMNS.campaign.pg, TS.pg("updated_at"), TS.pg("created_at")],
+    ch: [...ENTITY_COLUMNS.campaign.ch, TS.ch("updated_at"), TS.ch("created_at")],
   },
-  impressions: {
-    pg: ["id", "campaign_id", TS.pg("created_at")],
-    ch: ["id", "campaign_id", TS.ch("created_at")],
-  },
-  clicks: { pg: ["id", "campaign_id", TS.pg("created_at")], ch: ["id", "campaign_id", TS.ch("created_at")] },
 };
-
-const line = (row: Record<string, unknown>) =>
-  Object.values(row)
-    .map((v) => (v === null ? "NULL" : String(v)))
-    .join("|");
 
 let p: PipelineWorld;
 
-async function postgresRows(table: string): Promise<string[]> {
-  const cols = COLUMNS[table]?.pg.map((c, i) => `${c} AS c${i}`).join(", ");
-  const { rows } = await p.pool.query(`SELECT ${cols} FROM ${table} ORDER BY id`);
-  return rows.map(line);
-}
-
-async function clickhouseRows(table: string): Promise<string[]> {
-  const cols = COLUMNS[table]?.ch.map((c, i) => `${c} AS c${i}`).join(", ");
-  const rs = await p.chs.client.query({
-    query: `SELECT ${cols} FROM ${table}_current ORDER BY id`,
-    format: "JSONEachRow",
-  });
-  return ((await rs.json()) as Record<string, unknown>[]).map(line);
-}
-
-async function expectSameRows() {
-  for (const table of Object.keys(COLUMNS)) {
-    const [pg, ch] = [await postgresRows(table), await clickhouseRows(table)];
-    expect({ table, rows: ch.length }).toEqual({ table, rows: pg.length });
-    expect(ch).toEqual(pg);
-  }
-}
+const clickhouseRows = (table: string) => clickhouseEntityRows(p.chs.client, table, COLUMNS);
+const expectSameRows = () => compareEntities(p.pool, p.chs.client, COLUMNS);
 
 beforeAll(async () => {
   p = await createPipelineWorld({ extractInBackground: false });

@@ -72,26 +72,22 @@ const insertReportRow = (client: ClickHouseClient) =>
     query:
       "INSERT INTO advertiser_campaigns_clicks (campaign_id, date, advertiser_id, clicks, _version) SELECT 1, today(), 1, count(), 1 FROM clicks_current",
   });
-const countOf = async (table: string) => {
-  const rs = await ch
-    .connect(database)
-    .query({ query: `SELECT count() AS n FROM ${table}`, format: "JSONEachRow" });
-  return Number((await rs.json<{ n: string }>())[0]?.n);
-};
+/** Rows inserted as JSONEachRow. */
+const insertRows = (client: ClickHouseClient, table: string, values: Record<string, unknown>[]) =>
+  client.insert({ table, format: "JSONEachRow", values });
+/** A query's rows, as JSONEachRow gives them. */
+const rowsOf = async <T = unknown>(client: ClickHouseClient, query: string) =>
+  (await client.query({ query, format: "JSONEachRow" })).json<T>();
+const countOf = async (table: string) =>
+  Number((await rowsOf<{ n: string }>(ch.connect(database), `SELECT count() AS n FROM ${table}`))[0]?.n);
 
 describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
   test("the read-only user reads and fails to insert", async () => {
     const reader = as("reader");
-    const rs = await reader.query({
-      query: "SELECT count() AS n FROM impressions_current",
-      format: "JSONEachRow",
-    });
-    expect(await rs.json()).toEqual([{ n: "0" }]);
-    const seed = await reader.query({
-      query: `SELECT count() AS n FROM ${database}_seed.advertiser_campaigns_totals_report`,
-      format: "JSONEachRow",
-    });
-    expect(await seed.json()).toEqual([{ n: "0" }]);
+    expect(await rowsOf(reader, "SELECT count() AS n FROM impressions_current")).toEqual([{ n: "0" }]);
+    expect(
+      await rowsOf(reader, `SELECT count() AS n FROM ${database}_seed.advertiser_campaigns_totals_report`),
+    ).toEqual([{ n: "0" }]);
     expect(await outcome(insertAdvertiser(reader, 1))).toBe("497 ACCESS_DENIED");
     expect(
       await outcome(reader.command({ query: "INSERT INTO impressions (id, _version, _xid) SELECT 1, 1, 1" })),
@@ -119,23 +115,15 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     expect(await countOf("advertiser")).toBe(1);
     expect(
       await outcome(
-        loader.insert({
-          table: "loaded_batches",
-          format: "JSONEachRow",
-          values: [
-            { table_name: "advertiser", batch_id: "b1", kind: "upsert", from_xid: 1, to_xid: 2, rows: 1 },
-          ],
-        }),
+        insertRows(loader, "loaded_batches", [
+          { table_name: "advertiser", batch_id: "b1", kind: "upsert", from_xid: 1, to_xid: 2, rows: 1 },
+        ]),
       ),
     ).toBe("ok");
     expect(await outcome(insertReportRow(loader))).toBe("497 ACCESS_DENIED");
     expect(
       await outcome(
-        loader.insert({
-          table: "advertiser_campaigns_totals_report",
-          format: "JSONEachRow",
-          values: [{ campaign_id: 1, _version: 1 }],
-        }),
+        insertRows(loader, "advertiser_campaigns_totals_report", [{ campaign_id: 1, _version: 1 }]),
       ),
     ).toBe("497 ACCESS_DENIED");
     expect(await outcome(loader.command({ query: "ALTER TABLE impressions DELETE WHERE 1" }))).toMatch(
@@ -151,11 +139,9 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
     expect(await countOf("advertiser_campaigns_clicks")).toBe(1);
     expect(
       await outcome(
-        reporter.insert({
-          table: "reported_batches",
-          format: "JSONEachRow",
-          values: [{ table_name: "advertiser", batch_id: "b1", to_xid: 2, version: 1 }],
-        }),
+        insertRows(reporter, "reported_batches", [
+          { table_name: "advertiser", batch_id: "b1", to_xid: 2, version: 1 },
+        ]),
       ),
     ).toBe("ok");
     const before = await countOf("advertiser");
@@ -173,11 +159,7 @@ describe("ClickHouse users (shared/src/olap-roles.ts)", () => {
 
   test("the extractor's (verifier's) user reads and writes nothing", async () => {
     const extractor = as("extractor");
-    const rs = await extractor.query({
-      query: "SELECT count() AS n FROM advertiser FINAL",
-      format: "JSONEachRow",
-    });
-    expect(await rs.json()).toEqual([{ n: "1" }]);
+    expect(await rowsOf(extractor, "SELECT count() AS n FROM advertiser FINAL")).toEqual([{ n: "1" }]);
     expect(await outcome(insertAdvertiser(extractor, 3))).toBe("497 ACCESS_DENIED");
     expect(await outcome(insertReportRow(extractor))).toBe("497 ACCESS_DENIED");
   });

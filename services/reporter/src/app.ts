@@ -92,16 +92,24 @@ export function createApp({
     },
   });
 
-  app.api.get(
+  /** A list filtered by `advertiser_id`, as JSON or as CSV (`format=csv`, named `<file>.csv`). */
+  const advertiserList = (
+    path: string,
+    summary: string,
+    tags: string[],
+    file: string,
+    rows: (filter: { advertiser_id?: number }) => Promise<Row[]>,
+  ) =>
+    app.api.get(path, { summary, tags, query: advertiserFilter, produces: csvToo }, async (c, { query }) =>
+      respond(c, await rows(query), query.format, file),
+    );
+
+  advertiserList(
     "/kpis/campaigns",
-    {
-      summary: "KPIs per campaign (CTR, spend, budget, pacing, CPM, CPC)",
-      tags: kpi,
-      query: advertiserFilter,
-      produces: csvToo,
-    },
-    async (c, { query }) =>
-      respond(c, await kpis.campaigns({ advertiser_id: query.advertiser_id }), query.format, "campaigns"),
+    "KPIs per campaign (CTR, spend, budget, pacing, CPM, CPC)",
+    kpi,
+    "campaigns",
+    (q) => kpis.campaigns({ advertiser_id: q.advertiser_id }),
   );
 
   app.api.get(
@@ -141,33 +149,24 @@ export function createApp({
     },
   );
 
-  app.api.get(
-    "/kpis/advertisers",
-    { summary: "Spend and pacing per advertiser", tags: kpi, query: advertiserFilter, produces: csvToo },
-    async (c, { query }) => respond(c, await kpis.advertisers(query), query.format, "advertisers"),
+  advertiserList("/kpis/advertisers", "Spend and pacing per advertiser", kpi, "advertisers", (q) =>
+    kpis.advertisers(q),
   );
 
-  app.api.get(
+  advertiserList(
     "/kpis/pacing",
-    {
-      summary: "Pacing per campaign: planned to date, projection to the end of the flight, delivery flag",
-      tags: kpi,
-      query: advertiserFilter,
-      produces: csvToo,
-    },
-    async (c, { query }) => respond(c, await kpis.pacing(query), query.format, "pacing"),
+    "Pacing per campaign: planned to date, projection to the end of the flight, delivery flag",
+    kpi,
+    "pacing",
+    (q) => kpis.pacing(q),
   );
 
-  app.api.get(
+  advertiserList(
     "/kpis/pacing/advertisers",
-    {
-      summary: "Pacing rolled up per advertiser (campaigns whose flight has begun)",
-      tags: kpi,
-      query: advertiserFilter,
-      produces: csvToo,
-    },
-    async (c, { query }) =>
-      respond(c, await kpis.pacingAdvertisers(query), query.format, "pacing-advertisers"),
+    "Pacing rolled up per advertiser (campaigns whose flight has begun)",
+    kpi,
+    "pacing-advertisers",
+    (q) => kpis.pacingAdvertisers(q),
   );
 
   app.api.get(
@@ -188,16 +187,12 @@ export function createApp({
     async (c, { query }) => respond(c, await kpis.top(query), query.format, `top-${query.by}`),
   );
 
-  app.api.get(
+  advertiserList(
     "/reports/advertiser_campaigns_totals_report",
-    {
-      summary: "The original totals report (campaign planning)",
-      tags: report,
-      query: advertiserFilter,
-      produces: csvToo,
-    },
-    async (c, { query }) =>
-      respond(c, await kpis.campaigns(query), query.format, "advertiser_campaigns_totals_report"),
+    "The original totals report (campaign planning)",
+    report,
+    "advertiser_campaigns_totals_report",
+    (q) => kpis.campaigns(q),
   );
 
   app.api.get(

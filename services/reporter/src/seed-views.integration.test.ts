@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator";
 import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
+import { flightCtes } from "./truth-support.ts";
 
 // The original design's five tables as views in <database>_seed (shared/clickhouse/0006): queried
 // with the original column lists, every value must equal the same figure computed straight from
@@ -107,6 +108,16 @@ const ORDER: Record<string, string> = {
 const ts = (x: string) =>
   `to_char(coalesce(date_trunc('second', ${x}), 'epoch'::timestamp), 'YYYY-MM-DD HH24:MI:SS')`;
 
+/** advertiser_campaigns_impressions / _clicks: one fact table's rows per (campaign, day). */
+const dailyCounts = (fact: "impressions" | "clicks") => `
+SELECT count(*)::int AS campaign_${fact}_count_daily, f.created_at::date::text AS campaign_${fact}_date,
+  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
+  ${ts("max(f.created_at)")} AS rtm_delta
+FROM ${fact} f LEFT JOIN campaign c ON c.id = f.campaign_id
+WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
+GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
+ORDER BY 4, 2`;
+
 const PG: Record<string, string> = {
   advertiser_campaigns: `
 WITH f AS (
@@ -127,37 +138,15 @@ SELECT coalesce(a.name, '') AS advertiser_name, f.name AS campaign_name, f.bid::
   ${ts("greatest(a.updated_at, f.updated_at, f.imax, f.kmax)")} AS rtm_delta
 FROM f LEFT JOIN advertiser a ON a.id = f.advertiser_id
 ORDER BY f.id`,
-  advertiser_campaigns_impressions: `
-SELECT count(*)::int AS campaign_impressions_count_daily, f.created_at::date::text AS campaign_impressions_date,
-  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
-  ${ts("max(f.created_at)")} AS rtm_delta
-FROM impressions f LEFT JOIN campaign c ON c.id = f.campaign_id
-WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
-GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
-ORDER BY 4, 2`,
-  advertiser_campaigns_clicks: `
-SELECT count(*)::int AS campaign_clicks_count_daily, f.created_at::date::text AS campaign_clicks_date,
-  coalesce(c.advertiser_id, 0) AS rtm_advertiser_id, f.campaign_id AS rtm_campaign_id,
-  ${ts("max(f.created_at)")} AS rtm_delta
-FROM clicks f LEFT JOIN campaign c ON c.id = f.campaign_id
-WHERE f.campaign_id IS NOT NULL AND f.created_at IS NOT NULL
-GROUP BY f.campaign_id, f.created_at::date, c.advertiser_id
-ORDER BY 4, 2`,
+  advertiser_campaigns_impressions: dailyCounts("impressions"),
+  advertiser_campaigns_clicks: dailyCounts("clicks"),
   advertiser_campaigns_totals_report: `
 WITH b AS (
   SELECT c.*, a.name AS aname, $1::date AS rd,
          (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps,
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clks
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), d AS (
-  SELECT *, clks * bid AS spend,
-         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
-              ELSE end_date - start_date + 1 END AS days_total
-  FROM b
-), e AS (
-  SELECT *, CASE WHEN days_total = 0 THEN 0 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
-  FROM d
-), f AS (
+), ${flightCtes("b", "clks")}, f AS (
   SELECT *, CASE WHEN bid = 0 THEN 0 ELSE floor(budget / bid) END AS bids_max,
          CASE WHEN days_total = 0 THEN 0 ELSE round(budget / days_total, 2) END AS norm,
          CASE WHEN days_elapsed = 0 THEN 0 ELSE round(spend / days_elapsed, 2) END AS used

@@ -15,11 +15,12 @@ export interface TruthWorld {
 }
 
 // Each entity table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.
-const TS = {
+export const TS = {
   pg: (c: string) => `to_char(${c}, 'YYYY-MM-DD HH24:MI:SS.US')`,
   ch: (c: string) => `formatDateTime(${c}, '%Y-%m-%d %H:%i:%S.%f')`,
 };
-const ENTITY_COLUMNS: Record<string, { pg: string[]; ch: string[] }> = {
+export type EntityColumns = Record<string, { pg: string[]; ch: string[] }>;
+export const ENTITY_COLUMNS = {
   advertiser: {
     pg: ["id", "name", TS.pg("updated_at"), TS.pg("created_at")],
     ch: ["id", "name", TS.ch("updated_at"), TS.ch("created_at")],
@@ -41,27 +42,64 @@ const ENTITY_COLUMNS: Record<string, { pg: string[]; ch: string[] }> = {
     ch: ["id", "campaign_id", TS.ch("created_at")],
   },
   clicks: { pg: ["id", "campaign_id", TS.pg("created_at")], ch: ["id", "campaign_id", TS.ch("created_at")] },
-};
+} satisfies EntityColumns;
 const line = (row: Record<string, unknown>) =>
   Object.values(row)
     .map((v) => (v === null ? "NULL" : String(v)))
     .join("|");
 
+/** One entity table in PostgreSQL, each row as canonical text, ordered by id. */
+export async function postgresEntityRows(
+  pool: Pool,
+  table: string,
+  columns: EntityColumns = ENTITY_COLUMNS,
+): Promise<string[]> {
+  const cols = columns[table]?.pg.map((c, i) => `${c} AS c${i}`).join(", ");
+  return (await pool.query(`SELECT ${cols} FROM ${table} ORDER BY id`)).rows.map(line);
+}
+
+/** One entity table's ClickHouse `_current` view, each row as canonical text, ordered by id. */
+export async function clickhouseEntityRows(
+  clickhouse: ClickHouseClient,
+  table: string,
+  columns: EntityColumns = ENTITY_COLUMNS,
+): Promise<string[]> {
+  const cols = columns[table]?.ch.map((c, i) => `${c} AS c${i}`).join(", ");
+  const rs = await clickhouse.query({
+    query: `SELECT ${cols} FROM ${table}_current ORDER BY id`,
+    format: "JSONEachRow",
+  });
+  return ((await rs.json()) as Record<string, unknown>[]).map(line);
+}
+
 /** The four entity tables: ClickHouse's `_current` views row for row against PostgreSQL. */
-export async function compareEntities(pool: Pool, clickhouse: ClickHouseClient) {
-  for (const [table, cols] of Object.entries(ENTITY_COLUMNS)) {
-    const pgCols = cols.pg.map((c, i) => `${c} AS c${i}`).join(", ");
-    const chCols = cols.ch.map((c, i) => `${c} AS c${i}`).join(", ");
-    const pg = (await pool.query(`SELECT ${pgCols} FROM ${table} ORDER BY id`)).rows.map(line);
-    const rs = await clickhouse.query({
-      query: `SELECT ${chCols} FROM ${table}_current ORDER BY id`,
-      format: "JSONEachRow",
-    });
-    const ch = ((await rs.json()) as Record<string, unknown>[]).map(line);
+export async function compareEntities(
+  pool: Pool,
+  clickhouse: ClickHouseClient,
+  columns: EntityColumns = ENTITY_COLUMNS,
+) {
+  for (const table of Object.keys(columns)) {
+    const pg = await postgresEntityRows(pool, table, columns);
+    const ch = await clickhouseEntityRows(clickhouse, table, columns);
     expect({ table, rows: ch.length }).toEqual({ table, rows: pg.length });
     expect(ch).toEqual(pg);
   }
 }
+
+/**
+ * A campaign's flight as two CTEs over `source` (bid, budget, start_date, end_date, the report date
+ * `rd` and the campaign's click count in column `clicks`): `d` adds spend and days_total, `e` days_elapsed.
+ */
+export const flightCtes = (source: string, clicks: string) => `d AS (
+  SELECT *, ${clicks} * bid AS spend,
+         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
+              ELSE end_date - start_date + 1 END AS days_total
+  FROM ${source}
+), e AS (
+  SELECT *, CASE WHEN days_total = 0 THEN 0
+                 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
+  FROM d
+)`;
 
 export const TRUTH_CAMPAIGNS = `
 WITH base AS (
@@ -71,16 +109,7 @@ WITH base AS (
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks,
          $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), d AS (
-  SELECT *, clicks * bid AS spend,
-         CASE WHEN start_date IS NULL OR end_date IS NULL OR end_date < start_date THEN 0
-              ELSE end_date - start_date + 1 END AS days_total
-  FROM base
-), e AS (
-  SELECT *, CASE WHEN days_total = 0 THEN 0
-                 ELSE greatest(0, least(days_total, rd - start_date + 1)) END AS days_elapsed
-  FROM d
-)
+), ${flightCtes("base", "clicks")}
 SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 AS bid, budget::float8 AS budget,
   start_date::text AS start_date, end_date::text AS end_date, impressions::int AS impressions, clicks::int AS clicks,
   CASE WHEN impressions = 0 THEN 0 ELSE clicks::float8 / impressions END AS ctr,
