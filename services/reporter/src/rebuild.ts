@@ -113,6 +113,9 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         const full = touched.full || touched.allCampaigns;
         return { ...common, full: full ? 1 : 0, campaigns: full ? [] : [...touched.campaigns] };
       };
+      // Listed campaigns only: the statements without the every-campaign reads.
+      const campaignQuery = (name: "rebuild-advertiser-campaigns" | "rebuild-totals") =>
+        touched.full || touched.allCampaigns ? name : (`${name}-listed` as const);
       // Round 1. The dimension's campaigns are known before the recount (campaign and advertiser
       // changes); a fact change does not change a campaign's dimension row.
       const dimension = campaignsDimension();
@@ -124,7 +127,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             ...bucketParams(touched.buckets[f]),
           }),
         ),
-        ...(dimension ? [run("rebuild-advertiser-campaigns", campaignParams())] : []),
+        ...(dimension ? [run(campaignQuery("rebuild-advertiser-campaigns"), campaignParams())] : []),
       ]);
       if (!touched.full) {
         const t = performance.now();
@@ -176,7 +179,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       );
       await round([
         ...(ctrParams ? [run(dailyQuery("rebuild-daily-ctr"), ctrParams)] : []),
-        ...(campaigns ? [run("rebuild-totals", campaignParams())] : []),
+        ...(campaigns ? [run(campaignQuery("rebuild-totals"), campaignParams())] : []),
       ]);
       for (const [f, params] of factDaily) if (params) written.push(`advertiser_campaigns_${f}`);
       if (daily) written.push(REPORT_TABLES[2]);

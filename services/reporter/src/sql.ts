@@ -18,6 +18,8 @@ const QUERIES = [
   "rebuild-impressions-listed",
   "rebuild-clicks-listed",
   "rebuild-daily-ctr-listed",
+  "rebuild-advertiser-campaigns-listed",
+  "rebuild-totals-listed",
   "rebuild-advertiser-campaigns",
   "rebuild-totals",
   "max-version",
@@ -61,6 +63,15 @@ const SHARED_FILES: Partial<
   "rebuild-daily-ctr-listed": {
     file: "rebuild-daily-ctr",
     fragments: { touched_days: "touched_days_listed" },
+  },
+  // Variants for listed campaigns only (see _touched-campaigns-listed.sql).
+  "rebuild-advertiser-campaigns-listed": {
+    file: "rebuild-advertiser-campaigns",
+    fragments: { touched_campaigns: "touched_campaigns_listed" },
+  },
+  "rebuild-totals-listed": {
+    file: "rebuild-totals",
+    fragments: { touched_campaigns: "touched_campaigns_listed" },
   },
   "impressions-bucket-days": { file: "bucket-days", vars: { fact: "impressions" } },
   "clicks-bucket-days": { file: "bucket-days", vars: { fact: "clicks" } },
