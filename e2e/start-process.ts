@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { streams } from "@adpipe/shared/contract";
 import { connectNats } from "@adpipe/shared/nats";
 import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
-import { freePort, isPortFree } from "../scripts/lib/ports.ts";
+import { freePorts, isPortFree } from "../scripts/lib/ports.ts";
 import { portVariable, SERVICES } from "../scripts/lib/services.ts";
 
 export const root = join(import.meta.dir, "..");
@@ -36,7 +36,10 @@ export async function startEnv(extra: Record<string, string> = {}) {
     SIMULATE_INTERVAL_SECONDS: "1",
     STATUS_INTERVAL_SECONDS: "1",
   };
-  for (const name of names) env[name] = String(await freePort());
+  const ports = await freePorts(names.length);
+  names.forEach((name, i) => {
+    env[name] = String(ports[i]);
+  });
   return { home, env: { ...env, ...extra } };
 }
 

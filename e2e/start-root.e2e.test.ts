@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fallbackBase } from "../scripts/lib/embedded-postgres.ts";
-import { freePort } from "../scripts/lib/ports.ts";
+import { freePorts } from "../scripts/lib/ports.ts";
 import { portVariable, SERVICES } from "../scripts/lib/services.ts";
 import { processesNaming, root, takenPorts, waitFor } from "./start-process.ts";
 
@@ -47,12 +47,10 @@ test.skipIf(!isRoot)(
       "ADPIPE_CLICKHOUSE_PORT",
       ...SERVICES.map(portVariable),
     ];
-    const ports: number[] = [];
-    for (const name of names) {
-      const port = await freePort();
-      env[name] = String(port);
-      ports.push(port);
-    }
+    const ports = await freePorts(names.length);
+    names.forEach((name, i) => {
+      env[name] = String(ports[i]);
+    });
     const proc = Bun.spawn(["bun", "start"], { cwd: clone, env, stdout: "pipe", stderr: "pipe" });
     let text = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {

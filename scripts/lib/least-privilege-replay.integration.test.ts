@@ -11,7 +11,7 @@ import { uniqueName } from "@adpipe/shared/testing";
 import type { NatsConnection } from "nats";
 import { natsUsersConfig } from "./least-privilege.ts";
 import { type RunningNats, startNatsServer } from "./nats-server.ts";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 
 const home = mkdtempSync(join(tmpdir(), "adpipe-nats-replay-"));
 const connections: NatsConnection[] = [];
@@ -25,7 +25,8 @@ afterAll(async () => {
 test("NATS users: a dead-letter replay requested by the loader's user is done by the extractor's", async () => {
   const namespace = uniqueName("perm");
   const users = natsUsersConfig(home, namespace);
-  server = await startNatsServer(home, await freePort(), await freePort(), users.file);
+  const [client, monitor] = (await freePorts(2)) as [number, number];
+  server = await startNatsServer(home, client, monitor, users.file);
   const errors: string[] = [];
   const as = async (service: "extractor" | "loader") => {
     const env = users.env[service] as { NATS_USER: string; NATS_PASSWORD: string };

@@ -8,7 +8,7 @@ import { uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { NatsConnection } from "nats";
 import { natsUsersConfig } from "./least-privilege.ts";
 import { type RunningNats, startNatsServer } from "./nats-server.ts";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 
 const home = mkdtempSync(join(tmpdir(), "adpipe-nats-perms-"));
 const connections: NatsConnection[] = [];
@@ -22,7 +22,8 @@ afterAll(async () => {
 test("NATS users: the loader's user cannot publish on a delta subject, the extractor's can", async () => {
   const namespace = uniqueName("perm");
   const users = natsUsersConfig(home, namespace);
-  server = await startNatsServer(home, await freePort(), await freePort(), users.file);
+  const [client, monitor] = (await freePorts(2)) as [number, number];
+  server = await startNatsServer(home, client, monitor, users.file);
   const as = async (service: "extractor" | "loader") => {
     const env = users.env[service] as { NATS_USER: string; NATS_PASSWORD: string };
     const nc = await connectNats({ url: server?.url ?? "", user: env.NATS_USER, pass: env.NATS_PASSWORD });

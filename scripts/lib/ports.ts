@@ -10,7 +10,7 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
 }
 
 /** A port the OS says is free right now. */
-export { freePort } from "@adpipe/shared/testing";
+export { freePort, freePorts } from "@adpipe/shared/testing";
 
 export class StartError extends Error {
   override readonly name = "StartError";

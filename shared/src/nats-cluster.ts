@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 
 export interface NatsClusterOptions {
   /** Servers in the cluster; JetStream needs a majority of them up (2 of 3). */
@@ -84,7 +84,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const base = options.basePort;
     ports.push(
       base === undefined
-        ? { client: await freePort(), route: await freePort(), monitor: await freePort() }
+        ? await freePorts(3).then(([client, route, monitor]) => ({ client, route, monitor }))
         : { client: base + i, route: base + 100 + i, monitor: base + 200 + i },
     );
   }

@@ -61,7 +61,7 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${suffix}`);
 }
 
-export { freePort } from "./ports.ts";
+export { freePort, freePorts } from "./ports.ts";
 
 /**
  * A service process's address: resolves with the `url` of its `listening` log line on stdout
