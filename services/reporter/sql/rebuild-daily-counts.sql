@@ -2,7 +2,9 @@
 -- {{fact}}): one row per touched (campaign, day) with the day's count, the sum of its rows in
 -- {{fact}}_buckets (recounted earlier in the same rebuild; read only within the touched dates,
 -- the first column of that table's sort key, and campaigns); a key with no {{fact}} left becomes
--- a tombstone. One INSERT, one _version.
+-- a tombstone. advertiser_id comes from the advertiser_campaigns dimension (rewritten earlier in
+-- the same rebuild for every changed campaign, so current; one small table instead of the
+-- campaign view's FINAL and scalar subquery). One INSERT, one _version.
 INSERT INTO advertiser_campaigns_{{fact}} (campaign_id, date, advertiser_id, {{fact}}, _version, _deleted)
 WITH {{touched_days}},
 counts AS (
@@ -15,7 +17,8 @@ counts AS (
     GROUP BY campaign_id, date
 ),
 campaigns AS (
-    SELECT id, advertiser_id FROM campaign_current WHERE id IN (SELECT campaign_id FROM touched_days)
+    SELECT campaign_id AS id, advertiser_id FROM advertiser_campaigns FINAL
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
 )
 SELECT
     t.campaign_id,

@@ -1,6 +1,8 @@
 -- advertiser_campaigns_daily_ctr_report for the touched (campaign, day) keys, from the two daily
--- tables this rebuild has just written (FINAL: their newest rows). A key with neither
--- impressions nor clicks becomes a tombstone.
+-- tables this rebuild has just written (FINAL: their newest rows), with advertiser_id and
+-- start_date from the advertiser_campaigns dimension (current: rewritten earlier in the same
+-- rebuild for every changed campaign). A key with neither impressions nor clicks becomes a
+-- tombstone.
 INSERT INTO advertiser_campaigns_daily_ctr_report
     (campaign_id, date, advertiser_id, day_number, impressions, clicks, ctr, _version, _deleted)
 WITH {{touched_days}},
@@ -13,8 +15,8 @@ clk AS (
     WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
 ),
 campaigns AS (
-    SELECT id, advertiser_id, start_date FROM campaign_current
-    WHERE id IN (SELECT campaign_id FROM touched_days)
+    SELECT campaign_id AS id, advertiser_id, start_date FROM advertiser_campaigns FINAL
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
 )
 SELECT
     t.campaign_id,

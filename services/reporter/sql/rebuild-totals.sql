@@ -2,9 +2,11 @@
 -- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
 -- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
 -- in totals but on no day: the date-NULL rows of the bucket counts, recounted earlier in the same
--- rebuild): the cost follows the campaign's days, not its rows, so it does not grow with history. Money stays Decimal;
--- divisions of money truncate to the cent (ClickHouse Decimal division). A campaign that no
--- longer exists becomes a tombstone.
+-- rebuild): the cost follows the campaign's days, not its rows, so it does not grow with history.
+-- The campaign's name, advertiser, bid, budget and dates are its advertiser_campaigns row (the
+-- dimension, rewritten earlier in the same rebuild for every changed campaign or advertiser, so
+-- current). Money stays Decimal; divisions of money truncate to the cent (ClickHouse Decimal
+-- division). A campaign that no longer exists (no live dimension row) becomes a tombstone.
 INSERT INTO advertiser_campaigns_totals_report
     (campaign_id, campaign_name, advertiser_id, advertiser_name, bid, budget, start_date, end_date,
      impressions, clicks, ctr, spend, budget_remaining, budget_used_pct, budget_status,
@@ -12,12 +14,10 @@ INSERT INTO advertiser_campaigns_totals_report
      period_status, report_date, _version, _deleted)
 WITH {{touched_campaigns}},
 campaigns AS (
-    SELECT c.id AS id, c.name AS name, c.advertiser_id AS advertiser_id, a.name AS advertiser_name,
-           a.found AS advertiser_found, c.bid AS bid, c.budget AS budget, c.start_date AS start_date,
-           c.end_date AS end_date, 1 AS found
-    FROM campaign_current AS c
-    LEFT JOIN (SELECT id, name, 1 AS found FROM advertiser_current) AS a ON a.id = c.advertiser_id
-    WHERE c.id IN (SELECT campaign_id FROM touched)
+    SELECT campaign_id AS id, campaign_name AS name, advertiser_id, advertiser_name, bid, budget,
+           start_date, end_date, 1 AS found
+    FROM advertiser_campaigns FINAL
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
 ),
 imp AS (
     SELECT campaign_id, sum(n) AS n FROM (
@@ -44,7 +44,7 @@ base AS (
         t.campaign_id AS campaign_id,
         c.name AS campaign_name,
         c.advertiser_id AS advertiser_id,
-        if(c.advertiser_found = 1, c.advertiser_name, NULL) AS advertiser_name,
+        c.advertiser_name AS advertiser_name,
         c.bid AS bid,
         c.budget AS budget,
         c.start_date AS start_date,
