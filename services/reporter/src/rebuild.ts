@@ -10,6 +10,7 @@ import {
   dayParams,
   type EventPlan,
   emptyTouched,
+  type FactKey,
   FACT_TABLES,
   type FactTable,
   MAX_DATE,
@@ -60,12 +61,14 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             if (windows.length === 0) return;
             const params = windowParams(windows);
             if (table === "impressions" || table === "clicks") {
-              const rows_ = await rows<{ bucket: number }>(queries["touched-buckets"], {
-                ...params,
-                table,
-                bucket_ids: BUCKET_IDS,
-              });
-              for (const r of rows_) touched.buckets[table].add(Number(r.bucket));
+              const rows_ = await rows<{ kind: "bucket" | "key"; bucket: number } & FactKey>(
+                queries["touched-buckets"],
+                { ...params, table, bucket_ids: BUCKET_IDS },
+              );
+              for (const r of rows_) {
+                if (r.kind === "bucket") touched.buckets[table].add(Number(r.bucket));
+                else touched.windowKeys[table].push({ campaign_id: Number(r.campaign_id), date: r.date });
+              }
             } else {
               const query =
                 table === "campaign" ? queries["touched-campaigns"] : queries["touched-advertisers"];
@@ -84,8 +87,9 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
     /**
      * Writes the touched keys' new rows, one INSERT per table, all with `version`, in three rounds
      * of statements that run at once: first the id buckets' recounts (migration 0007) and the
-     * campaign dimension (they read only the entity tables); then, with the (campaign, day) keys
-     * the recounted buckets name added to `touched`, the daily counts (sums of the buckets); then
+     * campaign dimension (they read only the entity tables), with the read of the keys the
+     * buckets' stored rows name; then, with those and the windows' keys added to `touched`, the
+     * daily counts (sums of the buckets); then
      * the daily CTR report and the totals (they read the daily counts just written). A reader of
      * any one table sees either the old or the new row of each key. `timings` receives each
      * statement's milliseconds. If a statement fails, the others of its round still finish before
@@ -117,8 +121,18 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       const campaignQuery = (name: "rebuild-advertiser-campaigns" | "rebuild-totals") =>
         touched.full || touched.allCampaigns ? name : (`${name}-listed` as const);
       // Round 1. The dimension's campaigns are known before the recount (campaign and advertiser
-      // changes); a fact change does not change a campaign's dimension row.
+      // changes); a fact change does not change a campaign's dimension row. The keys the recount
+      // can change are read at the same time: the buckets' stored keys (bucket-days.sql, any
+      // version, so whether it sees the recount's rows or not) plus the windows' new keys.
       const dimension = campaignsDimension();
+      const storedKeys: Partial<Record<FactTable, FactKey[]>> = {};
+      const readKeys = async (f: FactTable) => {
+        const t = performance.now();
+        storedKeys[f] = await rows<FactKey>(queries[RECOUNT_QUERIES[f].days], {
+          buckets: [...touched.buckets[f]],
+        });
+        timings["bucket-days"] = Math.round((performance.now() - t) * 10) / 10;
+      };
       await round([
         ...recounts.map((f) =>
           run(RECOUNT_QUERIES[f].recount, {
@@ -128,21 +142,11 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           }),
         ),
         ...(dimension ? [run(campaignQuery("rebuild-advertiser-campaigns"), campaignParams())] : []),
+        ...(touched.full ? [] : recounts.map(readKeys)),
       ]);
-      if (!touched.full) {
-        const t = performance.now();
-        await Promise.all(
-          recounts.map(async (f) =>
-            addFactKeys(
-              touched,
-              f,
-              await rows<{ campaign_id: number; date: string | null }>(queries[RECOUNT_QUERIES[f].days], {
-                buckets: [...touched.buckets[f]],
-              }),
-            ),
-          ),
-        );
-        if (recounts.length > 0) timings["bucket-days"] = Math.round((performance.now() - t) * 10) / 10;
+      for (const f of recounts) {
+        addFactKeys(touched, f, storedKeys[f] ?? []);
+        addFactKeys(touched, f, touched.windowKeys[f]);
       }
       const fullDaily = {
         ...common,

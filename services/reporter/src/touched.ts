@@ -16,6 +16,17 @@ export interface Touched {
   buckets: Record<FactTable, Set<number>>;
   /** (campaign, day) keys a fact table's recounted buckets named: its daily table's keys. */
   factDays: Record<FactTable, Set<string>>;
+  /**
+   * (campaign, day) keys of the live row versions the windows wrote in a fact table (date null: no
+   * created_at), added to factDays with the buckets' stored keys once the recount ran.
+   */
+  windowKeys: Record<FactTable, FactKey[]>;
+}
+
+/** A fact's report key; date null for a fact without created_at (it counts in totals only). */
+export interface FactKey {
+  campaign_id: number;
+  date: string | null;
 }
 
 export const FACT_TABLES = ["impressions", "clicks"] as const;
@@ -36,6 +47,7 @@ export const emptyTouched = (): Touched => ({
   days: new Set(),
   buckets: { impressions: new Set(), clicks: new Set() },
   factDays: { impressions: new Set(), clicks: new Set() },
+  windowKeys: { impressions: [], clicks: [] },
 });
 
 export interface Window {
@@ -89,11 +101,7 @@ export function windowParams(windows: Window[]) {
 export const dayKey = (campaignId: number, date: string) => `${campaignId}|${date}`;
 
 /** Pure: adds a fact table's touched keys (date null: a row without created_at, totals only). */
-export function addFactKeys(
-  t: Touched,
-  fact: FactTable,
-  rows: { campaign_id: number; date: string | null }[],
-): void {
+export function addFactKeys(t: Touched, fact: FactTable, rows: FactKey[]): void {
   for (const r of rows) {
     const id = Number(r.campaign_id);
     t.campaigns.add(id);
