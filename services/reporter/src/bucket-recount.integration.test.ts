@@ -134,7 +134,8 @@ test("the (campaign, day) a new fact brings into a bucket is rebuilt from the wi
     { campaign_id: 4, date: "2026-11-23", n: 1 },
   ]);
   const rs = await ch.client.query({
-    query: "SELECT impressions FROM advertiser_campaigns_totals_report FINAL WHERE campaign_id = 4 AND _deleted = 0",
+    query:
+      "SELECT impressions FROM advertiser_campaigns_totals_report FINAL WHERE campaign_id = 4 AND _deleted = 0",
     format: "JSONEachRow",
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
