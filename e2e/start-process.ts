@@ -21,9 +21,11 @@ export interface StartRun {
   exit(ms: number): Promise<number>;
 }
 
-/** Free ports for everything `bun start` may listen on, so a run never meets a developer's. */
-export async function startEnv(extra: Record<string, string> = {}) {
-  const home = mkdtempSync(join(tmpdir(), "adpipe-e2e-"));
+/**
+ * A free port for everything `bun start` may listen on, so a run never meets a developer's: the
+ * port variables as environment, and the ports.
+ */
+export async function freeStartPorts(): Promise<{ env: Record<string, string>; ports: number[] }> {
   const names = [
     "ADPIPE_POSTGRES_PORT",
     "ADPIPE_NATS_PORT",
@@ -31,15 +33,19 @@ export async function startEnv(extra: Record<string, string> = {}) {
     "ADPIPE_CLICKHOUSE_PORT",
     ...SERVICES.map(portVariable),
   ];
+  const ports = await freePorts(names.length);
+  return { env: Object.fromEntries(names.map((name, i) => [name, String(ports[i])])), ports };
+}
+
+/** A state folder of its own and free ports for a `bun start` run. */
+export async function startEnv(extra: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "adpipe-e2e-"));
   const env: Record<string, string> = {
     ADPIPE_HOME: home,
     SIMULATE_INTERVAL_SECONDS: "1",
     STATUS_INTERVAL_SECONDS: "1",
+    ...(await freeStartPorts()).env,
   };
-  const ports = await freePorts(names.length);
-  names.forEach((name, i) => {
-    env[name] = String(ports[i]);
-  });
   return { home, env: { ...env, ...extra } };
 }
 

@@ -8,9 +8,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fallbackBase } from "../scripts/lib/embedded-postgres.ts";
-import { freePorts } from "../scripts/lib/ports.ts";
-import { portVariable, SERVICES } from "../scripts/lib/services.ts";
-import { processesNaming, root, takenPorts, waitFor } from "./start-process.ts";
+import { freeStartPorts, processesNaming, root, takenPorts, waitFor } from "./start-process.ts";
 
 const isRoot = process.getuid?.() === 0;
 const outer = mkdtempSync(join(tmpdir(), "adpipe-root-"));
@@ -40,17 +38,8 @@ test.skipIf(!isRoot)(
     for (const key of ["DATABASE_URL", "NATS_URL", "CLICKHOUSE_URL", "ADPIPE_NAMESPACE", "ADPIPE_HOME"])
       delete env[key];
     // Only the ports are moved, so the run never meets a developer's own `bun start`.
-    const names = [
-      "ADPIPE_POSTGRES_PORT",
-      "ADPIPE_NATS_PORT",
-      "ADPIPE_NATS_MONITOR_PORT",
-      "ADPIPE_CLICKHOUSE_PORT",
-      ...SERVICES.map(portVariable),
-    ];
-    const ports = await freePorts(names.length);
-    names.forEach((name, i) => {
-      env[name] = String(ports[i]);
-    });
+    const { env: portEnv, ports } = await freeStartPorts();
+    Object.assign(env, portEnv);
     const proc = Bun.spawn(["bun", "start"], { cwd: clone, env, stdout: "pipe", stderr: "pipe" });
     let text = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {
