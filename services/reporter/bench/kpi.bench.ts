@@ -24,6 +24,7 @@ import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { BUCKET_TABLES, REPORT_TABLES } from "@adpipe/shared/olap-roles";
 import { uniqueName } from "@adpipe/shared/testing";
+import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { createApp } from "../src/app.ts";
 import { createKpis } from "../src/kpis.ts";
 import { createRebuilder } from "../src/rebuild.ts";
@@ -55,12 +56,20 @@ async function one<T>(query: string): Promise<T> {
   return ((await rs.json()) as T[])[0] as T;
 }
 
+// Generating and merging the history: statements that can outlast the client's 30 s default.
+const slow = createClient({
+  url: chs.url,
+  database: chs.database,
+  request_timeout: 600_000,
+  log: { level: ClickHouseLogLevel.OFF },
+});
+
 /** Facts 1..n of one table, interleaved over the campaigns, created over the 8 days up to `end`. */
 async function generate(table: "impressions" | "clicks", n: number, end: number) {
   // One INSERT per 10 million rows keeps the engine's memory bounded.
   for (let from = 0; from < n; from += 10_000_000) {
     const rows = Math.min(10_000_000, n - from);
-    await ch.command({
+    await slow.command({
       query: `INSERT INTO ${table} (id, campaign_id, created_at, _version, _xid)
         SELECT number + 1, toInt32(1 + number % ${CAMPAIGNS}),
                toDateTime64(${end / 1000}, 6, 'UTC') - toIntervalMillisecond(intDiv((${n} - number) * ${SPAN_S * 1000}, ${n})),
@@ -128,7 +137,7 @@ async function measure(n: number): Promise<SizeResult> {
   let t = performance.now();
   await generate("impressions", n, end);
   await generate("clicks", n / 10, end);
-  await ch.command({ query: "OPTIMIZE TABLE impressions FINAL" });
+  await slow.command({ query: "OPTIMIZE TABLE impressions FINAL" });
   console.log(
     `${count(n)} impressions and ${count(n / 10)} clicks generated in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
@@ -296,5 +305,6 @@ try {
 } finally {
   await deleteStreams(jsm, namespace).catch(() => {});
   await nc.drain().catch(() => {});
+  await slow.close();
   await chs.stop();
 }
