@@ -9,6 +9,8 @@ export interface ClickHouseConfig {
   password: string;
   /** The database unqualified names resolve in; the server's default when omitted. */
   database?: string;
+  /** How long one request may take; the client's default (30 s) when omitted. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export function createClickHouse(config: ClickHouseConfig): ClickHouseClient {
     username: config.user,
     password: config.password,
     database: config.database,
+    request_timeout: config.requestTimeoutMs,
     application: "adpipe",
     // Callers handle (and log, once) the errors the client throws; its own logging would repeat them.
     log: { level: ClickHouseLogLevel.OFF },

@@ -18,13 +18,13 @@
  * BENCH_SIZES (comma-separated impression counts) changes the sizes.
  */
 import { startTestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { createClickHouse } from "@adpipe/shared/clickhouse";
 import { createLogger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { BUCKET_TABLES, REPORT_TABLES } from "@adpipe/shared/olap-roles";
 import { uniqueName } from "@adpipe/shared/testing";
-import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { createApp } from "../src/app.ts";
 import { createKpis } from "../src/kpis.ts";
 import { createRebuilder } from "../src/rebuild.ts";
@@ -57,11 +57,12 @@ async function one<T>(query: string): Promise<T> {
 }
 
 // Generating and merging the history: statements that can outlast the client's 30 s default.
-const slow = createClient({
+const slow = createClickHouse({
   url: chs.url,
+  user: "default",
+  password: "",
   database: chs.database,
-  request_timeout: 600_000,
-  log: { level: ClickHouseLogLevel.OFF },
+  requestTimeoutMs: 600_000,
 });
 
 /** Facts 1..n of one table, interleaved over the campaigns, created over the 8 days up to `end`. */
