@@ -17,7 +17,7 @@ export const SCHEMA_VERSION = 1;
 /**
  * What a delta batch carries:
  * - `upsert`: current row versions (inserted or updated), columns UPSERT_COLUMNS[table];
- * - `delete`: tombstones `id, _version, _xid, _deleted` (=1) for deleted rows;
+ * - `delete`: tombstones for deleted rows, columns DELETE_COLUMNS[table] (`_deleted` = 1);
  * - `truncate`: `table_name, _version, _xid`: every row of the table with a smaller version is gone.
  * `_xid` is the PostgreSQL transaction that wrote the change: a batch holds exactly the changes
  * with `Adpipe-Watermark-From <= _xid < Adpipe-Watermark-To`, which is how the reporter finds
@@ -47,7 +47,20 @@ export const UPSERT_COLUMNS: Record<TableName, readonly string[]> = {
   impressions: ["id", "campaign_id", "created_at", "_version", "_xid"],
   clicks: ["id", "campaign_id", "created_at", "_version", "_xid"],
 };
-export const DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as const;
+/** A tombstone's columns before PostgreSQL migration 0008, still valid for every table. */
+export const BARE_DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as const;
+/**
+ * What the extractor writes for a tombstone: an impression or click also carries the campaign_id
+ * and created_at of the version it removes (the (campaign, day) the fact leaves; `\N` when
+ * PostgreSQL recorded none, as for deletes before its migration 0008). A consumer accepts these
+ * or BARE_DELETE_COLUMNS: batches published before the change still carry the bare ones.
+ */
+export const DELETE_COLUMNS: Record<TableName, readonly string[]> = {
+  advertiser: BARE_DELETE_COLUMNS,
+  campaign: BARE_DELETE_COLUMNS,
+  impressions: ["id", "campaign_id", "created_at", "_version", "_xid", "_deleted"],
+  clicks: ["id", "campaign_id", "created_at", "_version", "_xid", "_deleted"],
+};
 export const TRUNCATE_COLUMNS = ["table_name", "_version", "_xid"] as const;
 
 /** The ClickHouse table a delta batch is inserted into. */

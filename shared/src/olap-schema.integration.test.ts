@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Readable } from "node:stream";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
 import {
+  BARE_DELETE_COLUMNS,
   DELETE_COLUMNS,
   DELTA_FORMAT,
   type DeltaKind,
@@ -20,16 +21,22 @@ beforeAll(async () => {
 afterAll(() => ch.stop());
 
 const columnsFor = (table: TableName, kind: DeltaKind) =>
-  kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
+  kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? BARE_DELETE_COLUMNS : TRUNCATE_COLUMNS;
 
 /** A delta batch exactly as the loader inserts it: PostgreSQL COPY text bytes, passed through. */
-async function load(table: TableName, kind: DeltaKind, lines: string[], batchId?: string) {
+async function load(
+  table: TableName,
+  kind: DeltaKind,
+  lines: string[],
+  batchId?: string,
+  columns: readonly string[] = columnsFor(table, kind),
+) {
   const bytes = Buffer.from(`${lines.join("\n")}\n`);
   await ch.client.insert({
     table: targetTable(table, kind),
     values: Readable.from([bytes], { objectMode: false }),
     format: DELTA_FORMAT,
-    columns: [...columnsFor(table, kind)] as [string, ...string[]],
+    columns: [...columns] as [string, ...string[]],
     clickhouse_settings: batchId ? { insert_deduplication_token: batchId } : {},
   });
 }
@@ -158,6 +165,27 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
       })
       .then((r) => r.json());
     expect(raw).toEqual([]);
+  });
+
+  test("a fact's tombstone as the extractor writes it (with its campaign and time) removes the row and keeps them", async () => {
+    await load("impressions", "upsert", ["4\t1\t2026-11-23 12:00:00.000004\t75\t706"]);
+    await load(
+      "impressions",
+      "delete",
+      ["4\t1\t2026-11-23 12:00:00.000004\t80\t707\t1"],
+      undefined,
+      DELETE_COLUMNS.impressions,
+    );
+    expect((await current("impressions")).map((r) => (r as { id: number }).id)).toEqual([1, 3]);
+    const stored = await ch.client
+      .query({
+        query:
+          "SELECT campaign_id, toString(created_at) AS created_at, _version FROM impressions WHERE id = 4 AND _deleted = 1",
+        format: "JSONEachRow",
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      })
+      .then((r) => r.json());
+    expect(stored).toEqual([{ campaign_id: 1, created_at: "2026-11-23 12:00:00.000004", _version: 80 }]);
   });
 
   test("a truncate removes every older row, later rows stay, and merges change nothing", async () => {

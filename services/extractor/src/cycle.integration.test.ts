@@ -134,10 +134,19 @@ describe("extraction cycle", () => {
 
   test("updates, deletes and truncates are published as upserts, tombstones and a truncate", async () => {
     const before = (await h.deltas()).length;
-    const [imp] = await rowsOf(`INSERT INTO impressions (campaign_id) VALUES (${campaignId}) RETURNING id`);
+    const [imp] = await rowsOf(
+      `INSERT INTO impressions (campaign_id, created_at) VALUES (${campaignId}, '2026-11-20 10:15:00.123456') RETURNING id`,
+    );
+    const [moved] = await rowsOf(
+      `INSERT INTO impressions (campaign_id, created_at) VALUES (${campaignId}, '2026-11-21 08:00:00') RETURNING id`,
+    );
     await h.newExtractor().extract();
     await h.pool.query("UPDATE campaign SET bid = 9.99, name = 'renamed' WHERE id = $1", [campaignId]);
     await h.pool.query("DELETE FROM impressions WHERE id = $1", [imp?.id]);
+    // A move to another day: recorded as a delete of the old version, then the new one.
+    await h.pool.query("UPDATE impressions SET created_at = '2026-11-22 09:30:00' WHERE id = $1", [
+      moved?.id,
+    ]);
     await h.pool.query("INSERT INTO clicks (campaign_id) VALUES ($1)", [campaignId]);
     await h.pool.query("TRUNCATE clicks");
     await h.newExtractor().extract();
@@ -152,11 +161,36 @@ describe("extraction cycle", () => {
       _version: campaign?.v,
     });
 
+    // A fact's tombstone names the campaign and time of the version it removes.
     const tombstones = deltas.filter((d) => d.table === "impressions" && d.kind === "delete");
-    expect(tombstones[0]?.columns).toEqual(["id", "_version", "_xid", "_deleted"]);
-    expect(tombstones.flatMap((d) => d.rows)).toEqual([
-      { id: String(imp?.id), _version: expect.any(String), _xid: expect.any(String), _deleted: "1" },
+    expect(tombstones[0]?.columns).toEqual([
+      "id",
+      "campaign_id",
+      "created_at",
+      "_version",
+      "_xid",
+      "_deleted",
     ]);
+    const tombstone = (id: unknown, createdAt: string) => ({
+      id: String(id),
+      campaign_id: String(campaignId),
+      created_at: createdAt,
+      _version: expect.any(String),
+      _xid: expect.any(String),
+      _deleted: "1",
+    });
+    expect(tombstones.flatMap((d) => d.rows)).toEqual([
+      tombstone(imp?.id, "2026-11-20 10:15:00.123456"),
+      tombstone(moved?.id, "2026-11-21 08:00:00"),
+    ]);
+    const movedRows = deltas
+      .filter((d) => d.table === "impressions" && d.kind === "upsert")
+      .flatMap((d) => d.rows)
+      .filter((r) => r.id === String(moved?.id));
+    expect(movedRows.at(-1)).toMatchObject({
+      campaign_id: String(campaignId),
+      created_at: "2026-11-22 09:30:00",
+    });
 
     const truncates = deltas.filter((d) => d.table === "clicks" && d.kind === "truncate");
     expect(truncates[0]?.columns).toEqual(["table_name", "_version", "_xid"]);

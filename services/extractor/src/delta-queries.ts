@@ -21,6 +21,9 @@ export interface DeltaQuery {
 
 const XID = /^\d{1,20}$/;
 
+/** adpipe_deletion's expression for a tombstone column whose name it does not share. */
+const DELETION_SOURCE: Record<string, string> = { id: "row_id", _deleted: "1" };
+
 // COPY takes no bind parameters, so the bounds are inlined; they are xid8 values this process
 // read from PostgreSQL itself, and are checked to be plain decimals before use. Table and column
 // names come from the contract, never from input.
@@ -48,8 +51,10 @@ export function deltaQueries(
       },
       {
         kind: "delete",
-        columns: DELETE_COLUMNS,
-        sql: `COPY (SELECT row_id, _version, _xid, 1 FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
+        columns: DELETE_COLUMNS[table],
+        // An impression's or click's tombstone names the campaign and time it leaves (PostgreSQL
+        // migration 0008; NULL for deletes recorded before it).
+        sql: `COPY (SELECT ${DELETE_COLUMNS[table].map((c) => DELETION_SOURCE[c] ?? c).join(", ")} FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
       },
     ],
     upsert: { kind: "upsert", columns: UPSERT_COLUMNS[table], select, sql: `COPY (${select}) TO STDOUT` },

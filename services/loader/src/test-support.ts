@@ -1,5 +1,5 @@
 import {
-  DELETE_COLUMNS,
+  BARE_DELETE_COLUMNS,
   DELTA_FORMAT,
   type DeltaKind,
   HEADERS,
@@ -30,7 +30,7 @@ let counter = 0;
 export async function publishDelta(js: JetStreamClient, namespace: string, d: TestDelta) {
   const kind = d.kind ?? "upsert";
   const columns =
-    kind === "upsert" ? UPSERT_COLUMNS[d.table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
+    kind === "upsert" ? UPSERT_COLUMNS[d.table] : kind === "delete" ? BARE_DELETE_COLUMNS : TRUNCATE_COLUMNS;
   const batchId = d.batchId ?? `test-${d.table}-${kind}-${++counter}-${Date.now()}`;
   const h = headers();
   const values: Record<keyof typeof HEADERS, string> = {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DELTA_FORMAT, HEADERS, SCHEMA_VERSION, UPSERT_COLUMNS } from "../contract.ts";
+import { BARE_DELETE_COLUMNS, DELTA_FORMAT, HEADERS, SCHEMA_VERSION, UPSERT_COLUMNS } from "../contract.ts";
 import { type DeltaMeta, decodeDelta, deltaColumns, encodeDeltaHeaders } from "./delta.ts";
 
 const valid: Record<string, string> = {
@@ -43,6 +43,49 @@ describe("delta messages", () => {
     expect(decodeDelta(headersOf(valid), body)).toMatchObject({
       ok: true,
       delta: { table: "clicks", target: "clicks", rows: 1, watermarkTo: "20" },
+    });
+  });
+
+  test("a fact's tombstones carry its campaign and time; the bare tombstone columns stay valid", () => {
+    const del = (table: string, columns: readonly string[]) =>
+      decodeDelta(
+        headersOf({
+          ...valid,
+          [HEADERS.table]: table,
+          [HEADERS.kind]: "delete",
+          [HEADERS.columns]: columns.join(","),
+        }),
+        body,
+      );
+    expect(deltaColumns("clicks", "delete")).toEqual([
+      "id",
+      "campaign_id",
+      "created_at",
+      "_version",
+      "_xid",
+      "_deleted",
+    ]);
+    expect(deltaColumns("campaign", "delete")).toEqual([...BARE_DELETE_COLUMNS]);
+    for (const table of ["impressions", "clicks"]) {
+      expect(del(table, deltaColumns("clicks", "delete"))).toMatchObject({
+        ok: true,
+        delta: { kind: "delete" },
+      });
+      expect(del(table, BARE_DELETE_COLUMNS)).toMatchObject({
+        ok: true,
+        delta: { columns: [...BARE_DELETE_COLUMNS] },
+      });
+    }
+    expect(del("campaign", BARE_DELETE_COLUMNS).ok).toBe(true);
+    // An entity's tombstone has no campaign and time to carry.
+    expect(del("campaign", deltaColumns("clicks", "delete"))).toEqual({
+      ok: false,
+      reason: 'columns "id,campaign_id,created_at,_version,_xid,_deleted" are not id,_version,_xid,_deleted',
+    });
+    expect(del("clicks", ["id", "campaign_id", "_version", "_xid", "_deleted"])).toEqual({
+      ok: false,
+      reason:
+        'columns "id,campaign_id,_version,_xid,_deleted" are not id,campaign_id,created_at,_version,_xid,_deleted or id,_version,_xid,_deleted',
     });
   });
 

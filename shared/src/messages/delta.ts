@@ -1,5 +1,6 @@
 import { type MsgHdrs, headers as natsHeaders } from "nats";
 import {
+  BARE_DELETE_COLUMNS,
   DELETE_COLUMNS,
   DELTA_FORMAT,
   DELTA_KINDS,
@@ -34,9 +35,15 @@ export interface DeltaMessage extends DeltaMeta {
 
 export type DecodedDelta = { ok: true; delta: DeltaMessage } | { ok: false; reason: string };
 
-/** The column list a batch of this table and kind must carry, in this order. */
+/** The column list the extractor writes for a batch of this table and kind, in this order. */
 export const deltaColumns = (table: TableName, kind: DeltaKind): readonly string[] =>
-  kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? DELETE_COLUMNS : TRUNCATE_COLUMNS;
+  kind === "upsert" ? UPSERT_COLUMNS[table] : kind === "delete" ? DELETE_COLUMNS[table] : TRUNCATE_COLUMNS;
+
+/** Every column list a consumer accepts: a delete may also carry the bare tombstone columns. */
+export const acceptedColumns = (table: TableName, kind: DeltaKind): (readonly string[])[] =>
+  kind === "delete" && DELETE_COLUMNS[table] !== BARE_DELETE_COLUMNS
+    ? [DELETE_COLUMNS[table], BARE_DELETE_COLUMNS]
+    : [deltaColumns(table, kind)];
 
 /** The producer's side: the headers of a delta message (the batch id is also `Nats-Msg-Id`). */
 export function encodeDeltaHeaders(meta: DeltaMeta): MsgHdrs {
@@ -80,11 +87,11 @@ export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array)
   const format = get(HEADERS.format);
   if (format !== DELTA_FORMAT) return { ok: false, reason: `unsupported format ${JSON.stringify(format)}` };
   const columns = get(HEADERS.columns).split(",");
-  const expected = deltaColumns(table, kind);
-  if (columns.join(",") !== expected.join(",")) {
+  const accepted = acceptedColumns(table, kind).map((c) => c.join(","));
+  if (!accepted.includes(columns.join(","))) {
     return {
       ok: false,
-      reason: `columns ${JSON.stringify(columns.join(","))} are not ${expected.join(",")}`,
+      reason: `columns ${JSON.stringify(columns.join(","))} are not ${accepted.join(" or ")}`,
     };
   }
   const batchId = get(HEADERS.batchId);

@@ -28,13 +28,18 @@ export const trackingColumns = () => ({
 
 /**
  * Deletes and truncates of tracked tables, written by triggers. `row_id` is null for a TRUNCATE,
- * which removes every row of `table_name` with a smaller version.
+ * which removes every row of `table_name` with a smaller version. For an impression or click,
+ * `campaign_id` and `created_at` are those of the version that was deleted (or moved away), so
+ * its tombstone names the (campaign, day) it leaves; null for the other tables, for a truncate,
+ * and for deletes recorded before migration 0008.
  */
 export const deletion = pgTable(
   "adpipe_deletion",
   {
     tableName: text("table_name").notNull(),
     rowId: integer("row_id"),
+    campaignId: integer("campaign_id"),
+    createdAt: timestamp("created_at", { mode: "string" }),
     ...trackingColumns(),
   },
   (t) => [index("adpipe_deletion_xid_idx").on(t.xid)],

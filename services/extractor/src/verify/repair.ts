@@ -1,4 +1,4 @@
-import { DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
+import { BARE_DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
@@ -156,7 +156,9 @@ export async function publishRepair(
         subject,
         table,
         kind: "delete",
-        columns: DELETE_COLUMNS,
+        // The bare tombstone: the repair knows the id and version, not the campaign and time of
+        // the stored row it removes (the loader accepts both column lists).
+        columns: BARE_DELETE_COLUMNS,
         window: window(plan.tombstones),
         sequence: sequence++,
         ...batch,
