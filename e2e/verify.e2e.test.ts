@@ -196,6 +196,17 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     format: "JSONEachRow",
   });
   expect(Number(((await gone.json()) as { n: string }[])[0]?.n)).toBe(0);
+  // Their repair tombstones (the greatest stored version + 1) name the campaign and time of the
+  // rows they removed, as the extractor's tombstones do.
+  const repaired = await ch().query({
+    query: `SELECT id, campaign_id, created_at IS NOT NULL AS timed FROM impressions
+            WHERE (id, _version) IN ((100, 1000000000001), (999999, 6)) AND _deleted = 1 ORDER BY id`,
+    format: "JSONEachRow",
+  });
+  expect(await repaired.json()).toEqual([
+    { id: 100, campaign_id: 2, timed: 1 },
+    { id: 999999, campaign_id: 2, timed: 1 },
+  ]);
 
   // The verifier never wrote PostgreSQL (its role could not have; the counters agree).
   expect(await writes()).toEqual(before);

@@ -53,7 +53,7 @@ export const BARE_DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as con
  * What the extractor writes for a tombstone: an impression or click also carries the campaign_id
  * and created_at of the version it removes (the (campaign, day) the fact leaves; `\N` when
  * PostgreSQL recorded none, as for deletes before its migration 0008). A consumer accepts these
- * or BARE_DELETE_COLUMNS: batches published before the change still carry the bare ones.
+ * or BARE_DELETE_COLUMNS: batches published before the change carry the bare ones.
  */
 export const DELETE_COLUMNS: Record<TableName, readonly string[]> = {
   advertiser: BARE_DELETE_COLUMNS,

@@ -21,6 +21,7 @@ export interface TableQueries {
 export interface VerifyQueries {
   table: Record<TableName, TableQueries>;
   versions: string;
+  factKeys: string;
   bounds: string;
   next: string;
   dailyReport: string;
@@ -42,6 +43,7 @@ export function loadVerifyQueries(): VerifyQueries {
   return {
     table,
     versions: read("verify-versions"),
+    factKeys: read("verify-fact-keys"),
     bounds: read("verify-bounds"),
     next: read("verify-next"),
     dailyReport: read("verify-daily-report"),

@@ -1,10 +1,10 @@
-import { BARE_DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
+import { DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
 import { type BatchLimits, splitRows } from "../copy-batches.ts";
 import { createPublisher } from "../publisher.ts";
-import type { ClickHouseSide, PostgresSide } from "./sides.ts";
+import type { ClickHouseSide, FactKey, PostgresSide } from "./sides.ts";
 
 /** A row to re-publish as PostgreSQL has it, with the version it must carry to win. */
 export interface UpsertRepair {
@@ -18,6 +18,8 @@ export interface TombstoneRepair {
   id: number;
   version: bigint;
   xid: bigint;
+  /** For an impression or click: the campaign and time of the row it removes (ClickHouse's). */
+  fact?: FactKey;
 }
 
 export interface RepairPlan {
@@ -59,6 +61,7 @@ async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): P
   const watermark = await pg.watermark();
   const gone = ids.filter((id) => !pgRows.has(id) && chRows.has(id));
   const deletions = gone.length > 0 ? await pg.deletions(gone) : new Map();
+  const factKeys = gone.length > 0 ? await ch.factKeys(gone) : new Map<number, FactKey>();
   for (const id of ids) {
     const p = pgRows.get(id);
     const c = chRows.get(id);
@@ -77,7 +80,7 @@ async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): P
       else {
         const top = stored?.version ?? 0n;
         const version = d && d.version > top ? d.version : top + 1n;
-        plan.tombstones.push({ id, version, xid: d?.xid ?? stored?.xid ?? 0n });
+        plan.tombstones.push({ id, version, xid: d?.xid ?? stored?.xid ?? 0n, fact: factKeys.get(id) });
       }
     }
   }
@@ -148,17 +151,28 @@ export async function publishRepair(
   }
   if (plan.tombstones.length > 0) {
     const encoder = new TextEncoder();
+    const columns = DELETE_COLUMNS[table];
+    // COPY text: NULL is \N; a campaign id and ClickHouse's DateTime64 text need no escaping.
+    const text = (v: number | string | null | undefined) =>
+      v === null || v === undefined ? "\\N" : String(v);
+    const value: Record<string, (t: TombstoneRepair) => string | number | bigint> = {
+      id: (t) => t.id,
+      campaign_id: (t) => text(t.fact?.campaignId),
+      created_at: (t) => text(t.fact?.createdAt),
+      _version: (t) => t.version,
+      _xid: (t) => t.xid,
+      _deleted: () => 1,
+    };
+    const line = (t: TombstoneRepair) => columns.map((c) => value[c]?.(t)).join("\t");
     async function* lines() {
-      for (const t of plan.tombstones) yield encoder.encode(`${t.id}\t${t.version}\t${t.xid}\t1\n`);
+      for (const t of plan.tombstones) yield encoder.encode(`${line(t)}\n`);
     }
     for await (const batch of splitRows(lines(), deps.limits)) {
       await publisher.publish({
         subject,
         table,
         kind: "delete",
-        // The bare tombstone: the repair knows the id and version, not the campaign and time of
-        // the stored row it removes (the loader accepts both column lists).
-        columns: BARE_DELETE_COLUMNS,
+        columns,
         window: window(plan.tombstones),
         sequence: sequence++,
         ...batch,

@@ -82,6 +82,12 @@ export function postgresSide(pool: Pool, table: TableName) {
   };
 }
 
+/** A fact's (campaign, time); null where the row has none. */
+export interface FactKey {
+  campaignId: number | null;
+  createdAt: string | null;
+}
+
 export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQueries, table: TableName) {
   const q = queries.table[table];
   const view = `${table}_current`;
@@ -108,6 +114,18 @@ export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQuer
     },
     async ids(ids: number[]): Promise<RowHashes> {
       return hashes(await select<{ id: number; h: string }>(q.ids, { view, ids }));
+    },
+    /**
+     * The campaign and time of each id's current row, for a fact table (none for the others):
+     * what a tombstone for it removes.
+     */
+    async factKeys(ids: number[]): Promise<Map<number, FactKey>> {
+      if (table !== "impressions" && table !== "clicks") return new Map();
+      const list = await select<{ id: number; campaign_id: number | null; created_at: string | null }>(
+        queries.factKeys,
+        { view, ids },
+      );
+      return new Map(list.map((r) => [Number(r.id), { campaignId: r.campaign_id, createdAt: r.created_at }]));
     },
     /** The greatest stored version of each id (any row, tombstones included) and its _xid. */
     async versions(ids: number[]): Promise<Map<number, PgRowState>> {
