@@ -207,6 +207,20 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     { id: 100, campaign_id: 2, timed: 1 },
     { id: 999999, campaign_id: 2, timed: 1 },
   ]);
+  // The click ClickHouse showed under another campaign: in clicks_keyed (sorted by campaign) its
+  // newest version there is now a tombstone, and under PostgreSQL's campaign the repaired row.
+  const [pgClick] = (await world.pool.query("SELECT campaign_id FROM clicks WHERE id = 3")).rows as {
+    campaign_id: number;
+  }[];
+  const keyed = await ch().query({
+    query: `SELECT campaign_id, argMax(_deleted, _version) AS deleted FROM clicks_keyed WHERE id = 3
+            GROUP BY campaign_id ORDER BY deleted`,
+    format: "JSONEachRow",
+  });
+  expect(await keyed.json()).toEqual([
+    { campaign_id: pgClick?.campaign_id, deleted: 0 },
+    { campaign_id: ((pgClick?.campaign_id ?? 0) % 4) + 1, deleted: 1 },
+  ]);
 
   // The verifier never wrote PostgreSQL (its role could not have; the counters agree).
   expect(await writes()).toEqual(before);

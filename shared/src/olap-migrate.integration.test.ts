@@ -39,6 +39,7 @@ describe("OLAP migrations", () => {
       "0004_progress",
       "0006_seed_views",
       "0007_fact_buckets",
+      "0008_fact_keys",
     ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
@@ -63,9 +64,13 @@ describe("OLAP migrations", () => {
         "clicks",
         "clicks_buckets",
         "clicks_current",
+        "clicks_keyed",
+        "clicks_keyed_mv",
         "impressions",
         "impressions_buckets",
         "impressions_current",
+        "impressions_keyed",
+        "impressions_keyed_mv",
         "loaded_batches",
         "reported_batches",
         "schema_migrations",
@@ -115,6 +120,7 @@ describe("OLAP migrations", () => {
         "0004_progress",
         "0006_seed_views",
         "0007_fact_buckets",
+        "0008_fact_keys",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {

@@ -24,8 +24,10 @@ const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // A run can stop anywhere (a crash, a deploy, two services starting at once); only statements
 // that are no-ops the second time make "run the whole file again" a safe way to resume.
+// `INSERT INTO ... SELECT` is let through for copies into a table where a row stored twice reads
+// as once (a ReplacingMergeTree whose readers take the newest version per key): the file says so.
 const IDEMPOTENT =
-  /^(CREATE\s+(TABLE|DATABASE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|FUNCTION)\s+IF\s+NOT\s+EXISTS|CREATE\s+OR\s+REPLACE|DROP\s+\w+(\s+\w+)?\s+IF\s+EXISTS|ALTER\s+TABLE\s+\S+\s+(ADD|DROP|MODIFY|CLEAR|MATERIALIZE)\s+\w+\s+IF\s+(NOT\s+)?EXISTS)\b/i;
+  /^(CREATE\s+(TABLE|DATABASE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|FUNCTION)\s+IF\s+NOT\s+EXISTS|CREATE\s+OR\s+REPLACE|DROP\s+\w+(\s+\w+)?\s+IF\s+EXISTS|ALTER\s+TABLE\s+\S+\s+(ADD|DROP|MODIFY|CLEAR|MATERIALIZE)\s+\w+\s+IF\s+(NOT\s+)?EXISTS|INSERT\s+INTO\s+\S+\s+SELECT)\b/i;
 
 /** Splits a file into statements: `;` at the end of a line ends one; `--` lines are comments. */
 export function splitStatements(sql: string): string[] {
@@ -50,7 +52,7 @@ export function loadOlapMigrations(folder = olapMigrationsFolder): OlapMigration
       for (const statement of statements) {
         if (!IDEMPOTENT.test(statement))
           throw new Error(
-            `${file}: every statement must be safe to re-run (IF NOT EXISTS, OR REPLACE, IF EXISTS): ${statement.slice(0, 80)}`,
+            `${file}: every statement must be safe to re-run (IF NOT EXISTS, OR REPLACE, IF EXISTS, INSERT INTO ... SELECT): ${statement.slice(0, 80)}`,
           );
       }
       return {

@@ -19,6 +19,12 @@ export const REPORT_TABLES = [
 ] as const;
 /** The reporter's per-bucket fact counts, which the daily reports sum (migration 0007). */
 export const BUCKET_TABLES = ["impressions_buckets", "clicks_buckets"] as const;
+/**
+ * Every fact version again, sorted by (bucket, campaign_id, id) (migration 0008). Their
+ * materialized views write them, with the rights of the owner who created the views, on each
+ * INSERT into impressions or clicks: no service holds a right to write them.
+ */
+export const KEYED_TABLES = ["impressions_keyed", "clicks_keyed"] as const;
 
 export const OLAP_USERS = ["loader", "reporter", "extractor", "reader"] as const;
 export type OlapUser = (typeof OLAP_USERS)[number];

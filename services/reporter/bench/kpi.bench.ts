@@ -6,12 +6,14 @@
  * rows, 100 advertisers. The history is generated inside the embedded ClickHouse (INSERT ...
  * SELECT FROM numbers()) at each size in turn (default 1 million, then 100 million impressions;
  * clicks are a tenth), the reports fully rebuilt, then it times the keyed rebuild (find the
- * touched id buckets, recount them, write the five reports) after:
+ * touched id buckets or (bucket, campaign) pairs, recount them, write the five reports) after:
  * - a 1,000-row delta of new impressions (today, every campaign);
- * - 1,000 deletes of the last hour's impressions (invalid traffic removed);
+ * - 1,000 deletes of the last hour's impressions (at least the last 20,000; invalid traffic
+ *   removed), each tombstone naming the campaign and time it removes, as the extractor sends it;
  * - 1,000 moves of the last hour's impressions to another campaign (a tombstone plus the new
  *   version, as the extractor delivers them);
- * - 1,000 deletes spread over the whole history (the worst case: a bucket recount each).
+ * - 1,000 deletes spread over the whole history (the worst case: a bucket each, recounted as
+ *   (bucket, campaign) pairs).
  * Each is the median of BENCH_RUNS (default 5; a background merge can double one run). Prints
  * each size's figures, the largest / smallest ratio, KPI endpoint latency at the largest size, and
  * EXPLAIN of one bucket recount (granules read against the table's).
@@ -87,7 +89,8 @@ let nextXid = 100_000_000n;
 async function timedDelta(insert: (xid: bigint, version: number) => string, kinds: LoadedEvent["kinds"]) {
   const xid = nextXid++;
   await ch.command({ query: insert(xid, nextVersion) });
-  nextVersion += 10_000;
+  // Room for the versions of one delta (a move takes two per id of the last hour's range).
+  nextVersion += 10_000_000;
   const t = performance.now();
   const touched = await rebuilder.findTouched(
     planEvents([
@@ -146,8 +149,9 @@ async function measure(n: number): Promise<SizeResult> {
   await rebuilder.write({ ...emptyTouched(), full: true }, clock.next(), today);
   const fullMs = performance.now() - t;
 
-  // The last hour's ids: created_at grows with the id, so they are the top n / 192.
-  const hour = Math.max(1000, Math.floor(n / 192));
+  // The last hour's ids: created_at grows with the id, so they are the top n / 192; at least
+  // 20,000, so that the deletes and moves below (5 runs of 1,000 each) find live ones at 1 million.
+  const hour = Math.max(20_000, Math.floor(n / 192));
   let nextId = n + 1;
   const inserts = await median(() =>
     timedDelta(
@@ -162,24 +166,36 @@ async function measure(n: number): Promise<SizeResult> {
     ),
   );
   let salt = 0;
-  // 1,000 distinct ids of [lo, hi) in random order, different for every call.
-  const pick = (lo: number, hi: number) =>
-    `SELECT toInt32(${lo} + (cityHash64(number, ${++salt}) % ${hi - lo})) AS id FROM numbers(5000) GROUP BY id LIMIT 1000`;
-  const tombstones = (lo: number, hi: number) => (xid: bigint, v: number) =>
+  // 1,000 distinct live ids of the recent range, in random order, different for every call.
+  const pickRecent = () =>
+    `SELECT id FROM impressions_current WHERE id >= ${n - hour} AND id <= ${n} ORDER BY cityHash64(id, ${++salt}) LIMIT 1000`;
+  // Up to 1,000 distinct ids of the whole history (the few already deleted are skipped below).
+  const pickSpread = () =>
+    `SELECT toInt32(1 + (cityHash64(number, ${++salt}) % ${n})) AS id FROM numbers(5000) GROUP BY id LIMIT 1000`;
+  // A tombstone names the campaign and time of the version it removes, as the extractor sends it
+  // (PostgreSQL migration 0008).
+  const tombstones = (pick: () => string) => (xid: bigint, v: number) =>
     `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted)
-      SELECT id, NULL, NULL, ${v} + rowNumberInAllBlocks(), ${xid}, 1 FROM (${pick(lo, hi)})`;
-  const recentDeletes = await median(() => timedDelta(tombstones(n - hour, n + 1), ["delete"]));
+      SELECT id, campaign_id, created_at, ${v} + rowNumberInAllBlocks(), ${xid}, 1
+      FROM impressions_current WHERE id IN (${pick()})`;
+  const recentDeletes = await median(() => timedDelta(tombstones(pickRecent), ["delete"]));
   const moves = await median(() =>
     timedDelta(
-      (xid, v) => `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted)
-        WITH picked AS (SELECT id, rowNumberInAllBlocks() AS r FROM (${pick(n - hour, n + 1)}))
-        SELECT id, CAST(NULL AS Nullable(Int32)), CAST(NULL AS Nullable(DateTime64(6, 'UTC'))), ${v} + 2 * r, ${xid}, 1 FROM picked
+      // The tombstone names the old campaign and time; the new version is one above it.
+      (xid, v) => {
+        const lo = n - hour;
+        const ids = pickRecent();
+        return `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted)
+        SELECT id, campaign_id, created_at, ${v} + 2 * (id - ${lo}), ${xid}, 1
+        FROM impressions_current WHERE id IN (${ids})
         UNION ALL
-        SELECT id, toNullable(toInt32(1 + (id + 7) % ${CAMPAIGNS})), toNullable(now64(6, 'UTC') - toIntervalMinute(30)), ${v} + 2 * r + 1, ${xid}, 0 FROM picked`,
+        SELECT id, toNullable(toInt32(1 + (id + 7) % ${CAMPAIGNS})), toNullable(now64(6, 'UTC') - toIntervalMinute(30)), ${v} + 2 * (id - ${lo}) + 1, ${xid}, 0
+        FROM impressions_current WHERE id IN (${ids})`;
+      },
       ["delete", "upsert"],
     ),
   );
-  const spreadDeletes = await median(() => timedDelta(tombstones(1, n + 1), ["delete"]));
+  const spreadDeletes = await median(() => timedDelta(tombstones(pickSpread), ["delete"]));
   return { n, fullMs, inserts, recentDeletes, moves, spreadDeletes };
 }
 

@@ -5,12 +5,17 @@ import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { loadOlapMigrations, migrateOlap } from "@adpipe/shared/olap-migrate";
 import { uniqueName } from "@adpipe/shared/testing";
 import type { NatsConnection } from "nats";
+import { createRebuilder } from "./rebuild.ts";
 import { createReporter } from "./reporter.ts";
+import { loadQueries } from "./sql.ts";
 import { reporterTestConfig, testLogger } from "./test-support.ts";
+import { planEvents } from "./touched.ts";
 
 // A ClickHouse database laid out before migration 0007 (no bucket counts), holding facts and
-// reports, is migrated in place: the facts stay, and the reporter's start-up fills the bucket
-// counts and rewrites the reports from them, equal to the facts counted directly.
+// reports, is migrated in place (0007, then 0008, which copies the facts into the keyed tables):
+// the facts stay, and the reporter's start-up fills the bucket counts and rewrites the reports
+// from them, equal to the facts counted directly; so are they after keyed rebuilds of
+// (bucket, campaign) pairs in the migrated buckets.
 
 let ch: TestClickHouse;
 let nc: NatsConnection;
@@ -35,7 +40,7 @@ async function rows<T>(query: string): Promise<T[]> {
   return (await rs.json()) as T[];
 }
 
-test("migration 0007 keeps the data; the reporter fills the bucket counts and the reports equal the facts", async () => {
+test("migrations 0007 and 0008 keep the data; the reporter fills the bucket counts and the reports equal the facts, also after pair recounts", async () => {
   const before0007 = loadOlapMigrations().filter((m) => m.version < 7);
   await migrateOlap(ch.client, ch.database, undefined, before0007);
   expect(
@@ -89,7 +94,7 @@ test("migration 0007 keeps the data; the reporter fills the bucket counts and th
   const factsBefore = await facts();
 
   const { applied } = await migrateOlap(ch.client, ch.database);
-  expect(applied).toEqual(["0007_fact_buckets"]);
+  expect(applied).toEqual(["0007_fact_buckets", "0008_fact_keys"]);
   expect(await facts()).toBe(factsBefore);
 
   const jsm = await nc.jetstreamManager();
@@ -105,26 +110,65 @@ test("migration 0007 keeps the data; the reporter fills the bucket counts and th
   await reporter.start();
   try {
     expect((await reporter.status()).last_rebuild).toMatchObject({ reason: "start-up", full: true });
-    for (const fact of ["impressions", "clicks"] as const) {
-      const direct = await rows<{ campaign_id: number; date: string; n: number }>(
-        `SELECT assumeNotNull(campaign_id) AS campaign_id, toString(toDate32(assumeNotNull(created_at))) AS date, count() AS n
-         FROM ${fact}_current WHERE created_at IS NOT NULL GROUP BY campaign_id, date ORDER BY campaign_id, date`,
-      );
-      const reported = await rows<{ campaign_id: number; date: string; n: number }>(
-        `SELECT campaign_id, toString(date) AS date, ${fact} AS n FROM advertiser_campaigns_${fact} FINAL
-         WHERE _deleted = 0 ORDER BY campaign_id, date`,
-      );
-      expect(reported).toEqual(direct);
-      expect(direct.length).toBeGreaterThanOrEqual(6);
-      const totals = await rows<{ campaign_id: number; n: number }>(
-        `SELECT campaign_id, ${fact} AS n FROM advertiser_campaigns_totals_report FINAL WHERE _deleted = 0 ORDER BY campaign_id`,
-      );
-      const allRows = await rows<{ campaign_id: number; n: number }>(
-        `SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM ${fact}_current GROUP BY campaign_id ORDER BY campaign_id`,
-      );
-      expect(totals).toEqual(allRows);
-    }
+    await reportsEqualFacts();
   } finally {
     await reporter.stop();
   }
+
+  // Then deletes and moves as the extractor now sends them (tombstones naming the campaign and
+  // time they remove), in the buckets the migration copied into the keyed tables: pair recounts,
+  // which must also honour the tombstones without a campaign stored before.
+  for (const table of ["impressions", "clicks"] as const) {
+    await ch.client.command({
+      query: `INSERT INTO ${table} (id, campaign_id, created_at, _version, _xid, _deleted)
+        SELECT id, campaign_id, created_at, 3000000 + id, 30, 1 FROM ${table}_current
+        WHERE (intDiv(id - 1, 7) % 19 = 0 OR intDiv(id - 1, 7) % 23 = 0)`,
+    });
+    await ch.client.command({
+      query: `INSERT INTO ${table} (id, campaign_id, created_at, _version, _xid)
+        SELECT id, 2, now64(6, 'UTC') - toIntervalDay(1), 4000000 + id, 30 FROM ${table}_current
+        WHERE intDiv(id - 1, 7) % 23 = 0 AND intDiv(id - 1, 7) % 19 != 0`,
+    });
+  }
+  const rebuilder = createRebuilder(ch.client, loadQueries());
+  const touched = await rebuilder.findTouched(
+    planEvents(
+      (["impressions", "clicks"] as const).map((table) => ({
+        table,
+        batchIds: [`${table}-30`],
+        kinds: ["delete", "upsert"],
+        rows: 1,
+        watermark: "31",
+        windows: [{ from: "30", to: "31" }],
+        loadedAt: new Date().toISOString(),
+      })),
+    ),
+  );
+  expect([...touched.buckets.impressions, ...touched.buckets.clicks]).toEqual([]);
+  expect(touched.pairs.impressions.size).toBeGreaterThanOrEqual(3);
+  await rebuilder.write(touched, 10n ** 17n, new Date().toISOString().slice(0, 10));
+  await reportsEqualFacts();
 }, 60_000);
+
+/** The daily and totals reports of both facts against the facts counted directly. */
+async function reportsEqualFacts() {
+  for (const fact of ["impressions", "clicks"] as const) {
+    const direct = await rows<{ campaign_id: number; date: string; n: number }>(
+      `SELECT assumeNotNull(campaign_id) AS campaign_id, toString(toDate32(assumeNotNull(created_at))) AS date, count() AS n
+         FROM ${fact}_current WHERE created_at IS NOT NULL GROUP BY campaign_id, date ORDER BY campaign_id, date`,
+    );
+    const reported = await rows<{ campaign_id: number; date: string; n: number }>(
+      `SELECT campaign_id, toString(date) AS date, ${fact} AS n FROM advertiser_campaigns_${fact} FINAL
+         WHERE _deleted = 0 ORDER BY campaign_id, date`,
+    );
+    expect(reported).toEqual(direct);
+    expect(direct.length).toBeGreaterThanOrEqual(6);
+    const totals = await rows<{ campaign_id: number; n: number }>(
+      `SELECT campaign_id, ${fact} AS n FROM advertiser_campaigns_totals_report FINAL WHERE _deleted = 0 ORDER BY campaign_id`,
+    );
+    const allRows = await rows<{ campaign_id: number; n: number }>(
+      `SELECT assumeNotNull(campaign_id) AS campaign_id, count() AS n FROM ${fact}_current GROUP BY campaign_id ORDER BY campaign_id`,
+    );
+    expect(totals).toEqual(allRows);
+  }
+}

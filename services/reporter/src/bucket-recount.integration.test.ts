@@ -114,7 +114,9 @@ test("the (campaign, day) a new fact brings into a bucket is rebuilt from the wi
       (70001, 4, '2026-11-23 09:00:00', 40, 400), (70002, 4, NULL, 41, 400)`,
   });
   const touched = await rebuilder.findTouched(window(400));
-  expect([...touched.buckets.impressions]).toEqual([1]);
+  // One (bucket, campaign) pair to recount: bucket 1, campaign 4 (migration 0008).
+  expect([...touched.buckets.impressions]).toEqual([]);
+  expect(touched.pairs.impressions).toEqual(new Map([[1, new Set([4])]]));
   expect(touched.windowKeys.impressions).toEqual(
     expect.arrayContaining([
       { campaign_id: 4, date: "2026-11-23" },
@@ -140,4 +142,107 @@ test("the (campaign, day) a new fact brings into a bucket is rebuilt from the wi
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   expect(await rs.json()).toEqual([{ impressions: 2 }]);
+});
+
+/** Every (campaign, day) count of the facts, straight from impressions_current. */
+async function direct(): Promise<{ campaign_id: number; date: string; n: number }[]> {
+  const rs = await ch.client.query({
+    query: `SELECT assumeNotNull(campaign_id) AS campaign_id, toString(toDate32(assumeNotNull(created_at))) AS date, count() AS n
+            FROM impressions_current WHERE campaign_id IS NOT NULL AND created_at IS NOT NULL
+            GROUP BY campaign_id, date ORDER BY campaign_id, date`,
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return (await rs.json()) as { campaign_id: number; date: string; n: number }[];
+}
+
+test("a move whose tombstone names its old campaign recounts two (bucket, campaign) pairs, also after merges and a retry", async () => {
+  const queries = loadQueries();
+  const rebuilder = createRebuilder(ch.client, queries);
+  await ch.client.command({
+    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 5, 'c', 1, 10, 1, 1 FROM numbers(2)`,
+  });
+  // Bucket 3: campaign 5 has two impressions on 2026-11-20, campaign 6 one on 2026-11-21.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES
+      (200000, 5, '2026-11-20 10:00:00', 50, 500), (200001, 5, '2026-11-20 11:00:00', 51, 500),
+      (200002, 6, '2026-11-21 10:00:00', 52, 500)`,
+  });
+  await rebuilder.write(await rebuilder.findTouched(window(500)), 7000n, "2026-11-21");
+  // Id 200000 moves to campaign 6 on 2026-11-22, its tombstone naming campaign 5 and its old time,
+  // in one INSERT with the new version: the fact table keeps only the new version of the id.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted) VALUES
+      (200000, 5, '2026-11-20 10:00:00', 60, 600, 1), (200000, 6, '2026-11-22 10:00:00', 61, 600, 0)`,
+  });
+  const touched = await rebuilder.findTouched(window(600));
+  expect([...touched.buckets.impressions]).toEqual([]);
+  expect(touched.pairs.impressions).toEqual(new Map([[3, new Set([5, 6])]]));
+  // The daily statement fails after the recount; merges run; the retry still finds both keys.
+  const killed = "SELECT throwIf(1, 'killed here')";
+  const failing = createRebuilder(ch.client, { ...queries, "rebuild-impressions-listed": killed });
+  await expect(failing.write(touched, 8000n, "2026-11-22")).rejects.toThrow("killed here");
+  for (const t of ["impressions", "impressions_keyed", "impressions_buckets"])
+    await ch.client.command({ query: `OPTIMIZE TABLE ${t} FINAL` });
+  await rebuilder.write(await rebuilder.findTouched(window(600)), 9000n, "2026-11-22");
+  const mine = <T extends { campaign_id: number }>(rows: T[]) =>
+    rows.filter((r) => r.campaign_id === 5 || r.campaign_id === 6);
+  expect(mine(await daily())).toEqual([
+    { campaign_id: 5, date: "2026-11-20", n: 1 },
+    { campaign_id: 6, date: "2026-11-21", n: 1 },
+    { campaign_id: 6, date: "2026-11-22", n: 1 },
+  ]);
+  expect(mine(await daily())).toEqual(mine(await direct()));
+});
+
+test("a tombstone without a campaign (recorded before PostgreSQL's migration 0008) still hides its fact from later pair recounts", async () => {
+  const queries = loadQueries();
+  const rebuilder = createRebuilder(ch.client, queries);
+  await ch.client.command({
+    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 7, 'c', 1, 10, 1, 1 FROM numbers(1)`,
+  });
+  // Bucket 5: campaign 7 has three impressions on 2026-11-20.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES
+      (330000, 7, '2026-11-20 10:00:00', 70, 700), (330001, 7, '2026-11-20 11:00:00', 71, 700),
+      (330002, 7, '2026-11-20 12:00:00', 72, 700)`,
+  });
+  await rebuilder.write(await rebuilder.findTouched(window(700)), 10_000n, "2026-11-21");
+  // Id 330000 is deleted by a bare tombstone: its bucket is recounted whole.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted) VALUES (330000, NULL, NULL, 80, 800, 1)`,
+  });
+  const bare = await rebuilder.findTouched(window(800));
+  expect([...bare.buckets.impressions]).toEqual([5]);
+  await rebuilder.write(bare, 11_000n, "2026-11-21");
+  // Then the same campaign gets a new impression in the bucket, and an older version of id 330001
+  // arrives late (a redelivered batch) after its delete, which names the campaign: pair recounts
+  // read the version kept under campaign 7 for 330000, which only the bare tombstone outranks,
+  // and the late version of 330001, which its tombstone outranks.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid, _deleted) VALUES
+      (330001, 7, '2026-11-20 11:00:00', 90, 900, 1), (330003, 7, '2026-11-20 13:00:00', 91, 900, 0)`,
+  });
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES (330001, 7, '2026-11-20 11:00:00', 71, 901)`,
+  });
+  const pairs = await rebuilder.findTouched(
+    planEvents([
+      {
+        table: "impressions",
+        batchIds: ["b900", "b901"],
+        kinds: ["delete", "upsert"],
+        rows: 3,
+        watermark: "902",
+        windows: [{ from: "900", to: "902" }],
+        loadedAt: new Date().toISOString(),
+      },
+    ]),
+  );
+  expect([...pairs.buckets.impressions]).toEqual([]);
+  expect(pairs.pairs.impressions).toEqual(new Map([[5, new Set([7])]]));
+  await rebuilder.write(pairs, 12_000n, "2026-11-21");
+  const mine = <T extends { campaign_id: number }>(rows: T[]) => rows.filter((r) => r.campaign_id === 7);
+  expect(mine(await daily())).toEqual([{ campaign_id: 7, date: "2026-11-20", n: 2 }]);
+  expect(mine(await daily())).toEqual(mine(await direct()));
 });

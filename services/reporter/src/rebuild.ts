@@ -4,7 +4,7 @@ import { bindKeySets } from "./key-sets.ts";
 import type { Queries } from "./sql.ts";
 import {
   addFactKeys,
-  BUCKET_IDS,
+  addPair,
   bucketParams,
   dayKeys,
   dayParams,
@@ -15,6 +15,8 @@ import {
   type FactTable,
   MAX_DATE,
   MIN_DATE,
+  pairParams,
+  settlePairs,
   type Touched,
   windowParams,
 } from "./touched.ts";
@@ -29,8 +31,12 @@ export const REPORT_TABLES = [
 ] as const;
 
 const RECOUNT_QUERIES = {
-  impressions: { recount: "rebuild-impressions-buckets", days: "impressions-bucket-days" },
-  clicks: { recount: "rebuild-clicks-buckets", days: "clicks-bucket-days" },
+  impressions: {
+    recount: "rebuild-impressions-buckets",
+    pairs: "rebuild-impressions-pairs",
+    days: "impressions-bucket-days",
+  },
+  clicks: { recount: "rebuild-clicks-buckets", pairs: "rebuild-clicks-pairs", days: "clicks-bucket-days" },
 } as const;
 
 /** Reads and writes of a rebuild; every statement comes from services/reporter/sql. */
@@ -61,12 +67,13 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             if (windows.length === 0) return;
             const params = windowParams(windows);
             if (table === "impressions" || table === "clicks") {
-              const rows_ = await rows<{ kind: "bucket" | "key"; bucket: number } & FactKey>(
+              const rows_ = await rows<{ kind: "bucket" | "pair" | "key"; bucket: number } & FactKey>(
                 queries["touched-buckets"],
-                { ...params, table, bucket_ids: BUCKET_IDS },
+                { ...params, table: `${table}_keyed` },
               );
               for (const r of rows_) {
                 if (r.kind === "bucket") touched.buckets[table].add(Number(r.bucket));
+                else if (r.kind === "pair") addPair(touched, table, Number(r.bucket), Number(r.campaign_id));
                 else touched.windowKeys[table].push({ campaign_id: Number(r.campaign_id), date: r.date });
               }
             } else {
@@ -81,6 +88,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           },
         ),
       );
+      settlePairs(touched);
       return touched;
     },
 
@@ -111,7 +119,10 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
         if (failed) throw (failed as PromiseRejectedResult).reason;
       };
       const common = { version: version.toString(), report_date: reportDate };
-      const recounts = FACT_TABLES.filter((f) => touched.full || touched.buckets[f].size > 0);
+      // Facts whose counts change: whole buckets (migration 0007) or (bucket, campaign) pairs (0008).
+      const wholes = FACT_TABLES.filter((f) => touched.full || touched.buckets[f].size > 0);
+      const paired = touched.full ? [] : FACT_TABLES.filter((f) => touched.pairs[f].size > 0);
+      const recounts = FACT_TABLES.filter((f) => wholes.includes(f) || paired.includes(f));
       const campaignsDimension = () => touched.full || touched.allCampaigns || touched.campaigns.size > 0;
       const campaignParams = () => {
         const full = touched.full || touched.allCampaigns;
@@ -128,21 +139,26 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       const storedKeys: Partial<Record<FactTable, FactKey[]>> = {};
       const readKeys = async (f: FactTable) => {
         const t = performance.now();
+        const { pair_bucket_set, pair_buckets, pair_campaigns } = pairParams(touched.pairs[f]);
         storedKeys[f] = await rows<FactKey>(queries[RECOUNT_QUERIES[f].days], {
           buckets: [...touched.buckets[f]],
+          pair_bucket_set,
+          pair_buckets,
+          pair_campaigns,
         });
         // With both facts recounted, the slower of the two reads.
         const ms = Math.round((performance.now() - t) * 10) / 10;
         timings["bucket-days"] = Math.max(ms, timings["bucket-days"] ?? 0);
       };
       await round([
-        ...recounts.map((f) =>
+        ...wholes.map((f) =>
           run(RECOUNT_QUERIES[f].recount, {
             ...common,
             full: touched.full ? 1 : 0,
             ...bucketParams(touched.buckets[f]),
           }),
         ),
+        ...paired.map((f) => run(RECOUNT_QUERIES[f].pairs, { ...common, ...pairParams(touched.pairs[f]) })),
         ...(dimension ? [run(campaignQuery("rebuild-advertiser-campaigns"), campaignParams())] : []),
         ...(touched.full ? [] : recounts.map(readKeys)),
       ]);

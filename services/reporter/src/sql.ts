@@ -8,6 +8,8 @@ const QUERIES = [
   "touched-buckets",
   "rebuild-impressions-buckets",
   "rebuild-clicks-buckets",
+  "rebuild-impressions-pairs",
+  "rebuild-clicks-pairs",
   "impressions-bucket-days",
   "clicks-bucket-days",
   "touched-campaigns",
@@ -49,6 +51,8 @@ const SHARED_FILES: Partial<
   "rebuild-clicks": { file: "rebuild-daily-counts", vars: { fact: "clicks" } },
   "rebuild-impressions-buckets": { file: "rebuild-buckets", vars: { fact: "impressions" } },
   "rebuild-clicks-buckets": { file: "rebuild-buckets", vars: { fact: "clicks" } },
+  "rebuild-impressions-pairs": { file: "rebuild-bucket-pairs", vars: { fact: "impressions" } },
+  "rebuild-clicks-pairs": { file: "rebuild-bucket-pairs", vars: { fact: "clicks" } },
   // Variants for explicit keys only (see _touched-days-listed.sql).
   "rebuild-impressions-listed": {
     file: "rebuild-daily-counts",

@@ -1,6 +1,17 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
-import { addFactKeys, dayParams, emptyTouched, planEvents, windowParams } from "./touched.ts";
+import {
+  addFactKeys,
+  addPair,
+  dayParams,
+  emptyTouched,
+  MAX_PAIRS_PER_BUCKET,
+  pairParams,
+  planEvents,
+  settlePairs,
+  touchedSize,
+  windowParams,
+} from "./touched.ts";
 import { createVersionClock } from "./version-clock.ts";
 
 const event = (over: Partial<LoadedEvent>): LoadedEvent => ({
@@ -63,4 +74,34 @@ test("versions grow past a stored version and past a clock that steps back", () 
   expect(clock.next()).toBe(10_000_000n);
   now = 9_000;
   expect(clock.next()).toBe(10_000_001n);
+});
+
+describe("(bucket, campaign) pairs", () => {
+  test("a bucket recounted whole drops its pairs; one with too many campaigns becomes whole", () => {
+    const t = emptyTouched();
+    t.buckets.impressions.add(1);
+    addPair(t, "impressions", 1, 5);
+    addPair(t, "impressions", 2, 5);
+    addPair(t, "impressions", 2, 6);
+    for (let c = 1; c <= MAX_PAIRS_PER_BUCKET + 1; c++) addPair(t, "clicks", 3, c);
+    addPair(t, "clicks", 4, 9);
+    settlePairs(t);
+    expect(t.pairs.impressions).toEqual(new Map([[2, new Set([5, 6])]]));
+    expect([...t.buckets.impressions]).toEqual([1]);
+    expect(t.pairs.clicks).toEqual(new Map([[4, new Set([9])]]));
+    expect([...t.buckets.clicks]).toEqual([3]);
+    expect(touchedSize(t)).toBe(1 + 2 + 1 + 1);
+  });
+
+  test("pairParams: parallel arrays by bucket, and each bucket once", () => {
+    const pairs = new Map([
+      [7, new Set([3, 1])],
+      [2, new Set([4])],
+    ]);
+    expect(pairParams(pairs)).toEqual({
+      pair_bucket_set: [2, 7],
+      pair_buckets: [2, 7, 7],
+      pair_campaigns: [4, 3, 1],
+    });
+  });
 });

@@ -12,8 +12,13 @@ export interface Touched {
   allDayCampaigns: Set<number>;
   /** (campaign, day) keys of the daily tables, as `campaign|YYYY-MM-DD`. */
   days: Set<string>;
-  /** Id buckets of the fact tables to recount (migration 0007). */
+  /** Id buckets of the fact tables to recount whole (migration 0007). */
   buckets: Record<FactTable, Set<number>>;
+  /**
+   * (bucket, campaign) pairs of the fact tables to recount (migration 0008): id bucket → campaigns.
+   * A bucket also recounted whole has none (`settlePairs`).
+   */
+  pairs: Record<FactTable, Map<number, Set<number>>>;
   /** (campaign, day) keys a fact table's recounted buckets named: its daily table's keys. */
   factDays: Record<FactTable, Set<string>>;
   /**
@@ -46,6 +51,7 @@ export const emptyTouched = (): Touched => ({
   allDayCampaigns: new Set(),
   days: new Set(),
   buckets: { impressions: new Set(), clicks: new Set() },
+  pairs: { impressions: new Map(), clicks: new Map() },
   factDays: { impressions: new Set(), clicks: new Set() },
   windowKeys: { impressions: [], clicks: [] },
 });
@@ -155,7 +161,61 @@ export const touchedSize = (t: Touched) =>
   t.allDayCampaigns.size +
   t.days.size +
   t.buckets.impressions.size +
-  t.buckets.clicks.size;
+  t.buckets.clicks.size +
+  pairCount(t.pairs.impressions) +
+  pairCount(t.pairs.clicks);
+
+const pairCount = (pairs: Map<number, Set<number>>) => {
+  let n = 0;
+  for (const campaigns of pairs.values()) n += campaigns.size;
+  return n;
+};
+
+/**
+ * A bucket with more touched campaigns than this is recounted whole: a pair reads at least one
+ * granule of {fact}_keyed (1,024 rows), a whole bucket 65,536 ids of the fact table with FINAL.
+ */
+export const MAX_PAIRS_PER_BUCKET = 64;
+
+/** Pure: adds a (bucket, campaign) pair of a fact table to recount. */
+export function addPair(t: Touched, fact: FactTable, bucket: number, campaignId: number): void {
+  const campaigns = t.pairs[fact].get(bucket) ?? new Set<number>();
+  campaigns.add(campaignId);
+  t.pairs[fact].set(bucket, campaigns);
+}
+
+/**
+ * Pure: a bucket recounted whole needs no pairs, and one with more than MAX_PAIRS_PER_BUCKET
+ * touched campaigns is cheaper recounted whole.
+ */
+export function settlePairs(t: Touched): void {
+  for (const fact of FACT_TABLES) {
+    for (const [bucket, campaigns] of t.pairs[fact]) {
+      if (campaigns.size > MAX_PAIRS_PER_BUCKET) t.buckets[fact].add(bucket);
+      if (t.buckets[fact].has(bucket)) t.pairs[fact].delete(bucket);
+    }
+  }
+}
+
+/**
+ * Parameters of a recount of pairs: parallel arrays of buckets and campaigns, and the buckets
+ * once (the first column of {fact}_keyed's sort key: a literal set selects their granules).
+ */
+export function pairParams(pairs: Map<number, Set<number>>) {
+  const pairBuckets: number[] = [];
+  const pairCampaigns: number[] = [];
+  for (const [bucket, campaigns] of [...pairs].sort((a, b) => a[0] - b[0])) {
+    for (const c of campaigns) {
+      pairBuckets.push(bucket);
+      pairCampaigns.push(c);
+    }
+  }
+  return {
+    pair_bucket_set: [...pairs.keys()].sort((a, b) => a - b),
+    pair_buckets: pairBuckets,
+    pair_campaigns: pairCampaigns,
+  };
+}
 
 /**
  * Parameters of a recount of `buckets`: the list, and an id range enclosing them (a literal range

@@ -61,7 +61,8 @@ async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): P
   const watermark = await pg.watermark();
   const gone = ids.filter((id) => !pgRows.has(id) && chRows.has(id));
   const deletions = gone.length > 0 ? await pg.deletions(gone) : new Map();
-  const factKeys = gone.length > 0 ? await ch.factKeys(gone) : new Map<number, FactKey>();
+  const shown = ids.filter((id) => chRows.has(id));
+  const factKeys = shown.length > 0 ? await ch.factKeys(shown) : new Map<number, FactKey>();
   for (const id of ids) {
     const p = pgRows.get(id);
     const c = chRows.get(id);
@@ -70,7 +71,17 @@ async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): P
       if (p.h === c) plan.resolved.push(id);
       else if (p.xid >= watermark) plan.inFlight.push(id);
       else {
-        const version = stored && stored.version >= p.version ? stored.version + 1n : p.version;
+        let version = stored && stored.version >= p.version ? stored.version + 1n : p.version;
+        // A fact ClickHouse shows under another campaign: first a tombstone naming that campaign
+        // (fact tables sorted by campaign, migration 0008, keep the stale row otherwise), then the
+        // row, one version above it.
+        const shownKey = factKeys.get(id);
+        if (shownKey && shownKey.campaignId !== null && shownKey.campaignId !== p.campaignId) {
+          const floor = (stored?.version ?? 0n) + 1n;
+          const tombstone = version - 1n >= floor ? version - 1n : floor;
+          plan.tombstones.push({ id, version: tombstone, xid: p.xid, fact: shownKey });
+          version = tombstone + 1n;
+        }
         plan.upserts.push({ id, version, xid: p.xid });
       }
     } else if (c === undefined) plan.resolved.push(id);

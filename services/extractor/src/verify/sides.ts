@@ -53,13 +53,25 @@ export function postgresSide(pool: Pool, table: TableName) {
       );
       return new Map(rows.map((r) => [Number(r.id), r.h]));
     },
-    /** Hashes, versions and transactions of the ids PostgreSQL has now. */
-    async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string }>> {
-      const { rows } = await pool.query<{ id: number; h: string; v: string; xid: string }>(
-        `SELECT id, (${hash})::text AS h, _version::text AS v, _xid::text AS xid FROM ${table} WHERE id = ANY($1::int[])`,
+    /** Hashes, versions and transactions of the ids PostgreSQL has now (and a fact's campaign). */
+    async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string; campaignId: number | null }>> {
+      const campaign = table === "impressions" || table === "clicks" ? "campaign_id" : "NULL::int";
+      const { rows } = await pool.query<{
+        id: number;
+        h: string;
+        v: string;
+        xid: string;
+        campaign_id: number | null;
+      }>(
+        `SELECT id, (${hash})::text AS h, _version::text AS v, _xid::text AS xid, ${campaign} AS campaign_id FROM ${table} WHERE id = ANY($1::int[])`,
         [ids],
       );
-      return new Map(rows.map((r) => [Number(r.id), { h: r.h, version: BigInt(r.v), xid: BigInt(r.xid) }]));
+      return new Map(
+        rows.map((r) => [
+          Number(r.id),
+          { h: r.h, version: BigInt(r.v), xid: BigInt(r.xid), campaignId: r.campaign_id },
+        ]),
+      );
     },
     /** The latest recorded delete of each id (absent: PostgreSQL recorded none). */
     async deletions(ids: number[]): Promise<Map<number, PgRowState>> {

@@ -100,7 +100,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       // Changes in flight land within moments; what still differs after the pause is drift.
       if (config.settleMs > 0) await sleep(config.settleMs);
       const plan = await planRepair(pg, ch, ids);
-      const drift = [...plan.upserts, ...plan.tombstones].map((r) => r.id).sort((a, b) => a - b);
+      // An id may have both (a fact shown under another campaign: a tombstone, then the row).
+      const drift = [...new Set([...plan.upserts, ...plan.tombstones].map((r) => r.id))].sort(
+        (a, b) => a - b,
+      );
       result.driftFound = drift.length;
       result.sampleIds = drift.slice(0, SAMPLE);
       if (drift.length > 0) {

@@ -1,0 +1,40 @@
+-- {{fact}}_buckets (rebuild-impressions-pairs and rebuild-clicks-pairs, one file: sql.ts fills in
+-- {{fact}}): recounts the listed (bucket, campaign) pairs, not whole buckets: what a delete or a
+-- move costs (docs/reporter.md, "Id buckets"). It reads {{fact}}_keyed (migration 0008: every
+-- version, sorted by (bucket, campaign_id, id)), each pair a range of about 65 rows when
+-- campaigns interleave:
+-- - the versions of the pairs, and the bucket's tombstones without a campaign (recorded before
+--   PostgreSQL's migration 0008: they may outrank a version of any campaign);
+-- - newer than the table's latest truncate, as {{fact}}_current;
+-- - per id the newest of them (one argMax of the tuple, so campaign, time and flag come from one
+--   row; the table keeps versions until it merges). A fact that
+--   moved away from a pair has a newer tombstone there, which names that pair's campaign, so it
+--   counts for the pair only while its newest version is there and live.
+-- Every (day, campaign) of a pair gets its count; one the pair held before (FINAL: its newest
+-- row) and no longer does gets a tombstone. One INSERT, one _version.
+INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, _version, _deleted)
+WITH newest AS (
+    SELECT bucket, id, argMax(tuple(campaign_id, created_at, _deleted), _version) AS v
+    FROM {{fact}}_keyed
+    WHERE bucket IN {pair_bucket_set:Array(Int32)}
+      AND ((bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
+           OR (campaign_id IS NULL AND _deleted = 1))
+      AND _version > (SELECT max(_version) FROM truncations WHERE table_name = '{{fact}}')
+    GROUP BY bucket, id
+),
+counts AS (
+    SELECT toDate32(assumeNotNull(tupleElement(v, 2))) AS day, tupleElement(v, 2) IS NULL AS undated,
+           bucket, assumeNotNull(tupleElement(v, 1)) AS campaign_id, count() AS n
+    FROM newest
+    WHERE tupleElement(v, 3) = 0 AND tupleElement(v, 1) IS NOT NULL
+    GROUP BY day, undated, bucket, campaign_id
+),
+before AS (
+    SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n
+    FROM {{fact}}_buckets FINAL
+    WHERE _deleted = 0 AND bucket IN {pair_bucket_set:Array(Int32)}
+      AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
+)
+SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, {version:UInt64}, total = 0
+FROM (SELECT * FROM counts UNION ALL SELECT * FROM before)
+GROUP BY day, undated, bucket, campaign_id
