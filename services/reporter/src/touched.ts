@@ -15,7 +15,8 @@ export interface Touched {
   /** Id buckets of the fact tables to recount whole (migration 0007). */
   buckets: Record<FactTable, Set<number>>;
   /**
-   * (bucket, campaign) pairs of the fact tables to recount (migration 0008): id bucket → campaigns.
+   * (bucket, campaign) pairs of the fact tables to recount (migration 0008): id bucket → campaigns
+   * of the tombstones that name one.
    * A bucket also recounted whole has none (`settlePairs`).
    */
   pairs: Record<FactTable, Map<number, Set<number>>>;
