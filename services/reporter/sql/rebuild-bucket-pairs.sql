@@ -10,8 +10,8 @@
 --   row; the table keeps versions until it merges). A fact that
 --   moved away from a pair has a newer tombstone there, which names that pair's campaign, so it
 --   counts for the pair only while its newest version is there and live.
--- Every (day, campaign) of a pair gets its count; one the pair held before (FINAL: its newest
--- row) and no longer does gets a tombstone. One INSERT, one _version.
+-- Every (day, campaign) of a pair gets its count; one the pair held before and no longer does
+-- gets a tombstone. One INSERT, one _version.
 INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, _version, _deleted)
 WITH newest AS (
     SELECT bucket, id, argMax(tuple(campaign_id, created_at, _deleted), _version) AS v
@@ -29,10 +29,13 @@ counts AS (
     WHERE tupleElement(v, 3) = 0 AND tupleElement(v, 1) IS NOT NULL
     GROUP BY day, undated, bucket, campaign_id
 ),
+-- Every key the pairs' stored rows ever named, any version (no FINAL: 150 -> 111 ms for this
+-- SELECT over 999 pairs of a 100 M-row history): one already a tombstone gets another, which
+-- reads the same.
 before AS (
     SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n
-    FROM {{fact}}_buckets FINAL
-    WHERE _deleted = 0 AND bucket IN {pair_bucket_set:Array(Int32)}
+    FROM {{fact}}_buckets
+    WHERE bucket IN {pair_bucket_set:Array(Int32)}
       AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
 )
 SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, {version:UInt64}, total = 0
