@@ -94,9 +94,10 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
 
     /**
      * Writes the touched keys' new rows, one INSERT per table, all with `version`, in three rounds
-     * of statements that run at once: first the id buckets' recounts (migration 0007) and the
-     * campaign dimension (they read only the entity tables), with the read of the keys the
-     * buckets' stored rows name; then, with those and the windows' keys added to `touched`, the
+     * of statements that run at once: first the recounts of id buckets (migration 0007) and of
+     * (bucket, campaign) pairs (0008) and the campaign dimension (they read only the entity
+     * tables), with the read of the keys their stored rows name; then, with those and the
+     * windows' keys added to `touched`, the
      * daily counts (sums of the buckets); then
      * the daily CTR report and the totals (they read the daily counts just written). A reader of
      * any one table sees either the old or the new row of each key. `timings` receives each
