@@ -10,6 +10,11 @@ export const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as con
 export type TableName = (typeof TABLES)[number];
 export const isTableName = (value: string): value is TableName =>
   (TABLES as readonly string[]).includes(value);
+/** The fact tables: rows with a campaign and a time, counted by the reports. */
+export const FACT_TABLES = ["impressions", "clicks"] as const;
+export type FactTable = (typeof FACT_TABLES)[number];
+export const isFactTable = (table: TableName): table is FactTable =>
+  (FACT_TABLES as readonly string[]).includes(table);
 
 /** Version of the delta message layout (headers and column lists). */
 export const SCHEMA_VERSION = 1;
@@ -55,11 +60,12 @@ export const BARE_DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as con
  * PostgreSQL recorded none, as for deletes before its migration 0008). A consumer accepts these
  * or BARE_DELETE_COLUMNS: batches published before the change carry the bare ones.
  */
+const FACT_DELETE_COLUMNS = ["id", "campaign_id", "created_at", "_version", "_xid", "_deleted"] as const;
 export const DELETE_COLUMNS: Record<TableName, readonly string[]> = {
   advertiser: BARE_DELETE_COLUMNS,
   campaign: BARE_DELETE_COLUMNS,
-  impressions: ["id", "campaign_id", "created_at", "_version", "_xid", "_deleted"],
-  clicks: ["id", "campaign_id", "created_at", "_version", "_xid", "_deleted"],
+  impressions: FACT_DELETE_COLUMNS,
+  clicks: FACT_DELETE_COLUMNS,
 };
 export const TRUNCATE_COLUMNS = ["table_name", "_version", "_xid"] as const;
 

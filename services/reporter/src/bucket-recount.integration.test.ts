@@ -26,6 +26,19 @@ async function daily(): Promise<{ campaign_id: number; date: string; n: number }
   return (await rs.json()) as { campaign_id: number; date: string; n: number }[];
 }
 
+/** Campaigns first..first + count - 1, as a loader would have written them. */
+const addCampaigns = (first: number, count: number) =>
+  ch.client.command({
+    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid)
+      SELECT number + ${first}, 'c', 1, 10, 1, 1 FROM numbers(${count})`,
+  });
+
+/** The rows of these campaigns only (each test uses campaigns of its own). */
+const only =
+  (...campaigns: number[]) =>
+  <T extends { campaign_id: number }>(rows: T[]) =>
+    rows.filter((r) => campaigns.includes(r.campaign_id));
+
 const window = (xid: number) =>
   planEvents([
     {
@@ -42,9 +55,7 @@ const window = (xid: number) =>
 test("a rebuild that fails after its recount and is retried still tombstones the (campaign, day) a move emptied", async () => {
   const queries = loadQueries();
   const rebuilder = createRebuilder(ch.client, queries);
-  await ch.client.command({
-    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 1, 'c', 1, 10, 1, 1 FROM numbers(2)`,
-  });
+  await addCampaigns(1, 2);
   // Campaign 1 has one impression on 2026-11-20 (id 5) and one on 2026-11-21 (id 6).
   await ch.client.command({
     query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES
@@ -93,9 +104,7 @@ test("a rebuild that fails after its recount and is retried still tombstones the
 test("the (campaign, day) a new fact brings into a bucket is rebuilt from the window's own rows", async () => {
   const queries = loadQueries();
   const rebuilder = createRebuilder(ch.client, queries);
-  await ch.client.command({
-    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 3, 'c', 1, 10, 1, 1 FROM numbers(2)`,
-  });
+  await addCampaigns(3, 2);
   // The campaigns' own event: their dimension rows (the reports take name, bid and budget from them).
   await rebuilder.write(
     { ...emptyTouched(), campaigns: new Set([3, 4]), allDayCampaigns: new Set([3, 4]) },
@@ -157,9 +166,7 @@ async function direct(): Promise<{ campaign_id: number; date: string; n: number 
 test("a delete whose tombstone names its campaign recounts one (bucket, campaign) pair, also after merges and a retry; a move its bucket", async () => {
   const queries = loadQueries();
   const rebuilder = createRebuilder(ch.client, queries);
-  await ch.client.command({
-    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 5, 'c', 1, 10, 1, 1 FROM numbers(2)`,
-  });
+  await addCampaigns(5, 2);
   // Bucket 3: campaign 5 has two impressions on 2026-11-20, campaign 6 one on 2026-11-21.
   // Bucket 4: campaign 5 has one on 2026-11-20.
   await ch.client.command({
@@ -186,8 +193,7 @@ test("a delete whose tombstone names its campaign recounts one (bucket, campaign
   for (const t of ["impressions", "impressions_keyed", "impressions_buckets"])
     await ch.client.command({ query: `OPTIMIZE TABLE ${t} FINAL` });
   await rebuilder.write(await rebuilder.findTouched(window(600)), 9000n, "2026-11-22");
-  const mine = <T extends { campaign_id: number }>(rows: T[]) =>
-    rows.filter((r) => r.campaign_id === 5 || r.campaign_id === 6);
+  const mine = only(5, 6);
   expect(mine(await daily())).toEqual([
     { campaign_id: 5, date: "2026-11-20", n: 1 },
     { campaign_id: 6, date: "2026-11-21", n: 1 },
@@ -199,9 +205,7 @@ test("a delete whose tombstone names its campaign recounts one (bucket, campaign
 test("a tombstone without a campaign (recorded before PostgreSQL's migration 0008) still hides its fact from later pair recounts", async () => {
   const queries = loadQueries();
   const rebuilder = createRebuilder(ch.client, queries);
-  await ch.client.command({
-    query: `INSERT INTO campaign (id, name, bid, budget, _version, _xid) SELECT number + 7, 'c', 1, 10, 1, 1 FROM numbers(1)`,
-  });
+  await addCampaigns(7, 1);
   // Bucket 5: campaign 7 has three impressions on 2026-11-20.
   await ch.client.command({
     query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid) VALUES
@@ -226,7 +230,7 @@ test("a tombstone without a campaign (recorded before PostgreSQL's migration 000
   expect([...pairs.buckets.impressions]).toEqual([]);
   expect(pairs.pairs.impressions).toEqual(new Map([[5, new Set([7])]]));
   await rebuilder.write(pairs, 12_000n, "2026-11-21");
-  const mine = <T extends { campaign_id: number }>(rows: T[]) => rows.filter((r) => r.campaign_id === 7);
+  const mine = only(7);
   expect(mine(await daily())).toEqual([{ campaign_id: 7, date: "2026-11-20", n: 1 }]);
   expect(mine(await daily())).toEqual(mine(await direct()));
 

@@ -1,4 +1,4 @@
-import type { TableName } from "@adpipe/shared/contract";
+import { isFactTable, type TableName } from "@adpipe/shared/contract";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { bindKeySets } from "./key-sets.ts";
 import type { Queries } from "./sql.ts";
@@ -66,7 +66,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
           async ([table, windows]) => {
             if (windows.length === 0) return;
             const params = windowParams(windows);
-            if (table === "impressions" || table === "clicks") {
+            if (isFactTable(table)) {
               const rows_ = await rows<{ kind: "bucket" | "pair" | "key"; bucket: number } & FactKey>(
                 queries["touched-buckets"],
                 { ...params, table: `${table}_keyed` },
@@ -124,6 +124,11 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       const wholes = FACT_TABLES.filter((f) => touched.full || touched.buckets[f].size > 0);
       const paired = touched.full ? [] : FACT_TABLES.filter((f) => touched.pairs[f].size > 0);
       const recounts = FACT_TABLES.filter((f) => wholes.includes(f) || paired.includes(f));
+      // Pair arrays, once per fact: the recount and the stored-keys read take the same ones.
+      const pairs = {
+        impressions: pairParams(touched.pairs.impressions),
+        clicks: pairParams(touched.pairs.clicks),
+      };
       const campaignsDimension = () => touched.full || touched.allCampaigns || touched.campaigns.size > 0;
       const campaignParams = () => {
         const full = touched.full || touched.allCampaigns;
@@ -140,12 +145,9 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       const storedKeys: Partial<Record<FactTable, FactKey[]>> = {};
       const readKeys = async (f: FactTable) => {
         const t = performance.now();
-        const { pair_bucket_set, pair_buckets, pair_campaigns } = pairParams(touched.pairs[f]);
         storedKeys[f] = await rows<FactKey>(queries[RECOUNT_QUERIES[f].days], {
           buckets: [...touched.buckets[f]],
-          pair_bucket_set,
-          pair_buckets,
-          pair_campaigns,
+          ...pairs[f],
         });
         // With both facts recounted, the slower of the two reads.
         const ms = Math.round((performance.now() - t) * 10) / 10;
@@ -159,7 +161,7 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             ...bucketParams(touched.buckets[f]),
           }),
         ),
-        ...paired.map((f) => run(RECOUNT_QUERIES[f].pairs, { ...common, ...pairParams(touched.pairs[f]) })),
+        ...paired.map((f) => run(RECOUNT_QUERIES[f].pairs, { ...common, ...pairs[f] })),
         ...(dimension ? [run(campaignQuery("rebuild-advertiser-campaigns"), campaignParams())] : []),
         ...(touched.full ? [] : recounts.map(readKeys)),
       ]);

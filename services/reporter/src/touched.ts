@@ -1,4 +1,4 @@
-import type { TableName } from "@adpipe/shared/contract";
+import { FACT_TABLES, type FactTable, type TableName } from "@adpipe/shared/contract";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 
 /** What one rebuild writes: report keys, or everything. */
@@ -35,8 +35,7 @@ export interface FactKey {
   date: string | null;
 }
 
-export const FACT_TABLES = ["impressions", "clicks"] as const;
-export type FactTable = (typeof FACT_TABLES)[number];
+export { FACT_TABLES, type FactTable };
 
 /**
  * Fact ids per bucket (migration 0007: `bucket = intDiv(id, 65536)`). A recount reads this many

@@ -1,5 +1,5 @@
 import { type ClickHouseClient, queryRows } from "@adpipe/shared/clickhouse";
-import type { TableName } from "@adpipe/shared/contract";
+import { isFactTable, type TableName } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import { rowHash } from "./canonical.ts";
 import type { VerifyQueries } from "./queries.ts";
@@ -55,7 +55,7 @@ export function postgresSide(pool: Pool, table: TableName) {
     },
     /** Hashes, versions and transactions of the ids PostgreSQL has now (and a fact's campaign). */
     async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string; campaignId: number | null }>> {
-      const campaign = table === "impressions" || table === "clicks" ? "campaign_id" : "NULL::int";
+      const campaign = isFactTable(table) ? "campaign_id" : "NULL::int";
       const { rows } = await pool.query<{
         id: number;
         h: string;
@@ -132,7 +132,7 @@ export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQuer
      * what a tombstone for it removes.
      */
     async factKeys(ids: number[]): Promise<Map<number, FactKey>> {
-      if (table !== "impressions" && table !== "clicks") return new Map();
+      if (!isFactTable(table)) return new Map();
       const list = await select<{ id: number; campaign_id: number | null; created_at: string | null }>(
         queries.factKeys,
         { view, ids },
