@@ -67,14 +67,20 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
             if (windows.length === 0) return;
             const params = windowParams(windows);
             if (isFactTable(table)) {
-              const rows_ = await rows<{ kind: "bucket" | "pair" | "key"; bucket: number } & FactKey>(
-                queries["touched-buckets"],
-                { ...params, table: `${table}_keyed` },
-              );
+              // One row per group of one grouping set; the other sets' columns are NULL.
+              const rows_ = await rows<{
+                whole_bucket: number | null;
+                pair_bucket: number | null;
+                pair_campaign: number | null;
+                key_campaign: number | null;
+                key_date: string | null;
+              }>(queries["touched-buckets"], { ...params, table: `${table}_keyed` });
               for (const r of rows_) {
-                if (r.kind === "bucket") touched.buckets[table].add(Number(r.bucket));
-                else if (r.kind === "pair") addPair(touched, table, Number(r.bucket), Number(r.campaign_id));
-                else touched.windowKeys[table].push({ campaign_id: Number(r.campaign_id), date: r.date });
+                if (r.whole_bucket !== null) touched.buckets[table].add(Number(r.whole_bucket));
+                else if (r.pair_bucket !== null && r.pair_campaign !== null)
+                  addPair(touched, table, Number(r.pair_bucket), Number(r.pair_campaign));
+                else if (r.key_campaign !== null)
+                  touched.windowKeys[table].push({ campaign_id: Number(r.key_campaign), date: r.key_date });
               }
             } else {
               const query =
