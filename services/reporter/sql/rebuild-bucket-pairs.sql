@@ -4,7 +4,11 @@
 -- version, sorted by (bucket, campaign_id, id)), each pair a range of about 65 rows when
 -- campaigns interleave:
 -- - the versions of the pairs, and the bucket's tombstones without a campaign (recorded before
---   PostgreSQL's migration 0008: they may outrank a version of any campaign);
+--   PostgreSQL's migration 0008: they may outrank a version of any campaign), as two reads of a
+--   UNION ALL rather than one read with an OR: the OR doubled the primary-key analysis of the
+--   pairs' set (1,000 scattered pairs at 100 M facts, the statement with a new set each time:
+--   median 494 -> 447 and 573 -> 478 ms in two runs, docs/reporter.md "Benchmarks"). The two
+--   conditions cannot both hold (a NULL campaign matches no pair), so the rows are the same;
 -- - newer than the table's latest truncate, as {{fact}}_current;
 -- - per id the newest of them (one argMax of the tuple, so campaign, time and flag come from one
 --   row; the table keeps versions until it merges). A fact that
@@ -15,11 +19,15 @@
 INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, _version, _deleted)
 WITH newest AS (
     SELECT bucket, id, argMax(tuple(campaign_id, created_at, _deleted), _version) AS v
-    FROM {{fact}}_keyed
-    WHERE bucket IN {pair_bucket_set:Array(Int32)}
-      AND ((bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
-           OR (campaign_id IS NULL AND _deleted = 1))
-      AND _version > (SELECT max(_version) FROM truncations WHERE table_name = '{{fact}}')
+    FROM (
+        SELECT bucket, id, campaign_id, created_at, _deleted, _version FROM {{fact}}_keyed
+        WHERE bucket IN {pair_bucket_set:Array(Int32)}
+          AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
+        UNION ALL
+        SELECT bucket, id, campaign_id, created_at, _deleted, _version FROM {{fact}}_keyed
+        WHERE bucket IN {pair_bucket_set:Array(Int32)} AND campaign_id IS NULL AND _deleted = 1
+    )
+    WHERE _version > (SELECT max(_version) FROM truncations WHERE table_name = '{{fact}}')
     GROUP BY bucket, id
 ),
 counts AS (
