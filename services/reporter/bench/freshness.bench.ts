@@ -22,6 +22,18 @@ const root = join(import.meta.dir, "..", "..", "..");
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 
+/** Mean of a Prometheus histogram on a service's /metrics, over all its labels, in ms. */
+async function meanMs(url: string, name: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const total = (suffix: string) =>
+    [...text.matchAll(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+  const count = total("count");
+  return count === 0 ? "none" : `${((total("sum") / count) * 1000).toFixed(0)} ms over ${count}`;
+}
+
 /** One run of all four services on a fresh database, ClickHouse and namespace; latency percentiles. */
 async function measure(label: string, extraEnv: Record<string, string>) {
   const db = await createTestDatabase();
@@ -158,6 +170,10 @@ async function measure(label: string, extraEnv: Record<string, string>) {
         .join(" ") || "defaults";
     console.log(
       `${label} (${settings}): reporter ${status.counters.rebuilds} rebuilds for ${status.counters.events} loaded events`,
+    );
+    // Where the latency goes: the two stages after the extractor, as the services measure them.
+    console.log(
+      `${label}: mean loader lag (published → inserted) ${await meanMs(services[2]?.url as string, "adpipe_loader_lag_seconds")}; mean rebuild ${await meanMs(reporter.url, "adpipe_reporter_rebuild_duration_seconds")}`,
     );
     const result = {
       p50: percentile(latencies, 50),
