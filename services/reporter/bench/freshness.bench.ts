@@ -22,7 +22,11 @@ const root = join(import.meta.dir, "..", "..", "..");
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 
-/** Mean of a Prometheus histogram on a service's /metrics, over all its labels, in ms. */
+/**
+ * Mean of a Prometheus histogram on a service's /metrics, over all its labels, in ms. Read from
+ * its `_sum` and `_count` lines here: the parser the API tests use (parse-prometheus-text-format,
+ * shared/src/api-testing.ts) drops both for a histogram with labels (checked with 1.1.1).
+ */
 async function meanMs(url: string, name: string): Promise<string> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const total = (suffix: string) =>
@@ -86,7 +90,7 @@ async function measure(label: string, extraEnv: Record<string, string>) {
 
   try {
     for (const name of ["generator", "extractor", "loader", "reporter"]) services.push(await spawn(name));
-    const [generator, , , reporter] = services as [Service, Service, Service, Service];
+    const [generator, , loader, reporter] = services as [Service, Service, Service, Service];
     const post = async (path: string, body: unknown) => {
       const res = await fetch(generator.url + path, {
         method: "POST",
@@ -173,7 +177,7 @@ async function measure(label: string, extraEnv: Record<string, string>) {
     );
     // Where the latency goes: the two stages after the extractor, as the services measure them.
     console.log(
-      `${label}: mean loader lag (published → inserted) ${await meanMs(services[2]?.url as string, "adpipe_loader_lag_seconds")}; mean rebuild ${await meanMs(reporter.url, "adpipe_reporter_rebuild_duration_seconds")}`,
+      `${label}: mean loader lag (published → inserted) ${await meanMs(loader.url, "adpipe_loader_lag_seconds")}; mean rebuild ${await meanMs(reporter.url, "adpipe_reporter_rebuild_duration_seconds")}`,
     );
     const result = {
       p50: percentile(latencies, 50),
