@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { ConfigError } from "./config.ts";
 import { AppError, errorBody } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { createRegistry, type Registry } from "./metrics.ts";
@@ -120,3 +121,35 @@ export function createServiceApp({
 }
 
 export type ServiceApp = ReturnType<typeof createServiceApp>;
+
+/** Why the system refuses to listen, as the setting to change. */
+const LISTEN_REFUSALS: Record<string, (host: string, port: number) => [variable: string, reason: string]> = {
+  EADDRINUSE: (host, port) => [
+    "PORT",
+    `${host}:${port} is already in use; stop what listens there or choose another port`,
+  ],
+  EACCES: (host, port) => [
+    "PORT",
+    `${host}:${port} may not be bound by this user (ports below 1024 need privileges)`,
+  ],
+  EADDRNOTAVAIL: (host) => ["HOST", `${host} is not an address of this machine`],
+};
+
+/**
+ * Serves `fetch` on HOST:PORT. An address the system refuses (a port in use, a privileged port,
+ * a HOST that is not this machine's) stops start-up as a bad setting does: one line naming the
+ * variable, not a stack.
+ */
+export function listen(
+  { HOST, PORT }: { HOST: string; PORT: number },
+  fetch: (request: Request, server: Bun.Server<undefined>) => Response | Promise<Response>,
+  options: { idleTimeout?: number } = {},
+): Bun.Server<undefined> {
+  try {
+    return Bun.serve({ hostname: HOST, port: PORT, fetch, ...options });
+  } catch (err) {
+    const refusal = LISTEN_REFUSALS[(err as { code?: string }).code ?? ""];
+    if (refusal) throw new ConfigError(...refusal(HOST, PORT));
+    throw err;
+  }
+}

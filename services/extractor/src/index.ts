@@ -1,3 +1,4 @@
+import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -99,7 +100,7 @@ runMain(async () => {
     registry,
     verify: verifier.handle,
   });
-  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
+  const server = listen(config, app.fetch);
   extractor.start();
   // After a NATS outage, extract at once instead of sitting out the failure backoff.
   (async () => {

@@ -22,6 +22,34 @@ test("a bad setting stops start-up with one line naming the variable", async () 
   expect(stderr.trim()).toBe("invalid setting SIMULATE_INTERVAL_SECONDS: must be at least 1");
 });
 
+test("an address that cannot be listened on stops start-up with one line naming the variable", async () => {
+  // A port somebody holds, then an address that is not this machine's (TEST-NET-3, RFC 5737).
+  const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  try {
+    for (const [env, line] of [
+      [
+        { PORT: String(holder.port) },
+        `invalid setting PORT: 127.0.0.1:${holder.port} is already in use; stop what listens there or choose another port`,
+      ],
+      [
+        { HOST: "203.0.113.7", PORT: "0" },
+        "invalid setting HOST: 203.0.113.7 is not an address of this machine",
+      ],
+    ] as const) {
+      const proc = Bun.spawn(["bun", "run", ENTRY], {
+        env: { ...process.env, DATABASE_URL: db.url, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(line);
+    }
+  } finally {
+    await holder.stop(true);
+  }
+});
+
 test("starts with `bun run start`, migrates, serves /ready, and stops on SIGTERM", async () => {
   const proc = Bun.spawn(["bun", "run", ENTRY], {
     env: { ...process.env, DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "info" },

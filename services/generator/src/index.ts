@@ -1,3 +1,4 @@
+import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -39,7 +40,7 @@ runMain(async () => {
     registry,
     realistic,
   });
-  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch, idleTimeout: 0 });
+  const server = listen(config, app.fetch, { idleTimeout: 0 });
   logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
   if (config.SIMULATE) simulation.start();
 

@@ -1,3 +1,4 @@
+import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -31,9 +32,10 @@ runMain(async () => {
           }
         : undefined,
   });
-  await loader.start();
   const app = createApp({ security: securityFrom(config), loader, nc, clickhouse, logger, registry });
-  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
+  // Listening first: an address that cannot be had stops start-up before any batch is taken.
+  const server = listen(config, app.fetch);
+  await loader.start();
   logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
 
   onShutdown(async (signal) => {

@@ -1,3 +1,4 @@
+import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
@@ -56,7 +57,7 @@ runMain(async () => {
       timeoutMs: config.DASHBOARD_UPSTREAM_TIMEOUT_MS,
     },
   });
-  const server = Bun.serve({ hostname: config.HOST, port: config.PORT, fetch: app.fetch });
+  const server = listen(config, app.fetch);
   logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
 
   onShutdown(async (signal) => {
