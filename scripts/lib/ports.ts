@@ -1,16 +1,7 @@
-import { createServer } from "node:net";
+import { isPortFree } from "@adpipe/shared/ports";
 
-/** True when nothing listens on 127.0.0.1:`port`. */
-export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS says is free right now. */
-export { freePort, freePorts } from "@adpipe/shared/testing";
+/** Probing and choosing ports: one implementation, in shared/src/ports.ts. */
+export { freePort, freePorts, isPortFree } from "@adpipe/shared/ports";
 
 export class StartError extends Error {
   override readonly name = "StartError";

@@ -18,16 +18,26 @@ function ephemeralFloor(): number | null {
   }
 }
 
-/** A server listening on `port` of 127.0.0.1, or null if the port is taken. */
-function listen(port: number): Promise<Server | null> {
+/** A server listening on `host`:`port`, or null if the port is taken. */
+function listen(port: number, host = "127.0.0.1"): Promise<Server | null> {
   const server = createServer();
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE" || err.code === "EACCES") resolve(null);
       else reject(err);
     });
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => resolve(server));
+    server.listen({ port, host, exclusive: true }, () => resolve(server));
   });
+}
+
+const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** True when nothing listens on `host`:`port` (and it may be bound). */
+export async function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  const server = await listen(port, host).catch(() => null);
+  if (!server) return false;
+  await close(server);
+  return true;
 }
 
 const portOf = (server: Server): number => {
@@ -60,7 +70,7 @@ export async function freePorts(n: number): Promise<number[]> {
     }
     return servers.map(portOf);
   } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(servers.map(close));
   }
 }
 
