@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { AckPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { createBatchingConsumer, type Held } from "./batching-consumer.ts";
 import { connectNats } from "./nats.ts";
+import { durablePull, largestDelivery } from "./nats-pull.ts";
 import { uniqueName, waitFor } from "./testing.ts";
 
 const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
@@ -33,7 +34,9 @@ async function consumerFor(name: string, options: { coalesceMs: number; maxBatch
   const batches: { at: number; items: Held<string>[] }[] = [];
   let naks = 0;
   const helper = createBatchingConsumer<string>({
-    consume: async () => (await js.consumers.get(stream, name)).consume({ max_messages: 100 }),
+    pull: durablePull(js, stream, name),
+    largestDeliveryBytes: largestDelivery(nc.info?.max_payload),
+    maxHeldBytes: 1 << 20,
     decode: (msg) => msg.string(),
     ...options,
     heartbeatMs: 1000,

@@ -6,6 +6,7 @@ import {
   isDue,
   msUntilDue,
   mustHold,
+  pullBudget,
   takeBatch,
 } from "./batching-consumer.ts";
 import { type FakeMsg, fakeDeliveries, fakeMsg } from "./fake-deliveries.ts";
@@ -60,7 +61,12 @@ test("the reader is held while maxHeldBytes are held, never while stopping", () 
   expect(mustHold(1999, 2000, false)).toBe(false);
   expect(mustHold(2000, 2000, false)).toBe(true);
   expect(mustHold(5000, 2000, true)).toBe(false);
-  expect(mustHold(1e12, undefined, false)).toBe(false);
+});
+
+test("a pull asks for the room left below maxHeldBytes, but always enough for the largest delivery", () => {
+  expect(pullBudget(0, 32_000, 1_100)).toBe(32_000);
+  expect(pullBudget(31_500, 32_000, 1_100)).toBe(1_100);
+  expect(pullBudget(40_000, 32_000, 1_100)).toBe(1_100);
 });
 
 test("backoffMs doubles from firstMs and stops at maxMs", () => {
@@ -78,7 +84,9 @@ function fakeConsumer(
   const deliveries = fakeDeliveries();
   const batches: string[][] = [];
   const helper = createBatchingConsumer<string>({
-    consume: async () => deliveries.messages,
+    pull: deliveries.pull,
+    largestDeliveryBytes: 1,
+    maxHeldBytes: 1 << 30,
     decode: (msg) => msg.string(),
     coalesceMs: 10,
     heartbeatMs: 5,

@@ -1,4 +1,6 @@
-import type { ConsumerMessages, JsMsg } from "nats";
+import type { JsMsg } from "nats";
+import { createStallWatch, type StallWatch } from "./consumer-watchdog.ts";
+import type { Deliveries, PullRequest } from "./nats-pull.ts";
 
 /** A delivery the consumer holds, with its decoded value. */
 export interface Held<T> {
@@ -20,8 +22,19 @@ export interface Settle {
 }
 
 export interface BatchingConsumerOptions<T> {
-  /** Starts the pull (bounded prefetch); called by `start()`. */
-  consume(): Promise<ConsumerMessages>;
+  /**
+   * One pull request (`fetchDeliveries` in nats-pull.ts); called again each time one ends.
+   * `fresh` asks for a new consumer handle (after a failure or a stall).
+   */
+  pull(request: PullRequest & { fresh: boolean }): Promise<Deliveries>;
+  /** A pull never asks for fewer bytes than this, so the largest message always fits. */
+  largestDeliveryBytes: number;
+  /** How long one pull request waits on the server before it is renewed. */
+  pullExpiresMs?: number;
+  /** Told when a pull cannot be made or fails (the reader retries with a growing delay). */
+  onPullError?(err: unknown, failures: number): void;
+  /** The stall watchdog: nothing delivered while the server holds deliveries for us. */
+  stall?: StallWatch;
   /** The value to hold, or undefined when the decoder dealt with the delivery (term, dead letter). */
   decode(msg: JsMsg): Promise<T | undefined> | T | undefined;
   /** Defaults to the body's length. */
@@ -30,8 +43,8 @@ export interface BatchingConsumerOptions<T> {
   coalesceMs: number;
   /** ... or once this many bytes are held; a batch carries at most this many (but at least one). */
   maxBatchBytes?: number;
-  /** The reader waits while this many bytes are held (back-pressure). */
-  maxHeldBytes?: number;
+  /** The reader waits while this many bytes are held (back-pressure); also each pull's budget. */
+  maxHeldBytes: number;
   /** Hand over without waiting for the batch to fill (e.g. retrying after a failure). */
   hurry?(): boolean;
   /** Held and in-flight deliveries are told "still working" this often. */
@@ -77,8 +90,15 @@ export function takeBatch<I extends { bytes: number }>(queue: I[], maxBytes = Nu
 }
 
 /** Whether the reader must wait before taking more deliveries. */
-export const mustHold = (heldBytes: number, maxHeldBytes: number | undefined, stopping: boolean) =>
-  !stopping && heldBytes >= (maxHeldBytes ?? Number.POSITIVE_INFINITY);
+export const mustHold = (heldBytes: number, maxHeldBytes: number, stopping: boolean) =>
+  !stopping && heldBytes >= maxHeldBytes;
+
+/** A pull's byte budget: the room left below `maxHeldBytes`, but never less than the largest delivery. */
+export const pullBudget = (heldBytes: number, maxHeldBytes: number, largestDeliveryBytes: number) =>
+  Math.max(maxHeldBytes - heldBytes, largestDeliveryBytes);
+
+/** A pull that ends with nothing sooner than this was answered at once (a status, not an expiry). */
+const QUICK_PULL_MS = 50;
 
 /** `firstMs` doubled `n` times, at most `maxMs`. */
 export const backoffMs = (n: number, firstMs: number, maxMs: number) =>
@@ -109,16 +129,19 @@ function createSignal() {
 }
 
 /**
- * One durable consumer's deliveries handed over in batches: a reader holds what arrives (waiting
- * while `maxHeldBytes` are held), a dispatcher wakes on each arrival and hands the held deliveries
- * over once the oldest is `coalesceMs` old or `maxBatchBytes` are held, one batch at a time. Held
- * and in-flight deliveries are kept alive with `working()`, so the ack wait can stay short.
- * `stop()` stops taking deliveries, then hands over what is held.
+ * One durable consumer's deliveries handed over in batches: a reader pulls (one bounded request at
+ * a time, its budget the room left below `maxHeldBytes`) and holds what arrives, a dispatcher wakes
+ * on each arrival and hands the held deliveries over once the oldest is `coalesceMs` old or
+ * `maxBatchBytes` are held, one batch at a time. Held and in-flight deliveries are kept alive with
+ * `working()`, so the ack wait can stay short. A watchdog recreates a pull that receives nothing
+ * while the server holds deliveries for it (`stall`). `stop()` stops taking deliveries, then hands
+ * over what is held.
  */
 export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
   const queue: Held<T>[] = [];
   let heldBytes = 0;
-  let messages: ConsumerMessages | undefined;
+  let current: Deliveries | undefined;
+  let fresh = true;
   let stopping = false;
   let readerDone = false;
   let done: Promise<void> = Promise.resolve();
@@ -127,6 +150,7 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
   const inFlight = new Set<JsMsg>();
   /** Notified on arrival, on hand-over and on stop. */
   const changed = createSignal();
+  const watch = createWatch();
 
   const settle: Settle = {
     ack: (msg) => (inFlight.delete(msg) ? msg.ackAck() : Promise.resolve()),
@@ -139,16 +163,70 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
     stopping: () => stopping,
   };
 
+  /** The stall watchdog's view of this reader; inert without `o.stall`. */
+  function createWatch() {
+    if (!o.stall) return undefined;
+    return createStallWatch(o.stall, {
+      recreate() {
+        fresh = true;
+        current?.stop();
+      },
+    });
+  }
+
+  async function hold(): Promise<void> {
+    if (!mustHold(heldBytes, o.maxHeldBytes, stopping)) return;
+    watch?.holding(true);
+    while (mustHold(heldBytes, o.maxHeldBytes, stopping)) await changed.wait();
+    watch?.holding(false);
+  }
+
+  async function take(msg: JsMsg): Promise<void> {
+    watch?.delivered();
+    const value = await o.decode(msg);
+    if (value === undefined) return;
+    const bytes = o.bytes ? o.bytes(msg, value) : msg.data.length;
+    queue.push({ msg, value, bytes, arrivedAt: Date.now() });
+    heldBytes += bytes;
+    changed.notify();
+  }
+
   async function read(): Promise<void> {
+    let failures = 0;
+    let emptyInARow = 0;
     try {
-      for await (const msg of messages as ConsumerMessages) {
-        const value = await o.decode(msg);
-        if (value === undefined) continue;
-        const bytes = o.bytes ? o.bytes(msg, value) : msg.data.length;
-        queue.push({ msg, value, bytes, arrivedAt: Date.now() });
-        heldBytes += bytes;
-        changed.notify();
-        while (mustHold(heldBytes, o.maxHeldBytes, stopping)) await changed.wait();
+      while (!stopping) {
+        await hold();
+        if (stopping) break;
+        try {
+          const startedAt = Date.now();
+          let got = 0;
+          current = await o.pull({
+            maxBytes: pullBudget(heldBytes, o.maxHeldBytes, o.largestDeliveryBytes),
+            expiresMs: o.pullExpiresMs ?? 5000,
+            fresh,
+          });
+          fresh = false;
+          for await (const msg of current) {
+            failures = 0;
+            got++;
+            await take(msg);
+            await hold();
+          }
+          // A pull the server ends at once with nothing (a status reply) must not become a busy
+          // loop of re-pulls, the way nats.js's consume() spun: wait a little more each time.
+          emptyInARow = got === 0 && Date.now() - startedAt < QUICK_PULL_MS ? emptyInARow + 1 : 0;
+          if (emptyInARow > 0 && !stopping) await changed.wait(backoffMs(emptyInARow - 1, 20, 2000));
+        } catch (err) {
+          if (stopping) break;
+          failures++;
+          fresh = true;
+          watch?.pullFailed(err);
+          o.onPullError?.(err, failures);
+          await changed.wait(backoffMs(failures - 1, 100, 5000));
+        } finally {
+          current = undefined;
+        }
       }
     } finally {
       readerDone = true;
@@ -185,16 +263,19 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
         for (const p of queue) p.msg.working();
         for (const msg of inFlight) msg.working();
       }, o.heartbeatMs);
-      messages = await o.consume();
+      watch?.start();
       done = Promise.all([read(), dispatch()]).then(() => {});
     },
     /** Stops taking deliveries, then hands over what is held. */
     async stop(): Promise<void> {
       stopping = true;
-      messages?.stop();
+      watch?.stop();
+      current?.stop();
       changed.notify();
       await done;
       clearInterval(heartbeat);
     },
+    /** The watchdog's findings (stalled since, recoveries, pull errors); undefined without one. */
+    health: () => watch?.health(),
   };
 }

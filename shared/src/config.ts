@@ -50,6 +50,21 @@ export const bool = z
   })
   .transform((v) => ["true", "1", "yes", "on"].includes(v));
 
+/** A duration setting in seconds. */
+export const seconds = (min: number, max: number) =>
+  z.coerce
+    .number({ message: "expected a number of seconds" })
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+/** A duration setting in whole milliseconds, with a default. */
+export const milliseconds = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: "expected milliseconds" })
+    .int("expected whole milliseconds")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
 /** The settings every adpipe service understands, with the same names everywhere. */
 export const settings = {
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/adpipe"),
@@ -112,21 +127,13 @@ export const olapServiceSettings = {
   ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
   ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
+  /**
+   * A durable consumer that receives nothing for this long while the server holds deliveries for
+   * it is stalled: its pull is recreated, the recovery logged and counted, and /ready names it
+   * until deliveries flow again.
+   */
+  ADPIPE_CONSUMER_STALL_MS: milliseconds(500, 600_000, 10_000),
 };
-
-export const seconds = (min: number, max: number) =>
-  z.coerce
-    .number({ message: "expected a number of seconds" })
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
-/** A duration setting in whole milliseconds, with a default. */
-export const milliseconds = (min: number, max: number, fallback: number) =>
-  z.coerce
-    .number({ message: "expected milliseconds" })
-    .int("expected whole milliseconds")
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(fallback);
 
 /**
  * Parses `env` against `shape` once. The first bad variable becomes a ConfigError naming it;

@@ -1,4 +1,5 @@
-import type { ConsumerMessages, JsMsg, MsgHdrs } from "nats";
+import type { JsMsg, MsgHdrs } from "nats";
+import type { Deliveries } from "./nats-pull.ts";
 
 /** A delivery for unit tests of consumer loops: records how it was settled, needs no server. */
 export type FakeMsg = JsMsg & { outcomes: string[]; workings: number };
@@ -35,30 +36,42 @@ export function fakeMsg(
   return msg as unknown as FakeMsg;
 }
 
-/** The deliveries of a fake pull: what `deliver` is given comes out of `messages` in order. */
+/**
+ * Fake pulls: what `deliver` is given comes out of the pulls in order. Each `pull()` is one
+ * request: `stop()` ends that one only, as a pull request ends on the server. `fetch` makes it a
+ * stand-in for a nats.js consumer handle.
+ */
 export function fakeDeliveries() {
   const pending: JsMsg[] = [];
-  let stopped = false;
   let wake = () => {};
-  const messages = {
-    async *[Symbol.asyncIterator]() {
-      while (true) {
-        const next = pending.shift();
-        if (next) yield next;
-        else if (stopped) return;
-        else await new Promise<void>((r) => (wake = r));
-      }
-    },
-    stop() {
-      stopped = true;
-      wake();
-    },
-  };
+  let pulls = 0;
+  function pull(): Deliveries {
+    pulls++;
+    let stopped = false;
+    return {
+      async *[Symbol.asyncIterator]() {
+        while (true) {
+          if (stopped) return;
+          const next = pending.shift();
+          if (next) yield next;
+          else await new Promise<void>((r) => (wake = r));
+        }
+      },
+      stop() {
+        stopped = true;
+        wake();
+      },
+    };
+  }
   return {
-    messages: messages as unknown as ConsumerMessages,
+    pull: async () => pull(),
+    /** A consumer handle whose `fetch` is a fake pull. */
+    handle: { fetch: async () => pull() },
     deliver(...msgs: JsMsg[]) {
       pending.push(...msgs);
       wake();
     },
+    /** Pull requests made so far. */
+    pulls: () => pulls,
   };
 }

@@ -91,12 +91,12 @@ export function createServiceApp({
           }
         }),
       );
-      const failing = results.filter(([, r]) => !r.ok).map(([name]) => name);
+      const failing = results.flatMap(([name, r]) => ("error" in r ? [`${name}: ${r.error}`] : []));
       const dependencies = Object.fromEntries(results);
       if (failing.length === 0) return c.json({ status: "ready", service, dependencies });
       return c.json(
         {
-          ...errorBody("not_ready", `${failing.join(", ")} unreachable`),
+          ...errorBody("not_ready", `not ready: ${failing.join("; ")}`),
           service,
           dependencies,
         },

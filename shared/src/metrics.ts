@@ -44,3 +44,28 @@ export const histogram = <L extends string>(
   buckets: number[],
   labelNames: L[] = [],
 ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+
+/**
+ * The stall watchdog's figures for the durable consumers a service pulls from: recoveries counted
+ * as they happen, and whether each consumer is stalled now (read from `health` when scraped).
+ */
+export function consumerStallMetrics(
+  registry: Registry,
+  health: () => { consumer: string; stalled: boolean }[],
+) {
+  gauge(
+    registry,
+    "adpipe_consumer_stalled",
+    "1 while the durable consumer receives nothing although messages wait for it (the watchdog is recreating its pull)",
+    ["consumer"],
+    function collect() {
+      for (const h of health()) this.set({ consumer: h.consumer }, h.stalled ? 1 : 0);
+    },
+  );
+  return counter(
+    registry,
+    "adpipe_consumer_stall_recoveries_total",
+    "Pulls recreated because the durable consumer received nothing while messages waited for it",
+    ["consumer"],
+  );
+}

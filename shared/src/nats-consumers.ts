@@ -6,6 +6,7 @@ import {
   type NatsError,
   nanos,
 } from "nats";
+import type { ServerBacklog } from "./consumer-watchdog.ts";
 import { streams, subjects, TABLES, type TableName } from "./contract.ts";
 
 export interface LoaderConsumerOptions {
@@ -101,6 +102,20 @@ export async function consumerBacklog(
 ): Promise<Backlog> {
   const info = await jsm.consumers.info(stream, durable);
   return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+}
+
+/**
+ * The stall watchdog's question (shared/src/consumer-watchdog.ts): does the server hold messages
+ * for this consumer that it is free to deliver?
+ */
+export async function serverBacklog(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+): Promise<ServerBacklog> {
+  const info = await jsm.consumers.info(stream, durable);
+  const limit = info.config.max_ack_pending ?? -1;
+  return { pending: info.num_pending, blocked: limit > 0 && info.num_ack_pending >= limit };
 }
 
 /** True when the consumer holds nothing: every message delivered and acknowledged. */

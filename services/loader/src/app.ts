@@ -31,6 +31,7 @@ export function createApp({ loader, nc, clickhouse, logger, registry, security }
       clickhouse: () => pingClickHouse(clickhouse),
       nats: () => pingNats(nc),
       announcements: async () => loader.checkAnnouncements(),
+      consumers: async () => loader.checkConsumers(),
     },
   });
 

@@ -25,6 +25,7 @@ runMain(async () => {
     config,
     logger,
     registry,
+    maxPayload: nc.info?.max_payload,
     afterInsert:
       crash > 0
         ? () => {

@@ -1,7 +1,8 @@
 import { streams, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
-import type { Registry } from "@adpipe/shared/metrics";
+import { consumerStallMetrics, type Registry } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
+import type { PullFn } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { LoaderConfig } from "./config.ts";
@@ -21,7 +22,16 @@ export interface LoaderDeps {
     | "LOADER_MAX_ATTEMPTS"
     | "LOADER_MAX_BACKOFF_MS"
   > &
-    Partial<Pick<LoaderConfig, "LOADER_ACK_WAIT_MS" | "LOADER_DEDUP_TOKEN" | "CLICKHOUSE_CLUSTER">>;
+    Partial<
+      Pick<
+        LoaderConfig,
+        "LOADER_ACK_WAIT_MS" | "LOADER_DEDUP_TOKEN" | "CLICKHOUSE_CLUSTER" | "ADPIPE_CONSUMER_STALL_MS"
+      >
+    >;
+  /** The NATS server's max_payload (`nc.info.max_payload`): every pull has room for one delta. */
+  maxPayload?: number;
+  /** Fault injection for tests: wraps a table's pulls (to make one stall). */
+  wrapPull?: (table: TableName, pull: PullFn) => PullFn;
   logger: Logger;
   /** Where the loader's Prometheus metrics go. */
   registry?: Registry;
@@ -29,17 +39,40 @@ export interface LoaderDeps {
 }
 
 /** The loader: one loop per table on the tables' durable consumers, plus the dead-letter store. */
-export function createLoader({ js, jsm, clickhouse, config, logger, registry, afterInsert }: LoaderDeps) {
+export function createLoader({
+  js,
+  jsm,
+  clickhouse,
+  config,
+  logger,
+  registry,
+  afterInsert,
+  maxPayload,
+  wrapPull,
+}: LoaderDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const deadLetters = createDeadLetters({ js, jsm, namespace });
   const metrics = registry ? createLoaderMetrics(registry, (table) => pending(table)) : undefined;
+  const stalls =
+    registry &&
+    consumerStallMetrics(registry, () =>
+      loops.map((l) => ({
+        consumer: streams(namespace).loaderConsumer(l.table),
+        stalled: l.health()?.stalledSince !== undefined,
+      })),
+    );
   const loops = TABLES.map((table) =>
     createTableLoop({
       table,
       namespace,
       js,
+      jsm,
       clickhouse,
       deadLetters,
+      maxPayload,
+      stallMs: config.ADPIPE_CONSUMER_STALL_MS,
+      onStall: (consumer) => stalls?.inc({ consumer }),
+      wrapPull: wrapPull && ((pull) => wrapPull(table, pull)),
       logger,
       flushMs: config.LOADER_FLUSH_MS,
       maxInsertBytes: config.LOADER_MAX_INSERT_BYTES,
@@ -60,6 +93,7 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
     }),
   );
   const startedAt = new Date().toISOString();
+  const stallMs = config.ADPIPE_CONSUMER_STALL_MS ?? 10_000;
   /** Per table, the last failed announcement while no later one succeeded (for /ready). */
   const announceFailures = new Map<TableName, { message: string; at: string }>();
 
@@ -79,6 +113,19 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
     async stop(): Promise<void> {
       await Promise.all(loops.map((l) => l.stop()));
     },
+    /** Throws naming each table whose consumer is stalled or cannot pull (for /ready). */
+    checkConsumers(): void {
+      const now = Date.now();
+      const problems = loops.flatMap((l) => {
+        const h = l.health();
+        if (h?.stalledSince !== undefined)
+          return [`${l.table} consumer stalled since ${new Date(h.stalledSince).toISOString()}`];
+        if (h?.failingSince !== undefined && now - h.failingSince >= stallMs)
+          return [`${l.table} cannot pull since ${new Date(h.failingSince).toISOString()}: ${h.lastError}`];
+        return [];
+      });
+      if (problems.length > 0) throw new Error(problems.join("; "));
+    },
     /** Throws while a table's loaded events cannot be published (its batches wait unacked). */
     checkAnnouncements(): void {
       const failing = [...announceFailures].map(([t, f]) => `${t} since ${f.at}: ${f.message}`);
@@ -88,7 +135,15 @@ export function createLoader({ js, jsm, clickhouse, config, logger, registry, af
       const tables = await Promise.all(
         loops.map(async (l) => {
           const { recordLoad: _r, ...s } = l.stats;
-          return [l.table, { ...(await pending(l.table)), ...s }] as const;
+          const h = l.health();
+          const consumer = h && {
+            stalled_since: h.stalledSince === undefined ? null : new Date(h.stalledSince).toISOString(),
+            stall_recoveries: h.recoveries,
+            last_delivery_at:
+              h.lastDeliveryAt === undefined ? null : new Date(h.lastDeliveryAt).toISOString(),
+            pull_error: h.lastError ?? null,
+          };
+          return [l.table, { ...(await pending(l.table)), ...s, consumer }] as const;
         }),
       );
       return {

@@ -92,7 +92,7 @@ function loop() {
     },
   };
   const js = {
-    consumers: { get: async () => ({ consume: async () => deliveries.messages }) },
+    consumers: { get: async () => deliveries.handle },
     async publish(subject: string, data: Uint8Array, opts: { msgID?: string }) {
       published.push({ subject, msgID: opts.msgID, event: loadedEvent.decode(data) });
     },

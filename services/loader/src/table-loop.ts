@@ -3,8 +3,9 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
+import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { JetStreamClient, JsMsg } from "nats";
+import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
 import { groupForInsert, maxWatermark, mergeWindows } from "./delta-message.ts";
@@ -16,11 +17,17 @@ export interface TableLoopOptions {
   table: TableName;
   namespace: string;
   js: JetStreamClient;
+  /** For the stall watchdog's look at the consumer's backlog. */
+  jsm?: JetStreamManager;
   clickhouse: ClickHouseClient;
   deadLetters: DeadLetters;
   logger: Logger;
   flushMs: number;
   maxInsertBytes: number;
+  /** The NATS server's max_payload: a pull always has room for the largest delta. */
+  maxPayload?: number;
+  /** Nothing delivered for this long while the consumer holds deliveries: the pull is recreated. */
+  stallMs?: number;
   maxAttempts: number;
   maxBackoffMs: number;
   metrics?: LoaderMetrics;
@@ -30,6 +37,10 @@ export interface TableLoopOptions {
   afterInsert?: () => void;
   /** Held deliveries are told "still working" this often (below the consumer's ack wait). */
   heartbeatMs?: number;
+  /** Fault injection for tests: wraps the table's pulls (to make one stall). */
+  wrapPull?: (pull: PullFn) => PullFn;
+  /** Told each time the watchdog recreates the table's stalled pull (metrics). */
+  onStall?: (consumer: string) => void;
   /** Told after each announcement attempt (for /ready). */
   onAnnounce?: (error: unknown) => void;
 }
@@ -237,14 +248,25 @@ export function createTableLoop(o: TableLoopOptions) {
     }
   }
 
+  const stream = streams(o.namespace).delta;
+  const durable = streams(o.namespace).loaderConsumer(o.table);
   const consumer = createBatchingConsumer<DeltaMessage>({
-    async consume() {
-      const consumer = await o.js.consumers.get(
-        streams(o.namespace).delta,
-        streams(o.namespace).loaderConsumer(o.table),
-      );
-      return consumer.consume({ max_bytes: o.maxInsertBytes });
+    pull: (o.wrapPull ?? ((p) => p))(durablePull(o.js, stream, durable)),
+    largestDeliveryBytes: largestDelivery(o.maxPayload),
+    onPullError(err, failures) {
+      if (failures === 1 || failures % 50 === 0)
+        log.warn("cannot pull deltas; retrying", { error: describe(err), failures });
     },
+    stall:
+      o.jsm &&
+      durableStallWatch({
+        jsm: o.jsm,
+        stream,
+        durable,
+        afterMs: o.stallMs ?? 10_000,
+        logger: log,
+        onStall: () => o.onStall?.(durable),
+      }),
     async decode(msg) {
       const parsed = decodeDelta(msg.headers, msg.data);
       if (parsed.ok) return parsed.delta;
@@ -278,6 +300,8 @@ export function createTableLoop(o: TableLoopOptions) {
     start: consumer.start,
     /** Stops taking deliveries, then inserts and acks what it holds. */
     stop: consumer.stop,
+    /** The consumer watchdog's findings (for /ready, /status and /metrics). */
+    health: consumer.health,
   };
 }
 

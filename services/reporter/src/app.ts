@@ -15,7 +15,7 @@ import type { Kpis, Row } from "./kpis.ts";
 import type { Reporter } from "./reporter.ts";
 
 export interface ReporterAppDeps {
-  reporter: Pick<Reporter, "rebuildAll" | "status" | "checkRebuilds">;
+  reporter: Pick<Reporter, "rebuildAll" | "status" | "checkRebuilds" | "checkConsumer">;
   kpis: Kpis;
   nc: NatsConnection;
   clickhouse: ClickHouseClient;
@@ -89,6 +89,7 @@ export function createApp({
       clickhouse: () => pingClickHouse(clickhouse),
       nats: () => pingNats(nc),
       rebuilds: async () => reporter.checkRebuilds(),
+      consumer: async () => reporter.checkConsumer(),
     },
   });
 

@@ -3,7 +3,6 @@ import { fakeDeliveries, fakeMsg } from "@adpipe/shared/fake-deliveries";
 import { createLogger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import { waitFor } from "@adpipe/shared/testing";
-import type { Consumer } from "nats";
 import type { ReporterDeadLetters } from "./dead-letters.ts";
 import { createEventLoop, retryDelayMs, splitExhausted } from "./event-loop.ts";
 
@@ -40,7 +39,8 @@ function loop({ fail = false, maxAttempts = 3 } = {}) {
   const outcomes: unknown[] = [];
   const logs: string[] = [];
   const l = createEventLoop({
-    consumer: { consume: async () => deliveries.messages } as unknown as Consumer,
+    pull: deliveries.pull,
+    largestDeliveryBytes: 1 << 20,
     coalesceMs: 30,
     maxBackoffMs: 20,
     heartbeatMs: 10,

@@ -1,12 +1,18 @@
 import { backoffMs, createBatchingConsumer, type Held, type Settle } from "@adpipe/shared/batching-consumer";
+import type { StallWatch } from "@adpipe/shared/consumer-watchdog";
 import type { Logger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
-import type { Consumer } from "nats";
+import type { Deliveries, PullRequest } from "@adpipe/shared/nats-pull";
 import type { ReporterDeadLetters } from "./dead-letters.ts";
 import { describeFailure, type Failure } from "./failure.ts";
 
 export interface EventLoopOptions {
-  consumer: Consumer;
+  /** One pull of the reporter's durable consumer (`durablePull` in shared/src/nats-pull.ts). */
+  pull(request: PullRequest & { fresh: boolean }): Promise<Deliveries>;
+  /** The NATS server's max_payload plus room for headers: every pull has room for one event. */
+  largestDeliveryBytes: number;
+  /** The consumer's stall watchdog. */
+  stall?: StallWatch;
   coalesceMs: number;
   maxBackoffMs: number;
   /** Held events are told "still working" this often (below the consumer's ack wait). */
@@ -109,7 +115,15 @@ export function createEventLoop(o: EventLoopOptions) {
   }
 
   const consumer = createBatchingConsumer<LoadedEvent>({
-    consume: () => o.consumer.consume({ max_messages: 1000 }),
+    pull: o.pull,
+    largestDeliveryBytes: o.largestDeliveryBytes,
+    // Events are a few hundred bytes: a pull of this budget takes a burst whole.
+    maxHeldBytes: 4 << 20,
+    onPullError(err, failures) {
+      if (failures === 1 || failures % 50 === 0)
+        o.logger.warn("cannot pull loaded events; retrying", { err, failures });
+    },
+    stall: o.stall,
     decode(msg) {
       try {
         return loadedEvent.decode(msg.data);
@@ -134,5 +148,7 @@ export function createEventLoop(o: EventLoopOptions) {
     start: consumer.start,
     /** Stops taking events, then finishes (or naks) what it holds. */
     stop: consumer.stop,
+    /** The consumer watchdog's findings (for /ready, /status and /metrics). */
+    health: consumer.health,
   };
 }

@@ -1,7 +1,8 @@
+import { streams } from "@adpipe/shared/contract";
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { consumerStallMetrics, createRegistry } from "@adpipe/shared/metrics";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { connectOlapService } from "@adpipe/shared/olap-service";
 import { securityFrom } from "@adpipe/shared/security";
@@ -30,7 +31,15 @@ runMain(async () => {
     logger,
     queries,
     onRebuild: (r) => metrics.record(r),
+    maxPayload: nc.info?.max_payload,
+    onStall: () => stalls.inc({ consumer: streams(config.ADPIPE_NAMESPACE).reporterConsumer }),
   });
+  const stalls = consumerStallMetrics(registry, () => [
+    {
+      consumer: streams(config.ADPIPE_NAMESPACE).reporterConsumer,
+      stalled: reporter.consumerHealth()?.stalledSince !== undefined,
+    },
+  ]);
   await reporter.start();
   const rebuildSubscription = serveReportsRebuild({
     nc,

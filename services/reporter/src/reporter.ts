@@ -3,6 +3,7 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
+import { durablePull, durableStallWatch, largestDelivery } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -28,8 +29,18 @@ export interface ReporterDeps {
     | "REPORTER_DATE_CHECK_MS"
   > &
     Partial<
-      Pick<ReporterConfig, "REPORTER_HEAL_INTERVAL_MS" | "REPORTER_ACK_WAIT_MS" | "REPORTER_MAX_ATTEMPTS">
+      Pick<
+        ReporterConfig,
+        | "REPORTER_HEAL_INTERVAL_MS"
+        | "REPORTER_ACK_WAIT_MS"
+        | "REPORTER_MAX_ATTEMPTS"
+        | "ADPIPE_CONSUMER_STALL_MS"
+      >
     >;
+  /** The NATS server's max_payload (`nc.info.max_payload`). */
+  maxPayload?: number;
+  /** Told each time the watchdog recreates the stalled pull of loaded events (metrics). */
+  onStall?: () => void;
   logger: Logger;
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
@@ -71,6 +82,8 @@ export function createReporter({
   queries = loadQueries(),
   today = utcToday,
   onRebuild,
+  maxPayload,
+  onStall,
 }: ReporterDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const rebuilder = createRebuilder(clickhouse, queries);
@@ -297,9 +310,21 @@ export function createReporter({
           },
         );
       }
-      const consumer = await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
+      const stream = streams(namespace).events;
+      const durable = streams(namespace).reporterConsumer;
+      // Fails start-up when the consumer does not exist (it is provisioned before the reporter runs).
+      await js.consumers.get(stream, durable);
       loop = createEventLoop({
-        consumer,
+        pull: durablePull(js, stream, durable),
+        largestDeliveryBytes: largestDelivery(maxPayload),
+        stall: durableStallWatch({
+          jsm,
+          stream,
+          durable,
+          afterMs: config.ADPIPE_CONSUMER_STALL_MS ?? 10_000,
+          logger,
+          onStall,
+        }),
         coalesceMs: config.REPORTER_COALESCE_MS,
         maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
         heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 10_000) / 3)),
@@ -370,6 +395,24 @@ export function createReporter({
 
     /** One heal pass now (tests, and the periodic check). */
     heal,
+
+    /** Throws while the consumer of loaded events is stalled or cannot pull (for /ready). */
+    checkConsumer(): void {
+      const h = loop?.health();
+      const consumer = streams(namespace).reporterConsumer;
+      if (h?.stalledSince !== undefined)
+        throw new Error(`${consumer} consumer stalled since ${new Date(h.stalledSince).toISOString()}`);
+      if (
+        h?.failingSince !== undefined &&
+        Date.now() - h.failingSince >= (config.ADPIPE_CONSUMER_STALL_MS ?? 10_000)
+      )
+        throw new Error(
+          `${consumer} cannot pull since ${new Date(h.failingSince).toISOString()}: ${h.lastError}`,
+        );
+    },
+
+    /** The consumer watchdog's findings (metrics). */
+    consumerHealth: () => loop?.health(),
 
     /** Throws while the last rebuild attempt failed (for /ready). */
     checkRebuilds(): void {
