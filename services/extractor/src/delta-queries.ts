@@ -5,6 +5,7 @@ import {
   TRUNCATE_COLUMNS,
   UPSERT_COLUMNS,
 } from "@adpipe/shared/contract";
+import { olapColumn } from "@adpipe/shared/olap-range";
 
 /** A window of transaction ids: changes with `from <= _xid < to`. */
 export interface XidWindow {
@@ -41,7 +42,8 @@ export function deltaQueries(
   window: XidWindow,
 ): { deletions: DeltaQuery[]; upsert: DeltaQuery & { select: string } } {
   const range = bounds(window);
-  const select = `SELECT ${UPSERT_COLUMNS[table].join(", ")} FROM ${table} WHERE ${range}`;
+  // Times ClickHouse cannot hold (infinity, years past 2299) travel as its range's ends.
+  const select = `SELECT ${UPSERT_COLUMNS[table].map((c) => olapColumn(c)).join(", ")} FROM ${table} WHERE ${range}`;
   return {
     deletions: [
       {
@@ -54,7 +56,7 @@ export function deltaQueries(
         columns: DELETE_COLUMNS[table],
         // An impression's or click's tombstone names the campaign and time it leaves (PostgreSQL
         // migration 0008; NULL for deletes recorded before it).
-        sql: `COPY (SELECT ${DELETE_COLUMNS[table].map((c) => DELETION_SOURCE[c] ?? c).join(", ")} FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
+        sql: `COPY (SELECT ${DELETE_COLUMNS[table].map((c) => DELETION_SOURCE[c] ?? olapColumn(c)).join(", ")} FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
       },
     ],
     upsert: { kind: "upsert", columns: UPSERT_COLUMNS[table], select, sql: `COPY (${select}) TO STDOUT` },

@@ -1,5 +1,6 @@
 import { FACT_TABLES, type FactTable, type TableName } from "@adpipe/shared/contract";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
+import { OLAP_DATE_MAX, OLAP_DATE_MIN } from "@adpipe/shared/olap-range";
 
 /** What one rebuild writes: report keys, or everything. */
 export interface Touched {
@@ -147,9 +148,9 @@ export function dayParams(t: Touched, fact?: FactTable) {
   };
 }
 
-/** Date32's range: no bound. */
-export const MIN_DATE = "1900-01-01";
-export const MAX_DATE = "2299-12-30";
+/** Date32's whole range: no bound (facts beyond it are stored at its ends, shared/src/olap-range.ts). */
+export const MIN_DATE = OLAP_DATE_MIN;
+export const MAX_DATE = OLAP_DATE_MAX;
 
 /**
  * How many keys a rebuild starts from (past REPORTER_MAX_TOUCHED_KEYS: a full rebuild): changed

@@ -1,13 +1,15 @@
 import type { TableName } from "@adpipe/shared/contract";
+import { olapValue } from "@adpipe/shared/olap-range";
 
 // PostgreSQL's side of the checksum: the same canonical text as sql/_canon-<table>.sql builds in
 // ClickHouse, field by field (docs/verifier.md). Tab-separated, NULL as \N, timestamps as
 // microseconds since the epoch (TIMESTAMP is UTC here), amounts in cents, dates as YYYY-MM-DD.
 const text = (col: string) => `${col}::text`;
 const nullable = (expr: string) => `coalesce(${expr}, '\\N')`;
-const micros = (col: string) => nullable(`((extract(epoch from ${col}) * 1000000)::bigint)::text`);
+// Times are read as ClickHouse holds them (shared/src/olap-range.ts: infinity as 2299-12-31 ...).
+const micros = (col: string) => nullable(`((extract(epoch from ${olapValue(col)}) * 1000000)::bigint)::text`);
 const cents = (col: string) => `((${col} * 100)::bigint)::text`;
-const day = (col: string) => nullable(`to_char(${col}, 'YYYY-MM-DD')`);
+const day = (col: string) => nullable(`to_char(${olapValue(col)}, 'YYYY-MM-DD')`);
 
 const FIELDS: Record<TableName, string[]> = {
   advertiser: [text("id"), "name", micros("updated_at"), micros("created_at")],

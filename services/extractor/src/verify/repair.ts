@@ -1,4 +1,5 @@
 import { DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
+import { olapColumn } from "@adpipe/shared/olap-range";
 import type { Pool } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
@@ -135,7 +136,7 @@ export async function publishRepair(
   let sequence = runId;
   if (plan.upserts.length > 0) {
     const columns = UPSERT_COLUMNS[table]
-      .map((c) => (c === "_version" ? "greatest(t._version, r.v) AS _version" : `t.${c}`))
+      .map((c) => (c === "_version" ? "greatest(t._version, r.v) AS _version" : olapColumn(c, "t.")))
       .join(", ");
     // COPY takes no parameters; ids and versions are integers this process computed.
     const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::int[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;

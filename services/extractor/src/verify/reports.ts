@@ -1,3 +1,4 @@
+import { olapValue } from "@adpipe/shared/olap-range";
 import type { Pool } from "@adpipe/shared/pg";
 import type { ClickHouseSide } from "./sides.ts";
 
@@ -28,7 +29,7 @@ export async function postgresFigures(
   );
   for (const c of cs) out.set(String(c.id), { impressions: 0, clicks: 0 });
   for (const table of ["impressions", "clicks"] as const) {
-    const select = `SELECT campaign_id, to_char(created_at, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM ${table}`;
+    const select = `SELECT campaign_id, to_char(${olapValue("created_at")}, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM ${table}`;
     const group = "GROUP BY 1, 2";
     const collect = (rows: { campaign_id: number; day: string | null; n: number }[]) => {
       for (const r of rows) {
