@@ -3,7 +3,7 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
-import { durablePull, durableStallWatch, largestDelivery } from "@adpipe/shared/nats-pull";
+import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -41,6 +41,8 @@ export interface ReporterDeps {
   maxPayload?: number;
   /** Told each time the watchdog recreates the stalled pull of loaded events (metrics). */
   onStall?: () => void;
+  /** Fault injection for tests: wraps the pulls of loaded events (to make one stall). */
+  wrapPull?: (pull: PullFn) => PullFn;
   logger: Logger;
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
@@ -84,6 +86,7 @@ export function createReporter({
   onRebuild,
   maxPayload,
   onStall,
+  wrapPull = (pull) => pull,
 }: ReporterDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const rebuilder = createRebuilder(clickhouse, queries);
@@ -315,7 +318,7 @@ export function createReporter({
       // Fails start-up when the consumer does not exist (it is provisioned before the reporter runs).
       await js.consumers.get(stream, durable);
       loop = createEventLoop({
-        pull: durablePull(js, stream, durable),
+        pull: wrapPull(durablePull(js, stream, durable)),
         largestDeliveryBytes: largestDelivery(maxPayload),
         stall: durableStallWatch({
           jsm,

@@ -14,6 +14,7 @@ import {
   ensureReporterConsumer,
   loaderConsumersIdle,
 } from "@adpipe/shared/nats-consumers";
+import type { PullFn } from "@adpipe/shared/nats-pull";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
@@ -59,11 +60,14 @@ export interface WorldOptions {
   config?: Partial<ReturnType<typeof reporterTestConfig>> & {
     REPORTER_HEAL_INTERVAL_MS?: number;
     REPORTER_MAX_ATTEMPTS?: number;
+    ADPIPE_CONSUMER_STALL_MS?: number;
   };
   /** The reporter's logger (default: silent), e.g. to check what it logs. */
   logger?: Logger;
   /** The reporter's statements (default: services/reporter/sql), e.g. one made to fail. */
   queries?: Queries;
+  /** Wraps the reporter's pulls of loaded events (to make one stall). */
+  wrapPull?: (pull: PullFn) => PullFn;
 }
 
 export async function createReporterWorld(options: WorldOptions = {}): Promise<ReporterWorld> {
@@ -87,6 +91,8 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       queries,
       today: options.today,
       onRebuild: (r) => metrics.record(r),
+      maxPayload: nc.info?.max_payload,
+      wrapPull: options.wrapPull,
     });
   const world: ReporterWorld = {
     chs,
