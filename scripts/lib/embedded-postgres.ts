@@ -23,6 +23,8 @@ export interface RunningPostgres {
   url: string;
   /** Where its data lives: `<stateDir>/postgres`, or a place the postgres user can reach. */
   dataDir: string;
+  /** The postmaster's process id (it leads its own process group). */
+  pid: number;
   /** Resolves when the server process ends, on its own or stopped. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -210,6 +212,7 @@ export async function startEmbeddedPostgres(
   return {
     url,
     dataDir,
+    pid: proc.pid as number,
     exited,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

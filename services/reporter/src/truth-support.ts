@@ -217,6 +217,20 @@ const MONEY = new Set([
 ]);
 const FLOAT = new Set(["ctr", "pacing", "budget_used_pct", "planned_to_date", "projected_delivery_pct"]);
 
+/** Whether one served value equals the truth: integers and text exactly, money to the cent, ratios to 1e-9 relative. */
+export function sameValue(key: string, got: unknown, value: unknown): boolean {
+  if (MONEY.has(key)) return Math.round(Number(got) * 100) === Math.round(Number(value) * 100);
+  if (FLOAT.has(key))
+    return Math.abs(Number(got) - Number(value)) <= 1e-9 * Math.max(1, Math.abs(Number(value)));
+  return Bun.deepEquals(got, value);
+}
+
+/** The fields of `actual` that differ from `expected` (by `sameValue`). */
+export const rowDifferences = (actual: Row, expected: Row): string[] =>
+  Object.entries(expected)
+    .filter(([key, value]) => !sameValue(key, actual[key], value))
+    .map(([key, value]) => `${key}: ${JSON.stringify(actual[key])} != ${JSON.stringify(value)}`);
+
 /** Integers and text exactly, money to the cent, ratios to 1e-9 relative. */
 export function expectSame(actual: Row[], expected: Row[], what: string) {
   expect(actual.length, `${what}: row count`).toBe(expected.length);
@@ -225,12 +239,8 @@ export function expectSame(actual: Row[], expected: Row[], what: string) {
     for (const [key, value] of Object.entries(exp)) {
       const label = `${what}[${i}].${key} (${JSON.stringify(exp).slice(0, 80)})`;
       const got = act[key];
-      if (MONEY.has(key)) expect(Math.round(Number(got) * 100), label).toBe(Math.round(Number(value) * 100));
-      else if (FLOAT.has(key))
-        expect(Math.abs(Number(got) - Number(value)), label).toBeLessThanOrEqual(
-          1e-9 * Math.max(1, Math.abs(Number(value))),
-        );
-      else expect(got, label).toEqual(value as never);
+      // Shown as the two values when they differ (money to the cent, ratios to 1e-9 relative).
+      if (!sameValue(key, got, value)) expect(got, label).toEqual(value as never);
     }
   });
 }

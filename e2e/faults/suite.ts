@@ -1,0 +1,136 @@
+// Runs faults against one stack under a continuous writer and measures, after each, how long the
+// pipeline took to be exact again (or what it lost, duplicated or got wrong if it never was).
+import { TABLES } from "@adpipe/shared/contract";
+import { createPool } from "@adpipe/shared/pg";
+import { type Exactness, waitForExact } from "./exactness.ts";
+import { FAULTS, type Fault } from "./faults.ts";
+import { type Stack, startStack } from "./stack.ts";
+import { rng, seed, startWriter } from "./writer.ts";
+
+export interface RunResult {
+  fault: string;
+  /** Milliseconds from the fault's end until exact; null when not exact within its deadline. */
+  exactAfterMs: number | null;
+  writes: number;
+  lost: number;
+  extra: number;
+  wrong: number;
+  kpisWrong: number;
+  sample: string[];
+}
+
+export interface SuiteOptions {
+  runs: number;
+  short: boolean;
+  only?: string[];
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+const totals = (e: Exactness | null) => ({
+  lost: e ? TABLES.reduce((n, t) => n + e.tables[t].lost, 0) : -1,
+  extra: e ? TABLES.reduce((n, t) => n + e.tables[t].extra, 0) : -1,
+  wrong: e ? TABLES.reduce((n, t) => n + e.tables[t].wrong, 0) : -1,
+  kpisWrong: e?.kpisWrong ?? -1,
+});
+
+/**
+ * One stack, seeded and exact, on which faults run one after the other; each run is measured.
+ * A run that never got exact is followed by a wait for exactness, so the next run starts clean.
+ */
+export async function openSuite(o: { short: boolean; seed?: number; log?: (line: string) => void }) {
+  const log = o.log ?? (() => {});
+  const random = rng(o.seed ?? 29);
+  log(
+    "starting the stack (embedded PostgreSQL, nats-server, embedded ClickHouse, extractor, loader, reporter)",
+  );
+  const stack = await startStack();
+  const url = new URL(stack.postgresUrl);
+  url.searchParams.set("application_name", "faults-writer");
+  const writerPool = createPool({ connectionString: url.toString(), max: 2 });
+  const close = async () => {
+    await writerPool.end().catch(() => {});
+    await stack.close();
+  };
+  let campaigns: number[];
+  try {
+    campaigns = await seed(stack.pool);
+    const ready = await waitForExact(stack, 120_000);
+    if (ready.ms === null)
+      throw new Error(`the stack was not exact after seeding: ${ready.last?.sample.join("; ")}`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    stack,
+    async run(fault: Fault): Promise<RunResult> {
+      const r = await runOnce(stack, writerPool, campaigns, fault, { short: o.short, random, log });
+      log(
+        `${fault.name}: ${r.exactAfterMs === null ? `NOT exact within ${fault.deadlineMs / 1000} s (lost ${r.lost}, extra ${r.extra}, wrong ${r.wrong}, KPIs wrong ${r.kpisWrong}; ${r.sample.join("; ")})` : `exact ${(r.exactAfterMs / 1000).toFixed(1)} s after the fault ended`} (${r.writes} writes)`,
+      );
+      if (r.exactAfterMs === null) {
+        const settled = await waitForExact(stack, 120_000);
+        if (settled.ms === null) throw new Error(`the pipeline stayed wrong after ${fault.name}`);
+      }
+      return r;
+    },
+    close,
+  };
+}
+
+/** Every fault (or those named), `runs` times each, on one stack. */
+export async function runFaults(o: SuiteOptions): Promise<RunResult[]> {
+  const unknown = o.only?.filter((n) => !FAULTS.some((f) => f.name === n)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`unknown fault ${unknown.join(", ")}; known: ${FAULTS.map((f) => f.name).join(", ")}`);
+  const faults = o.only ? FAULTS.filter((f) => o.only?.includes(f.name)) : FAULTS;
+  const suite = await openSuite(o);
+  const results: RunResult[] = [];
+  try {
+    for (const fault of faults) for (let run = 1; run <= o.runs; run++) results.push(await suite.run(fault));
+  } finally {
+    await suite.close();
+  }
+  return results;
+}
+
+async function runOnce(
+  stack: Stack,
+  writerPool: ReturnType<typeof createPool>,
+  campaigns: number[],
+  fault: Fault,
+  o: { short: boolean; random: () => number; log: (line: string) => void },
+): Promise<RunResult> {
+  const writer = startWriter(writerPool, campaigns, { seed: Math.floor(o.random() * 1e9) });
+  await Bun.sleep(o.short ? 1500 : 5000);
+  await fault.inject({ stack, admin: stack.pool, short: o.short, random: o.random, log: o.log });
+  const stats = await writer.stop();
+  const { ms, last } = await waitForExact(stack, fault.deadlineMs);
+  return {
+    fault: fault.name,
+    exactAfterMs: ms,
+    writes: stats.transactions,
+    ...(ms === null ? totals(last) : { lost: 0, extra: 0, wrong: 0, kpisWrong: 0 }),
+    sample: ms === null ? (last?.sample ?? []) : [],
+  };
+}
+
+/** The table of issue #29: per fault, runs, exact again by itself, seconds to exact, damage. */
+export function formatTable(results: RunResult[]): string {
+  const lines = [
+    "| fault | runs | exact again by itself | seconds to exact (max) | rows lost | extra | wrong | KPIs wrong |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const f of FAULTS) {
+    const rs = results.filter((r) => r.fault === f.name);
+    if (rs.length === 0) continue;
+    const exact = rs.filter((r) => r.exactAfterMs !== null);
+    const secs = exact.map((r) => (r.exactAfterMs as number) / 1000);
+    const worst = (k: "lost" | "extra" | "wrong" | "kpisWrong") => Math.max(0, ...rs.map((r) => r[k]));
+    lines.push(
+      `| ${f.title} | ${rs.length} | ${exact.length} / ${rs.length} | ${secs.length ? `${Math.min(...secs).toFixed(1)}–${Math.max(...secs).toFixed(1)}` : "—"} | ${worst("lost")} | ${worst("extra")} | ${worst("wrong")} | ${worst("kpisWrong")} |`,
+    );
+  }
+  return lines.join("\n");
+}
