@@ -32,6 +32,8 @@ const SECONDS = Number(values.seconds);
 const CAMPAIGNS = Number(values.campaigns);
 const TICK_MS = 100;
 const POLL_MS = 50;
+/** Rebuilds sampled from /reports/status: version → milliseconds per statement. */
+const statements = new Map<string, Record<string, number>>();
 
 const pct = (sorted: number[], p: number) =>
   sorted.length === 0
@@ -166,6 +168,14 @@ async function drive(w: World, rate: number, seconds: number, firstTotal: number
     }
     writing = false;
   })();
+  // The reporter's last rebuild, sampled: where a rebuild's time goes, statement by statement.
+  const sampler = setInterval(async () => {
+    const status = (await (await fetch(`${reporter.url}/reports/status`)).json().catch(() => null)) as {
+      last_rebuild?: { version: string; statementsMs: Record<string, number> };
+    } | null;
+    const last = status?.last_rebuild;
+    if (last && !statements.has(last.version)) statements.set(last.version, last.statementsMs);
+  }, 500);
   const mark = (field: "ch" | "kpi", seen: number, now: number) => {
     for (const c of commits) if (c[field] === undefined && c.total <= seen) c[field] = now - c.at;
   };
@@ -187,6 +197,7 @@ async function drive(w: World, rate: number, seconds: number, firstTotal: number
     await Bun.sleep(POLL_MS);
   }
   await writer;
+  clearInterval(sampler);
   return commits.map((c) => ({ ...c, at: c.at - started }));
 }
 
@@ -229,6 +240,13 @@ async function stageReport(w: World, cpuBefore: Map<string, number>, seconds: nu
     ({ name, pid }) => `${name} ${(cpuSeconds(pid) - (cpuBefore.get(name) ?? 0)).toFixed(1)} s`,
   );
   console.log(`CPU seconds over ${seconds} s: ${cpu.join(", ")}`);
+  const sums = new Map<string, number>();
+  for (const s of statements.values())
+    for (const [k, v] of Object.entries(s)) sums.set(k, (sums.get(k) ?? 0) + v);
+  const n = statements.size;
+  console.log(
+    `reporter statements, mean of ${n} sampled rebuilds: ${[...sums].map(([k, v]) => `${k} ${(v / n).toFixed(0)} ms`).join(", ")}`,
+  );
   console.log(`loader peak RSS ${(await peakRssMb(loader.pid)).toFixed(0)} MB (target <= 256 MB)`);
 }
 
