@@ -1,4 +1,4 @@
-// `bun run test:faults [--runs N] [--only a,b] [--short] [--seed N]`: the fault suite of issue
+// `bun run test:faults [--runs N] [--only a,b] [--short] [--seed N] [--keep]`: the fault suite of issue
 // #29 on its own stack, printing the table of runs, exactness and damage (docs/faults.md).
 import { parseArgs } from "node:util";
 import { FAULTS } from "./faults.ts";
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     short: { type: "boolean", default: false },
     seed: { type: "string" },
     list: { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
   },
 });
 if (values.list) {
@@ -28,6 +29,7 @@ const results = await runFaults({
   short: values.short,
   only: values.only?.split(",").map((s) => s.trim()),
   seed: values.seed === undefined ? undefined : Number(values.seed),
+  keep: values.keep,
   log: (line) => console.log(`faults | ${line}`),
 }).catch((err) => {
   console.error(`faults: ${err instanceof Error ? err.message : err}`);

@@ -82,7 +82,8 @@ export interface Stack {
   pieces: { postgres: Piece; nats: Piece; clickhouse: Piece } & Record<ServiceName, Piece>;
   /** A superuser pool for the writer and the comparisons (application_name faults-harness). */
   pool: Pool;
-  close(): Promise<void>;
+  /** Stops everything; removes the state folder unless `keep` (its logs stay for a look). */
+  close(o?: { keep?: boolean }): Promise<void>;
 }
 
 async function waitHealthy(url: string, exited: Promise<unknown>, what: string, timeoutMs = 60_000) {
@@ -182,7 +183,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
           ADPIPE_NAMESPACE: namespace,
           ADPIPE_API_TOKEN: token,
           PORT: String(servicePorts[i]),
-          LOG_LEVEL: "info",
+          LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
           ...env,
         },
         stdout: log,
@@ -203,11 +204,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     reporter: service("reporter", 2),
   };
   let pool: Pool | undefined;
-  const close = async () => {
+  const close = async (o: { keep?: boolean } = {}) => {
     await pool?.end().catch(() => {});
     for (const p of [pieces.reporter, pieces.loader, pieces.extractor, clickhouse, nats, postgres])
       await p.kill().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
   };
   try {
     await postgres.start();

@@ -26,6 +26,8 @@ export interface SuiteOptions {
   short: boolean;
   only?: string[];
   seed?: number;
+  /** Keep the stack's folder (service logs, data) after the run. */
+  keep?: boolean;
   log?: (line: string) => void;
 }
 
@@ -40,7 +42,12 @@ const totals = (e: Exactness | null) => ({
  * One stack, seeded and exact, on which faults run one after the other; each run is measured.
  * A run that never got exact is followed by a wait for exactness, so the next run starts clean.
  */
-export async function openSuite(o: { short: boolean; seed?: number; log?: (line: string) => void }) {
+export async function openSuite(o: {
+  short: boolean;
+  seed?: number;
+  keep?: boolean;
+  log?: (line: string) => void;
+}) {
   const log = o.log ?? (() => {});
   const random = rng(o.seed ?? 29);
   log(
@@ -52,7 +59,8 @@ export async function openSuite(o: { short: boolean; seed?: number; log?: (line:
   const writerPool = createPool({ connectionString: url.toString(), max: 2 });
   const close = async () => {
     await writerPool.end().catch(() => {});
-    await stack.close();
+    await stack.close({ keep: o.keep });
+    if (o.keep) log(`state and service logs kept in ${stack.dir}`);
   };
   let campaigns: number[];
   try {

@@ -25,17 +25,3 @@ export function groupForInsert<T extends { delta: DeltaMessage }>(items: T[]): I
 
 export const maxWatermark = (values: string[]): string =>
   values.reduce((max, v) => (BigInt(v) > BigInt(max) ? v : max), "0");
-
-/** The windows' union as sorted, non-overlapping windows (adjacent ones joined). */
-export function mergeWindows(windows: { from: string; to: string }[]): { from: string; to: string }[] {
-  const sorted = windows
-    .map((w) => ({ from: BigInt(w.from), to: BigInt(w.to) }))
-    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-  const out: { from: bigint; to: bigint }[] = [];
-  for (const w of sorted) {
-    const last = out.at(-1);
-    if (last && w.from <= last.to) last.to = w.to > last.to ? w.to : last.to;
-    else out.push({ ...w });
-  }
-  return out.map((w) => ({ from: String(w.from), to: String(w.to) }));
-}

@@ -2,13 +2,13 @@ import { backoffMs, createBatchingConsumer, type Settle } from "@adpipe/shared/b
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
-import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
+import { type LoadedEvent, loadedEvent, mergeWindows } from "@adpipe/shared/messages/loaded";
 import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
-import { groupForInsert, maxWatermark, mergeWindows } from "./delta-message.ts";
+import { groupForInsert, maxWatermark } from "./delta-message.ts";
 import type { LoaderMetrics } from "./metrics.ts";
 import { recordLoaded } from "./progress.ts";
 import { createTableStats } from "./stats.ts";

@@ -43,6 +43,19 @@ test("a burst merges into windows per table, the highest watermark, and full on 
   });
 });
 
+test("the windows of thousands of batches (a heal after an outage) become their union: a range or two", () => {
+  // Consecutive extractor cycles: adjacent windows, several batches of one window, out of order.
+  const events = Array.from({ length: 3000 }, (_, i) =>
+    event({ watermark: String(1001 + i), windows: [{ from: String(1000 + i), to: String(1001 + i) }] }),
+  ).reverse();
+  events.push(event({ watermark: "1500", windows: [{ from: "1499", to: "1500" }] }));
+  events.push(event({ watermark: "9000", windows: [{ from: "8000", to: "9000" }] }));
+  expect(planEvents(events).windows.impressions).toEqual([
+    { from: 1000n, to: 4000n },
+    { from: 8000n, to: 9000n },
+  ]);
+});
+
 test("fact rows become campaign keys and day keys (no day without created_at)", () => {
   const t = emptyTouched();
   addFactKeys(t, "impressions", [

@@ -1,5 +1,5 @@
 import { FACT_TABLES, type FactTable, type TableName } from "@adpipe/shared/contract";
-import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
+import { type LoadedEvent, mergeWindows } from "@adpipe/shared/messages/loaded";
 import { OLAP_DATE_MAX, OLAP_DATE_MIN } from "@adpipe/shared/olap-range";
 
 /** What one rebuild writes: report keys, or everything. */
@@ -75,16 +75,20 @@ export interface EventPlan {
 /** Pure: merges a burst of loaded events into one plan. */
 export function planEvents(events: LoadedEvent[]): EventPlan {
   const plan: EventPlan = { full: false, windows: {}, watermarks: {}, deletes: new Set() };
+  const windows: Partial<Record<TableName, { from: string; to: string }[]>> = {};
   for (const e of events) {
     if (e.kinds.includes("truncate")) plan.full = true;
     if (e.kinds.includes("delete")) plan.deletes.add(e.table);
-    const list = plan.windows[e.table] ?? [];
-    for (const w of e.windows) list.push({ from: BigInt(w.from), to: BigInt(w.to) });
-    plan.windows[e.table] = list;
+    const list = windows[e.table] ?? [];
+    list.push(...e.windows);
+    windows[e.table] = list;
     const wm = BigInt(e.watermark);
     const prev = plan.watermarks[e.table];
     if (prev === undefined || wm > prev) plan.watermarks[e.table] = wm;
   }
+  // The union of the windows, not each one: a heal of thousands of batches reads a range or two.
+  for (const [table, list] of Object.entries(windows) as [TableName, { from: string; to: string }[]][])
+    plan.windows[table] = mergeWindows(list).map((w) => ({ from: BigInt(w.from), to: BigInt(w.to) }));
   return plan;
 }
 

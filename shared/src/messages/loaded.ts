@@ -21,3 +21,21 @@ export const loadedEventSchema = z.object({
 });
 export type LoadedEvent = z.infer<typeof loadedEventSchema>;
 export const loadedEvent = jsonCodec(loadedEventSchema);
+
+/**
+ * The windows' union as sorted, non-overlapping windows (adjacent ones joined): the same
+ * transactions, as few ranges as possible. Consecutive extractor cycles write adjacent windows, so
+ * a backlog of thousands of batches becomes a range or two (the reporter reads each range once).
+ */
+export function mergeWindows(windows: { from: string; to: string }[]): { from: string; to: string }[] {
+  const sorted = windows
+    .map((w) => ({ from: BigInt(w.from), to: BigInt(w.to) }))
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  const out: { from: bigint; to: bigint }[] = [];
+  for (const w of sorted) {
+    const last = out.at(-1);
+    if (last && w.from <= last.to) last.to = w.to > last.to ? w.to : last.to;
+    else out.push({ ...w });
+  }
+  return out.map((w) => ({ from: String(w.from), to: String(w.to) }));
+}

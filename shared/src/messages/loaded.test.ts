@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mergeWindows } from "./delta-message.ts";
+import { mergeWindows } from "./loaded.ts";
 
 test("mergeWindows joins overlapping and adjacent windows", () => {
   expect(
