@@ -40,6 +40,7 @@ describe("OLAP migrations", () => {
       "0006_seed_views",
       "0007_fact_buckets",
       "0008_fact_keys",
+      "0010_progress_time_indexes",
     ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
@@ -121,6 +122,7 @@ describe("OLAP migrations", () => {
         "0006_seed_views",
         "0007_fact_buckets",
         "0008_fact_keys",
+        "0010_progress_time_indexes",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {

@@ -1,5 +1,6 @@
 -- Per table: the highest window end loaded (loaded_batches) and reported (reported_batches), and
--- the loaded batches not reported yet with the age of the oldest, for GET /reports/status.
+-- the loaded batches not reported yet with the age of the oldest, for GET /reports/status. Only
+-- batches loaded since `since_ms` can be unreported (the heal step's mark; unreported-batches.sql).
 SELECT l.table_name AS table_name,
        toString(l.loaded) AS loaded_watermark,
        toString(r.reported) AS reported_watermark,
@@ -13,7 +14,10 @@ LEFT JOIN (
     FROM (
         SELECT table_name, batch_id, min(loaded_at) AS first_loaded
         FROM loaded_batches
-        WHERE (table_name, batch_id) NOT IN (SELECT table_name, batch_id FROM reported_batches)
+        WHERE loaded_at >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')
+          AND (table_name, batch_id) NOT IN (
+              SELECT table_name, batch_id FROM reported_batches
+              WHERE reported_at >= fromUnixTimestamp64Milli({since_ms:Int64} - 600000, 'UTC'))
         GROUP BY table_name, batch_id
     )
     GROUP BY table_name

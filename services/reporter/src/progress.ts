@@ -39,8 +39,22 @@ export function eventsFor(batches: readonly UnreportedBatch[]): LoadedEvent[] {
  */
 export function createProgress(clickhouse: ClickHouseClient, rebuilder: Rebuilder, queries: Queries) {
   return {
-    unreported: (graceMs: number, limit: number) =>
-      rebuilder.rows<UnreportedBatch>(queries["unreported-batches"], { grace_ms: graceMs, limit }),
+    /** Loaded batches not reported, loaded since `sinceMs` (epoch ms; earlier ones are known reported). */
+    unreported: (graceMs: number, limit: number, sinceMs = 0) =>
+      rebuilder.rows<UnreportedBatch>(queries["unreported-batches"], {
+        grace_ms: graceMs,
+        limit,
+        since_ms: sinceMs,
+      }),
+
+    /** ClickHouse's clock (epoch ms): loaded_at and reported_at are its times, not this host's. */
+    async serverNowMs(): Promise<number> {
+      const [row] = await rebuilder.rows<{ now: number }>(
+        "SELECT toUnixTimestamp64Milli(now64(3)) AS now",
+        {},
+      );
+      return Number(row?.now);
+    },
 
     async markReported(events: readonly LoadedEvent[], version: bigint): Promise<void> {
       const values = events.flatMap((e) =>
@@ -55,10 +69,11 @@ export function createProgress(clickhouse: ClickHouseClient, rebuilder: Rebuilde
       await clickhouse.insert({ table: "reported_batches", format: "JSONEachRow", values });
     },
 
-    async status(): Promise<Partial<Record<TableName, TableProgress>>> {
+    /** Per table; unreported batches counted among those loaded since `sinceMs`, as the heal step sees them. */
+    async status(sinceMs = 0): Promise<Partial<Record<TableName, TableProgress>>> {
       const rows = await rebuilder.rows<TableProgress & { table_name: TableName }>(
         queries["progress-status"],
-        {},
+        { since_ms: sinceMs },
       );
       return Object.fromEntries(
         rows.map(({ table_name, ...p }) => [

@@ -70,6 +70,8 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
 
 /** Unreported batches one heal pass takes (more wait for the next pass). */
 const HEAL_BATCH_LIMIT = 5000;
+/** A batch's loaded_batches record may land this long after its loaded_at (a slow insert). */
+const HEAL_MARGIN_MS = 60_000;
 
 /**
  * Keeps the five analytical tables current: loaded events → touched keys → one versioned INSERT
@@ -95,6 +97,8 @@ export function createReporter({
   // A batch this young is left to its loaded event, which is normally a coalesce window away.
   const healGraceMs = Math.min(healIntervalMs, config.REPORTER_COALESCE_MS + 1000);
   const heals = { runs: 0, batches: 0, last_at: null as string | null, last_batches: 0 };
+  /** Every batch loaded before this (ClickHouse's epoch ms) is reported: the heal step reads from here. */
+  let healedThroughMs = 0;
   let healTimer: ReturnType<typeof setInterval> | undefined;
   let healError: { message: string; at: string } | null = null;
   let clock: VersionClock = createVersionClock();
@@ -193,7 +197,10 @@ export function createReporter({
   /** A full rebuild; `extra`: events whose rows are loaded (set aside) that it reports too. */
   async function fullNow(reason: RebuildResult["reason"], extra: LoadedEvent[] = []): Promise<RebuildResult> {
     // Read before the rebuild reads the entity tables: these batches are all in what it sees.
-    const reported = [...eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT)), ...extra];
+    const reported = [
+      ...eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT, healedThroughMs)),
+      ...extra,
+    ];
     const touched = emptyTouched();
     touched.full = true;
     return rebuild(touched, reason, extra.length, planEvents(reported).watermarks, reported);
@@ -237,11 +244,20 @@ export function createReporter({
   function heal(): Promise<RebuildResult | null> {
     return exclusive(async () => {
       if (setAside.length > 0) return healSetAside();
-      const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT);
+      const passAt = await progress.serverNowMs();
+      const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT, healedThroughMs);
       heals.runs++;
       heals.last_at = new Date().toISOString();
       heals.last_batches = batches.length;
-      if (batches.length === 0) return null;
+      // Everything loaded before this pass's grace is reported once the pass succeeds (with a
+      // minute's margin for a record still being written): the next pass starts there, so its
+      // cost follows the traffic since, not the 7 days the tables keep.
+      const reach =
+        batches.length < HEAL_BATCH_LIMIT ? passAt - healGraceMs - HEAL_MARGIN_MS : healedThroughMs;
+      if (batches.length === 0) {
+        healedThroughMs = Math.max(healedThroughMs, reach);
+        return null;
+      }
       const events = eventsFor(batches);
       const plan = planEvents(events);
       let result: RebuildResult;
@@ -263,6 +279,7 @@ export function createReporter({
         throw err;
       }
       heals.batches += batches.length;
+      healedThroughMs = Math.max(healedThroughMs, reach);
       logger.warn("healed reports: loaded batches had no loaded event", {
         batches: batches.length,
         tables: Object.keys(plan.windows),
@@ -440,8 +457,14 @@ export function createReporter({
         rebuilds,
         report_date: reportDate,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
-        progress: await progress.status().catch(() => null),
-        heals: { ...heals, interval_ms: healIntervalMs, last_error: healError },
+        progress: await progress.status(healedThroughMs).catch(() => null),
+        heals: {
+          ...heals,
+          interval_ms: healIntervalMs,
+          last_error: healError,
+          // Batches loaded before this are known reported; the heal step reads from here on.
+          healed_through: healedThroughMs > 0 ? new Date(healedThroughMs).toISOString() : null,
+        },
       };
     },
   };
