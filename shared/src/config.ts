@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { allowedHostsSetting } from "./hosts.ts";
 
 /** A setting that cannot be used. Its message is the one line start-up prints before exiting. */
 export class ConfigError extends Error {
@@ -88,6 +89,12 @@ export const settings = {
   PORT: z.coerce.number().int().min(0).max(65535),
   /** Address to listen on: loopback unless told otherwise (containers set 0.0.0.0). */
   HOST: z.string().min(1).default("127.0.0.1"),
+  /**
+   * Host names the service answers to besides loopback and HOST (comma-separated): any other
+   * Host header is refused (421), so a page under a name of its own cannot reach the service
+   * through DNS rebinding. Compose lists the service's container name.
+   */
+  ADPIPE_ALLOWED_HOSTS: allowedHostsSetting,
   /** Bearer token every non-GET route requires; unset, the service refuses every non-GET call. */
   ADPIPE_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** When set, read routes need it (or the API token) too; /health, /ready, /metrics stay open. */
@@ -109,6 +116,7 @@ export const olapServiceSettings = {
   CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   HOST: settings.HOST,
+  ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
   ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
   ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,

@@ -12,6 +12,7 @@ export const extractorSettings = {
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   PORT: settings.PORT.default(3002),
   HOST: settings.HOST,
+  ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
   ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
   ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,
