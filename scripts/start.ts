@@ -4,12 +4,18 @@
 // started: the services first, then ClickHouse, NATS and PostgreSQL.
 import { join, resolve } from "node:path";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
-import { parseConfig, settings } from "@adpipe/shared/config";
+import { milliseconds, parseConfig, settings } from "@adpipe/shared/config";
 import { createLogger } from "@adpipe/shared/logger";
 import { migrateOltp } from "@adpipe/shared/migrate";
+import { connectNats } from "@adpipe/shared/nats";
+import {
+  DEFAULT_LOADER_ACK_WAIT_MS,
+  DEFAULT_REPORTER_ACK_WAIT_MS,
+  provisionNamespace,
+} from "@adpipe/shared/nats-provision";
 import { createPool } from "@adpipe/shared/pg";
 import { z } from "zod";
-import { apiToken } from "./lib/api-token.ts";
+import { apiToken, keptSecret, privateFolder } from "./lib/api-token.ts";
 import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
 import { clickhouseUsersConfig, natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
@@ -41,6 +47,11 @@ function loadStartConfig() {
     LOG_LEVEL: settings.LOG_LEVEL,
     ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
     ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
+    /** Host names the services answer to besides loopback (each service's own setting). */
+    ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
+    /** The ack waits `bun start` provisions the consumers with (the loader's and reporter's settings). */
+    LOADER_ACK_WAIT_MS: milliseconds(1000, 3_600_000, DEFAULT_LOADER_ACK_WAIT_MS),
+    REPORTER_ACK_WAIT_MS: milliseconds(1000, 3_600_000, DEFAULT_REPORTER_ACK_WAIT_MS),
   });
   const servicePorts = parseConfig(
     Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
@@ -102,6 +113,9 @@ async function main(): Promise<void> {
       (name, code) => fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`),
     );
 
+    // Owner-only: it holds every password, the token and the data (as root, the postgres user
+    // is let through it, not into it: embedded-postgres.ts).
+    privateFolder(home);
     // An earlier run on this state folder that was killed outright left its children running.
     const leftovers = findLeftovers(home);
     if (leftovers.length > 0) {
@@ -153,8 +167,10 @@ async function main(): Promise<void> {
     // Settings one service gets on top of the common ones: its own least-privilege credentials.
     const own: Record<string, Record<string, string>> = {};
     let natsAdmin: string | undefined;
+    let provisioner: { user: string; pass: string } | undefined;
     if (!natsUrl) {
       const users = natsUsersConfig(home, config.ADPIPE_NAMESPACE);
+      provisioner = users.provisioner;
       for (const [service, env] of Object.entries(users.env)) own[service] = { ...own[service], ...env };
       natsAdmin = users.adminPasswordFile;
       const nats = await startNatsServer(
@@ -175,16 +191,40 @@ async function main(): Promise<void> {
       );
     } else say(`NATS: ${hidePassword(natsUrl)}`);
     step();
+    // On its own server, streams and consumers are made here, as the one user allowed to: the
+    // services' users may use them, not change them (a configured NATS_URL: the services do it).
+    if (provisioner) {
+      const nc = await connectNats({ url: natsUrl, name: "adpipe-start", ...provisioner });
+      try {
+        await provisionNamespace(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE, {
+          loaderAckWaitMs: config.LOADER_ACK_WAIT_MS,
+          reporterAckWaitMs: config.REPORTER_ACK_WAIT_MS,
+        });
+      } finally {
+        await nc.close();
+      }
+    }
 
     let clickhouseUrl = config.CLICKHOUSE_URL;
     // The embedded server gets a user per component (shared/src/olap-roles.ts); a server of one's
     // own (CLICKHOUSE_URL) is used with CLICKHOUSE_USER for everything, as before.
     let clickhouseReader: ReturnType<typeof clickhouseUsersConfig>["reader"] | undefined;
+    let clickhouseOwner = { user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
+    let ownerPasswordFile: string | undefined;
     if (!clickhouseUrl) {
       const chUsers = clickhouseUsersConfig(home, config.CLICKHOUSE_DATABASE);
       for (const [service, env] of Object.entries(chUsers.env)) own[service] = { ...own[service], ...env };
       clickhouseReader = chUsers.reader;
-      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT, chUsers.users);
+      // The owner authenticates like everyone: a password made once and kept owner-only.
+      if (!clickhouseOwner.password) {
+        const kept = keptSecret(home, "clickhouse-owner-password");
+        clickhouseOwner = { user: config.CLICKHOUSE_USER, password: kept.value };
+        ownerPasswordFile = kept.file;
+      }
+      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT, {
+        owner: clickhouseOwner,
+        users: chUsers.users,
+      });
       cleanups.push({ name: "ClickHouse", stop: ch.stop });
       watch("the embedded ClickHouse", ch.exited);
       clickhouseUrl = ch.url;
@@ -192,19 +232,22 @@ async function main(): Promise<void> {
     } else say(`ClickHouse: ${hidePassword(clickhouseUrl)}`);
     step();
 
-    const clickhouse = {
-      url: clickhouseUrl,
-      user: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-      database: config.CLICKHOUSE_DATABASE,
-    };
+    const clickhouse = { url: clickhouseUrl, ...clickhouseOwner, database: config.CLICKHOUSE_DATABASE };
     await migrateOltp(databaseUrl, logger).catch((err) => {
       throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
     });
     await migrateClickHouse(clickhouse, logger);
-    if (!config.DATABASE_URL)
-      for (const [service, url] of Object.entries(await postgresServiceUrls(home, databaseUrl)))
-        own[service] = { ...own[service], DATABASE_URL: url, DATABASE_MIGRATE: "false" };
+    // PostgreSQL only for the services that use it (the generator, the extractor), each as its
+    // own least-privilege user; the loader and the reporter get no PostgreSQL URL at all.
+    const pgUrls = config.DATABASE_URL
+      ? { generator: databaseUrl, extractor: databaseUrl }
+      : await postgresServiceUrls(home, databaseUrl);
+    for (const [service, url] of Object.entries(pgUrls))
+      own[service] = {
+        ...own[service],
+        DATABASE_URL: url,
+        ...(config.DATABASE_URL ? {} : { DATABASE_MIGRATE: "false" }),
+      };
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
@@ -221,28 +264,43 @@ async function main(): Promise<void> {
     // Decided before any service runs: nothing can have written yet, so "empty" means empty.
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
     const wasEmpty = !rows[0]?.n;
+    if (config.DATABASE_URL) {
+      const who = await pool.query<{ rolsuper: boolean }>(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+      );
+      if (who.rows[0]?.rolsuper)
+        say(
+          "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (README, Security) for anything beyond a trial",
+        );
+    }
 
     const common = {
       ADPIPE_API_TOKEN: token.token,
       ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
-      DATABASE_URL: databaseUrl,
-      NATS_URL: natsUrl,
-      CLICKHOUSE_URL: clickhouse.url,
-      // The owner's credentials only for a server of one's own; the embedded one's services get their own.
-      ...(clickhouseReader
-        ? {}
-        : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
-      CLICKHOUSE_DATABASE: clickhouse.database,
-      ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE,
+      ...(config.ADPIPE_ALLOWED_HOSTS ? { ADPIPE_ALLOWED_HOSTS: config.ADPIPE_ALLOWED_HOSTS.join(",") } : {}),
       LOG_LEVEL: config.LOG_LEVEL,
+    };
+    // By need: NATS and ClickHouse only for the services that use them (ServiceDef.uses).
+    const byUse = {
+      postgres: {},
+      nats: { NATS_URL: natsUrl, ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE },
+      clickhouse: {
+        CLICKHOUSE_URL: clickhouse.url,
+        CLICKHOUSE_DATABASE: clickhouse.database,
+        // The owner's credentials only for a server of one's own; the embedded one's services get their own.
+        ...(clickhouseReader
+          ? {}
+          : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
+      },
     };
     cleanups.push({ name: "services", stop: () => supervisor.stopAll() });
     const urls: Record<string, string> = {};
     for (const s of SERVICES) {
       const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
+      const needs = Object.assign({}, ...s.uses.map((u) => byUse[u]));
       const service = await supervisor.start(
-        { name: s.name, port, env: { ...common, ...env, ...own[s.name] } },
+        { name: s.name, port, env: { ...common, ...needs, ...env, ...own[s.name] } },
         aborted.signal,
       );
       urls[s.name] = service.url;
@@ -281,6 +339,10 @@ async function main(): Promise<void> {
       `e.g. curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" -H "content-type: application/json" -d '{}' ${urls.extractor ?? "http://127.0.0.1:3002"}/extract`,
     );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
+    if (ownerPasswordFile)
+      say(
+        `ClickHouse owner (every right; migrations): ${clickhouse.user}, password in ${ownerPasswordFile}   curl -s -u "${clickhouse.user}:$(cat ${ownerPasswordFile})" '${clickhouse.url}/?query=SELECT+1'`,
+      );
     if (clickhouseReader)
       say(
         `ClickHouse read-only user (Tabix, dashboards): ${clickhouseReader.user}, password in ${clickhouseReader.passwordFile}`,

@@ -30,17 +30,19 @@ export interface RunningClickHouse {
 export async function startEmbeddedClickHouse(
   stateDir: string,
   port: number,
-  users?: EmbeddedUsers,
+  { owner, users }: { owner: { user: string; password: string }; users?: EmbeddedUsers },
 ): Promise<RunningClickHouse> {
   const dataDir = join(stateDir, "clickhouse");
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // Owner-only, like the state folder around it (the server makes it so too).
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const server = await spawnEmbeddedClickHouse({
       dataDir,
       port,
       logFile: join(stateDir, "clickhouse.log"),
       detached: true,
       startTimeoutMs: 60_000,
+      ...owner,
       users,
     });
     return { url: server.url, exited: server.exited, stop: server.stop };

@@ -37,6 +37,21 @@ export function formatLine(line: string): string {
   return showControl(pretty);
 }
 
+/**
+ * Variables of `bun start`'s own environment a service must not inherit: connection URLs and
+ * credentials. Each service gets the ones it uses from `bun start` (ServiceSpec.env), so a
+ * DATABASE_URL or password in the shell that ran `bun start` reaches no service that does not
+ * need it (`/proc/<pid>/environ` shows a process's environment to its user).
+ */
+const CREDENTIAL = /^(DATABASE_URL|NATS_USER|CLICKHOUSE_USER)$|PASSWORD|TOKEN|SECRET/;
+
+export function inheritedEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && !CREDENTIAL.test(key)) out[key] = value;
+  return out;
+}
+
 async function pipeLines(stream: ReadableStream<Uint8Array>, prefix: string, onLine: (l: string) => void) {
   const decoder = new TextDecoder();
   let rest = "";
@@ -70,7 +85,7 @@ export function createSupervisor(
       // --silent: no "$ bun run src/index.ts" echo among the logs.
       const proc = Bun.spawn(["bun", "run", "--silent", "start"], {
         cwd: join(root, "services", spec.name),
-        env: { ...process.env, ...spec.env, PORT: String(spec.port) },
+        env: { ...inheritedEnv(), ...spec.env, PORT: String(spec.port) },
         // Its own process group: Ctrl-C reaches only `bun start`, which stops services in order.
         detached: true,
         stdout: "pipe",

@@ -62,6 +62,13 @@ export const settings = {
     .min(1, "must be at least 1")
     .max(5, "must be at most 5 (JetStream's limit)")
     .default(1),
+  /**
+   * Create or update the namespace's streams (and the service's durable consumers) at start.
+   * False where a provisioning step did it first (`bun start`, compose's `migrate`): the
+   * service's NATS user then may not manage them, and the service only looks them up, waiting
+   * until they exist.
+   */
+  NATS_PROVISION: bool.default(true),
   /** This service's NATS user, where the server has per-service users (bun start, compose). */
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
@@ -106,6 +113,7 @@ export const settings = {
 export const olapServiceSettings = {
   NATS_URL: settings.NATS_URL,
   NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_PROVISION: settings.NATS_PROVISION,
   NATS_USER: settings.NATS_USER,
   NATS_PASSWORD: settings.NATS_PASSWORD,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,

@@ -7,6 +7,7 @@ export const extractorSettings = {
   DATABASE_URL: settings.DATABASE_URL,
   NATS_URL: settings.NATS_URL,
   NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_PROVISION: settings.NATS_PROVISION,
   NATS_USER: settings.NATS_USER,
   NATS_PASSWORD: settings.NATS_PASSWORD,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
