@@ -1,7 +1,7 @@
 // Issue 31's "done when", as a new user meets it: a fresh `bun start` with nothing configured,
 // then each attack of the issue tried against what it started. Every one must be refused.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { streams } from "@adpipe/shared/contract";
 import { connectNats } from "@adpipe/shared/nats";
@@ -24,6 +24,8 @@ const clickhouse = () => `http://127.0.0.1:${port("ADPIPE_CLICKHOUSE_PORT")}`;
 
 beforeAll(async () => {
   const { home, env } = await startEnv();
+  // Open to everyone, as a folder made by hand would be: bun start must close it.
+  chmodSync(home, 0o755);
   run = runStart(home, env);
   cleanups.push(() => stopAndRemove(run));
   await waitFor(

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { createServiceApp } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
-import { formatLine } from "./supervisor.ts";
+import { formatLine, inheritedEnv } from "./supervisor.ts";
 
 // Log forgery (issue 31): an unauthenticated request whose path carries a newline, a NUL and
 // text shaped like another service's log line must stay one line, its control characters shown
@@ -31,4 +31,20 @@ test("a request path cannot forge a log line in the JSON logs or in bun start's 
 test("lines that are not JSON are escaped the same way", () => {
   expect(formatLine("plain\rtext\u0007 and \u2028 more")).toBe("plain\\rtext\\x07 and \\u2028 more");
   expect(formatLine("tab\there")).toBe("tab\\there");
+});
+
+test("a service inherits no URL or credential from the shell that ran bun start", () => {
+  const shell = {
+    PATH: "/usr/bin",
+    HOME: "/root",
+    DATABASE_URL: "postgres://postgres:secret@db/adpipe",
+    NATS_USER: "admin",
+    NATS_PASSWORD: "n",
+    CLICKHOUSE_USER: "default",
+    CLICKHOUSE_PASSWORD: "c",
+    ADPIPE_API_TOKEN: "t",
+    AWS_SECRET_ACCESS_KEY: "s",
+    GITHUB_TOKEN: "g",
+  };
+  expect(inheritedEnv(shell)).toEqual({ PATH: "/usr/bin", HOME: "/root" });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EmbeddedClickHouse, spawnEmbeddedClickHouse } from "./spawn.ts";
@@ -48,10 +48,6 @@ describe("embedded server: every caller authenticates", () => {
     ];
     for (const headers of nameless) expect((await post("SELECT 1", headers)).status).toBe(403);
   });
-
-  test("the server's data folder is the owner's alone (0700)", () => {
-    expect(statSync(ch.dataDir).mode & 0o077).toBe(0);
-  });
 });
 
 describe("embedded server: refuses what a page of another site sends", () => {
@@ -83,6 +79,8 @@ describe("embedded server: opened deliberately", () => {
   let open: EmbeddedClickHouse;
   const dataDir = mkdtempSync(join(tmpdir(), "adpipe-ch-open-"));
   beforeAll(async () => {
+    // Readable by everyone before the server starts: it must close it (chDB writes files 0644).
+    chmodSync(dataDir, 0o755);
     open = await spawnEmbeddedClickHouse({
       dataDir,
       password: "tool-test",
@@ -115,6 +113,10 @@ describe("embedded server: opened deliberately", () => {
     const port = new URL(open.url).port;
     const auth = { authorization: `Basic ${btoa("default:tool-test")}` };
     expect(await rawRequest(port, "clickhouse.internal:8123", auth)).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  test("the server's data folder is the owner's alone (0700), whatever it was", () => {
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
   });
 });
 
