@@ -2,62 +2,27 @@
 // CLICKHOUSE_URL name is used as it is; what is not configured is started here with its state
 // under ADPIPE_HOME (.adpipe/), reused by the next run. Ctrl-C stops everything this command
 // started: the services first, then ClickHouse, NATS and PostgreSQL.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
-import { milliseconds, parseConfig, settings } from "@adpipe/shared/config";
 import { createLogger } from "@adpipe/shared/logger";
 import { migrateOltp } from "@adpipe/shared/migrate";
-import { connectNats } from "@adpipe/shared/nats";
-import {
-  DEFAULT_LOADER_ACK_WAIT_MS,
-  DEFAULT_REPORTER_ACK_WAIT_MS,
-  provisionNamespace,
-} from "@adpipe/shared/nats-provision";
 import { createPool } from "@adpipe/shared/pg";
-import { z } from "zod";
-import { apiToken, keptSecret, privateFolder } from "./lib/api-token.ts";
-import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
+import { apiToken, privateFolder } from "./lib/api-token.ts";
+import { migrateClickHouse, startOwnClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
-import { clickhouseUsersConfig, natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
+import {
+  type clickhouseUsersConfig,
+  isSuperuser,
+  natsUsersConfig,
+  postgresServiceUrls,
+} from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
-import { startNatsServer } from "./lib/nats-server.ts";
+import { provisionAs, startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
-import { portVariable, SERVICES } from "./lib/services.ts";
+import { portVariable, SERVICES, serviceEnv } from "./lib/services.ts";
+import { loadStartConfig } from "./lib/start-config.ts";
 import { createStatus } from "./lib/status.ts";
 import { createSupervisor } from "./lib/supervisor.ts";
-
-const port = (fallback: number) => settings.PORT.default(fallback);
-
-function loadStartConfig() {
-  const config = parseConfig({
-    ADPIPE_HOME: z.string().default(join(import.meta.dir, "..", ".adpipe")),
-    DATABASE_URL: settings.DATABASE_URL.unwrap().optional(),
-    NATS_URL: settings.NATS_URL.unwrap().optional(),
-    CLICKHOUSE_URL: settings.CLICKHOUSE_URL.unwrap().optional(),
-    CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
-    CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
-    CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
-    ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
-    ADPIPE_POSTGRES_PORT: port(54329),
-    ADPIPE_NATS_PORT: port(42229),
-    ADPIPE_NATS_MONITOR_PORT: port(8229),
-    ADPIPE_CLICKHOUSE_PORT: port(18123),
-    SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
-    STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
-    LOG_LEVEL: settings.LOG_LEVEL,
-    ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
-    ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
-    /** Host names the services answer to besides loopback (each service's own setting). */
-    ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
-    /** The ack waits `bun start` provisions the consumers with (the loader's and reporter's settings). */
-    LOADER_ACK_WAIT_MS: milliseconds(1000, 3_600_000, DEFAULT_LOADER_ACK_WAIT_MS),
-    REPORTER_ACK_WAIT_MS: milliseconds(1000, 3_600_000, DEFAULT_REPORTER_ACK_WAIT_MS),
-  });
-  const servicePorts = parseConfig(
-    Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
-  ) as Readonly<Record<string, number>>;
-  return { ...config, servicePorts };
-}
 
 const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 
@@ -193,38 +158,28 @@ async function main(): Promise<void> {
     step();
     // On its own server, streams and consumers are made here, as the one user allowed to: the
     // services' users may use them, not change them (a configured NATS_URL: the services do it).
-    if (provisioner) {
-      const nc = await connectNats({ url: natsUrl, name: "adpipe-start", ...provisioner });
-      try {
-        await provisionNamespace(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE, {
-          loaderAckWaitMs: config.LOADER_ACK_WAIT_MS,
-          reporterAckWaitMs: config.REPORTER_ACK_WAIT_MS,
-        });
-      } finally {
-        await nc.close();
-      }
-    }
+    if (provisioner)
+      await provisionAs(natsUrl, provisioner, config.ADPIPE_NAMESPACE, {
+        loaderAckWaitMs: config.LOADER_ACK_WAIT_MS,
+        reporterAckWaitMs: config.REPORTER_ACK_WAIT_MS,
+      });
 
     let clickhouseUrl = config.CLICKHOUSE_URL;
-    // The embedded server gets a user per component (shared/src/olap-roles.ts); a server of one's
-    // own (CLICKHOUSE_URL) is used with CLICKHOUSE_USER for everything, as before.
+    // The embedded server gets a user per component (shared/src/olap-roles.ts) and an owner with
+    // a password kept in `home`; a server of one's own (CLICKHOUSE_URL) is used with
+    // CLICKHOUSE_USER for everything, as before.
     let clickhouseReader: ReturnType<typeof clickhouseUsersConfig>["reader"] | undefined;
     let clickhouseOwner = { user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
     let ownerPasswordFile: string | undefined;
     if (!clickhouseUrl) {
-      const chUsers = clickhouseUsersConfig(home, config.CLICKHOUSE_DATABASE);
-      for (const [service, env] of Object.entries(chUsers.env)) own[service] = { ...own[service], ...env };
-      clickhouseReader = chUsers.reader;
-      // The owner authenticates like everyone: a password made once and kept owner-only.
-      if (!clickhouseOwner.password) {
-        const kept = keptSecret(home, "clickhouse-owner-password");
-        clickhouseOwner = { user: config.CLICKHOUSE_USER, password: kept.value };
-        ownerPasswordFile = kept.file;
-      }
-      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT, {
-        owner: clickhouseOwner,
-        users: chUsers.users,
-      });
+      const ch = await startOwnClickHouse(
+        home,
+        config.ADPIPE_CLICKHOUSE_PORT,
+        config.CLICKHOUSE_DATABASE,
+        clickhouseOwner,
+      );
+      for (const [service, env] of Object.entries(ch.env)) own[service] = { ...own[service], ...env };
+      ({ reader: clickhouseReader, owner: clickhouseOwner, ownerPasswordFile } = ch);
       cleanups.push({ name: "ClickHouse", stop: ch.stop });
       watch("the embedded ClickHouse", ch.exited);
       clickhouseUrl = ch.url;
@@ -264,25 +219,20 @@ async function main(): Promise<void> {
     // Decided before any service runs: nothing can have written yet, so "empty" means empty.
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
     const wasEmpty = !rows[0]?.n;
-    if (config.DATABASE_URL) {
-      const who = await pool.query<{ rolsuper: boolean }>(
-        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+    if (config.DATABASE_URL && (await isSuperuser(pool)))
+      say(
+        "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (README, Security) for anything beyond a trial",
       );
-      if (who.rows[0]?.rolsuper)
-        say(
-          "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (README, Security) for anything beyond a trial",
-        );
-    }
 
-    const common = {
-      ADPIPE_API_TOKEN: token.token,
-      ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
-      ...(config.ADPIPE_ALLOWED_HOSTS ? { ADPIPE_ALLOWED_HOSTS: config.ADPIPE_ALLOWED_HOSTS.join(",") } : {}),
-      LOG_LEVEL: config.LOG_LEVEL,
-    };
-    // By need: NATS and ClickHouse only for the services that use them (ServiceDef.uses).
-    const byUse = {
-      postgres: {},
+    const envOf = serviceEnv({
+      common: {
+        ADPIPE_API_TOKEN: token.token,
+        ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
+        ...(config.ADPIPE_ALLOWED_HOSTS
+          ? { ADPIPE_ALLOWED_HOSTS: config.ADPIPE_ALLOWED_HOSTS.join(",") }
+          : {}),
+        LOG_LEVEL: config.LOG_LEVEL,
+      },
       nats: { NATS_URL: natsUrl, ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE },
       clickhouse: {
         CLICKHOUSE_URL: clickhouse.url,
@@ -292,17 +242,14 @@ async function main(): Promise<void> {
           ? {}
           : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
       },
-    };
+      own,
+    });
     cleanups.push({ name: "services", stop: () => supervisor.stopAll() });
     const urls: Record<string, string> = {};
     for (const s of SERVICES) {
       const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
-      const needs = Object.assign({}, ...s.uses.map((u) => byUse[u]));
-      const service = await supervisor.start(
-        { name: s.name, port, env: { ...common, ...needs, ...env, ...own[s.name] } },
-        aborted.signal,
-      );
+      const service = await supervisor.start({ name: s.name, port, env: envOf(s, env) }, aborted.signal);
       urls[s.name] = service.url;
       step();
     }

@@ -34,6 +34,14 @@ export async function postgresServiceUrls(home: string, ownerUrl: string): Promi
   }
 }
 
+/** Whether the pool's user is a PostgreSQL superuser (`bun start` warns: no service should be). */
+export async function isSuperuser(pool: { query: pg.Pool["query"] }): Promise<boolean> {
+  const { rows } = await pool.query<{ rolsuper: boolean }>(
+    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+  );
+  return rows[0]?.rolsuper === true;
+}
+
 /**
  * The config file for `bun start`'s own nats-server: a user per service with only its subjects
  * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file, each

@@ -64,3 +64,24 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 export const portVariable = (service: Pick<ServiceDef, "name">) => `${service.name.toUpperCase()}_PORT`;
+
+type Env = Record<string, string>;
+
+/**
+ * Each service's environment, by need: what every service gets (`common`), the NATS and
+ * ClickHouse settings only for the services that use them (`ServiceDef.uses`), its own settings,
+ * then its own least-privilege credentials (`own`). PostgreSQL's URL comes only through `own`.
+ */
+export function serviceEnv(parts: { common: Env; nats: Env; clickhouse: Env; own: Record<string, Env> }) {
+  const byUse: Record<ServiceDef["uses"][number], Env> = {
+    postgres: {},
+    nats: parts.nats,
+    clickhouse: parts.clickhouse,
+  };
+  return (service: ServiceDef, extra: Env): Env => ({
+    ...parts.common,
+    ...Object.assign({}, ...service.uses.map((u) => byUse[u])),
+    ...extra,
+    ...parts.own[service.name],
+  });
+}

@@ -38,6 +38,8 @@ test("a service inherits no URL or credential from the shell that ran bun start"
     PATH: "/usr/bin",
     HOME: "/root",
     DATABASE_URL: "postgres://postgres:secret@db/adpipe",
+    NATS_URL: "nats://admin:secret@nats:4222",
+    CLICKHOUSE_URL: "http://default:secret@ch:8123",
     NATS_USER: "admin",
     NATS_PASSWORD: "n",
     CLICKHOUSE_USER: "default",

@@ -43,7 +43,7 @@ export function formatLine(line: string): string {
  * DATABASE_URL or password in the shell that ran `bun start` reaches no service that does not
  * need it (`/proc/<pid>/environ` shows a process's environment to its user).
  */
-const CREDENTIAL = /^(DATABASE_URL|NATS_USER|CLICKHOUSE_USER)$|PASSWORD|TOKEN|SECRET/;
+const CREDENTIAL = /^(DATABASE_URL|NATS_URL|CLICKHOUSE_URL|NATS_USER|CLICKHOUSE_USER)$|PASSWORD|TOKEN|SECRET/;
 
 export function inheritedEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
   const out: Record<string, string> = {};
