@@ -143,7 +143,14 @@ export function securityMiddleware(security: HttpSecurity, logger: Logger): Midd
       }
       if (passed) await next();
     }
-    withBrowserHeaders(c.res.headers);
+    try {
+      withBrowserHeaders(c.res.headers);
+    } catch {
+      // A response whose headers are immutable (one passed through from fetch): a copy takes them.
+      const copy = new Response(c.res.body, c.res);
+      withBrowserHeaders(copy.headers);
+      c.res = copy;
+    }
   };
 
   async function guard(c: Context, mutating: boolean) {
