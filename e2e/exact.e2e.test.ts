@@ -24,8 +24,7 @@ function spawnLoader(env: Record<string, string> = {}) {
     env: {
       ...process.env,
       NATS_URL: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
-      CLICKHOUSE_URL: w.chs.url,
-      CLICKHOUSE_DATABASE: w.chs.database,
+      ...w.chs.env(),
       ADPIPE_NAMESPACE: w.namespace,
       PORT: "0",
       LOG_LEVEL: "info",

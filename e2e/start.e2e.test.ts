@@ -2,7 +2,7 @@
 // reporter runs, into a KPI report), Ctrl-C leaves no process and no port behind, a second run
 // reuses the state, and a failure stops everything with one line naming what failed.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
@@ -41,10 +41,15 @@ function track(run: StartRun) {
 }
 
 async function waitForPipeline(run: StartRun): Promise<Record<string, number>> {
+  // Every caller authenticates, the owner too: bun start makes its password (owner-only) before
+  // it starts ClickHouse, so the file is there once the server answers.
+  await waitFor("ClickHouse's owner password", 90_000, async () =>
+    existsSync(join(run.home, "clickhouse-owner-password")) ? true : undefined,
+  );
   const clickhouse = createClickHouse({
     url: `http://127.0.0.1:${run.env.ADPIPE_CLICKHOUSE_PORT}`,
     user: "default",
-    password: "",
+    password: readFileSync(join(run.home, "clickhouse-owner-password"), "utf8").trim(),
     database: "adpipe",
   });
   try {

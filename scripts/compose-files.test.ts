@@ -20,8 +20,18 @@ function composeConfig(file: string, env: Record<string, string>) {
   return { ok: run.exitCode === 0, stdout: run.stdout.toString(), stderr: run.stderr.toString() };
 }
 
+/** The secrets compose requires (no defaults): the token and the ClickHouse passwords. */
+const REQUIRED = {
+  ADPIPE_API_TOKEN: "compose-test",
+  CLICKHOUSE_PASSWORD: "owner-test",
+  LOADER_CLICKHOUSE_PASSWORD: "loader-test",
+  REPORTER_CLICKHOUSE_PASSWORD: "reporter-test",
+  EXTRACTOR_CLICKHOUSE_PASSWORD: "extractor-test",
+  READER_CLICKHOUSE_PASSWORD: "reader-test",
+};
+
 function services(file: string): Record<string, Service> {
-  const out = composeConfig(file, { ADPIPE_API_TOKEN: "compose-test" });
+  const out = composeConfig(file, REQUIRED);
   if (!out.ok) throw new Error(`docker-compose config -f ${file}: ${out.stderr}`);
   return (Bun.YAML.parse(out.stdout) as { services: Record<string, Service> }).services;
 }
@@ -40,10 +50,44 @@ describe.each(FILES)("%s", (file) => {
     expect(Object.values(all).some((s) => (s.ports ?? []).length > 0)).toBe(true);
   });
 
-  test("refuses to start without ADPIPE_API_TOKEN, naming it", () => {
-    const out = composeConfig(file, {});
-    expect(out.ok).toBe(false);
-    expect(out.stderr).toContain("ADPIPE_API_TOKEN");
+  test("refuses to start without ADPIPE_API_TOKEN or a ClickHouse password, naming it", () => {
+    for (const name of Object.keys(REQUIRED)) {
+      const { [name]: _missing, ...rest } = REQUIRED as Record<string, string>;
+      const out = composeConfig(file, rest);
+      expect([name, out.ok]).toEqual([name, false]);
+      expect(out.stderr).toContain(name);
+    }
+  }, 60_000);
+
+  test("ClickHouse has no password-less default user: the owner is named, its password required", () => {
+    const servers = Object.entries(all).filter(([, s]) =>
+      s.image?.startsWith("clickhouse/clickhouse-server"),
+    );
+    expect(servers.length).toBeGreaterThan(0);
+    for (const [, server] of servers) {
+      // With CLICKHOUSE_USER other than `default`, the image removes `default` altogether.
+      expect(server.environment?.CLICKHOUSE_USER).not.toBe("default");
+      expect(server.environment?.CLICKHOUSE_PASSWORD).toBe(REQUIRED.CLICKHOUSE_PASSWORD);
+    }
+  });
+
+  test("each service answers only to its own names, and only a migrate step manages NATS streams", () => {
+    const byName = Object.fromEntries(adpipeServices(all));
+    const running = Object.keys(byName).filter((n) => !n.startsWith("migrate"));
+    expect(running.length).toBeGreaterThan(3);
+    for (const name of running) {
+      const env = byName[name]?.environment ?? {};
+      // The container name others use, nothing broader (no wildcard, no other service's name).
+      expect([name, env.ADPIPE_ALLOWED_HOSTS]).toEqual([name, name]);
+      expect([name, env.NATS_PROVISION]).toEqual([name, "false"]);
+      expect([name, env.NATS_USER === "provisioner" || env.NATS_USER === "admin"]).toEqual([name, false]);
+    }
+    const provisioners = Object.keys(byName).filter(
+      (n) => byName[n]?.environment?.NATS_USER === "provisioner",
+    );
+    expect(provisioners.length).toBe(1);
+    expect(provisioners[0]).toStartWith("migrate");
+    expect(JSON.stringify(byName[provisioners[0] as string])).toContain("nats:provision");
   });
 
   test("only the migrate steps hold the owners' credentials; each service has its own users", () => {

@@ -8,6 +8,7 @@ export const composeNatsConfig = (namespace = "adpipe") =>
     extractor: "$EXTRACTOR_NATS_PASSWORD",
     loader: "$LOADER_NATS_PASSWORD",
     reporter: "$REPORTER_NATS_PASSWORD",
+    provisioner: "$PROVISIONER_NATS_PASSWORD",
     admin: "$ADMIN_NATS_PASSWORD",
   })}`;
 

@@ -2,51 +2,27 @@
 // CLICKHOUSE_URL name is used as it is; what is not configured is started here with its state
 // under ADPIPE_HOME (.adpipe/), reused by the next run. Ctrl-C stops everything this command
 // started: the services first, then ClickHouse, NATS and PostgreSQL.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
-import { parseConfig, settings } from "@adpipe/shared/config";
 import { createLogger } from "@adpipe/shared/logger";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { createPool } from "@adpipe/shared/pg";
-import { z } from "zod";
-import { apiToken } from "./lib/api-token.ts";
-import { migrateClickHouse, startEmbeddedClickHouse } from "./lib/clickhouse.ts";
+import { apiToken, privateFolder } from "./lib/api-token.ts";
+import { migrateClickHouse, startOwnClickHouse } from "./lib/clickhouse.ts";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
-import { clickhouseUsersConfig, natsUsersConfig, postgresServiceUrls } from "./lib/least-privilege.ts";
+import {
+  type clickhouseUsersConfig,
+  isSuperuser,
+  natsUsersConfig,
+  postgresServiceUrls,
+} from "./lib/least-privilege.ts";
 import { findLeftovers, STARTED_BY, stopLeftovers } from "./lib/leftovers.ts";
-import { startNatsServer } from "./lib/nats-server.ts";
+import { provisionAs, startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
-import { portVariable, SERVICES } from "./lib/services.ts";
+import { portVariable, SERVICES, serviceEnv } from "./lib/services.ts";
+import { loadStartConfig } from "./lib/start-config.ts";
 import { createStatus } from "./lib/status.ts";
 import { createSupervisor } from "./lib/supervisor.ts";
-
-const port = (fallback: number) => settings.PORT.default(fallback);
-
-function loadStartConfig() {
-  const config = parseConfig({
-    ADPIPE_HOME: z.string().default(join(import.meta.dir, "..", ".adpipe")),
-    DATABASE_URL: settings.DATABASE_URL.unwrap().optional(),
-    NATS_URL: settings.NATS_URL.unwrap().optional(),
-    CLICKHOUSE_URL: settings.CLICKHOUSE_URL.unwrap().optional(),
-    CLICKHOUSE_USER: settings.CLICKHOUSE_USER,
-    CLICKHOUSE_PASSWORD: settings.CLICKHOUSE_PASSWORD,
-    CLICKHOUSE_DATABASE: settings.CLICKHOUSE_DATABASE,
-    ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
-    ADPIPE_POSTGRES_PORT: port(54329),
-    ADPIPE_NATS_PORT: port(42229),
-    ADPIPE_NATS_MONITOR_PORT: port(8229),
-    ADPIPE_CLICKHOUSE_PORT: port(18123),
-    SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
-    STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
-    LOG_LEVEL: settings.LOG_LEVEL,
-    ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
-    ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
-  });
-  const servicePorts = parseConfig(
-    Object.fromEntries(SERVICES.map((s) => [portVariable(s), port(s.defaultPort)])),
-  ) as Readonly<Record<string, number>>;
-  return { ...config, servicePorts };
-}
 
 const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 
@@ -102,6 +78,9 @@ async function main(): Promise<void> {
       (name, code) => fail(`${name} stopped unexpectedly (exit code ${code}); stopping the pipeline`),
     );
 
+    // Owner-only: it holds every password, the token and the data (as root, the postgres user
+    // is let through it, not into it: embedded-postgres.ts).
+    privateFolder(home);
     // An earlier run on this state folder that was killed outright left its children running.
     const leftovers = findLeftovers(home);
     if (leftovers.length > 0) {
@@ -153,8 +132,10 @@ async function main(): Promise<void> {
     // Settings one service gets on top of the common ones: its own least-privilege credentials.
     const own: Record<string, Record<string, string>> = {};
     let natsAdmin: string | undefined;
+    let provisioner: { user: string; pass: string } | undefined;
     if (!natsUrl) {
       const users = natsUsersConfig(home, config.ADPIPE_NAMESPACE);
+      provisioner = users.provisioner;
       for (const [service, env] of Object.entries(users.env)) own[service] = { ...own[service], ...env };
       natsAdmin = users.adminPasswordFile;
       const nats = await startNatsServer(
@@ -175,16 +156,30 @@ async function main(): Promise<void> {
       );
     } else say(`NATS: ${hidePassword(natsUrl)}`);
     step();
+    // On its own server, streams and consumers are made here, as the one user allowed to: the
+    // services' users may use them, not change them (a configured NATS_URL: the services do it).
+    if (provisioner)
+      await provisionAs(natsUrl, provisioner, config.ADPIPE_NAMESPACE, {
+        loaderAckWaitMs: config.LOADER_ACK_WAIT_MS,
+        reporterAckWaitMs: config.REPORTER_ACK_WAIT_MS,
+      });
 
     let clickhouseUrl = config.CLICKHOUSE_URL;
-    // The embedded server gets a user per component (shared/src/olap-roles.ts); a server of one's
-    // own (CLICKHOUSE_URL) is used with CLICKHOUSE_USER for everything, as before.
+    // The embedded server gets a user per component (shared/src/olap-roles.ts) and an owner with
+    // a password kept in `home`; a server of one's own (CLICKHOUSE_URL) is used with
+    // CLICKHOUSE_USER for everything, as before.
     let clickhouseReader: ReturnType<typeof clickhouseUsersConfig>["reader"] | undefined;
+    let clickhouseOwner = { user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
+    let ownerPasswordFile: string | undefined;
     if (!clickhouseUrl) {
-      const chUsers = clickhouseUsersConfig(home, config.CLICKHOUSE_DATABASE);
-      for (const [service, env] of Object.entries(chUsers.env)) own[service] = { ...own[service], ...env };
-      clickhouseReader = chUsers.reader;
-      const ch = await startEmbeddedClickHouse(home, config.ADPIPE_CLICKHOUSE_PORT, chUsers.users);
+      const ch = await startOwnClickHouse(
+        home,
+        config.ADPIPE_CLICKHOUSE_PORT,
+        config.CLICKHOUSE_DATABASE,
+        clickhouseOwner,
+      );
+      for (const [service, env] of Object.entries(ch.env)) own[service] = { ...own[service], ...env };
+      ({ reader: clickhouseReader, owner: clickhouseOwner, ownerPasswordFile } = ch);
       cleanups.push({ name: "ClickHouse", stop: ch.stop });
       watch("the embedded ClickHouse", ch.exited);
       clickhouseUrl = ch.url;
@@ -192,19 +187,22 @@ async function main(): Promise<void> {
     } else say(`ClickHouse: ${hidePassword(clickhouseUrl)}`);
     step();
 
-    const clickhouse = {
-      url: clickhouseUrl,
-      user: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-      database: config.CLICKHOUSE_DATABASE,
-    };
+    const clickhouse = { url: clickhouseUrl, ...clickhouseOwner, database: config.CLICKHOUSE_DATABASE };
     await migrateOltp(databaseUrl, logger).catch((err) => {
       throw new StartError(`PostgreSQL migration failed: ${err instanceof Error ? err.message : err}`);
     });
     await migrateClickHouse(clickhouse, logger);
-    if (!config.DATABASE_URL)
-      for (const [service, url] of Object.entries(await postgresServiceUrls(home, databaseUrl)))
-        own[service] = { ...own[service], DATABASE_URL: url, DATABASE_MIGRATE: "false" };
+    // PostgreSQL only for the services that use it (the generator, the extractor), each as its
+    // own least-privilege user; the loader and the reporter get no PostgreSQL URL at all.
+    const pgUrls = config.DATABASE_URL
+      ? { generator: databaseUrl, extractor: databaseUrl }
+      : await postgresServiceUrls(home, databaseUrl);
+    for (const [service, url] of Object.entries(pgUrls))
+      own[service] = {
+        ...own[service],
+        DATABASE_URL: url,
+        ...(config.DATABASE_URL ? {} : { DATABASE_MIGRATE: "false" }),
+      };
     say("schemas up to date (PostgreSQL: drizzle migrations, ClickHouse: shared/clickhouse/*.sql)");
     step();
 
@@ -221,30 +219,37 @@ async function main(): Promise<void> {
     // Decided before any service runs: nothing can have written yet, so "empty" means empty.
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM campaign");
     const wasEmpty = !rows[0]?.n;
+    if (config.DATABASE_URL && (await isSuperuser(pool)))
+      say(
+        "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (README, Security) for anything beyond a trial",
+      );
 
-    const common = {
-      ADPIPE_API_TOKEN: token.token,
-      ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
-      DATABASE_URL: databaseUrl,
-      NATS_URL: natsUrl,
-      CLICKHOUSE_URL: clickhouse.url,
-      // The owner's credentials only for a server of one's own; the embedded one's services get their own.
-      ...(clickhouseReader
-        ? {}
-        : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
-      CLICKHOUSE_DATABASE: clickhouse.database,
-      ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE,
-      LOG_LEVEL: config.LOG_LEVEL,
-    };
+    const envOf = serviceEnv({
+      common: {
+        ADPIPE_API_TOKEN: token.token,
+        ...(config.ADPIPE_READ_TOKEN ? { ADPIPE_READ_TOKEN: config.ADPIPE_READ_TOKEN } : {}),
+        ...(config.ADPIPE_ALLOWED_HOSTS
+          ? { ADPIPE_ALLOWED_HOSTS: config.ADPIPE_ALLOWED_HOSTS.join(",") }
+          : {}),
+        LOG_LEVEL: config.LOG_LEVEL,
+      },
+      nats: { NATS_URL: natsUrl, ADPIPE_NAMESPACE: config.ADPIPE_NAMESPACE },
+      clickhouse: {
+        CLICKHOUSE_URL: clickhouse.url,
+        CLICKHOUSE_DATABASE: clickhouse.database,
+        // The owner's credentials only for a server of one's own; the embedded one's services get their own.
+        ...(clickhouseReader
+          ? {}
+          : { CLICKHOUSE_USER: clickhouse.user, CLICKHOUSE_PASSWORD: clickhouse.password }),
+      },
+      own,
+    });
     cleanups.push({ name: "services", stop: () => supervisor.stopAll() });
     const urls: Record<string, string> = {};
     for (const s of SERVICES) {
       const env = s.env?.({ simulateIntervalSeconds: config.SIMULATE_INTERVAL_SECONDS, urls }) ?? {};
       const port = config.servicePorts[portVariable(s)] ?? s.defaultPort;
-      const service = await supervisor.start(
-        { name: s.name, port, env: { ...common, ...env, ...own[s.name] } },
-        aborted.signal,
-      );
+      const service = await supervisor.start({ name: s.name, port, env: envOf(s, env) }, aborted.signal);
       urls[s.name] = service.url;
       step();
     }
@@ -281,6 +286,10 @@ async function main(): Promise<void> {
       `e.g. curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" -H "content-type: application/json" -d '{}' ${urls.extractor ?? "http://127.0.0.1:3002"}/extract`,
     );
     say(`ClickHouse: ${clickhouse.url} (database ${clickhouse.database}; tables <table>_current)`);
+    if (ownerPasswordFile)
+      say(
+        `ClickHouse owner (every right; migrations): ${clickhouse.user}, password in ${ownerPasswordFile}   curl -s -u "${clickhouse.user}:$(cat ${ownerPasswordFile})" '${clickhouse.url}/?query=SELECT+1'`,
+      );
     if (clickhouseReader)
       say(
         `ClickHouse read-only user (Tabix, dashboards): ${clickhouseReader.user}, password in ${clickhouseReader.passwordFile}`,

@@ -77,8 +77,7 @@ async function startWorld(): Promise<World> {
   const env = {
     DATABASE_URL: db.url,
     NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-    CLICKHOUSE_URL: chs.url,
-    CLICKHOUSE_DATABASE: chs.database,
+    ...chs.env(),
     ADPIPE_NAMESPACE: namespace,
     ADPIPE_API_TOKEN: crypto.randomUUID(),
   };

@@ -1,6 +1,7 @@
 // The whole pipeline for the fault suite, every piece its own process group so that each can be
 // killed with SIGKILL and started again: an embedded PostgreSQL, a nats-server with JetStream, the
 // embedded ClickHouse, and the extractor, loader and reporter as the processes `bun start` runs.
+import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,7 +116,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const token = crypto.randomUUID().replaceAll("-", "");
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
   const clickhouseUrl = `http://127.0.0.1:${chPort}`;
-  const clickhouseLogin = { user: "default", password: "" };
+  // The embedded server's owner, with a password as bun start runs it.
+  const clickhouseLogin = { user: "default", password: randomBytes(16).toString("hex") };
   let postgresUrl = "";
 
   const postgres = piece("postgres", async () => {
@@ -162,6 +164,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       logFile: join(dir, "clickhouse.log"),
       detached: true,
       startTimeoutMs: 60_000,
+      password: clickhouseLogin.password,
     });
     return ch;
   });
@@ -179,6 +182,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
           DATABASE_URL: postgresUrl,
           NATS_URL: natsUrl,
           CLICKHOUSE_URL: clickhouseUrl,
+          CLICKHOUSE_USER: clickhouseLogin.user,
+          CLICKHOUSE_PASSWORD: clickhouseLogin.password,
           CLICKHOUSE_DATABASE: database,
           ADPIPE_NAMESPACE: namespace,
           ADPIPE_API_TOKEN: token,

@@ -3,6 +3,15 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 
 /**
+ * `home` created owner-only (0700), or made so: it holds the secrets, and the data folders of
+ * PostgreSQL, NATS and ClickHouse, whose files their servers write world-readable.
+ */
+export function privateFolder(home: string): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
+}
+
+/**
  * A secret kept in `<home>/<name>` (owner-only), created at random on the first run and reused
  * after, so a script or a database user that got it once keeps working across restarts.
  */
@@ -12,7 +21,7 @@ export function keptSecret(home: string, name: string): { value: string; file: s
     const kept = readFileSync(file, "utf8").trim();
     if (kept.length >= 16) return { value: kept, file };
   }
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const value = randomBytes(32).toString("base64url");
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -5,6 +5,8 @@ import { spawnEmbeddedClickHouse } from "@adpipe/clickhouse-embedded/spawn";
 import { createClickHouse } from "@adpipe/shared/clickhouse";
 import type { Logger } from "@adpipe/shared/logger";
 import { migrateOlap } from "@adpipe/shared/olap-migrate";
+import { keptSecret } from "./api-token.ts";
+import { clickhouseUsersConfig } from "./least-privilege.ts";
 import { StartError } from "./ports.ts";
 
 export interface ClickHouseTarget {
@@ -30,17 +32,19 @@ export interface RunningClickHouse {
 export async function startEmbeddedClickHouse(
   stateDir: string,
   port: number,
-  users?: EmbeddedUsers,
+  { owner, users }: { owner: { user: string; password: string }; users?: EmbeddedUsers },
 ): Promise<RunningClickHouse> {
   const dataDir = join(stateDir, "clickhouse");
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // Owner-only, like the state folder around it (the server makes it so too).
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const server = await spawnEmbeddedClickHouse({
       dataDir,
       port,
       logFile: join(stateDir, "clickhouse.log"),
       detached: true,
       startTimeoutMs: 60_000,
+      ...owner,
       users,
     });
     return { url: server.url, exited: server.exited, stop: server.stop };
@@ -66,4 +70,22 @@ export async function migrateClickHouse(target: ClickHouseTarget, logger: Logger
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * `bun start`'s embedded ClickHouse: the components' users (least-privilege.ts) and the owner,
+ * whose password is the configured one or one made once and kept owner-only in `home`
+ * (`clickhouse-owner-password`): every caller authenticates, the owner too.
+ */
+export async function startOwnClickHouse(
+  home: string,
+  port: number,
+  database: string,
+  configured: { user: string; password: string },
+) {
+  const users = clickhouseUsersConfig(home, database);
+  const kept = configured.password ? undefined : keptSecret(home, "clickhouse-owner-password");
+  const owner = { user: configured.user, password: kept?.value ?? configured.password };
+  const server = await startEmbeddedClickHouse(home, port, { owner, users: users.users });
+  return { ...server, owner, ownerPasswordFile: kept?.file, reader: users.reader, env: users.env };
 }

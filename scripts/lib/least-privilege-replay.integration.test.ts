@@ -6,7 +6,8 @@ import { serveDeadLetterReplay } from "@adpipe/extractor";
 import { createDeadLetters, requestReplay } from "@adpipe/loader";
 import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
-import { connectNats, ensureStreams } from "@adpipe/shared/nats";
+import { connectNats } from "@adpipe/shared/nats";
+import { provisionNamespace } from "@adpipe/shared/nats-provision";
 import { uniqueName } from "@adpipe/shared/testing";
 import type { NatsConnection } from "nats";
 import { natsUsersConfig } from "./least-privilege.ts";
@@ -39,9 +40,11 @@ test("NATS users: a dead-letter replay requested by the loader's user is done by
   };
   const extractor = await as("extractor");
   const loader = await as("loader");
-  await ensureStreams(await extractor.jetstreamManager(), namespace);
+  // Made by the provisioner, as bun start does before the services.
+  const provisioner = await connectNats({ url: server?.url ?? "", ...users.provisioner });
+  connections.push(provisioner);
+  await provisionNamespace(await provisioner.jetstreamManager(), namespace);
   const loaderJsm = await loader.jetstreamManager();
-  await ensureStreams(loaderJsm, namespace);
 
   // The loader sets a batch aside, as it does for a poison message.
   const original = subjects(namespace).delta("campaign");

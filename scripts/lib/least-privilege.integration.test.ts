@@ -2,8 +2,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { subjects } from "@adpipe/shared/contract";
+import { streams, subjects as subjectsOf } from "@adpipe/shared/contract";
 import { connectNats, ensureStreams } from "@adpipe/shared/nats";
+import { loaderConsumerConfig } from "@adpipe/shared/nats-consumers";
+import { provisionNamespace } from "@adpipe/shared/nats-provision";
 import { uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { NatsConnection } from "nats";
 import { natsUsersConfig } from "./least-privilege.ts";
@@ -24,7 +26,7 @@ test("NATS users: the loader's user cannot publish on a delta subject, the extra
   const users = natsUsersConfig(home, namespace);
   const [client, monitor] = (await freePorts(2)) as [number, number];
   server = await startNatsServer(home, client, monitor, users.file);
-  const as = async (service: "extractor" | "loader") => {
+  const as = async (service: "extractor" | "loader" | "reporter") => {
     const env = users.env[service] as { NATS_USER: string; NATS_PASSWORD: string };
     const nc = await connectNats({ url: server?.url ?? "", user: env.NATS_USER, pass: env.NATS_PASSWORD });
     connections.push(nc);
@@ -32,9 +34,11 @@ test("NATS users: the loader's user cannot publish on a delta subject, the extra
   };
   const extractor = await as("extractor");
   const loader = await as("loader");
-  // Both may provision the streams (every service does at start).
-  await ensureStreams(await extractor.jetstreamManager(), namespace);
-  await ensureStreams(await loader.jetstreamManager(), namespace);
+  // The provisioner makes the streams and consumers (bun start does, before the services).
+  const provisioner = await connectNats({ url: server?.url ?? "", ...users.provisioner });
+  connections.push(provisioner);
+  await provisionNamespace(await provisioner.jetstreamManager(), namespace);
+  const subjects = subjectsOf;
 
   const subject = subjects(namespace).delta("campaign");
   const ack = await extractor.jetstream().publish(subject, new TextEncoder().encode("{}"));
@@ -64,3 +68,56 @@ test("NATS users: the loader's user cannot publish on a delta subject, the extra
   await loader.flush();
   expect(errors.filter((e) => e.includes(".loaded."))).toEqual([]);
 }, 60_000);
+
+test("NATS users: only the provisioner manages streams and consumers; the services may not", async () => {
+  const namespace = uniqueName("perm");
+  const users = natsUsersConfig(home, namespace);
+  const [client, monitor] = (await freePorts(2)) as [number, number];
+  const own = await startNatsServer(home, client, monitor, users.file);
+  try {
+    const connect = async (creds: { user: string; pass: string }) => {
+      const nc = await connectNats({ url: own.url, ...creds });
+      connections.push(nc);
+      return nc.jetstreamManager();
+    };
+    const service = (name: "extractor" | "loader" | "reporter") => {
+      const env = users.env[name] as { NATS_USER: string; NATS_PASSWORD: string };
+      return connect({ user: env.NATS_USER, pass: env.NATS_PASSWORD });
+    };
+    // No service may create the streams on a fresh namespace...
+    for (const name of ["extractor", "loader", "reporter"] as const)
+      expect([name, await refusal(ensureStreams(await service(name), namespace))]).toEqual([name, "refused"]);
+    await provisionNamespace(await connect(users.provisioner), namespace);
+    const delta = streams(namespace).delta;
+    // ...nor change one: an update could shrink max_msgs or max_age and drop deltas no loader read.
+    for (const name of ["extractor", "loader", "reporter"] as const) {
+      const jsm = await service(name);
+      const info = await jsm.streams.info(delta);
+      expect([name, info.config.name]).toEqual([name, delta]); // looking up stays allowed
+      const shrink = jsm.streams.update(delta, { ...info.config, description: "changed", max_msgs: 1 });
+      expect([name, await refusal(shrink)]).toEqual([name, "refused"]);
+    }
+    // Nor create or reconfigure a consumer (the loader's own included).
+    const loaderJsm = await service("loader");
+    const mine = loaderConsumerConfig(namespace, "campaign");
+    expect(await refusal(loaderJsm.consumers.update(delta, mine.durable_name, { max_ack_pending: 1 }))).toBe(
+      "refused",
+    );
+    expect(await refusal(loaderJsm.consumers.add(delta, { ...mine, durable_name: "rogue" }))).toBe("refused");
+    const after = await (await connect(users.provisioner)).streams.info(delta);
+    expect([after.config.description ?? "", after.config.max_msgs]).toEqual(["", -1]);
+  } finally {
+    await own.stop();
+  }
+}, 60_000);
+
+/** "refused" when the server denied the call as a permissions violation; any other failure says what it was. */
+async function refusal(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => "allowed",
+    (err: unknown) => {
+      const text = String((err as Error)?.message ?? err);
+      return /permissions? violation/i.test(text) ? "refused" : `failed: ${text}`;
+    },
+  );
+}

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NATS_SERVICES, type NatsService, natsAuthorization } from "@adpipe/shared/nats-permissions";
+import { NATS_SERVICES, NATS_USERS, type NatsUser, natsAuthorization } from "@adpipe/shared/nats-permissions";
 import { embeddedOlapUsers, OLAP_USERS, type OlapUser, olapUserName } from "@adpipe/shared/olap-roles";
 import { ensureLoginUser, PG_GROUPS } from "@adpipe/shared/pg-roles";
 import pg from "pg";
@@ -34,21 +34,35 @@ export async function postgresServiceUrls(home: string, ownerUrl: string): Promi
   }
 }
 
+/** Whether the pool's user is a PostgreSQL superuser (`bun start` warns: no service should be). */
+export async function isSuperuser(pool: { query: pg.Pool["query"] }): Promise<boolean> {
+  const { rows } = await pool.query<{ rolsuper: boolean }>(
+    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+  );
+  return rows[0]?.rolsuper === true;
+}
+
 /**
  * The config file for `bun start`'s own nats-server: a user per service with only its subjects
- * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file and each
- * service's NATS_USER / NATS_PASSWORD, plus the admin user for operators.
+ * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file, each
+ * service's NATS_USER / NATS_PASSWORD (with NATS_PROVISION=false), the provisioner's
+ * credentials (`bun start` provisions the streams and consumers as it, before the services), and
+ * the admin user for operators.
  */
 export function natsUsersConfig(home: string, namespace: string) {
   const passwords = Object.fromEntries(
-    [...NATS_SERVICES, "admin"].map((name) => [name, keptSecret(home, `nats-${name}-password`).value]),
-  ) as Record<NatsService | "admin", string>;
+    [...NATS_USERS, "admin"].map((name) => [name, keptSecret(home, `nats-${name}-password`).value]),
+  ) as Record<NatsUser | "admin", string>;
   const file = join(home, "nats-server.conf");
   writeFileSync(file, natsAuthorization(namespace, passwords), { mode: 0o600 });
   const env = Object.fromEntries(
-    NATS_SERVICES.map((name) => [name, { NATS_USER: name, NATS_PASSWORD: passwords[name] }]),
+    NATS_SERVICES.map((name) => [
+      name,
+      { NATS_USER: name, NATS_PASSWORD: passwords[name], NATS_PROVISION: "false" },
+    ]),
   ) as Record<string, Record<string, string>>;
-  return { file, env, adminPasswordFile: join(home, "nats-admin-password") };
+  const provisioner = { user: "provisioner", pass: passwords.provisioner };
+  return { file, env, provisioner, adminPasswordFile: join(home, "nats-admin-password") };
 }
 
 /**

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { connectNats } from "@adpipe/shared/nats";
+import { type ProvisionOptions, provisionNamespace } from "@adpipe/shared/nats-provision";
 import { StartError } from "./ports.ts";
 
 export interface RunningNats {
@@ -113,4 +115,22 @@ export async function startNatsServer(
   }
   proc.kill("SIGKILL");
   throw new StartError(`nats-server did not become healthy on port ${port} within 10 s`);
+}
+
+/**
+ * The namespace's streams and consumers, made as `provisioner` (the one NATS user allowed to), so
+ * the services can start with NATS_PROVISION=false under users that cannot change them.
+ */
+export async function provisionAs(
+  url: string,
+  provisioner: { user: string; pass: string },
+  namespace: string,
+  options: ProvisionOptions,
+): Promise<void> {
+  const nc = await connectNats({ url, name: "adpipe-start", ...provisioner });
+  try {
+    await provisionNamespace(await nc.jetstreamManager(), namespace, options);
+  } finally {
+    await nc.close();
+  }
 }

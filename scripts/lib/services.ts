@@ -3,6 +3,8 @@ export interface ServiceDef {
   name: string;
   /** Its port unless `<NAME>_PORT` says otherwise (the same defaults as the service's own config). */
   defaultPort: number;
+  /** What it connects to: it gets those URLs and credentials, and no others. */
+  uses: readonly ("postgres" | "nats" | "clickhouse")[];
   /** Settings only this service gets, on top of the shared ones every service gets. */
   env?: (settings: {
     simulateIntervalSeconds: number;
@@ -20,6 +22,7 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "generator",
     defaultPort: 3001,
+    uses: ["postgres"],
     // The realistic simulation, every few seconds so something moves. Not on at start-up: `bun
     // start` first decides whether PostgreSQL is empty (and seeds it), then starts it, so
     // nothing writes before that decision.
@@ -33,15 +36,18 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "extractor",
     defaultPort: 3002,
+    // ClickHouse for the verifier (SELECT only).
+    uses: ["postgres", "nats", "clickhouse"],
     tryIt: [
       "curl -s {url}/watermarks",
       'curl -s -X POST -H "authorization: Bearer $ADPIPE_API_TOKEN" {url}/extract',
     ],
   },
-  { name: "loader", defaultPort: 3003, tryIt: ["curl -s {url}/status"] },
+  { name: "loader", defaultPort: 3003, uses: ["nats", "clickhouse"], tryIt: ["curl -s {url}/status"] },
   {
     name: "reporter",
     defaultPort: 3004,
+    uses: ["nats", "clickhouse"],
     // Its dashboard reads and drives the services started before it, wherever they listen.
     env: ({ urls }) => ({
       ...(urls.generator ? { GENERATOR_URL: urls.generator } : {}),
@@ -58,3 +64,24 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 export const portVariable = (service: Pick<ServiceDef, "name">) => `${service.name.toUpperCase()}_PORT`;
+
+type Env = Record<string, string>;
+
+/**
+ * Each service's environment, by need: what every service gets (`common`), the NATS and
+ * ClickHouse settings only for the services that use them (`ServiceDef.uses`), its own settings,
+ * then its own least-privilege credentials (`own`). PostgreSQL's URL comes only through `own`.
+ */
+export function serviceEnv(parts: { common: Env; nats: Env; clickhouse: Env; own: Record<string, Env> }) {
+  const byUse: Record<ServiceDef["uses"][number], Env> = {
+    postgres: {},
+    nats: parts.nats,
+    clickhouse: parts.clickhouse,
+  };
+  return (service: ServiceDef, extra: Env): Env => ({
+    ...parts.common,
+    ...Object.assign({}, ...service.uses.map((u) => byUse[u])),
+    ...extra,
+    ...parts.own[service.name],
+  });
+}

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { showControl } from "@adpipe/shared/logger";
 import { StartError } from "./ports.ts";
 
 export interface ServiceSpec {
@@ -17,17 +18,38 @@ const root = join(import.meta.dir, "..", "..");
 const width = 9;
 const colours = ["\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[32m", "\x1b[34m"];
 
-/** One JSON log line as `[service] time level msg key=value ...` (other lines pass through). */
+/**
+ * One JSON log line as `time level msg key=value ...` (other lines pass through). Whatever the
+ * line holds, control characters come out escaped (`\n`, `\x1b`): a value that came from a
+ * request (a path, a header) is printed as text and cannot start a forged line of its own.
+ */
 export function formatLine(line: string): string {
+  let pretty = line;
   try {
     const { time, level, msg, component: _c, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const fields = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    return `${String(time).slice(11, 19)} ${String(level).padEnd(5)} ${msg}${fields ? ` ${fields}` : ""}`;
+    pretty = `${String(time).slice(11, 19)} ${String(level).padEnd(5)} ${msg}${fields ? ` ${fields}` : ""}`;
   } catch {
-    return line;
+    // Not JSON: printed as it is, escaped like the rest.
   }
+  return showControl(pretty);
+}
+
+/**
+ * Variables of `bun start`'s own environment a service must not inherit: connection URLs and
+ * credentials. Each service gets the ones it uses from `bun start` (ServiceSpec.env), so a
+ * DATABASE_URL or password in the shell that ran `bun start` reaches no service that does not
+ * need it (`/proc/<pid>/environ` shows a process's environment to its user).
+ */
+const CREDENTIAL = /^(DATABASE_URL|NATS_URL|CLICKHOUSE_URL|NATS_USER|CLICKHOUSE_USER)$|PASSWORD|TOKEN|SECRET/;
+
+export function inheritedEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && !CREDENTIAL.test(key)) out[key] = value;
+  return out;
 }
 
 async function pipeLines(stream: ReadableStream<Uint8Array>, prefix: string, onLine: (l: string) => void) {
@@ -63,7 +85,7 @@ export function createSupervisor(
       // --silent: no "$ bun run src/index.ts" echo among the logs.
       const proc = Bun.spawn(["bun", "run", "--silent", "start"], {
         cwd: join(root, "services", spec.name),
-        env: { ...process.env, ...spec.env, PORT: String(spec.port) },
+        env: { ...inheritedEnv(), ...spec.env, PORT: String(spec.port) },
         // Its own process group: Ctrl-C reaches only `bun start`, which stops services in order.
         detached: true,
         stdout: "pipe",

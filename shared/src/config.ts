@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { allowedHostsSetting } from "./hosts.ts";
 
 /** A setting that cannot be used. Its message is the one line start-up prints before exiting. */
 export class ConfigError extends Error {
@@ -76,6 +77,13 @@ export const settings = {
     .min(1, "must be at least 1")
     .max(5, "must be at most 5 (JetStream's limit)")
     .default(1),
+  /**
+   * Create or update the namespace's streams (and the service's durable consumers) at start.
+   * False where a provisioning step did it first (`bun start`, compose's `migrate`): the
+   * service's NATS user then may not manage them, and the service only looks them up, waiting
+   * until they exist.
+   */
+  NATS_PROVISION: bool.default(true),
   /** This service's NATS user, where the server has per-service users (bun start, compose). */
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
@@ -103,6 +111,12 @@ export const settings = {
   PORT: z.coerce.number().int().min(0).max(65535),
   /** Address to listen on: loopback unless told otherwise (containers set 0.0.0.0). */
   HOST: z.string().min(1).default("127.0.0.1"),
+  /**
+   * Host names the service answers to besides loopback and HOST (comma-separated): any other
+   * Host header is refused (421), so a page under a name of its own cannot reach the service
+   * through DNS rebinding. Compose lists the service's container name.
+   */
+  ADPIPE_ALLOWED_HOSTS: allowedHostsSetting,
   /** Bearer token every non-GET route requires; unset, the service refuses every non-GET call. */
   ADPIPE_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** When set, read routes need it (or the API token) too; /health, /ready, /metrics stay open. */
@@ -114,6 +128,7 @@ export const settings = {
 export const olapServiceSettings = {
   NATS_URL: settings.NATS_URL,
   NATS_STREAM_REPLICAS: settings.NATS_STREAM_REPLICAS,
+  NATS_PROVISION: settings.NATS_PROVISION,
   NATS_USER: settings.NATS_USER,
   NATS_PASSWORD: settings.NATS_PASSWORD,
   CLICKHOUSE_URL: settings.CLICKHOUSE_URL,
@@ -124,6 +139,7 @@ export const olapServiceSettings = {
   CLICKHOUSE_MIGRATE: settings.CLICKHOUSE_MIGRATE,
   ADPIPE_NAMESPACE: settings.ADPIPE_NAMESPACE,
   HOST: settings.HOST,
+  ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
   ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
   ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
   LOG_LEVEL: settings.LOG_LEVEL,

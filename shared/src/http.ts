@@ -58,7 +58,10 @@ export function createServiceApp({
   security = {},
 }: ServiceAppOptions) {
   const app = new Hono<AppEnv>();
-  app.use(requestId());
+  // A client's X-Request-Id is kept only when it is a plain token (letters, digits, -, _, =; at
+  // most 64): anything else is replaced by a fresh UUID, so an id in a log line is never text
+  // a client chose to look like something else.
+  app.use(requestId({ limitLength: 64 }));
   app.use(securityMiddleware(security, logger));
   const api = createApi(app, { title: `adpipe ${service}`, description });
 

@@ -9,32 +9,37 @@ export interface NatsPermissions {
 /** The services that talk to NATS, each with a user of its own. */
 export const NATS_SERVICES = ["extractor", "loader", "reporter"] as const;
 export type NatsService = (typeof NATS_SERVICES)[number];
+/**
+ * Every NATS user adpipe defines: the services, and `provisioner`, the one that creates and
+ * updates the namespace's streams and durable consumers (`bun start` and compose's `migrate`
+ * step run it before the services, which then start with NATS_PROVISION=false).
+ */
+export const NATS_USERS = [...NATS_SERVICES, "provisioner"] as const;
+export type NatsUser = (typeof NATS_USERS)[number];
 
 /**
- * Each service's subjects in `namespace`: its own data subjects, the JetStream API calls it
- * makes on its own streams and consumers, acks for what it consumes, and `_INBOX.>` for replies.
- * Everything else is denied by the server, e.g. the loader publishing on `<ns>.delta.*`.
+ * Each user's subjects in `namespace`: a service's own data subjects, the JetStream API calls it
+ * makes to look up its streams and consume its consumers, acks for what it consumes, and
+ * `_INBOX.>` for replies; the provisioner's stream and consumer management. Everything else is
+ * denied by the server, e.g. the loader publishing on `<ns>.delta.*` or updating a stream (which
+ * could shrink its limits and drop deltas).
  */
-export function natsPermissions(namespace: string): Record<NatsService, NatsPermissions> {
+export function natsPermissions(namespace: string): Record<NatsUser, NatsPermissions> {
   const s = subjects(namespace);
   const st = streams(namespace);
   const all = [st.delta, st.dlq, st.events];
-  // Every service provisions the streams at start (idempotent) and reads their state.
-  const provision = [
-    "$JS.API.INFO",
-    ...all.flatMap((n) => [
-      `$JS.API.STREAM.INFO.${n}`,
-      `$JS.API.STREAM.CREATE.${n}`,
-      `$JS.API.STREAM.UPDATE.${n}`,
-    ]),
-  ];
+  // Every service looks the streams up at start and reads their state; none may change them.
+  const lookup = ["$JS.API.INFO", ...all.map((n) => `$JS.API.STREAM.INFO.${n}`)];
   const consume = (stream: string, consumer: string) => [
+    `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+    `$JS.ACK.${stream}.${consumer}.>`,
+  ];
+  const manageConsumer = (stream: string, consumer: string) => [
     `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
     `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
     `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
-    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-    `$JS.ACK.${stream}.${consumer}.>`,
   ];
   // Subject tokens match whole or not at all: every consumer is named.
   const readDlq = [
@@ -49,7 +54,7 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
       // rebuild the report rows it found wrong. Replaying a dead letter (`<ns>.deadletters.replay`)
       // reads it, republishes it as a delta and deletes it from the DLQ stream.
       publish: [
-        ...provision,
+        ...lookup,
         s.deltaAll,
         s.verifyCompleted,
         s.reportsRebuild,
@@ -60,7 +65,7 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
     },
     loader: {
       publish: [
-        ...provision,
+        ...lookup,
         ...loaderConsumers,
         s.loadedAll,
         s.dlqAll,
@@ -71,7 +76,7 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
     },
     reporter: {
       publish: [
-        ...provision,
+        ...lookup,
         ...consume(st.events, st.reporterConsumer),
         `$JS.API.CONSUMER.INFO.${st.delta}.*`,
         s.reportsUpdated,
@@ -80,6 +85,19 @@ export function natsPermissions(namespace: string): Record<NatsService, NatsPerm
       ],
       subscribe: ["_INBOX.>", s.reportsRebuild],
     },
+    provisioner: {
+      publish: [
+        "$JS.API.INFO",
+        ...all.flatMap((n) => [
+          `$JS.API.STREAM.INFO.${n}`,
+          `$JS.API.STREAM.CREATE.${n}`,
+          `$JS.API.STREAM.UPDATE.${n}`,
+        ]),
+        ...TABLES.flatMap((t) => manageConsumer(st.delta, st.loaderConsumer(t))),
+        ...manageConsumer(st.events, st.reporterConsumer),
+      ],
+      subscribe: ["_INBOX.>"],
+    },
   };
 }
 
@@ -87,16 +105,13 @@ const list = (items: string[]) => `[${items.map((i) => JSON.stringify(i)).join("
 
 /**
  * An `authorization` block for nats-server's config file: one user per service with its
- * permissions, plus `admin` (everything; for `bun start`'s own checks and operators).
+ * permissions, the provisioner, plus `admin` (everything; for operators).
  * A password given as `$NAME` is left to nats-server to read from its environment.
  */
-export function natsAuthorization(
-  namespace: string,
-  passwords: Record<NatsService | "admin", string>,
-): string {
+export function natsAuthorization(namespace: string, passwords: Record<NatsUser | "admin", string>): string {
   const quote = (p: string) => (p.startsWith("$") ? p : JSON.stringify(p));
   const perms = natsPermissions(namespace);
-  const users = NATS_SERVICES.map(
+  const users = NATS_USERS.map(
     (name) =>
       `    { user: "${name}", password: ${quote(passwords[name])}, permissions: { publish: { allow: ${list(perms[name].publish)} }, subscribe: { allow: ${list(perms[name].subscribe)} }, allow_responses: true } }`,
   );

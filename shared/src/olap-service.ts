@@ -2,6 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Logger } from "./logger.ts";
 import { connectNats, ensureStreams } from "./nats.ts";
+import { requireStreams } from "./nats-provision.ts";
 import { connectMigratedClickHouse } from "./olap-migrate.ts";
 import { retryWithBackoff } from "./retry.ts";
 
@@ -9,6 +10,7 @@ import { retryWithBackoff } from "./retry.ts";
 export interface OlapServiceConfig {
   NATS_URL: string;
   NATS_STREAM_REPLICAS: number;
+  NATS_PROVISION: boolean;
   NATS_USER?: string;
   NATS_PASSWORD?: string;
   CLICKHOUSE_URL: string;
@@ -23,7 +25,7 @@ export interface OlapServiceConfig {
 /**
  * The start-up of a service between NATS and ClickHouse (the loader, the reporter): ClickHouse
  * migrated (when CLICKHOUSE_MIGRATE) and connected, NATS connected, the namespace's streams
- * provisioned. Each step is retried with backoff until its dependency answers, with a log line
+ * provisioned (NATS_PROVISION) or, where a provisioning step owns them, found. Each step is retried with backoff until its dependency answers, with a log line
  * naming the step, so services may start in any order.
  */
 export async function connectOlapService(
@@ -60,10 +62,13 @@ export async function connectOlapService(
     { logger },
   );
   const jsm = await nc.jetstreamManager();
-  await retryWithBackoff(
-    "stream provisioning",
-    () => ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS }),
-    { logger },
-  );
+  if (config.NATS_PROVISION)
+    await retryWithBackoff(
+      "stream provisioning",
+      () => ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS }),
+      { logger },
+    );
+  else
+    await retryWithBackoff("stream lookup", () => requireStreams(jsm, config.ADPIPE_NAMESPACE), { logger });
   return { clickhouse, nc, jsm };
 }

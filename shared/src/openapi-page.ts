@@ -1,4 +1,22 @@
 /**
+ * The page's one script (allowed by its hash in the page's Content-Security-Policy, so no other
+ * inline script can run): it reads `/openapi.json` and lists every operation, escaping every text.
+ */
+export const DOCS_SCRIPT = `
+fetch("/openapi.json").then(r=>r.json()).then(doc=>{
+  const esc=s=>String(s).replace(/[&<>]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;"}[c]));
+  const out=[];
+  for(const [path,ops] of Object.entries(doc.paths)) for(const [method,op] of Object.entries(ops)){
+    const params=(op.parameters||[]).map(p=>"<tr><td><code>"+esc(p.name)+"</code></td><td>"+p.in+"</td><td>"+(p.required?"required":"")+"</td><td><code>"+esc(JSON.stringify(p.schema))+"</code></td></tr>").join("");
+    const body=op.requestBody?"<p>Body</p><pre>"+esc(JSON.stringify(op.requestBody.content["application/json"].schema,null,2))+"</pre>":"";
+    const res=Object.entries(op.responses).map(([s,r])=>"<li>"+s+" "+esc(r.description)+"</li>").join("");
+    out.push("<details><summary><span class='m "+method+"'>"+method+"</span> <code>"+esc(path)+"</code> — "+esc(op.summary)+"</summary>"+(op.description?"<p>"+esc(op.description)+"</p>":"")+(params?"<table><tr><th>name</th><th>in</th><th></th><th>schema</th></tr>"+params+"</table>":"")+body+"<ul>"+res+"</ul></details>");
+  }
+  document.getElementById("ops").innerHTML=out.join("");
+});
+`;
+
+/**
  * A self-contained API reference page: it reads `/openapi.json` and lists every operation with
  * its parameters and body schema. No CDN, so it works offline.
  */
@@ -14,16 +32,4 @@ pre{background:#f6f8fa;padding:.6rem;border-radius:6px;overflow:auto}
 .get{color:#1a7f37}.post{color:#9a6700}.put,.delete{color:#cf222e}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:.2rem .6rem;text-align:left}
 </style></head><body><h1>${title}</h1><p><a href="/openapi.json">openapi.json</a></p><div id="ops">loading…</div>
-<script>
-fetch("/openapi.json").then(r=>r.json()).then(doc=>{
-  const esc=s=>String(s).replace(/[&<>]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;"}[c]));
-  const out=[];
-  for(const [path,ops] of Object.entries(doc.paths)) for(const [method,op] of Object.entries(ops)){
-    const params=(op.parameters||[]).map(p=>"<tr><td><code>"+esc(p.name)+"</code></td><td>"+p.in+"</td><td>"+(p.required?"required":"")+"</td><td><code>"+esc(JSON.stringify(p.schema))+"</code></td></tr>").join("");
-    const body=op.requestBody?"<p>Body</p><pre>"+esc(JSON.stringify(op.requestBody.content["application/json"].schema,null,2))+"</pre>":"";
-    const res=Object.entries(op.responses).map(([s,r])=>"<li>"+s+" "+esc(r.description)+"</li>").join("");
-    out.push("<details><summary><span class='m "+method+"'>"+method+"</span> <code>"+esc(path)+"</code> — "+esc(op.summary)+"</summary>"+(op.description?"<p>"+esc(op.description)+"</p>":"")+(params?"<table><tr><th>name</th><th>in</th><th></th><th>schema</th></tr>"+params+"</table>":"")+body+"<ul>"+res+"</ul></details>");
-  }
-  document.getElementById("ops").innerHTML=out.join("");
-});
-</script></body></html>`;
+<script>${DOCS_SCRIPT}</script></body></html>`;

@@ -1,10 +1,14 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { docsPage } from "./openapi-page.ts";
+import { policyWithScript } from "./browser-headers.ts";
+import { DOCS_SCRIPT, docsPage } from "./openapi-page.ts";
 import { isMutating, OPEN_PATHS } from "./security.ts";
-import { jsonBody, pathParams, queryParams } from "./validate.ts";
+import { jsonBody, NO_BODY, pathParams, queryParams, strictBody } from "./validate.ts";
 
 type Method = "get" | "post" | "put" | "delete";
+
+/** /docs runs one script of its own, allowed by its hash (browser-headers.ts). */
+const DOCS_POLICY = policyWithScript(DOCS_SCRIPT);
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
@@ -77,6 +81,7 @@ const guardResponses = (mutating: boolean, open: boolean): Record<string, object
       }
     : {}),
   "414": errorResponse("query string too long"),
+  "421": errorResponse("the Host header is not a name of this service (ADPIPE_ALLOWED_HOSTS)"),
 });
 
 function parameters(schema: Schema | undefined, where: "query" | "path") {
@@ -105,7 +110,12 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
     handler: Handler<B, Q, P>,
   ) {
     const openapiPath = path.replace(/:(\w+)/g, "{$1}");
-    const validated = Boolean(spec.body || spec.query || spec.params);
+    const mutating = isMutating(method);
+    // Every body a route reads is parsed strictly; a mutating route without one still refuses
+    // anything but nothing or `{}` (malformed JSON is a 400 everywhere, never ignored).
+    const body = spec.body ? strictBody(spec.body) : mutating ? NO_BODY : undefined;
+    const optionalBody = spec.body ? spec.optionalBody : true;
+    const validated = Boolean(body || spec.query || spec.params);
     const responses: Record<string, object> = {};
     for (const [status, description] of Object.entries(spec.responses ?? { 200: "OK" })) {
       const content: Record<string, object> = { "application/json": {} };
@@ -113,7 +123,6 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
       responses[status] = Number(status) >= 400 ? errorResponse(description) : { description, content };
     }
     if (validated) responses["400"] = errorResponse("invalid input; the message names the field");
-    const mutating = isMutating(method);
     const open = OPEN_PATHS.has(path);
     Object.assign(responses, guardResponses(mutating, open));
     paths[openapiPath] ??= {};
@@ -128,18 +137,17 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
         ? {
             requestBody: {
               required: !spec.optionalBody,
-              content: { "application/json": { schema: toJsonSchema(spec.body) } },
+              content: { "application/json": { schema: toJsonSchema(strictBody(spec.body)) } },
             },
           }
         : {}),
       responses,
     };
     app.on(method.toUpperCase(), path, async (c) => {
-      const input = {
-        params: spec.params ? pathParams(c, spec.params) : undefined,
-        query: spec.query ? queryParams(c, spec.query) : undefined,
-        body: spec.body ? await jsonBody(c, spec.body, { optional: spec.optionalBody }) : undefined,
-      } as RouteInput<B, Q, P>;
+      const params = spec.params ? pathParams(c, spec.params) : undefined;
+      const query = spec.query ? queryParams(c, spec.query) : undefined;
+      const parsed = body ? await jsonBody(c, body, { optional: optionalBody }) : undefined;
+      const input = { params, query, body: spec.body ? parsed : undefined } as RouteInput<B, Q, P>;
       return handler(c, input);
     });
   }
@@ -186,7 +194,7 @@ export function createApi(app: Hono<any>, info: { title: string; version?: strin
     c.json(api.document()),
   );
   api.get("/docs", { summary: "Browsable API reference", tags: ["meta"], produces: ["text/html"] }, (c) =>
-    c.html(docsPage(info.title)),
+    c.html(docsPage(info.title), 200, { "Content-Security-Policy": DOCS_POLICY }),
   );
   return api;
 }

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import { withBrowserHeaders } from "./browser-headers.ts";
 import { AppError, errorBody } from "./errors.ts";
+import { allowedHosts, hostAllowed, originAllowed } from "./hosts.ts";
 import type { Logger } from "./logger.ts";
 
 /** How a service's HTTP layer guards itself; every service gets the same rules from `createServiceApp`. */
@@ -13,6 +15,12 @@ export interface HttpSecurity {
   maxBodyBytes?: number;
   /** Longest query string, in bytes. */
   maxQueryBytes?: number;
+  /**
+   * Host names the service answers to besides loopback (`ADPIPE_ALLOWED_HOSTS`), and the address
+   * it listens on (`HOST`, added unless it is a wildcard). Any other Host header is 421.
+   */
+  allowedHosts?: readonly string[];
+  listenHost?: string;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -53,27 +61,56 @@ export function callerAddress(c: Context): string {
   }
 }
 
-function sameOrigin(c: Context, origin: string): boolean {
-  if (origin === "null") return false;
-  try {
-    return new URL(origin).host === (c.req.header("host") ?? new URL(c.req.url).host);
-  } catch {
-    return false;
+/** The Host the client sent; `app.request()` in tests sends none, its URL stands for it then. */
+const hostOf = (c: Context) => c.req.header("host") ?? new URL(c.req.url).host;
+
+/**
+ * The body, read as it arrives and abandoned as soon as it passes `max` bytes: a chunked 30 MB
+ * upload costs 1 MiB of memory, not 30. Kept where Hono's body readers find it, so a route's own
+ * parsing reads this text and nothing is read twice.
+ */
+async function readBodyLimited(c: Context, max: number): Promise<string> {
+  const stream = c.req.raw.body;
+  if (stream === null) return "";
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new AppError("payload_too_large", `body: larger than ${max} bytes`, 413);
+    }
+    chunks.push(value);
   }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError("invalid_request", "body: not valid UTF-8", 400);
+  }
+  // Hono keeps promises there (its type says otherwise): `c.req.text()` then answers this text.
+  (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+  return text;
 }
 
 const isJson = (type: string) => /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type.trim());
 
 /**
- * The guard in front of every route, in the order a request meets it: the query string's
+ * The guard in front of every route, in the order a request meets it: the Host header (421: a
+ * name that is not this service's is DNS rebinding or a misrouted request), the query string's
  * length (414), the token (401), for mutating methods the caller's origin (403: a page on
- * another site must not drive the service through the user's browser) and the body's type
- * (415: only JSON, so a form or `text/plain` post changes nothing), and the body's size (413).
- * Every mutating call leaves one audit line: method, route, caller, status.
+ * another site must not drive the service through the user's browser), the body's size while
+ * it is read (413) and its type (415: only JSON, so a form or `text/plain` post changes
+ * nothing). Every response carries the browser headers (browser-headers.ts); every mutating
+ * call leaves one audit line: method, route, caller, status.
  */
 export function securityMiddleware(security: HttpSecurity, logger: Logger): MiddlewareHandler {
   const maxBody = security.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxQuery = security.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
+  const hosts = allowedHosts(security.allowedHosts, security.listenHost);
   const refuse = (c: Context, err: unknown) => {
     if (!(err instanceof AppError)) throw err;
     c.res = c.json(errorBody(err.code, err.message), err.status);
@@ -96,18 +133,33 @@ export function securityMiddleware(security: HttpSecurity, logger: Logger): Midd
           requestId: c.get("requestId"),
         });
       }
-      return;
+    } else {
+      let passed = false;
+      try {
+        await guard(c, mutating);
+        passed = true;
+      } catch (err) {
+        refuse(c, err);
+      }
+      if (passed) await next();
     }
     try {
-      await guard(c, mutating);
-    } catch (err) {
-      refuse(c, err);
-      return;
+      withBrowserHeaders(c.res.headers);
+    } catch {
+      // A response whose headers are immutable (one passed through from fetch): a copy takes them.
+      const copy = new Response(c.res.body, c.res);
+      withBrowserHeaders(copy.headers);
+      c.res = copy;
     }
-    await next();
   };
 
   async function guard(c: Context, mutating: boolean) {
+    if (!hostAllowed(hostOf(c), hosts))
+      throw new AppError(
+        "misdirected_request",
+        "host: not a name of this service (loopback names, HOST, or one listed in ADPIPE_ALLOWED_HOSTS)",
+        421,
+      );
     const url = c.req.url;
     const q = url.indexOf("?");
     if (q >= 0 && url.length - q - 1 > maxQuery)
@@ -126,15 +178,17 @@ export function securityMiddleware(security: HttpSecurity, logger: Logger): Midd
           401,
         );
       const origin = c.req.header("origin");
-      if (origin !== undefined && !sameOrigin(c, origin))
-        throw new AppError("forbidden", `origin ${origin} may not call this service`, 403);
+      if (origin !== undefined && !originAllowed(origin, hostOf(c), hosts))
+        throw new AppError(
+          "forbidden",
+          "origin: a page of another site or port may not call this service",
+          403,
+        );
       if (c.req.header("sec-fetch-site") === "cross-site")
         throw new AppError("forbidden", "cross-site requests may not call this service", 403);
-      const tooLarge = () => new AppError("payload_too_large", `body: larger than ${maxBody} bytes`, 413);
-      if (Number(c.req.header("content-length") ?? 0) > maxBody) throw tooLarge();
-      // Hono keeps the text it read, so the route's JSON parsing reads the same body again.
-      const text = c.req.raw.body === null ? "" : await c.req.text();
-      if (Buffer.byteLength(text) > maxBody) throw tooLarge();
+      if (Number(c.req.header("content-length") ?? 0) > maxBody)
+        throw new AppError("payload_too_large", `body: larger than ${maxBody} bytes`, 413);
+      const text = await readBodyLimited(c, maxBody);
       if (text !== "" && !isJson(c.req.header("content-type") ?? ""))
         throw new AppError("unsupported_media_type", "body: expected Content-Type application/json", 415);
       return;
@@ -155,7 +209,11 @@ export function securityMiddleware(security: HttpSecurity, logger: Logger): Midd
 export const securityFrom = (config: {
   ADPIPE_API_TOKEN?: string;
   ADPIPE_READ_TOKEN?: string;
+  ADPIPE_ALLOWED_HOSTS?: readonly string[];
+  HOST?: string;
 }): HttpSecurity => ({
   apiToken: config.ADPIPE_API_TOKEN,
   readToken: config.ADPIPE_READ_TOKEN,
+  allowedHosts: config.ADPIPE_ALLOWED_HOSTS,
+  listenHost: config.HOST,
 });

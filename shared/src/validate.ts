@@ -4,8 +4,51 @@ import { ValidationError } from "./errors.ts";
 
 function fail(error: z.ZodError, where: string): never {
   const issue = error.issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    // Named one by one: a misspelt field must not silently fall back to a default.
+    const field = [...issue.path, issue.keys.join(", ")].join(".");
+    throw new ValidationError(field, issue.keys.length > 1 ? "unknown fields" : "unknown field");
+  }
   const field = issue && issue.path.length > 0 ? issue.path.join(".") : where;
   throw new ValidationError(field, issue?.message ?? "invalid");
+}
+
+/**
+ * The first key that appears twice in one object of valid JSON text, with its path, or
+ * undefined. `JSON.parse` keeps the last of them silently, so `{"confirm":"no","confirm":"yes"}`
+ * would mean whatever the last writer wanted while a proxy or log reads the first.
+ */
+export function duplicateKey(text: string): string | undefined {
+  type Frame = { keys: Set<string> | null; expectKey: boolean; key?: string };
+  const stack: Frame[] = [];
+  // Where the object holding the key sits: the current key of each enclosing object.
+  const path = () =>
+    stack
+      .slice(0, -1)
+      .map((f) => f.key)
+      .filter((k) => k !== undefined)
+      .join(".");
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    const top = stack[stack.length - 1];
+    if (ch === "{") stack.push({ keys: new Set(), expectKey: true });
+    else if (ch === "[") stack.push({ keys: null, expectKey: false });
+    else if (ch === "}" || ch === "]") stack.pop();
+    else if (ch === "," && top?.keys) top.expectKey = true;
+    else if (ch === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return path() ? `${path()}.${key}` : key;
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -20,8 +63,22 @@ export async function jsonBody<T extends z.ZodType>(
   const text = await c.req.text();
   if (!optional && text.trim() === "")
     throw new ValidationError("body", "required (send a JSON object, {} for the defaults)");
-  return parseJson(text, schema);
+  const value = parseJson(text, schema);
+  const twice = duplicateKey(text);
+  if (twice !== undefined) throw new ValidationError(twice, "given more than once");
+  return value;
 }
+
+/**
+ * A body schema as HTTP routes apply it: an object refuses fields it does not declare (400
+ * naming them) instead of dropping them, so `{"count":2,"cuont":5}` is an error, not a default.
+ */
+export function strictBody<T extends z.ZodType>(schema: T): T {
+  return (schema instanceof z.ZodObject ? schema.strict() : schema) as T;
+}
+
+/** What a route without a body accepts: nothing, or an empty JSON object. */
+export const NO_BODY = z.strictObject({});
 
 /**
  * A number in a JSON body: a JSON number and nothing else. `true`, `[1]`, `"2"`, `"0x2"` and
@@ -55,8 +112,13 @@ export function parseJson<T extends z.ZodType>(text: string, schema: T): z.infer
   return result.data;
 }
 
-/** Parses the query string; a bad parameter is a 400 naming it. */
+/**
+ * Parses the query string; a bad parameter is a 400 naming it, and so is one given twice
+ * (`?campaign_id=1&campaign_id=2` is ambiguous: every parameter takes one value).
+ */
 export function queryParams<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
+  for (const [name, values] of Object.entries(c.req.queries()))
+    if (values.length > 1) throw new ValidationError(name, "given more than once");
   const result = schema.safeParse(c.req.query());
   if (!result.success) fail(result.error, "query");
   return result.data;

@@ -4,6 +4,7 @@ import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
 import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
+import { requireStreams } from "@adpipe/shared/nats-provision";
 import { createPool } from "@adpipe/shared/pg";
 import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
@@ -45,16 +46,16 @@ runMain(async () => {
       }),
     { logger },
   );
-  await retryWithBackoff(
-    "stream provisioning",
-    async () =>
-      ensureStreams(await nc.jetstreamManager(), config.ADPIPE_NAMESPACE, {
-        replicas: config.NATS_STREAM_REPLICAS,
-      }),
-    {
-      logger,
-    },
-  );
+  const jsm = await nc.jetstreamManager();
+  if (config.NATS_PROVISION)
+    await retryWithBackoff(
+      "stream provisioning",
+      () => ensureStreams(jsm, config.ADPIPE_NAMESPACE, { replicas: config.NATS_STREAM_REPLICAS }),
+      { logger },
+    );
+  // A provisioning step owns the streams (bun start, compose): wait until they exist.
+  else
+    await retryWithBackoff("stream lookup", () => requireStreams(jsm, config.ADPIPE_NAMESPACE), { logger });
 
   const registry = createRegistry("extractor");
   const extractor = createExtractor({

@@ -7,6 +7,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       DATABASE_URL: settings.DATABASE_URL,
       PORT: settings.PORT.default(3001),
       HOST: settings.HOST,
+      ADPIPE_ALLOWED_HOSTS: settings.ADPIPE_ALLOWED_HOSTS,
       ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
       ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
       LOG_LEVEL: settings.LOG_LEVEL,

@@ -50,7 +50,7 @@ async function loadThroughPipeline(workers: number): Promise<{ ms: number; rss: 
     env: {
       ...process.env,
       NATS_URL: "nats://127.0.0.1:4222",
-      CLICKHOUSE_URL: ch.url,
+      ...ch.env(),
       CLICKHOUSE_DATABASE: database,
       ADPIPE_NAMESPACE: namespace,
       PORT: "0",

@@ -3,7 +3,9 @@ import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
+import { requireLoaderConsumers } from "@adpipe/shared/nats-provision";
 import { connectOlapService } from "@adpipe/shared/olap-service";
+import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
@@ -13,7 +15,13 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger("loader", config.LOG_LEVEL);
   const { clickhouse, nc, jsm } = await connectOlapService("loader", config, logger);
-  await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
+  if (config.NATS_PROVISION)
+    await ensureLoaderConsumers(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.LOADER_ACK_WAIT_MS });
+  // Provisioned by another step (bun start, compose), whose ack wait holds: wait until they exist.
+  else
+    await retryWithBackoff("consumer lookup", () => requireLoaderConsumers(jsm, config.ADPIPE_NAMESPACE), {
+      logger,
+    });
 
   // Fault injection for the crash test: die between a confirmed insert and its announcement.
   const crash = config.ADPIPE_TEST_CRASH_AFTER_INSERT;

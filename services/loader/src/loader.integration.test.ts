@@ -60,8 +60,7 @@ function spawnLoader(extraEnv: Record<string, string> = {}) {
     env: {
       ...process.env,
       NATS_URL: "nats://127.0.0.1:4222",
-      CLICKHOUSE_URL: chs.server.url,
-      CLICKHOUSE_DATABASE: chs.database,
+      ...chs.env(),
       ADPIPE_NAMESPACE: namespace,
       PORT: "0",
       LOG_LEVEL: "info",

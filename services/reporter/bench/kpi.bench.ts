@@ -61,8 +61,8 @@ async function one<T>(query: string): Promise<T> {
 // Generating and merging the history: statements that can outlast the client's 30 s default.
 const slow = createClickHouse({
   url: chs.url,
-  user: "default",
-  password: "",
+  user: chs.user,
+  password: chs.password,
   database: chs.database,
   requestTimeoutMs: 600_000,
 });

@@ -4,7 +4,9 @@ import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { consumerStallMetrics, createRegistry } from "@adpipe/shared/metrics";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
+import { requireReporterConsumer } from "@adpipe/shared/nats-provision";
 import { connectOlapService } from "@adpipe/shared/olap-service";
+import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
@@ -19,7 +21,13 @@ runMain(async () => {
   const logger = createLogger("reporter", config.LOG_LEVEL);
   const queries = loadQueries();
   const { clickhouse, nc, jsm } = await connectOlapService("reporter", config, logger);
-  await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
+  if (config.NATS_PROVISION)
+    await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
+  // Provisioned by another step (bun start, compose), whose ack wait holds: wait until it exists.
+  else
+    await retryWithBackoff("consumer lookup", () => requireReporterConsumer(jsm, config.ADPIPE_NAMESPACE), {
+      logger,
+    });
 
   const registry = createRegistry("reporter");
   const metrics = createReporterMetrics(registry);

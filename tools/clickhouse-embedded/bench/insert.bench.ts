@@ -33,8 +33,10 @@ const entityDdl = (database: string) =>
 const MERGES = "SELECT count() AS n FROM system.merges";
 
 const work = mkdtempSync(join(tmpdir(), "adpipe-bench-ch-"));
-const server = await spawnEmbeddedClickHouse({ dataDir: join(work, "server") });
-const admin = createClickHouse({ url: server.url, user: "default", password: "" });
+// The owner authenticates, as everywhere: a password made for this run.
+const password = crypto.randomUUID();
+const server = await spawnEmbeddedClickHouse({ dataDir: join(work, "server"), password });
+const admin = createClickHouse({ url: server.url, user: "default", password });
 const session = new Session(join(work, "in-process"));
 try {
   let t = performance.now();
@@ -60,7 +62,7 @@ try {
   // Over HTTP: @clickhouse/client -> embedded server (a separate process) -> chDB.
   const http = async (database: string) => {
     await migrateOlap(admin, database);
-    const client = createClickHouse({ url: server.url, user: "default", password: "", database });
+    const client = createClickHouse({ url: server.url, user: "default", password, database });
     const slices = function* () {
       for (let off = 0; off < tsv.length; off += 1 << 20) yield tsv.subarray(off, off + (1 << 20));
     };
@@ -140,7 +142,7 @@ try {
 
   // FINAL vs argMax for the _current views, per campaign (what the reporter reads).
   await settle();
-  const client = createClickHouse({ url: server.url, user: "default", password: "", database: "http1" });
+  const client = createClickHouse({ url: server.url, user: "default", password, database: "http1" });
   const timed = async (query: string) => {
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 3; i++) {

@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { Readable } from "node:stream";
 import { type ClickHouseClient, ClickHouseError, createClickHouse } from "@adpipe/shared/clickhouse";
-import { uniqueName } from "@adpipe/shared/testing";
+import { uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { EmbeddedUsers } from "./access.ts";
 import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
 
 // Users with grants on a database of this file's own: `writer` may insert into `allowed` only,
 // `reader` reads with readonly=1. The owner (`default`) keeps every right.
 const db = uniqueName("access");
+// Four seconds: still running when the kill is tried, whatever the machine's load.
+const LONG = "SELECT sleep(2), sleep(2), 'done' AS x";
+// The engine's own query ids are its own: the long query is found by its text.
+const RUNNING = "query LIKE '%sleep(2), sleep(2), %' AND query NOT LIKE '%system.processes%'";
 const users: EmbeddedUsers = {
   writer: {
     password: "writer-secret",
@@ -115,6 +120,22 @@ describe("embedded server: users and grants", () => {
     // Everything that is not an INSERT runs with readonly=2: the engine refuses DDL and mutations.
     for (const query of ["ALTER TABLE other DELETE WHERE 1", "TRUNCATE TABLE other", "DROP TABLE other"])
       expect(await outcome(writer.command({ query }))).toBe("164 READONLY");
+    // What readonly lets through but no adpipe user may do: cancel others' queries, write or read
+    // the machine's files by the client-side clauses clickhouse-local honours, system commands.
+    for (const query of [
+      "KILL QUERY WHERE 1",
+      "KILL QUERY WHERE query_id = 'loader-insert' SYNC",
+      "SELECT 1 INTO OUTFILE 'adpipe-outfile-test.tsv'",
+      "SELECT 'INTO OUTFILE' INTO OUTFILE 'adpipe-outfile-test.tsv' APPEND",
+      "INSERT INTO allowed FROM INFILE '/etc/hostname' FORMAT LineAsString",
+      "SYSTEM DROP DNS CACHE",
+      "UNDROP TABLE other",
+      "CHECK TABLE other",
+    ])
+      expect([query, await outcome(writer.command({ query }))]).toEqual([query, "497 ACCESS_DENIED"]);
+    expect(existsSync("adpipe-outfile-test.tsv")).toBe(false);
+    // A string that merely reads like the clause is not one.
+    expect(await outcome(writer.query({ query: "SELECT 'INTO OUTFILE x' AS s" }))).toBe("ok");
     expect(await count("other")).toBe(0);
     // Reads and settings of its own still work.
     const rs = await writer.query({
@@ -142,6 +163,26 @@ describe("embedded server: users and grants", () => {
     expect(
       await outcome(reader.query({ query: "SELECT * FROM file('/etc/hostname', 'LineAsString')" })),
     ).toMatch(/^(497|164) /);
+  });
+
+  test("the reader cannot cancel another user's running query (KILL QUERY)", async () => {
+    const owner = ch.connect(db);
+    const queryId = uniqueName("long");
+    const long = owner.query({ query: LONG, query_id: queryId, format: "JSONEachRow" }).then((r) => r.json());
+    await waitFor(
+      async () => {
+        const rs = await owner.query({
+          query: `SELECT count() AS n FROM system.processes WHERE ${RUNNING}`,
+          format: "JSONEachRow",
+        });
+        return (await rs.json<{ n: string }>())[0]?.n === "1";
+      },
+      { what: "the owner's query to run" },
+    );
+    const reader = as("reader", "reader-secret");
+    const kill = `KILL QUERY WHERE ${RUNNING} SYNC`;
+    expect(await outcome(reader.command({ query: kill }))).toBe("497 ACCESS_DENIED");
+    expect(((await long) as { x: string }[])[0]?.x).toBe("done");
   });
 
   test("the owner keeps every right", async () => {

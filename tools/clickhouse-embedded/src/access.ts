@@ -76,11 +76,44 @@ const quote = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("
 const SOURCE_FUNCTION =
   /^\s*Function (file|url|s3|gcs|oss|cos|hdfs|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|sqlite|mongodb|redis|jdbc|odbc|executable|executablePool|azureBlobStorage|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*)(Cluster)?( |$)/i;
 
+/**
+ * Statements a restricted user may send to the engine, by the root of their syntax tree: reads
+ * (SELECT, SHOW, DESCRIBE, EXISTS, EXPLAIN), settings and the current database, INSERT (decided
+ * by its grants), and the writes the engine's `readonly` refuses with READONLY as a server does
+ * (CREATE, ALTER, DROP, RENAME, TRUNCATE, DELETE, UPDATE, OPTIMIZE, ATTACH, DETACH). Everything
+ * else needs a grant no adpipe user holds and is ACCESS_DENIED here: KILL QUERY (`readonly` lets
+ * it through, and the reader must not cancel the loader's inserts), SYSTEM, BACKUP/RESTORE,
+ * UNDROP, CHECK, WATCH, GRANT and user management.
+ */
+const RESTRICTED_STATEMENTS =
+  /^(SelectWithUnionQuery|SelectIntersectExceptQuery|Show|SHOW |Describe|Exists|Explain |Set$|UseQuery|InsertQuery|CreateQuery|CreateSQLFunctionQuery|AlterQuery|DropQuery|Rename|TruncateQuery|DeleteQuery|UpdateQuery|OptimizeQuery|AttachQuery|DetachQuery)/;
+
+/** The grant a server asks for, by statement, in the refusal's message. */
+function grantFor(root: string): string {
+  if (root.startsWith("KillQuery")) return "KILL QUERY ON *.*";
+  if (root.startsWith("SYSTEM")) return "SYSTEM ON *.*";
+  return `${root.replace(/Query.*$|\s.*$/, "").toUpperCase() || "THIS STATEMENT"} ON *.*`;
+}
+
+/** String literals and quoted identifiers out of formatted SQL, so only its keywords remain. */
+const keywordsOf = (formatted: string) =>
+  formatted
+    .replace(/'(?:[^'\\]|\\.)*'/g, "''")
+    .replace(/`(?:[^`\\]|\\.)*`/g, "``")
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""');
+
 interface Statement {
+  /** The root of the statement's syntax tree (`SelectWithUnionQuery`, `KillQueryQuery ...`). */
+  root: string;
   /** An INSERT's target table, `"function"` for INSERT INTO FUNCTION, undefined for any other statement. */
   insert?: { database: string; table: string } | "function";
   /** The first function the statement calls that reads outside the server's tables. */
   source?: string;
+  /**
+   * `INTO OUTFILE` (clickhouse-local writes the file, even under `readonly`) or `FROM INFILE`
+   * (reads one): client-side features a server refuses over HTTP.
+   */
+  localFile?: "INTO OUTFILE" | "FROM INFILE";
 }
 
 /**
@@ -90,11 +123,20 @@ interface Statement {
  * substitutes them).
  */
 async function classify(connection: Connection, sql: string, currentDatabase: string): Promise<Statement> {
-  await connection.session.queryAsync(`SELECT formatQuerySingleLine(${quote(sql)})`, { format: "TSV" });
+  const formatted = (
+    await connection.session.queryAsync(`SELECT formatQuerySingleLine(${quote(sql)})`, { format: "TSVRaw" })
+  ).text();
+  const keywords = keywordsOf(formatted);
+  const localFile: Statement["localFile"] = /\bINTO\s+OUTFILE\b/i.test(keywords)
+    ? "INTO OUTFILE"
+    : /\bFROM\s+INFILE\b/i.test(keywords)
+      ? "FROM INFILE"
+      : undefined;
   const ast = (await connection.session.queryAsync(`EXPLAIN AST ${sql}`, { format: "TSVRaw" })).text();
   const lines = ast.split("\n");
+  const root = lines[0] ?? "";
   const source = lines.map((line) => SOURCE_FUNCTION.exec(line)?.[1]).find(Boolean);
-  if (!lines[0]?.startsWith("InsertQuery")) return { source };
+  if (!root.startsWith("InsertQuery")) return { root, source, localFile };
   // The target is the InsertQuery's leading identifiers: `[database,] table`, or a table function.
   const names: string[] = [];
   for (const line of lines.slice(1)) {
@@ -102,10 +144,12 @@ async function classify(connection: Connection, sql: string, currentDatabase: st
     if (!m?.[1]) break;
     names.push(m[1]);
   }
-  if (names.length === 1) return { insert: { database: currentDatabase, table: names[0] as string }, source };
+  const base = { root, source, localFile };
+  if (names.length === 1)
+    return { ...base, insert: { database: currentDatabase, table: names[0] as string } };
   if (names.length === 2)
-    return { insert: { database: names[0] as string, table: names[1] as string }, source };
-  return { insert: "function", source };
+    return { ...base, insert: { database: names[0] as string, table: names[1] as string } };
+  return { ...base, insert: "function" };
 }
 
 const denied = (name: string, grant: string, version: string): { denied: Exception } => ({
@@ -118,9 +162,11 @@ const denied = (name: string, grant: string, version: string): { denied: Excepti
 });
 
 /**
- * Decides one statement of a restricted user before it runs: an INSERT into a table the user may
- * insert into runs as it is (`readonly` undefined); an INSERT anywhere else is ACCESS_DENIED as on
- * a server; any other statement runs with the user's `readonly`, which the engine enforces.
+ * Decides one statement of a restricted user before it runs: a statement kind it may not run
+ * (KILL QUERY, SYSTEM, ...), a local file or a source function is ACCESS_DENIED; an INSERT into a
+ * table the user may insert into runs as it is (`readonly` undefined); an INSERT anywhere else is
+ * ACCESS_DENIED as on a server; any other statement runs with the user's `readonly`, which the
+ * engine enforces.
  * Callers skip the owner (`isOwner`), whose statements run as they are.
  */
 export async function authorize(
@@ -131,6 +177,13 @@ export async function authorize(
   options: { currentDatabase: string; version: string },
 ): Promise<{ readonly?: 1 | 2 } | { denied: Exception }> {
   const parsed = await classify(connection, statement, options.currentDatabase);
+  if (!RESTRICTED_STATEMENTS.test(parsed.root)) return denied(name, grantFor(parsed.root), options.version);
+  if (parsed.localFile)
+    return denied(
+      name,
+      `${parsed.localFile === "INTO OUTFILE" ? "WRITE" : "READ"} ON FILE (${parsed.localFile})`,
+      options.version,
+    );
   if (parsed.source) return denied(name, `READ ON ${parsed.source.toUpperCase()}`, options.version);
   const target = parsed.insert;
   if (target === undefined) return { readonly: user.readonly ?? 2 };

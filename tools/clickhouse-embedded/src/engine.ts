@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { Session } from "chdb";
@@ -55,7 +55,9 @@ export interface Connection {
  */
 export function openEngine(dataDir: string): Engine {
   const path = resolve(dataDir);
-  mkdirSync(path, { recursive: true });
+  // Owner-only: chDB writes its files world-readable (umask 022), and they hold every table.
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
   // The first session binds the process to the directory and stays open for the server's life.
   const root = new Session(path);
   const [version = "", timezone = "UTC"] = root

@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => ch.stop());
 
-const auth = { "X-ClickHouse-User": "default", "X-ClickHouse-Key": "" };
+const auth = () => ({ "X-ClickHouse-User": ch.user, "X-ClickHouse-Key": ch.password });
 
 describe("request limits of the embedded server", () => {
   test("a 100 KB query parameter in the URL, through @clickhouse/client", async () => {
@@ -35,7 +35,7 @@ describe("request limits of the embedded server", () => {
     );
     url.searchParams.set("param_ids", `[${ids.join(",")}]`);
     url.searchParams.set("default_format", "JSONEachRow");
-    const res = await fetch(url, { headers: auth });
+    const res = await fetch(url, { headers: auth() });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ n: "3000", s: String(ids.reduce((a, b) => a + b, 0)) });
 
@@ -44,7 +44,7 @@ describe("request limits of the embedded server", () => {
     near.searchParams.set("param_s", "");
     const room = HTTP_MAX_URI_SIZE - (near.pathname.length + near.search.length) - 16;
     near.searchParams.set("param_s", "y".repeat(room));
-    const big = await fetch(near, { headers: auth });
+    const big = await fetch(near, { headers: auth() });
     expect(big.status).toBe(200);
     expect((await big.text()).trim()).toBe(String(room));
   });
@@ -53,7 +53,7 @@ describe("request limits of the embedded server", () => {
     const url = new URL(ch.url);
     url.searchParams.set("query", "SELECT 1");
     url.searchParams.set("param_s", "z".repeat(HTTP_MAX_URI_SIZE + 10));
-    const res = await fetch(url, { headers: auth });
+    const res = await fetch(url, { headers: auth() });
     expect(res.status).toBe(400);
     expect(res.headers.get("x-clickhouse-exception-code")).toBe("36");
     const text = await res.text();

@@ -133,6 +133,8 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
   test("gzip-compressed request bodies; responses asked compressed are answered plain", async () => {
     const gz = createClient({
       url: ch.url,
+      username: ch.user,
+      password: ch.password,
       database: ch.database,
       compression: { request: true, response: true },
     });

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
+import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
@@ -16,11 +17,25 @@ export interface EmbeddedServerOptions {
   port?: number;
   /** Loopback unless asked otherwise: the server is for this machine. */
   host?: string;
+  /** The owner (every right); `default` unless named. */
   user?: string;
+  /** The owner's password: required, unless `insecure`. */
   password?: string;
+  /**
+   * Development only, never a default: lets the owner have no password, so anyone who can
+   * reach the port runs any query as the owner. The server says so loudly at start.
+   */
+  insecure?: boolean;
   /** More users beside the owner (`user`, all rights), with their grants (access.ts). */
   users?: EmbeddedUsers;
+  /** Host names and browser tools' origins let in besides this machine's (browser-guard.ts). */
+  browser?: Omit<BrowserPolicy, "listenHost">;
   logger?: Logger;
+}
+
+/** A server that cannot be started as asked: the message says what to set. */
+export class EmbeddedSetupError extends Error {
+  override readonly name = "EmbeddedSetupError";
 }
 
 export interface EmbeddedServer {
@@ -45,6 +60,11 @@ function decodedBody(req: Request): ReadableStream<Uint8Array> | null {
  * does); what waits is what waits on a server too: DDL on one table, merges, the CPU.
  */
 export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedServer {
+  const owner = options.user ?? "default";
+  if (!options.password && !options.insecure)
+    throw new EmbeddedSetupError(
+      `no password for the owner ${JSON.stringify(owner)}: set CLICKHOUSE_PASSWORD (or --password), or pass --insecure for a development server anyone on this machine may use`,
+    );
   const engine: Engine = openEngine(options.dataDir);
   // Beside the data (same disk), and emptied at start: a killed server's spool files go with it.
   const spoolDir = join(engine.path, "http-spool");
@@ -52,11 +72,12 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   mkdirSync(spoolDir);
   const users: EmbeddedUsers = {
     ...options.users,
-    [options.user ?? "default"]: ownerUser(options.password ?? ""),
+    [owner]: ownerUser(options.password ?? ""),
   };
   const log = options.logger;
   const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
+  const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
   async function handleQuery(req: Request, url: URL): Promise<Response> {
     const request: QueryRequest = parseQueryRequest(req, url);
@@ -117,6 +138,23 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     }
   }
 
+  async function answer(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (req.method === "OPTIONS") return new Response(null, { status: 204 });
+    const tooLong = uriTooLong(url, version);
+    if (tooLong) return errorResponse(tooLong, base);
+    if (
+      url.pathname === "/ping" ||
+      (url.pathname === "/" && req.method === "GET" && !url.searchParams.has("query"))
+    )
+      return new Response("Ok.\n", { headers: { "Content-Type": "text/html; charset=UTF-8" } });
+    if (url.pathname !== "/") {
+      const ex = exception(0, "UNKNOWN_HANDLER", `There is no handle ${url.pathname}`, version);
+      return errorResponse({ ...ex, status: 404 }, base);
+    }
+    return handleQuery(req, url);
+  }
+
   const server = Bun.serve({
     hostname: options.host ?? "127.0.0.1",
     port: options.port ?? 8123,
@@ -124,19 +162,11 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     idleTimeout: 0,
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     async fetch(req) {
-      const url = new URL(req.url);
-      const tooLong = uriTooLong(url, version);
-      if (tooLong) return errorResponse(tooLong, base);
-      if (
-        url.pathname === "/ping" ||
-        (url.pathname === "/" && req.method === "GET" && !url.searchParams.has("query"))
-      )
-        return new Response("Ok.\n", { headers: { "Content-Type": "text/html; charset=UTF-8" } });
-      if (url.pathname !== "/") {
-        const ex = exception(0, "UNKNOWN_HANDLER", `There is no handle ${url.pathname}`, version);
-        return errorResponse({ ...ex, status: 404 }, base);
-      }
-      return handleQuery(req, url);
+      const refused = guard.check(req);
+      if (refused) return errorResponse(refused, base);
+      const response = await answer(req);
+      for (const [name, value] of Object.entries(guard.cors(req))) response.headers.set(name, value);
+      return response;
     },
     // Whatever a handler throws is answered the way ClickHouse answers errors (code and text).
     error(err) {

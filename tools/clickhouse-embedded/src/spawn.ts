@@ -8,10 +8,17 @@ export interface SpawnOptions {
   /** 0 (the default) lets the server pick a free port. */
   port?: number;
   host?: string;
+  /** The owner (`default` unless named). */
   user?: string;
+  /** The owner's password (passed in the environment, not on the command line); required unless `insecure`. */
   password?: string;
+  /** Development only: an owner without a password (cli.ts `--insecure`). */
+  insecure?: boolean;
   /** More users beside the owner, with their grants (passed in the environment, not on the command line). */
   users?: EmbeddedUsers;
+  /** Host names besides loopback (`--allowed-hosts`) and browser tools' origins (`--allow-origin`). */
+  allowedHosts?: readonly string[];
+  allowedOrigins?: readonly string[];
   /** Where the server's output goes; without it, only its last lines are kept for error messages. */
   logFile?: string;
   /** How long to wait for `/ping` to answer. */
@@ -54,6 +61,11 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
   ];
   if (options.host) args.push("--host", options.host);
   if (options.user) args.push("--user", options.user);
+  if (options.insecure) args.push("--insecure");
+  if (options.allowedHosts?.length) args.push("--allowed-hosts", options.allowedHosts.join(","));
+  if (options.allowedOrigins?.length) args.push("--allow-origin", options.allowedOrigins.join(","));
+  // The caller's own ClickHouse credentials (a client's settings) must not become the owner's.
+  const { CLICKHOUSE_USER: _u, CLICKHOUSE_PASSWORD: _p, ...inherited } = process.env;
   // The runtime flag lifts Bun's 16 KiB request-header limit to what ClickHouse accepts (limits.ts).
   const proc = Bun.spawn([process.execPath, ...BUN_RUNTIME_ARGS, ...args], {
     stdin: "ignore",
@@ -62,8 +74,11 @@ export async function spawnEmbeddedClickHouse(options: SpawnOptions): Promise<Em
     detached: options.detached ?? false,
     // Not on the command line, where `ps` would show it.
     env: {
-      ...process.env,
+      ...inherited,
       CLICKHOUSE_EMBEDDED_PASSWORD: options.password ?? "",
+      CLICKHOUSE_EMBEDDED_INSECURE: "",
+      CLICKHOUSE_EMBEDDED_ALLOWED_HOSTS: "",
+      CLICKHOUSE_EMBEDDED_ALLOWED_ORIGINS: "",
       CLICKHOUSE_EMBEDDED_USERS: options.users ? JSON.stringify(options.users) : "",
     },
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,11 @@ import { type EmbeddedClickHouse, spawnEmbeddedClickHouse } from "./spawn.ts";
 
 export interface TestClickHouse {
   url: string;
+  /** The owner's credentials (a password made for this server unless the test gave one). */
+  user: string;
+  password: string;
+  /** CLICKHOUSE_URL / _USER / _PASSWORD / _DATABASE for a service process on this server as its owner. */
+  env(): Record<string, string>;
   /** A database of this test file's own, created empty. */
   database: string;
   /** A client whose unqualified names resolve in `database`. */
@@ -29,17 +35,20 @@ export interface TestClickHouse {
  * `const ch = await startTestClickHouse()` in `beforeAll`, `await ch.stop()` in `afterAll`.
  */
 export async function startTestClickHouse(
-  options: { user?: string; password?: string; users?: EmbeddedUsers } = {},
+  given: { user?: string; password?: string; users?: EmbeddedUsers } = {},
 ): Promise<TestClickHouse> {
   const dataDir = mkdtempSync(join(tmpdir(), "adpipe-ch-test-"));
+  // Tests run the server as adpipe does: every caller authenticates, the owner too.
+  const options = { ...given, password: given.password ?? randomBytes(16).toString("hex") };
+  const user = options.user ?? "default";
   let server = await spawnEmbeddedClickHouse({ dataDir, ...options });
   const database = uniqueName("adpipe_test");
   const clients: ClickHouseClient[] = [];
   const connect = (db?: string) => {
     const client = createClickHouse({
       url: server.url,
-      user: options.user ?? "default",
-      password: options.password ?? "",
+      user,
+      password: options.password,
       database: db,
     });
     clients.push(client);
@@ -49,6 +58,14 @@ export async function startTestClickHouse(
   const client = connect(database);
   return {
     url: server.url,
+    user,
+    password: options.password,
+    env: () => ({
+      CLICKHOUSE_URL: server.url,
+      CLICKHOUSE_USER: user,
+      CLICKHOUSE_PASSWORD: options.password,
+      CLICKHOUSE_DATABASE: database,
+    }),
     database,
     client,
     dataDir,
