@@ -10,7 +10,6 @@
  * `--ramp` (or BENCH_RAMP=1) steps the rate up and reports the highest whose p95 stays <= 1 s.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
 import { connectNats, deleteStreams } from "@adpipe/shared/nats";
@@ -246,6 +245,14 @@ async function stageReport(w: World, cpuBefore: Map<string, number>, seconds: nu
   console.log(
     `reporter statements, mean of ${n} sampled rebuilds: ${[...sums].map(([k, v]) => `${k} ${(v / n).toFixed(0)} ms`).join(", ")}`,
   );
+  const parts = (await (
+    await w.chs.client.query({
+      query: `SELECT table, count() AS n FROM system.parts WHERE active AND database = currentDatabase()
+              GROUP BY table HAVING n > 1 ORDER BY n DESC LIMIT 8`,
+      format: "JSONEachRow",
+    })
+  ).json()) as { table: string; n: string }[];
+  console.log(`active parts at the end: ${parts.map((p) => `${p.table} ${p.n}`).join(", ")}`);
   console.log(`loader peak RSS ${(await peakRssMb(loader.pid)).toFixed(0)} MB (target <= 256 MB)`);
 }
 
