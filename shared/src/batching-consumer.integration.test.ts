@@ -59,14 +59,12 @@ async function consumerFor(name: string, options: { coalesceMs: number; maxBatch
   return { helper, batches, publish, naks: () => naks };
 }
 
-test("a burst within coalesceMs is handed over as one batch, once the oldest is coalesceMs old", async () => {
+// When a batch is due (the oldest delivery coalesceMs old) is msUntilDue's, tested without a server.
+test("a burst within coalesceMs is handed over as one batch", async () => {
   const c = await consumerFor("burst", { coalesceMs: 300 });
-  const sent = Date.now();
   await c.publish("a", "b", "c");
   const [batch] = await waitFor(() => c.batches.length > 0 && c.batches, { what: "a batch" });
   expect(batch?.items.map((i) => i.value)).toEqual(["a", "b", "c"]);
-  expect((batch?.at ?? 0) - (batch?.items[0]?.arrivedAt ?? 0)).toBeGreaterThanOrEqual(299);
-  expect((batch?.at ?? 0) - sent).toBeLessThan(5000);
   await c.helper.stop();
   expect(c.batches).toHaveLength(1);
 });

@@ -177,20 +177,19 @@ describe("dashboard", () => {
   });
 
   test("/dashboard/api/pipeline: services that are down show as down, ClickHouse counts still come", async () => {
-    const started = Date.now();
     const res = await w.app.request("/dashboard/api/pipeline");
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
-      services: { name: string; up: boolean; ready: boolean }[];
+      services: { name: string; up: boolean; ready: boolean; error: string | null }[];
       tables: { table: string; ch_rows: number | null; pg_rows: number | null }[];
       dead_letters: { error?: string };
     };
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(body.services.map((s) => [s.name, s.up])).toEqual([
-      ["generator", false],
-      ["extractor", false],
-      ["loader", false],
-      ["reporter", true],
+    // Down for the reason they are: nothing listens there (the call did not wait for anything).
+    expect(body.services.map((s) => [s.name, s.up, s.error])).toEqual([
+      ["generator", false, "connection refused"],
+      ["extractor", false, "connection refused"],
+      ["loader", false, "connection refused"],
+      ["reporter", true, null],
     ]);
     expect(body.tables.find((t) => t.table === "impressions")).toMatchObject({ ch_rows: 10, pg_rows: null });
     expect(body.dead_letters.error).toBeString();
