@@ -1,7 +1,8 @@
 /**
- * `bun run services/extractor/bench/rss-repeat.bench.ts`: extracts one 3-million-row impressions
- * table six times in one process (resync between runs) and prints peak RSS and heap per run, to
- * tell a leak (RSS climbing run after run) from garbage-collection noise. Drops what it creates.
+ * `bun run bench:extract-rss`: extracts one 3-million-row impressions table six times in one
+ * process (resync between runs) and prints peak RSS and heap per run, to tell a leak (RSS
+ * climbing run after run) from garbage-collection noise; the baseline is the first run (the ratio
+ * of the last run's peak to it). Drops what it creates.
  */
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
@@ -33,6 +34,7 @@ try {
   );
   await pool.query(`INSERT INTO impressions (campaign_id) SELECT 1 FROM generate_series(1, ${ROWS})`);
   await pool.query("ANALYZE impressions");
+  const peaks: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     await extractor.resync("impressions");
     let peak = 0;
@@ -42,11 +44,15 @@ try {
     const started = performance.now();
     await extractor.extract("impressions");
     clearInterval(timer);
+    peaks.push(peak);
     const { heapUsed } = process.memoryUsage();
     console.log(
       `run ${run + 1}: ${ROWS.toLocaleString()} rows in ${(performance.now() - started).toFixed(0)} ms, peak RSS ${mb(peak)}, heap ${mb(heapUsed)}`,
     );
   }
+  console.log(
+    `peak RSS, last run / first run: ${((peaks.at(-1) ?? 0) / (peaks[0] ?? 1)).toFixed(2)}x (a leak keeps climbing; noise stays near 1)`,
+  );
 } finally {
   await deleteStreams(jsm, namespace).catch(() => {});
   await nc.drain();
