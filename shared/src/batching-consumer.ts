@@ -207,6 +207,8 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
             fresh,
           });
           fresh = false;
+          // stop() during the pull's set-up found nothing to stop: end this one now.
+          if (stopping) current.stop();
           for await (const msg of current) {
             failures = 0;
             got++;

@@ -53,15 +53,17 @@ export async function fetchDeliveries(consumer: Consumer, request: PullRequest):
     async *[Symbol.asyncIterator]() {
       let count = 0;
       let bytesLeft = request.maxBytes;
-      for await (const msg of messages) {
-        count++;
-        bytesLeft -= deliveredBytes(msg);
-        yield msg;
-        // The server ends a request that delivered its count, or whose budget hit exactly zero.
-        if (count >= FETCH_BATCH || bytesLeft <= 0) {
-          messages.stop();
-          return;
+      try {
+        for await (const msg of messages) {
+          count++;
+          bytesLeft -= deliveredBytes(msg);
+          yield msg;
+          // The server ends a request that delivered its count, or whose budget hit exactly zero.
+          if (count >= FETCH_BATCH || bytesLeft <= 0) return;
         }
+      } finally {
+        // Also when the reader leaves early: the subscription goes now, not at the expiry.
+        messages.stop();
       }
     },
   };
