@@ -5,6 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { chromium, type Page } from "playwright-core";
 import {
   type Cleanups,
@@ -33,6 +34,9 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
 
   const { home, env } = await startEnvOnMachine("dash", cleanups);
+  // NATS as a fresh clone gets it: bun start's own nats-server with a user per service, so the
+  // page's live updates go through the reporter's real permissions (the machine's has none).
+  delete env.NATS_URL;
   const run = runStart(home, env);
   cleanups.push(() => stopAndRemove(run));
   const reporter = `http://127.0.0.1:${env.REPORTER_PORT}`;
@@ -143,6 +147,61 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
     () => seen,
   );
   expect(kpi.shown).toBe(kpi.api);
+
+  // Live: the page stays open (no reload, no filter change) while 5,000 impressions are written;
+  // its KPI tiles must come to PostgreSQL's own totals through the reports.updated stream alone.
+  await page.getByTestId("filter-campaign").selectOption("");
+  await page.getByTestId("filter-advertiser").selectOption("");
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  cleanups.push(() => db.end());
+  const pgTotals = async () => {
+    const { rows } = await db.query<{ impressions: string; clicks: string }>(
+      `SELECT (SELECT count(*) FROM impressions i JOIN campaign c ON c.id = i.campaign_id) AS impressions,
+              (SELECT count(*) FROM clicks k JOIN campaign c ON c.id = k.campaign_id) AS clicks`,
+    );
+    return { impressions: Number(rows[0]?.impressions), clicks: Number(rows[0]?.clicks) };
+  };
+  const tiles = async () => ({
+    impressions: await count(page, "kpi-impressions"),
+    clicks: await count(page, "kpi-clicks"),
+  });
+  const settled = await waitFor(
+    "the tiles to show PostgreSQL's totals before the write",
+    30_000,
+    async () => {
+      const [shown, truth] = [await tiles(), await pgTotals()];
+      return shown.impressions === truth.impressions && shown.clicks === truth.clicks ? truth : undefined;
+    },
+  );
+  // A mark on the page's global object: a reload would lose it.
+  await page.evaluate("globalThis.adpipeNoReload = true");
+  const written = await fetch(`${generator}/generate/impressions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ campaign_id: campaignId, count: 5000 }),
+  });
+  expect(written.status).toBe(201);
+  const writtenAt = performance.now();
+  const expected = await pgTotals();
+  expect(expected.impressions).toBe(settled.impressions + 5000);
+  let lastSeen = "";
+  await waitFor(
+    "the open page's KPI tiles to reach PostgreSQL's totals without a reload",
+    30_000,
+    async () => {
+      const shown = await tiles();
+      lastSeen = `tiles ${JSON.stringify(shown)}, PostgreSQL ${JSON.stringify(expected)}`;
+      return shown.impressions === expected.impressions && shown.clicks === expected.clicks
+        ? true
+        : undefined;
+    },
+    () => lastSeen,
+  );
+  console.log(
+    `live tiles: +5,000 impressions shown ${Math.round(performance.now() - writtenAt)} ms after the write`,
+  );
+  expect(await page.evaluate("globalThis.adpipeNoReload")).toBe(true);
 
   // Wait for the pipeline to settle, then click and watch PostgreSQL and ClickHouse counts rise.
   await page.getByTestId("pg-rows-impressions").filter({ hasText: /\d/ }).waitFor({ timeout: 20_000 });
