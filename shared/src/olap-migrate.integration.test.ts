@@ -40,6 +40,7 @@ describe("OLAP migrations", () => {
       "0006_seed_views",
       "0007_fact_buckets",
       "0008_fact_keys",
+      "0009_bid_history_and_cost",
     ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
@@ -60,6 +61,8 @@ describe("OLAP migrations", () => {
         "advertiser_campaigns_totals_report",
         "advertiser_current",
         "campaign",
+        "campaign_bids",
+        "campaign_bids_current",
         "campaign_current",
         "clicks",
         "clicks_buckets",
@@ -121,6 +124,7 @@ describe("OLAP migrations", () => {
         "0006_seed_views",
         "0007_fact_buckets",
         "0008_fact_keys",
+        "0009_bid_history_and_cost",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {

@@ -284,17 +284,22 @@ export function createReporter({
         reported: number;
         facts: number;
         counted: number;
+        unpriced: number;
       }>(queries["report-state"], {});
       const reportsEmpty = Number(state?.campaigns) > 0 && Number(state?.reported) === 0;
-      // A database migrated to 0007 has facts and reports but no bucket counts yet.
+      // A database migrated to 0007 has facts and reports but no bucket counts yet; one migrated
+      // to 0009 has click counts without their cost.
       const bucketsEmpty = Number(state?.facts) > 0 && Number(state?.counted) === 0;
-      if (reportsEmpty || bucketsEmpty) {
+      const unpriced = Number(state?.unpriced) > 0;
+      if (reportsEmpty || bucketsEmpty || unpriced) {
         const r = await full("start-up");
         logger.info(
-          reportsEmpty ? "reports were empty: full rebuild" : "bucket counts were empty: full rebuild",
-          {
-            durationMs: r.durationMs,
-          },
+          reportsEmpty
+            ? "reports were empty: full rebuild"
+            : bucketsEmpty
+              ? "bucket counts were empty: full rebuild"
+              : "clicks had no cost yet: full rebuild",
+          { durationMs: r.durationMs },
         );
       }
       const consumer = await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
