@@ -128,13 +128,17 @@ export function createReporter({
       const prev = watermarks[table];
       if (prev === undefined || wm > prev) watermarks[table] = wm;
     }
+    // A full rebuild lists no keys: it reports what the reports hold now, not 0.
+    const [held] = touched.full
+      ? await rebuilder.rows<{ campaigns: number; days: number }>(queries["report-counts"], {})
+      : [];
     const result: RebuildResult = {
       version: version.toString(),
       full: touched.full,
       reason,
       reports,
-      campaigns: touched.campaigns.size,
-      days: dayKeys(touched).size,
+      campaigns: held ? Number(held.campaigns) : touched.campaigns.size,
+      days: held ? Number(held.days) : dayKeys(touched).size,
       events,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       finishedAt: new Date().toISOString(),

@@ -27,6 +27,7 @@ const QUERIES = [
   "rebuild-totals",
   "max-version",
   "report-state",
+  "report-counts",
   "kpi-campaigns",
   "kpi-top",
   "kpi-daily-campaign",
