@@ -214,9 +214,12 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   await page.getByTestId("token-input").fill(token);
   await page.getByTestId("token-save").click();
   await page.getByTestId("generate-batch").click();
-  await waitFor("the message of the generated batch", 10_000, async () =>
-    (await text(page, "message")).startsWith("batch generated") ? true : undefined,
-  );
+  const message = await waitFor("the message of the generated batch", 30_000, async () => {
+    const m = await text(page, "message");
+    return m.startsWith("batch generated") ? m : undefined;
+  });
+  // "batch generated: 2 campaigns, …", not "batch generated failed: …".
+  expect(message).toMatch(/^batch generated: 2 campaigns, [\d,]+ impressions/);
   const after = await waitFor("PostgreSQL and ClickHouse counts to rise on the page", 30_000, async () => {
     const now = {
       pg: await count(page, "pg-rows-impressions"),

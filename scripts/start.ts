@@ -18,6 +18,7 @@ import { startNatsServer } from "./lib/nats-server.ts";
 import { requireFreePort, StartError } from "./lib/ports.ts";
 import { portVariable, SERVICES } from "./lib/services.ts";
 import { createStatus } from "./lib/status.ts";
+import { createStatusGate } from "./lib/status-gate.ts";
 import { createSupervisor } from "./lib/supervisor.ts";
 
 const port = (fallback: number) => settings.PORT.default(fallback);
@@ -38,6 +39,8 @@ function loadStartConfig() {
     ADPIPE_CLICKHOUSE_PORT: port(18123),
     SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
     STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
+    /** Without new figures, the status line is repeated only this often (it says the pipeline is alive). */
+    STATUS_IDLE_SECONDS: z.coerce.number().min(1).default(30),
     LOG_LEVEL: settings.LOG_LEVEL,
     ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
     ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,
@@ -298,9 +301,11 @@ async function main(): Promise<void> {
       extractorUrl: urls.extractor,
       loaderUrl: urls.loader,
     });
+    // Read every STATUS_INTERVAL_SECONDS, printed when the figures change or after STATUS_IDLE_SECONDS.
+    const gate = createStatusGate(config.STATUS_IDLE_SECONDS * 1000);
     const timer = setInterval(async () => {
       const line = await status.line();
-      if (!aborted.signal.aborted) say(line);
+      if (!aborted.signal.aborted && gate.shouldPrint(line)) say(line);
     }, config.STATUS_INTERVAL_SECONDS * 1000);
     cleanups.push({ name: "status timer", stop: async () => clearInterval(timer), quiet: true });
   };

@@ -1,5 +1,6 @@
 import type { PoolClient } from "@adpipe/shared/pg";
 import { createAdvertisers } from "./generate.ts";
+import { letters } from "./names.ts";
 
 // The realistic simulation: what an ad server's delivery looks like, written set-based (one
 // statement per step, whatever the number of campaigns). Flights started in the past and end in
@@ -35,8 +36,10 @@ const DAILY_SHARE_SQL = (x: string) =>
 
 /**
  * New campaigns for `advertiserIds`, `perAdvertiser` each: bid 0.30–2.50, a budget worth
- * 40–400 clicks, a flight that started 3–9 days before `now` and ends 3–20 days after it (a
- * short history keeps the first batch small: tens of thousands of impressions).
+ * 400–4,000 clicks, a flight that started 3–9 days before `now` and ends 3–20 days after it. The
+ * budget sets the traffic: at 400–4,000 clicks a campaign delivers several thousand impressions a
+ * day, so a dozen campaigns show new rows every 5 s step even in the quietest hour (about 08:00
+ * UTC, 0.4 x the mean); at a tenth of that a step at 06:00 delivered half an impression.
  */
 export async function createRealisticCampaigns(
   db: PoolClient,
@@ -47,7 +50,7 @@ export async function createRealisticCampaigns(
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n, b.bid,
-            round(b.bid * (40 + floor(random() * 360))::numeric, 2),
+            round(b.bid * (400 + floor(random() * 3600))::numeric, 2),
             ($3::timestamp)::date - (3 + floor(random() * 7))::int,
             ($3::timestamp)::date + (3 + floor(random() * 18))::int,
             a.id, $3::timestamp
@@ -152,6 +155,12 @@ export async function adjustCampaign(
 /** New advertisers with `campaigns` campaigns each, and their delivery history up to `now`. */
 export async function launchAdvertisers(db: PoolClient, advertisers: number, campaigns: number, now: Date) {
   const advertiserIds = await createAdvertisers(db, advertisers);
+  // Named after their id (Advertiser A is id 1, AA id 27): the original's names restart at A in
+  // every call, and a platform that grows step by step would show several "Advertiser A".
+  await db.query(
+    `UPDATE advertiser SET name = x.name FROM unnest($1::int[], $2::text[]) AS x(id, name) WHERE advertiser.id = x.id`,
+    [advertiserIds, advertiserIds.map((id) => `Advertiser ${letters(id)}`)],
+  );
   const campaignIds = await createRealisticCampaigns(db, advertiserIds, campaigns, now);
   const { impressions, clicks } = await deliver(db, now, null, campaignIds);
   return { advertiserIds, campaignIds, impressions, clicks };

@@ -37,6 +37,8 @@ export interface DashboardDeps {
 }
 
 const tags = ["dashboard"];
+/** How long a control (generate, simulation, replay) may take before it answers 502. */
+const CONTROL_TIMEOUT_MS = 60_000;
 
 /** A control the page triggers: the other service's answer, or its error with its status. */
 function forwarded(answer: Answer, service: string) {
@@ -58,9 +60,14 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
   const { clickhouse, queries, upstreams, timeoutMs } = deps;
   const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
     callService(base, path, timeoutMs, init);
-  // Controls forward the caller's token (the reporter's own check already accepted it).
+  // Controls forward the caller's token (the reporter's own check already accepted it). They do
+  // work (a realistic batch writes its history: seconds), so they wait longer than a health read.
   const control = (c: Context, base: string, path: string, body?: unknown) =>
-    call(base, path, { method: "POST", body, authorization: c.req.header("authorization") });
+    callService(base, path, Math.max(timeoutMs, CONTROL_TIMEOUT_MS), {
+      method: "POST",
+      body,
+      authorization: c.req.header("authorization"),
+    });
 
   app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
     c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
@@ -190,18 +197,31 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
   app.api.post(
     "/dashboard/api/generate-batch",
     {
-      summary: "Generate a batch (forwarded to the generator's POST /generate/batch)",
+      summary:
+        "Generate a batch: `realistic` (default; the generator's POST /simulate/seed: campaigns in flight with their history so far, within budget) or `original` (POST /generate/batch: the original tool's batch)",
       tags,
       body: z.object({
+        mode: z
+          .enum(["realistic", "original"], { message: "expected realistic or original" })
+          .default("realistic"),
         advertisers: z.number().int().min(1).max(100).default(1),
         campaigns: z.number().int().min(1).max(100).default(2),
         impressions: z.number().int().min(0).max(100_000).default(1000),
-        ctr: z.number().min(0).max(1).default(0.05),
+        ctr: z.number().min(0).max(1).default(0.02),
       }),
       responses: { 200: "the generator's answer", 502: "the generator is unreachable" },
     },
-    async (c, { body }) =>
-      c.json(forwarded(await control(c, upstreams.generator, "/generate/batch", body), "generator")),
+    async (c, { body }) => {
+      const { mode, ...batch } = body;
+      const answer =
+        mode === "realistic"
+          ? await control(c, upstreams.generator, "/simulate/seed", {
+              advertisers: batch.advertisers,
+              campaigns: batch.campaigns,
+            })
+          : await control(c, upstreams.generator, "/generate/batch", batch);
+      return c.json(forwarded(answer, "generator"));
+    },
   );
 
   app.api.post(

@@ -225,7 +225,10 @@ export function createReporter({
   function heal(): Promise<RebuildResult | null> {
     return exclusive(async () => {
       if (setAside.length > 0) return healSetAside();
-      const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT);
+      // A batch loaded while a long rebuild ran waits for its event behind that rebuild: give it
+      // a few rebuilds' time before calling its event lost (a start-up's first large load took 9 s).
+      const grace = Math.round(Math.max(healGraceMs, Math.min(60_000, 3 * (last?.durationMs ?? 0))));
+      const batches = await progress.unreported(grace, HEAL_BATCH_LIMIT);
       heals.runs++;
       heals.last_at = new Date().toISOString();
       heals.last_batches = batches.length;
