@@ -36,10 +36,11 @@ const DAILY_SHARE_SQL = (x: string) =>
 
 /**
  * New campaigns for `advertiserIds`, `perAdvertiser` each: bid 0.30–2.50, a budget worth
- * 400–4,000 clicks, a flight that started 3–9 days before `now` and ends 3–20 days after it. The
+ * 400–4,000 clicks, a flight that started 1–4 days before `now` and ends 3–20 days after it. The
  * budget sets the traffic: at 400–4,000 clicks a campaign delivers several thousand impressions a
  * day, so a dozen campaigns show new rows every 5 s step even in the quietest hour (about 08:00
- * UTC, 0.4 x the mean); at a tenth of that a step at 06:00 delivered half an impression.
+ * UTC, 0.4 x the mean); at a tenth of that a step at 06:00 delivered half an impression. The short
+ * history keeps the first batch to a few hundred thousand impressions.
  */
 export async function createRealisticCampaigns(
   db: PoolClient,
@@ -51,7 +52,7 @@ export async function createRealisticCampaigns(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n, b.bid,
             round(b.bid * (400 + floor(random() * 3600))::numeric, 2),
-            ($3::timestamp)::date - (3 + floor(random() * 7))::int,
+            ($3::timestamp)::date - (1 + floor(random() * 4))::int,
             ($3::timestamp)::date + (3 + floor(random() * 18))::int,
             a.id, $3::timestamp
      FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n,
