@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { subjects } from "@adpipe/shared/contract";
 import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
@@ -18,10 +18,24 @@ import { type Answer, callService } from "./upstream.ts";
 export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
 const ASSETS = {
   "app.js": "text/javascript",
+  "charts.js": "text/javascript",
+  "format.js": "text/javascript",
   "pacing.js": "text/javascript",
   "auth.js": "text/javascript",
   "verify.js": "text/javascript",
   "style.css": "text/css",
+} as const;
+
+/**
+ * The chart library, served from the reporter's own dependencies (package.json pins the versions):
+ * Chart.js and its annotation plugin, their browser builds as published on npm.
+ */
+const VENDOR = {
+  "chart.umd.min.js": join(dirname(Bun.resolveSync("chart.js", import.meta.dir)), "chart.umd.min.js"),
+  "chartjs-plugin-annotation.min.js": join(
+    dirname(Bun.resolveSync("chartjs-plugin-annotation", import.meta.dir)),
+    "chartjs-plugin-annotation.min.js",
+  ),
 } as const;
 
 export interface DashboardDeps {
@@ -84,6 +98,21 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
     async (c, { params }) =>
       c.body(await Bun.file(join(dashboardFolder, params.file)).text(), 200, {
         "content-type": `${ASSETS[params.file]}; charset=utf-8`,
+      }),
+  );
+
+  app.api.get(
+    "/dashboard/vendor/:file",
+    {
+      summary: "The chart library (Chart.js and its annotation plugin, from npm)",
+      tags,
+      params: z.object({ file: z.enum(Object.keys(VENDOR) as [keyof typeof VENDOR]) }),
+      produces: ["text/javascript"],
+    },
+    async (c, { params }) =>
+      c.body(await Bun.file(VENDOR[params.file]).text(), 200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=86400",
       }),
   );
 
