@@ -12,6 +12,13 @@ import { letters } from "./names.ts";
 // Per-campaign constants come from a hash of the campaign id, so they survive restarts without a
 // schema change: CTR 0.5–3 %, delivery factor 0.6–1.25.
 
+/**
+ * The highest bid campaign `c` ever had (its history, PostgreSQL migration 0010; its bid when the
+ * history is empty): what a past click cost at most, so delivery and budget cuts keep the cost of
+ * the clicks (at the bid in force when they happened) within budget, not only the re-priced spend.
+ */
+const MAX_BID_SQL = "greatest(c.bid, (SELECT max(h.bid) FROM campaign_bids h WHERE h.campaign_id = c.id))";
+
 /** A timestamp PostgreSQL reads as `timestamp without time zone`, in UTC like the reports. */
 export const sqlTimestamp = (at: Date) => at.toISOString().replace("T", " ").replace("Z", "");
 
@@ -84,13 +91,16 @@ export async function deliver(
               greatest(c.start_date::timestamp, coalesce($2::timestamp, c.start_date::timestamp)) AS from_ts,
               least(c.budget, c.budget * ${FACTOR_SQL} * ${share}) / c.bid AS clicks_planned,
               (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks_done,
+              ${MAX_BID_SQL} AS max_bid,
               (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps_done
        FROM campaign c
        WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0 AND c.budget > 0
          AND ($3::int[] IS NULL OR c.id = ANY($3::int[]))
      ), due AS (
        SELECT id, from_ts,
-              greatest(floor(clicks_planned) - clicks_done, 0)::int AS new_clicks,
+              -- Within budget at the bids in force too: every click, past or new, costs at most max_bid.
+              greatest(least(floor(clicks_planned) - clicks_done,
+                             floor((budget - clicks_done * max_bid) / max_bid)), 0)::int AS new_clicks,
               greatest(floor(clicks_planned / ctr) - imps_done, floor(clicks_planned) - clicks_done, 0)::int AS new_imps
        FROM plan
      ), generated AS MATERIALIZED (
@@ -138,7 +148,7 @@ export async function adjustCampaign(
   const set =
     what === "bid"
       ? "bid = greatest(0.01, least(round(c.bid * $2::numeric, 2), floor(c.budget / (s.clicks + 1) * 100) / 100))"
-      : "budget = greatest(round(c.budget * $2::numeric, 2), c.bid * (s.clicks + 1))";
+      : `budget = greatest(round(c.budget * $2::numeric, 2), ${MAX_BID_SQL} * (s.clicks + 1))`;
   const { rows } = await db.query<{ campaign_id: number; bid: string; budget: string }>(
     `WITH pick AS (
        SELECT c.id, (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks
