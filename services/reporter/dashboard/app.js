@@ -120,7 +120,11 @@ function renderTables(tables) {
           el("span", {
             class: "muted",
             "data-testid": `throughput-${t.table}`,
-            text: last === undefined ? " measuring…" : ` ${fmt(Math.round(last))} rows/s`,
+            // A trickle (the simulation's few rows a second) keeps a decimal, so it does not read as 0.
+            text:
+              last === undefined
+                ? " measuring…"
+                : ` ${last < 10 ? last.toFixed(1) : fmt(Math.round(last))} rows/s`,
           }),
         ),
       );
