@@ -152,3 +152,34 @@ async function deliveryStops(pool: Pool) {
   await realistic.step();
   expect(await count(b)).toEqual(afterFlight as { i: number; k: number });
 }
+
+test("at 06:00 UTC, bun start's first batch then one minute of 5 s steps: visible traffic, nothing over budget or outside its flight", async () => {
+  const own = await createTestDatabase();
+  const pool = createPool({ connectionString: own.url, max: 2 });
+  try {
+    // The quiet end of the daily curve (0.4-0.5 x the mean around 06:00-08:00 UTC).
+    let clock = Date.parse("2026-12-08T06:00:00Z");
+    const realistic = createRealisticStep({ pool, now: () => new Date(clock) });
+    await realistic.seed(3, 4);
+    const steps: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      clock += 5_000;
+      const { result } = await realistic.step();
+      steps.push(Number(result.impressions));
+    }
+    // Traffic a newcomer sees in nearly every step of the first minute (budgets worth 40–400
+    // clicks gave 0 to 4 steps of 12 with any impression at this hour; these, 12 of 12 in 5 runs).
+    expect(steps.filter((n) => n > 0).length).toBeGreaterThanOrEqual(10);
+    const { rows } = await pool.query<{ over: number; outside: number }>(
+      `SELECT count(*) FILTER (WHERE c.bid * (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) > c.budget)::int AS over,
+              (SELECT count(*) FROM impressions i JOIN campaign c2 ON c2.id = i.campaign_id
+               WHERE i.created_at < c2.start_date OR i.created_at >= c2.end_date + 1)::int AS outside
+       FROM campaign c`,
+    );
+    expect(rows[0]).toEqual({ over: 0, outside: 0 });
+    console.log(`06:00 UTC, impressions per 5 s step over the first minute: ${steps.join(", ")}`);
+  } finally {
+    await pool.end();
+    await own.drop();
+  }
+});
