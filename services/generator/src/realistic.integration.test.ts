@@ -126,7 +126,14 @@ test("delivery stops at the budget and after the flight", async () => {
 
 async function deliveryStops(pool: Pool) {
   let clock = Date.parse("2026-12-01T12:00:00Z");
-  const realistic = createRealisticStep({ pool, now: () => new Date(clock), adjustChance: 0 });
+  // Delivery alone: no bid or budget change, no new advertiser (each would bring days of history).
+  const realistic = createRealisticStep({
+    pool,
+    now: () => new Date(clock),
+    adjustChance: 0,
+    minDeliverable: 0,
+    launchChance: 0,
+  });
   const { campaignIds } = await realistic.seed(1, 2);
   const [a, b] = campaignIds as [number, number];
   // One campaign has spent its budget; the other's flight ended yesterday.
