@@ -106,7 +106,7 @@ test("SIGKILL of the delta stream's leader under load: no delta lost, every tabl
 
     // Everything written (the load has stopped) must arrive, exactly: the four tables row for
     // row and every KPI the reporter serves, against PostgreSQL.
-    const truth = { pool: w.pool, get: w.get, clickhouse: w.chs.client };
+    const truth = { pool: w.pool, get: w.get, clickhouse: w.chs.client, now: w.now };
     await waitFor(
       async () => {
         await w.idle();

@@ -138,8 +138,8 @@ const byTable = (e: VerifyCompletedEvent) => Object.fromEntries(e.tables.map((t)
 
 test("a clean pipeline verifies clean", async () => {
   const e = await verifier.verify();
-  expect(e.tables.map((t) => t.error ?? "")).toEqual(["", "", "", ""]);
-  expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0]);
+  expect(e.tables.map((t) => t.error ?? "")).toEqual(["", "", "", "", ""]);
+  expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0, 0]);
   expect(byTable(e).impressions?.rowsChecked).toBe(3000);
   expect(e.reports?.driftFound).toBe(0);
   expect(e.clean).toBe(true);
@@ -177,6 +177,10 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
   await command(
     `INSERT INTO clicks (id, campaign_id, created_at, _version, _xid) SELECT id, assumeNotNull(campaign_id) % 4 + 1, created_at, _version + 1, _xid FROM clicks WHERE id = 3`,
   );
+  // The bid history is replicated and verified like the rest: a bid ClickHouse holds wrongly.
+  await command(
+    "INSERT INTO campaign_bids (id, campaign_id, bid, valid_from, _version, _xid) SELECT id, campaign_id, bid + 1, valid_from, _version + 1, _xid FROM campaign_bids WHERE id = 1",
+  );
   const e = await verifier.verify();
   if (process.env.TEST_VERBOSE) console.log(JSON.stringify(e, null, 1));
   // The whole outcome in one comparison: a failure shows every table's figures and errors.
@@ -194,6 +198,7 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
       },
       // The click shown under another campaign: a tombstone there, then PostgreSQL's row.
       { table: "clicks", driftFound: 1, sampleIds: [3], rowsRepaired: 2, clean: true, error: null },
+      { table: "campaign_bids", driftFound: 1, sampleIds: [1], rowsRepaired: 1, clean: true, error: null },
     ],
     reports: { clean: true, error: null },
     clean: true,
@@ -205,6 +210,7 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     ["campaign", 0, 0],
     ["impressions", 0, 0],
     ["clicks", 0, 0],
+    ["campaign_bids", 0, 0],
   ]);
   expect(again.reports?.driftFound).toBe(0);
   expect(again.clean).toBe(true);
@@ -286,7 +292,7 @@ test("report rows altered in ClickHouse are rebuilt by the reporter on the verif
   );
 
   const e = await verifier.verify();
-  expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0]);
+  expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0, 0]);
   // Campaign 3's day (daily report), campaign 2's totals.
   expect(e.reports?.driftFound).toBe(2);
   expect(e.reports?.campaignsRebuilt).toBe(2);
@@ -314,7 +320,7 @@ test("on demand over NATS (<ns>.verify.run), and the dashboard's badge reads the
     const reply = await world.nc.request(subjects(world.namespace).verifyRun, "", { timeout: 120_000 });
     const e = reply.json<VerifyCompletedEvent>();
     expect(e.clean).toBe(true);
-    expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0]);
+    expect(e.tables.map((t) => t.driftFound)).toEqual([0, 0, 0, 0, 0]);
 
     const reporterApp = createServiceApp({ service: "reporter", logger: testLogger });
     addVerifyBadgeRoute(reporterApp, `http://127.0.0.1:${server.port}`, 5000);

@@ -22,6 +22,7 @@ import { requireFreePort, StartError } from "./lib/ports.ts";
 import { portVariable, SERVICES, serviceEnv } from "./lib/services.ts";
 import { loadStartConfig } from "./lib/start-config.ts";
 import { createStatus } from "./lib/status.ts";
+import { createStatusGate } from "./lib/status-gate.ts";
 import { createSupervisor } from "./lib/supervisor.ts";
 
 const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
@@ -307,9 +308,11 @@ async function main(): Promise<void> {
       extractorUrl: urls.extractor,
       loaderUrl: urls.loader,
     });
+    // Read every STATUS_INTERVAL_SECONDS, printed when the figures change or after STATUS_IDLE_SECONDS.
+    const gate = createStatusGate(config.STATUS_IDLE_SECONDS * 1000);
     const timer = setInterval(async () => {
       const line = await status.line();
-      if (!aborted.signal.aborted) say(line);
+      if (!aborted.signal.aborted && gate.shouldPrint(line)) say(line);
     }, config.STATUS_INTERVAL_SECONDS * 1000);
     cleanups.push({ name: "status timer", stop: async () => clearInterval(timer), quiet: true });
   };

@@ -51,6 +51,10 @@ const ROW: Record<TableName, { pg: string; ch: string }> = {
   },
   impressions: fact,
   clicks: fact,
+  campaign_bids: {
+    pg: pgText(["campaign_id", "bid", pgMicros("valid_from")]),
+    ch: chText(["campaign_id", "toDecimalString(bid, 2)", chMicros("valid_from")]),
+  },
 };
 
 /** Per bucket: count, sum of ids, and sum of the first 4 bytes of each row text's MD5. */

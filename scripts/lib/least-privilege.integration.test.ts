@@ -121,3 +121,39 @@ async function refusal(call: Promise<unknown>): Promise<string> {
     },
   );
 }
+
+test("NATS users: the reporter's user hears reports.updated (the dashboard's live updates), not the deltas", async () => {
+  const namespace = uniqueName("perm");
+  const dir = mkdtempSync(join(tmpdir(), "adpipe-nats-perms-reporter-"));
+  const users = natsUsersConfig(dir, namespace);
+  const [client, monitor] = (await freePorts(2)) as [number, number];
+  const own = await startNatsServer(dir, client, monitor, users.file);
+  try {
+    const env = users.env.reporter as { NATS_USER: string; NATS_PASSWORD: string };
+    const reporter = await connectNats({ url: own.url, user: env.NATS_USER, pass: env.NATS_PASSWORD });
+    connections.push(reporter);
+    const errors: string[] = [];
+    (async () => {
+      for await (const s of reporter.status()) {
+        const context = (s as { permissionContext?: { operation: string; subject: string } })
+          .permissionContext;
+        if (s.type === "error") errors.push(`${s.data} ${context?.operation} ${context?.subject}`);
+      }
+    })().catch(() => {});
+    const updates = reporter.subscribe(subjectsOf(namespace).reportsUpdated, { max: 1 });
+    const deltas = reporter.subscribe(subjectsOf(namespace).deltaAll);
+    await reporter.flush();
+    reporter.publish(subjectsOf(namespace).reportsUpdated, new TextEncoder().encode("{}"));
+    for await (const m of updates) expect(new TextDecoder().decode(m.data)).toBe("{}");
+    const violation = await waitFor(
+      async () => errors.find((e) => e.startsWith("PERMISSIONS_VIOLATION subscription")),
+      { what: "the server's refusal of the reporter's subscription to the deltas" },
+    );
+    expect(violation).toContain(subjectsOf(namespace).deltaAll);
+    expect(errors.filter((e) => e.includes("reports.updated"))).toEqual([]);
+    deltas.unsubscribe();
+  } finally {
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);

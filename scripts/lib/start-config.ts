@@ -23,6 +23,8 @@ export function loadStartConfig() {
     ADPIPE_CLICKHOUSE_PORT: port(18123),
     SIMULATE_INTERVAL_SECONDS: z.coerce.number().min(1).default(5),
     STATUS_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(5),
+    /** Without new figures, the status line is repeated only this often (it says the pipeline is alive). */
+    STATUS_IDLE_SECONDS: z.coerce.number().min(1).default(30),
     LOG_LEVEL: settings.LOG_LEVEL,
     ADPIPE_API_TOKEN: settings.ADPIPE_API_TOKEN,
     ADPIPE_READ_TOKEN: settings.ADPIPE_READ_TOKEN,

@@ -6,7 +6,11 @@
  * when a consumer would have to change.
  */
 
-export const TABLES = ["advertiser", "campaign", "impressions", "clicks"] as const;
+/**
+ * The replicated PostgreSQL tables. `campaign_bids` (every bid a campaign had, written by
+ * PostgreSQL's triggers) is last: the extractor's advisory lock key is a table's position here.
+ */
+export const TABLES = ["advertiser", "campaign", "impressions", "clicks", "campaign_bids"] as const;
 export type TableName = (typeof TABLES)[number];
 export const isTableName = (value: string): value is TableName =>
   (TABLES as readonly string[]).includes(value);
@@ -51,6 +55,7 @@ export const UPSERT_COLUMNS: Record<TableName, readonly string[]> = {
   ],
   impressions: ["id", "campaign_id", "created_at", "_version", "_xid"],
   clicks: ["id", "campaign_id", "created_at", "_version", "_xid"],
+  campaign_bids: ["id", "campaign_id", "bid", "valid_from", "_version", "_xid"],
 };
 /** A tombstone's columns before PostgreSQL migration 0008, still valid for every table. */
 export const BARE_DELETE_COLUMNS = ["id", "_version", "_xid", "_deleted"] as const;
@@ -66,6 +71,7 @@ export const DELETE_COLUMNS: Record<TableName, readonly string[]> = {
   campaign: BARE_DELETE_COLUMNS,
   impressions: FACT_DELETE_COLUMNS,
   clicks: FACT_DELETE_COLUMNS,
+  campaign_bids: BARE_DELETE_COLUMNS,
 };
 export const TRUNCATE_COLUMNS = ["table_name", "_version", "_xid"] as const;
 

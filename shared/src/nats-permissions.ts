@@ -83,7 +83,9 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
         s.reporterDlq("*"), // loaded events it could not process, set aside
         `${namespace}.extract.run`,
       ],
-      subscribe: ["_INBOX.>", s.reportsRebuild],
+      // reports.updated: the dashboard's live stream relays it to open pages (any reporter's
+      // rebuild, not only this process's); the one subject it listens to beyond its requests.
+      subscribe: ["_INBOX.>", s.reportsRebuild, s.reportsUpdated],
     },
     provisioner: {
       publish: [

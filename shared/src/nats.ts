@@ -12,6 +12,7 @@ import {
 } from "nats";
 import { streams, subjects } from "./contract.ts";
 import type { Logger } from "./logger.ts";
+import { createNatsStatusLog, type NatsStatusLike } from "./nats-status.ts";
 
 export interface ConnectNatsOptions {
   /** One server URL, or several separated by commas (the servers of one cluster). */
@@ -28,7 +29,7 @@ export interface ConnectNatsOptions {
 
 /**
  * Connects and keeps reconnecting for as long as the process lives: a NATS restart must not take
- * a service down, and `/ready` reports the gap meanwhile. Status changes are logged once each.
+ * a service down, and `/ready` reports the gap meanwhile. Status changes are logged (nats-status.ts).
  */
 export async function connectNats({ url, name, logger, timeoutMs = 5000, user, pass }: ConnectNatsOptions) {
   const nc = await connect({
@@ -40,11 +41,9 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000, user, p
     reconnectTimeWait: 1000,
   });
   if (logger) {
+    const log = createNatsStatusLog(logger);
     (async () => {
-      for await (const status of nc.status()) {
-        if (status.type === "pingTimer") continue;
-        logger.info("NATS connection status", { status: status.type, data: String(status.data) });
-      }
+      for await (const status of nc.status()) log(status as NatsStatusLike);
     })().catch(() => {});
   }
   return nc;

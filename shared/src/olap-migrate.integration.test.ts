@@ -40,6 +40,7 @@ describe("OLAP migrations", () => {
       "0006_seed_views",
       "0007_fact_buckets",
       "0008_fact_keys",
+      "0009_bid_history_and_cost",
       "0010_progress_time_indexes",
     ]);
     expect(
@@ -61,6 +62,8 @@ describe("OLAP migrations", () => {
         "advertiser_campaigns_totals_report",
         "advertiser_current",
         "campaign",
+        "campaign_bids",
+        "campaign_bids_current",
         "campaign_current",
         "clicks",
         "clicks_buckets",
@@ -122,6 +125,7 @@ describe("OLAP migrations", () => {
         "0006_seed_views",
         "0007_fact_buckets",
         "0008_fact_keys",
+        "0009_bid_history_and_cost",
         "0010_progress_time_indexes",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));

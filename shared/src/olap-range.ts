@@ -16,6 +16,7 @@ const TEMPORAL: Record<string, "timestamp" | "date"> = {
   updated_at: "timestamp",
   start_date: "date",
   end_date: "date",
+  valid_from: "timestamp",
 };
 
 /** A SQL expression for PostgreSQL: `expr` mapped into ClickHouse's range (NULL stays NULL). */

@@ -94,7 +94,7 @@ describe("HTTP", () => {
     };
     expect(body.error.code).toBe("extract_failed");
     expect(body.error.message).toContain("impressions:");
-    expect(body.results.map((r) => r.status)).toEqual(["failed", "failed", "failed", "failed"]);
+    expect(body.results.map((r) => r.status)).toEqual(["failed", "failed", "failed", "failed", "failed"]);
     await deadPool.end();
   });
 
@@ -103,7 +103,13 @@ describe("HTTP", () => {
     const all = await post("/extract", {});
     expect(all.status).toBe(200);
     const { results } = (await all.json()) as { results: { table: string; status: string }[] };
-    expect(results.map((r) => r.table)).toEqual(["advertiser", "campaign", "impressions", "clicks"]);
+    expect(results.map((r) => r.table)).toEqual([
+      "advertiser",
+      "campaign",
+      "impressions",
+      "clicks",
+      "campaign_bids",
+    ]);
     expect(results.find((r) => r.table === "impressions")?.status).toBe("published");
 
     const one = await post("/extract", { table: "campaign" });
@@ -141,6 +147,7 @@ describe("HTTP", () => {
       "campaign",
       "impressions",
       "clicks",
+      "campaign_bids",
     ]);
     expect(BigInt(before.watermarks.find((w) => w.table === "impressions")?.xid ?? "0")).toBeGreaterThan(0n);
 
@@ -168,7 +175,13 @@ describe("NATS request subject", () => {
           error?: { code: string; message: string };
         }>();
       const all = await ask({});
-      expect(all.results?.map((r) => r.table)).toEqual(["advertiser", "campaign", "impressions", "clicks"]);
+      expect(all.results?.map((r) => r.table)).toEqual([
+        "advertiser",
+        "campaign",
+        "impressions",
+        "clicks",
+        "campaign_bids",
+      ]);
       expect((await ask({ table: "clicks" })).results).toEqual([
         expect.objectContaining({ table: "clicks" }),
       ]);

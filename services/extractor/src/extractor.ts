@@ -75,9 +75,13 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
   let blocker: Blocker | null = null;
   async function checkBlocker(): Promise<void> {
     try {
-      const found = await findBlocker(pool, config.EXTRACT_BLOCKER_AFTER_MS ?? 5000);
+      const found = await findBlocker(pool, config.EXTRACT_BLOCKER_AFTER_MS ?? 30_000);
+      // Once per transaction, with what to do about it.
       if (found && found.xid !== blocker?.xid)
-        logger.warn("an open transaction holds the windows back", { ...found });
+        logger.warn("an open transaction holds the windows back", {
+          ...found,
+          todo: `no change after it is extracted until it ends: commit or roll it back, or end it with SELECT pg_terminate_backend(${found.pid})`,
+        });
       blocker = found;
     } catch {
       // PostgreSQL is away: the cycle's own failure says so; keep the last answer.

@@ -133,6 +133,7 @@ export function createApp({
         campaigns: s.campaigns,
         impressions: s.impressions,
         clicks: s.clicks,
+        campaign_bids: s.campaign_bids,
         // A fraction (0.05 = 5 %), like the KPI API; the CLI's `stats` prints the original's percent.
         ctr: s.impressions > 0 ? s.clicks / s.impressions : null,
         campaign_details: s.campaignDetails.map((d) => ({

@@ -11,6 +11,10 @@ export interface RealisticStepOptions {
   now?: () => Date;
   /** Chance per step of a bid or budget change on one campaign. */
   adjustChance?: number;
+  /** Below this many deliverable campaigns a new advertiser signs up (a test of delivery alone: 0). */
+  minDeliverable?: number;
+  /** Chance per step of a new advertiser anyway. */
+  launchChance?: number;
 }
 
 /**
@@ -23,6 +27,8 @@ export function createRealisticStep({
   random = Math.random,
   now = () => new Date(),
   adjustChance = 0.1,
+  minDeliverable = MIN_DELIVERABLE,
+  launchChance = 0.01,
 }: RealisticStepOptions) {
   let last: Date | null = null;
   const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
@@ -36,7 +42,7 @@ export function createRealisticStep({
       const since = last ?? new Date(at.getTime() - 60_000);
       return withTransaction(pool, async (db) => {
         const result: Record<string, unknown> = {};
-        if ((await countDeliverable(db, at)) < MIN_DELIVERABLE || random() < 0.01) {
+        if ((await countDeliverable(db, at)) < minDeliverable || random() < launchChance) {
           const launched = await launchAdvertisers(db, 1, between(2, 4), at);
           result.launched_campaign_ids = launched.campaignIds;
         }

@@ -60,11 +60,19 @@ test("after 120 simulated minutes: within budget, within flight, CTRs like real 
     end_date: string;
     impressions: number;
     clicks: number;
+    cost: number;
     outside: number;
   }>(
     `SELECT c.id, c.bid, c.budget, c.start_date, c.end_date,
             (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id)::int AS impressions,
             (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id)::int AS clicks,
+            -- cost: each click at the bid in force when it happened (the history's latest row at or
+            -- before it, else its first), as the reports price it.
+            (SELECT coalesce(sum(coalesce(
+               (SELECT h.bid FROM campaign_bids h WHERE h.campaign_id = k.campaign_id AND h.valid_from <= k.created_at
+                ORDER BY h.valid_from DESC, h.id DESC LIMIT 1),
+               (SELECT h.bid FROM campaign_bids h WHERE h.campaign_id = k.campaign_id ORDER BY h.valid_from, h.id DESC LIMIT 1),
+               c.bid)), 0)::float8 FROM clicks k WHERE k.campaign_id = c.id) AS cost,
             ((SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id
                 AND (i.created_at < c.start_date OR i.created_at >= c.end_date + 1 OR i.created_at > $1::timestamp))
            + (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id
@@ -80,6 +88,8 @@ test("after 120 simulated minutes: within budget, within flight, CTRs like real 
     const budget = Number(c.budget);
     const spend = bid * c.clicks; // the README's definition: clicks × bid
     expect({ id: c.id, over: spend > budget + bid }).toEqual({ id: c.id, over: false });
+    // At the bids in force too (bids changed along the way): never over budget.
+    expect({ id: c.id, costOver: c.cost > budget + 1e-9 }).toEqual({ id: c.id, costOver: false });
     expect({ id: c.id, outside: c.outside }).toEqual({ id: c.id, outside: 0 });
     // Flights started in the past and end in the future.
     expect(c.start_date < today && c.end_date > today).toBe(true);
@@ -102,8 +112,28 @@ test("after 120 simulated minutes: within budget, within flight, CTRs like real 
 });
 
 test("delivery stops at the budget and after the flight", async () => {
+  // A database of its own: the first test's campaigns would otherwise be delivered days of
+  // traffic when this test moves the clock.
+  const own = await createTestDatabase();
+  const pool = createPool({ connectionString: own.url, max: 2 });
+  try {
+    await deliveryStops(pool);
+  } finally {
+    await pool.end();
+    await own.drop();
+  }
+});
+
+async function deliveryStops(pool: Pool) {
   let clock = Date.parse("2026-12-01T12:00:00Z");
-  const realistic = createRealisticStep({ pool, now: () => new Date(clock), adjustChance: 0 });
+  // Delivery alone: no bid or budget change, no new advertiser (each would bring days of history).
+  const realistic = createRealisticStep({
+    pool,
+    now: () => new Date(clock),
+    adjustChance: 0,
+    minDeliverable: 0,
+    launchChance: 0,
+  });
   const { campaignIds } = await realistic.seed(1, 2);
   const [a, b] = campaignIds as [number, number];
   // One campaign has spent its budget; the other's flight ended yesterday.
@@ -128,4 +158,35 @@ test("delivery stops at the budget and after the flight", async () => {
   const afterFlight = await count(b);
   await realistic.step();
   expect(await count(b)).toEqual(afterFlight as { i: number; k: number });
+}
+
+test("at 06:00 UTC, bun start's first batch then one minute of 5 s steps: visible traffic, nothing over budget or outside its flight", async () => {
+  const own = await createTestDatabase();
+  const pool = createPool({ connectionString: own.url, max: 2 });
+  try {
+    // The quiet end of the daily curve (0.4-0.5 x the mean around 06:00-08:00 UTC).
+    let clock = Date.parse("2026-12-08T06:00:00Z");
+    const realistic = createRealisticStep({ pool, now: () => new Date(clock) });
+    await realistic.seed(3, 4);
+    const steps: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      clock += 5_000;
+      const { result } = await realistic.step();
+      steps.push(Number(result.impressions));
+    }
+    // Traffic a newcomer sees in nearly every step of the first minute (budgets worth 40–400
+    // clicks gave 0 to 4 steps of 12 with any impression at this hour; these, 12 of 12 in 5 runs).
+    expect(steps.filter((n) => n > 0).length).toBeGreaterThanOrEqual(10);
+    const { rows } = await pool.query<{ over: number; outside: number }>(
+      `SELECT count(*) FILTER (WHERE c.bid * (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) > c.budget)::int AS over,
+              (SELECT count(*) FROM impressions i JOIN campaign c2 ON c2.id = i.campaign_id
+               WHERE i.created_at < c2.start_date OR i.created_at >= c2.end_date + 1)::int AS outside
+       FROM campaign c`,
+    );
+    expect(rows[0]).toEqual({ over: 0, outside: 0 });
+    console.log(`06:00 UTC, impressions per 5 s step over the first minute: ${steps.join(", ")}`);
+  } finally {
+    await pool.end();
+    await own.drop();
+  }
 });

@@ -1,5 +1,6 @@
 import type { PoolClient } from "@adpipe/shared/pg";
 import { createAdvertisers } from "./generate.ts";
+import { letters } from "./names.ts";
 
 // The realistic simulation: what an ad server's delivery looks like, written set-based (one
 // statement per step, whatever the number of campaigns). Flights started in the past and end in
@@ -10,6 +11,13 @@ import { createAdvertisers } from "./generate.ts";
 //
 // Per-campaign constants come from a hash of the campaign id, so they survive restarts without a
 // schema change: CTR 0.5–3 %, delivery factor 0.6–1.25.
+
+/**
+ * The highest bid campaign `c` ever had (its history, PostgreSQL migration 0010; its bid when the
+ * history is empty): what a past click cost at most, so delivery and budget cuts keep the cost of
+ * the clicks (at the bid in force when they happened) within budget, not only the re-priced spend.
+ */
+const MAX_BID_SQL = "greatest(c.bid, (SELECT max(h.bid) FROM campaign_bids h WHERE h.campaign_id = c.id))";
 
 /** A timestamp PostgreSQL reads as `timestamp without time zone`, in UTC like the reports. */
 export const sqlTimestamp = (at: Date) => at.toISOString().replace("T", " ").replace("Z", "");
@@ -35,8 +43,11 @@ const DAILY_SHARE_SQL = (x: string) =>
 
 /**
  * New campaigns for `advertiserIds`, `perAdvertiser` each: bid 0.30–2.50, a budget worth
- * 40–400 clicks, a flight that started 3–9 days before `now` and ends 3–20 days after it (a
- * short history keeps the first batch small: tens of thousands of impressions).
+ * 400–4,000 clicks, a flight that started 1–4 days before `now` and ends 3–20 days after it. The
+ * budget sets the traffic: at 400–4,000 clicks a campaign delivers several thousand impressions a
+ * day, so a dozen campaigns show new rows every 5 s step even in the quietest hour (about 08:00
+ * UTC, 0.4 x the mean); at a tenth of that a step at 06:00 delivered half an impression. The short
+ * history keeps the first batch to a few hundred thousand impressions.
  */
 export async function createRealisticCampaigns(
   db: PoolClient,
@@ -47,8 +58,8 @@ export async function createRealisticCampaigns(
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n, b.bid,
-            round(b.bid * (40 + floor(random() * 360))::numeric, 2),
-            ($3::timestamp)::date - (3 + floor(random() * 7))::int,
+            round(b.bid * (400 + floor(random() * 3600))::numeric, 2),
+            ($3::timestamp)::date - (1 + floor(random() * 4))::int,
             ($3::timestamp)::date + (3 + floor(random() * 18))::int,
             a.id, $3::timestamp
      FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n,
@@ -80,13 +91,16 @@ export async function deliver(
               greatest(c.start_date::timestamp, coalesce($2::timestamp, c.start_date::timestamp)) AS from_ts,
               least(c.budget, c.budget * ${FACTOR_SQL} * ${share}) / c.bid AS clicks_planned,
               (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks_done,
+              ${MAX_BID_SQL} AS max_bid,
               (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps_done
        FROM campaign c
        WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0 AND c.budget > 0
          AND ($3::int[] IS NULL OR c.id = ANY($3::int[]))
      ), due AS (
        SELECT id, from_ts,
-              greatest(floor(clicks_planned) - clicks_done, 0)::int AS new_clicks,
+              -- Within budget at the bids in force too: every click, past or new, costs at most max_bid.
+              greatest(least(floor(clicks_planned) - clicks_done,
+                             floor((budget - clicks_done * max_bid) / max_bid)), 0)::int AS new_clicks,
               greatest(floor(clicks_planned / ctr) - imps_done, floor(clicks_planned) - clicks_done, 0)::int AS new_imps
        FROM plan
      ), generated AS MATERIALIZED (
@@ -134,7 +148,7 @@ export async function adjustCampaign(
   const set =
     what === "bid"
       ? "bid = greatest(0.01, least(round(c.bid * $2::numeric, 2), floor(c.budget / (s.clicks + 1) * 100) / 100))"
-      : "budget = greatest(round(c.budget * $2::numeric, 2), c.bid * (s.clicks + 1))";
+      : `budget = greatest(round(c.budget * $2::numeric, 2), ${MAX_BID_SQL} * (s.clicks + 1))`;
   const { rows } = await db.query<{ campaign_id: number; bid: string; budget: string }>(
     `WITH pick AS (
        SELECT c.id, (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks
@@ -152,6 +166,12 @@ export async function adjustCampaign(
 /** New advertisers with `campaigns` campaigns each, and their delivery history up to `now`. */
 export async function launchAdvertisers(db: PoolClient, advertisers: number, campaigns: number, now: Date) {
   const advertiserIds = await createAdvertisers(db, advertisers);
+  // Named after their id (Advertiser A is id 1, AA id 27): the original's names restart at A in
+  // every call, and a platform that grows step by step would show several "Advertiser A".
+  await db.query(
+    `UPDATE advertiser SET name = x.name FROM unnest($1::int[], $2::text[]) AS x(id, name) WHERE advertiser.id = x.id`,
+    [advertiserIds, advertiserIds.map((id) => `Advertiser ${letters(id)}`)],
+  );
   const campaignIds = await createRealisticCampaigns(db, advertiserIds, campaigns, now);
   const { impressions, clicks } = await deliver(db, now, null, campaignIds);
   return { advertiserIds, campaignIds, impressions, clicks };

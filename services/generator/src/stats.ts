@@ -14,6 +14,8 @@ export interface Stats {
   campaigns: number;
   impressions: number;
   clicks: number;
+  /** Rows of the bid history (PostgreSQL's triggers write one per new campaign or bid change). */
+  campaign_bids: number;
   /** Overall clicks / impressions × 100, or null with no impressions (the original printed none). */
   ctr: number | null;
   campaignDetails: CampaignStats[];
@@ -28,11 +30,13 @@ export async function readStats(pool: Pool): Promise<Stats> {
     campaigns: number;
     impressions: number;
     clicks: number;
+    campaign_bids: number;
   }>(
     `SELECT (SELECT count(*) FROM advertiser)::int AS advertisers,
             (SELECT count(*) FROM campaign)::int AS campaigns,
             (SELECT count(*) FROM impressions)::int AS impressions,
-            (SELECT count(*) FROM clicks)::int AS clicks`,
+            (SELECT count(*) FROM clicks)::int AS clicks,
+            (SELECT count(*) FROM campaign_bids)::int AS campaign_bids`,
   );
   const details = await pool.query<Omit<CampaignStats, "ctr">>(
     `SELECT c.id, c.name, a.name AS advertiser,
@@ -43,7 +47,13 @@ export async function readStats(pool: Pool): Promise<Stats> {
      LEFT JOIN (SELECT campaign_id, count(*) AS n FROM clicks GROUP BY campaign_id) k ON k.campaign_id = c.id
      ORDER BY c.id`,
   );
-  const totals = counts.rows[0] ?? { advertisers: 0, campaigns: 0, impressions: 0, clicks: 0 };
+  const totals = counts.rows[0] ?? {
+    advertisers: 0,
+    campaigns: 0,
+    impressions: 0,
+    clicks: 0,
+    campaign_bids: 0,
+  };
   return {
     ...totals,
     ctr: totals.impressions > 0 ? pct(totals.clicks, totals.impressions) : null,

@@ -1,5 +1,6 @@
-// The adpipe dashboard: vanilla JS, no build step, no CDN. It reads only the reporter (same
-// origin): /dashboard/api/pipeline for the pipeline's state, /kpis/* for the charts.
+// The adpipe dashboard: plain JavaScript, no build step, no CDN (charts.js draws with Chart.js,
+// served by the reporter). It reads only the reporter (same origin): /dashboard/api/pipeline for
+// the pipeline's state, /kpis/* for the charts.
 
 const POLL_MS = 2000;
 /** Throughput needs history: successive polls' ClickHouse counts, about the last five minutes. */
@@ -8,18 +9,11 @@ const history = [];
 const SVG = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
-const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
-const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(2)} %`);
-/** Money in the page's currency: `?currency=EUR` (ISO 4217) in the address, USD by default. */
-const CURRENCY = new URLSearchParams(location.search).get("currency")?.toUpperCase() || "USD";
-const moneyFormat = (() => {
-  try {
-    return new Intl.NumberFormat("en-US", { style: "currency", currency: CURRENCY });
-  } catch {
-    return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
-  }
-})();
-const money = (x) => (x === null || x === undefined ? "–" : moneyFormat.format(Number(x)));
+const F = window.adpipeFormat;
+const fmt = F.count;
+const pct = F.pct;
+const money = F.money;
+const { bars, daily: dailyChart, COLORS } = window.adpipeCharts;
 /** Throughput is averaged over this window: single polls are too jumpy to read. */
 const RATE_WINDOW_MS = 30_000;
 
@@ -123,7 +117,15 @@ function renderTables(tables) {
           "td",
           {},
           sparkline(rate),
-          el("span", { class: "muted", text: last === undefined ? "" : ` ${fmt(Math.round(last))} rows/s` }),
+          el("span", {
+            class: "muted",
+            "data-testid": `throughput-${t.table}`,
+            // A trickle (the simulation's few rows a second) keeps a decimal, so it does not read as 0.
+            text:
+              last === undefined
+                ? " measuring…"
+                : ` ${last < 10 ? last.toFixed(1) : fmt(Math.round(last))} rows/s`,
+          }),
         ),
       );
     }),
@@ -137,7 +139,7 @@ function renderTables(tables) {
         el("td", { class: "num", text: fmt(t.last_batch?.rows) }),
         el("td", { class: "num", text: fmt(t.last_batch?.batches) }),
         el("td", { class: "num", text: t.last_batch?.watermark ?? "–" }),
-        el("td", { text: t.last_batch ? new Date(t.last_batch.loadedAt).toLocaleTimeString() : "–" }),
+        el("td", { text: t.last_batch ? F.time(t.last_batch.loadedAt) : "–" }),
       ),
     ),
   );
@@ -192,7 +194,7 @@ function showPipeline(p) {
     : sim?.running
       ? `simulation running${sim.intervalSeconds ? ` every ${sim.intervalSeconds} s` : ""}`
       : "simulation stopped";
-  $("updated").textContent = `updated ${new Date(p.at).toLocaleTimeString()}`;
+  $("updated").textContent = `updated ${F.time(p.at)}`;
 }
 
 async function pollPipeline() {
@@ -232,7 +234,8 @@ function renderTotals(rows) {
     ["impressions", fmt(impressions), "kpi-impressions"],
     ["clicks", fmt(clicks), "kpi-clicks"],
     ["CTR", pct(impressions ? clicks / impressions : null), "kpi-ctr"],
-    ["spend", money(sum("spend")), "kpi-spend"],
+    ["cost", money(sum("cost")), "kpi-cost"],
+    ["spend (at current bids)", money(sum("spend")), "kpi-spend"],
     ["budget", money(sum("budget")), "kpi-budget"],
   ];
   // Campaign totals are lifetime figures; the date range narrows the daily chart only.
@@ -248,267 +251,6 @@ function renderTotals(rows) {
   );
 }
 
-/** Bars beyond this many would make the panel a scroll: the largest are shown, the rest counted. */
-const MAX_BARS = 20;
-
-/** Horizontal bars, one row per item: `series` are [key, colour, label] drawn side by side. */
-function barChart(container, allRows, series, { label, format, max: fixedMax, marker, clampAt } = {}) {
-  if (allRows.length === 0) {
-    container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
-    return;
-  }
-  const key = series[0][0];
-  const rows =
-    allRows.length > MAX_BARS
-      ? [...allRows].sort((a, b) => (Number(b[key]) || 0) - (Number(a[key]) || 0)).slice(0, MAX_BARS)
-      : allRows;
-  const rowH = 8 + 12 * series.length;
-  const left = 130;
-  // Drawn at the panel's own pixel width, so text keeps its size on any screen.
-  const width = Math.max(320, container.clientWidth || 600);
-  const right = 70;
-  const height = rows.length * rowH + 24;
-  const largest = Math.max(...rows.flatMap((r) => series.map(([k]) => Number(r[k]) || 0)), marker ?? 0, 1e-9);
-  // clampAt: a scale that stops there, so one runaway value does not squash the others.
-  const max = fixedMax ?? (clampAt ? Math.min(largest, clampAt) : largest);
-  const x = (v) => left + (Math.min(max, Math.max(0, v)) / max) * (width - left - right);
-  const svg = el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
-  rows.forEach((r, i) => {
-    const y = 4 + i * rowH;
-    svg.append(el("svg:text", { x: left - 6, y: y + rowH / 2 + 2, "text-anchor": "end", text: label(r) }));
-    series.forEach(([k, colour], j) => {
-      const v = Number(r[k]) || 0;
-      svg.append(
-        el(
-          "svg:rect",
-          {
-            x: left,
-            y: y + j * 12,
-            width: Math.max(1, x(v) - left),
-            height: 10,
-            fill: colour,
-            class: "bar",
-            "data-value": v,
-          },
-          el("svg:title", { text: `${label(r)}: ${format(v)}` }),
-        ),
-        el("svg:text", {
-          x: Math.min(x(v) + 4, width - right + 4),
-          y: y + j * 12 + 9,
-          class: v > max ? "clamped" : null,
-          text: v > max ? `${format(v)} ▸` : format(v),
-        }),
-      );
-    });
-  });
-  if (marker !== undefined) {
-    svg.append(
-      el("svg:line", {
-        x1: x(marker),
-        x2: x(marker),
-        y1: 0,
-        y2: height - 20,
-        stroke: "#c62828",
-        "stroke-dasharray": "4 3",
-      }),
-    );
-  }
-  // Gridlines at quarters of the scale, labelled.
-  for (let q = 0; q <= 4; q++) {
-    const v = (max * q) / 4;
-    svg.append(
-      el("svg:line", { x1: x(v), x2: x(v), y1: 0, y2: height - 20, class: q === 0 ? "axis" : "grid" }),
-      el("svg:text", {
-        x: x(v),
-        y: height - 4,
-        "text-anchor": q === 0 ? "start" : q === 4 ? "end" : "middle",
-        class: "tick",
-        text: q === 0 ? "0" : format(v),
-      }),
-    );
-  }
-  const legend = el(
-    "div",
-    { class: "legend" },
-    ...series.map(([, colour, name]) => el("span", {}, el("i", { style: `background:${colour}` }), name)),
-    rows.length < allRows.length
-      ? el("span", { text: `top ${rows.length} of ${allRows.length} by ${key}` })
-      : null,
-    largest > max ? el("span", { text: `scale stops at ${format(max)}; ▸ marks larger values` }) : null,
-  );
-  container.replaceChildren(svg, legend);
-}
-
-const DAY_MS = 86_400_000;
-const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
-
-/** A round scale maximum above `v` (1, 2 or 5 × a power of ten, in four steps). */
-function niceMax(v) {
-  if (v <= 0) return 4;
-  const raw = v / 4;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].find((m) => m * power >= raw) * power;
-  return Math.max(4, step * 4);
-}
-
-/**
- * Daily lines on a real time axis (UTC days, one slot per calendar day): a day without a row
- * shows as a hollow point at zero on a shaded slot, and today, still filling up, is marked.
- */
-function lineChart(container, rows, series, { from, to } = {}) {
-  if (rows.length === 0) {
-    container.replaceChildren(el("div", { class: "empty", text: "no data for this filter" }));
-    return;
-  }
-  const today = isoDay(Date.now());
-  const byDate = new Map(rows.map((r) => [r.date, r]));
-  const first = Date.parse(from || rows[0].date);
-  const lastRow = Date.parse(rows.at(-1).date);
-  const last = Math.max(
-    Date.parse(to || isoDay(Math.max(lastRow, Math.min(Date.now(), lastRow + 7 * DAY_MS)))),
-    first,
-  );
-  const days = [];
-  for (let t = first; t <= last; t += DAY_MS) days.push(isoDay(t));
-  const width = Math.max(320, container.clientWidth || 600);
-  const height = 260;
-  const pad = { l: 64, r: 64, t: 32, b: 40 };
-  const plotW = width - pad.l - pad.r;
-  const slot = plotW / days.length;
-  const xAt = (i) => pad.l + (i + 0.5) * slot;
-  const svg = el("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
-  const scales = series.map(([k]) => niceMax(Math.max(...rows.map((r) => Number(r[k]) || 0))));
-  const yAt = (v, max) => pad.t + (1 - v / max) * (height - pad.t - pad.b);
-
-  days.forEach((d, i) => {
-    if (!byDate.has(d))
-      svg.append(
-        el("svg:rect", {
-          x: pad.l + i * slot,
-          y: pad.t,
-          width: slot,
-          height: height - pad.t - pad.b,
-          class: "gap",
-        }),
-      );
-    if (d === today)
-      svg.append(
-        el(
-          "svg:rect",
-          {
-            x: pad.l + i * slot,
-            y: pad.t,
-            width: slot,
-            height: height - pad.t - pad.b,
-            class: "today",
-            "data-testid": "daily-today",
-          },
-          el("svg:title", { text: `${d}: today, partial (the day is not over)` }),
-        ),
-        el("svg:text", {
-          x: Math.min(xAt(i), width - pad.r - 40),
-          y: pad.t - 4,
-          "text-anchor": "middle",
-          class: "tick",
-          text: "today (partial)",
-        }),
-      );
-  });
-  // Gridlines at quarters of both scales; 0 is the axis.
-  for (let q = 0; q <= 4; q++) {
-    const y = pad.t + (1 - q / 4) * (height - pad.t - pad.b);
-    svg.append(
-      el("svg:line", { x1: pad.l, x2: width - pad.r, y1: y, y2: y, class: q === 0 ? "axis" : "grid" }),
-    );
-    series.forEach(([, colour, , side], j) => {
-      svg.append(
-        el("svg:text", {
-          x: side === "left" ? pad.l - 6 : width - pad.r + 6,
-          y: y + 4,
-          "text-anchor": side === "left" ? "end" : "start",
-          fill: colour,
-          class: "tick",
-          text: fmt((scales[j] * q) / 4),
-        }),
-      );
-    });
-  }
-  series.forEach(([k, colour, name, side], j) => {
-    const pts = days.map(
-      (d, i) => `${xAt(i).toFixed(1)},${yAt(Number(byDate.get(d)?.[k]) || 0, scales[j]).toFixed(1)}`,
-    );
-    svg.append(
-      el("svg:polyline", {
-        points: pts.join(" "),
-        fill: "none",
-        stroke: colour,
-        "stroke-width": 2,
-        class: "line",
-        "data-series": k,
-      }),
-    );
-    days.forEach((d, i) => {
-      const r = byDate.get(d);
-      svg.append(
-        el(
-          "svg:circle",
-          {
-            cx: xAt(i),
-            cy: yAt(Number(r?.[k]) || 0, scales[j]),
-            r: 2.5,
-            fill: r ? colour : "#fff",
-            stroke: colour,
-          },
-          el("svg:title", {
-            text: `${d} ${k}: ${r ? fmt(r[k]) : "no traffic"}${d === today ? " (today, partial)" : ""}`,
-          }),
-        ),
-      );
-    });
-    svg.append(
-      el("svg:text", {
-        x: side === "left" ? 4 : width - 4,
-        y: 10,
-        "text-anchor": side === "left" ? "start" : "end",
-        fill: colour,
-        class: "axis-title",
-        text: name,
-      }),
-    );
-  });
-  const every = Math.ceil(days.length / Math.max(2, Math.floor(plotW / 56)));
-  days.forEach((d, i) => {
-    if (i % every === 0 || i === days.length - 1)
-      svg.append(
-        el("svg:line", { x1: xAt(i), x2: xAt(i), y1: height - pad.b, y2: height - pad.b + 4, class: "axis" }),
-        el("svg:text", {
-          x: xAt(i),
-          y: height - pad.b + 16,
-          "text-anchor": "middle",
-          class: "tick x-tick",
-          "data-date": d,
-          text: d.slice(5),
-        }),
-      );
-  });
-  svg.append(
-    el("svg:text", {
-      x: pad.l + plotW / 2,
-      y: height - 4,
-      "text-anchor": "middle",
-      class: "axis-title",
-      text: "day (UTC)",
-    }),
-  );
-  const legend = el(
-    "div",
-    { class: "legend" },
-    ...series.map(([, colour, name]) => el("span", {}, el("i", { style: `background:${colour}` }), name)),
-    el("span", {}, el("i", { class: "gap-key" }), "no traffic that day"),
-  );
-  container.replaceChildren(svg, legend);
-}
-
 async function loadKpis() {
   const f = filters();
   try {
@@ -516,36 +258,42 @@ async function loadKpis() {
     const advertisers = [...new Map(all.map((c) => [c.advertiser_id, c.advertiser_name])).entries()];
     fillSelect(
       $("f-advertiser"),
-      advertisers.map(([id, name]) => [id, `${name} (#${id})`]),
+      advertisers.map(([id, name]) => [id, F.advertiser({ advertiser_id: id, advertiser_name: name })]),
     );
     const inAdvertiser = f.advertiser ? all.filter((c) => String(c.advertiser_id) === f.advertiser) : all;
     fillSelect(
       $("f-campaign"),
-      inAdvertiser.map((c) => [c.campaign_id, `${c.campaign_name} (#${c.campaign_id})`]),
+      inAdvertiser.map((c) => [c.campaign_id, F.campaign(c)]),
     );
     const rows = $("f-campaign").value
       ? inAdvertiser.filter((c) => String(c.campaign_id) === $("f-campaign").value)
       : inAdvertiser;
     renderTotals(rows);
-    // Names repeat across advertisers and batches (Campaign_3_1): the id tells them apart.
-    const label = (r) => `${r.campaign_name} #${r.campaign_id}`;
-    barChart($("chart-ctr"), rows, [["ctr", "#2f6fdf", "CTR"]], { label, format: pct });
-    barChart(
-      $("chart-budget"),
-      rows,
-      [
-        ["spend", "#e0772f", "spend"],
-        ["budget", "#c9d3e3", "budget"],
+    const over = (r) => Number(r.cost) > Number(r.budget);
+    bars($("chart-ctr"), rows, {
+      series: [{ key: "ctr", label: "CTR", color: COLORS.blue }],
+      format: (v) => pct(v, v < 0.01 && v > 0 ? 2 : 1),
+    });
+    // Cost (the clicks at the bid in force) against budget; a campaign over budget in red.
+    bars($("chart-budget"), rows, {
+      series: [
+        { key: "cost", label: "cost", color: (r) => (over(r) ? COLORS.red : COLORS.orange) },
+        { key: "budget", label: "budget", color: COLORS.grey },
       ],
-      { label, format: money },
-    );
-    // Pacing: spend over the plan so far (budget × elapsed days ÷ flight days); the dashed line
-    // is 1× (on plan). The scale stops at 3×, so 1× stays readable next to a runaway campaign.
-    barChart($("chart-pacing"), rows, [["pacing", "#7a56c8", "pacing"]], {
-      label,
-      format: (v) => `${v.toFixed(2)}×`,
-      marker: 1,
-      clampAt: 3,
+      format: money,
+      note: (shown) => (shown.some(over) ? "red: cost above budget" : ""),
+    });
+    // Pacing: cost over the plan so far (budget × elapsed share of the flight, by the clock). The
+    // scale stops at 3× so the on-plan line stays readable next to a runaway campaign.
+    const paceColor = (r) => (r.pacing > 1.1 ? COLORS.red : r.pacing < 0.9 ? COLORS.amber : COLORS.green);
+    const topPacing = Math.max(...rows.map((r) => Number(r.pacing) || 0));
+    bars($("chart-pacing"), rows, {
+      series: [{ key: "pacing", label: "pacing", color: paceColor }],
+      format: F.ratio,
+      lines: [{ at: 1, label: "1× = on plan", color: "#333" }],
+      max: topPacing > 3 ? 3 : undefined,
+      note: () =>
+        `green on track (0.9–1.1×), amber under, red over${topPacing > 3 ? "; scale stops at 3×" : ""}`,
     });
     $("budget-table").replaceChildren(
       el(
@@ -559,7 +307,8 @@ async function loadKpis() {
             {},
             ...[
               "campaign",
-              "spend",
+              "cost",
+              "spend (current bids)",
               "budget",
               "used",
               "daily norm",
@@ -575,8 +324,9 @@ async function loadKpis() {
           ...rows.map((r) =>
             el(
               "tr",
-              {},
-              el("td", { text: `${r.campaign_name} #${r.campaign_id}` }),
+              { class: over(r) ? "overspent" : null, "data-testid": `budget-row-${r.campaign_id}` },
+              el("td", { text: F.campaign(r) }),
+              el("td", { class: "num", text: money(r.cost) }),
               el("td", { class: "num", text: money(r.spend) }),
               el("td", { class: "num", text: money(r.budget) }),
               el("td", {
@@ -585,13 +335,13 @@ async function loadKpis() {
               }),
               el("td", { class: "num", text: money(r.daily_norm) }),
               el("td", { class: "num", text: money(r.daily_used) }),
-              el("td", { class: "num", text: r.pacing === null ? "–" : `${Number(r.pacing).toFixed(2)}×` }),
+              el("td", { class: "num", text: F.ratio(r.pacing) }),
               el(
                 "td",
                 {},
                 el("span", {
-                  class: `badge ${r.budget_status === "ok" ? "ok" : "warn"}`,
-                  text: r.budget_status,
+                  class: `badge ${over(r) ? "bad" : r.budget_status === "ok" ? "ok" : "warn"}`,
+                  text: over(r) ? "over budget" : F.status(r.budget_status),
                 }),
               ),
             ),
@@ -606,15 +356,7 @@ async function loadKpis() {
     // An advertiser without one campaign chosen: its campaigns summed per day, in one request.
     if (f.advertiser && !$("f-campaign").value) q.set("advertiser_id", f.advertiser);
     const daily = await getJson(`/kpis/daily?${q}`);
-    lineChart(
-      $("chart-daily"),
-      daily,
-      [
-        ["impressions", "#2f6fdf", "impressions (left scale)", "left"],
-        ["clicks", "#e0772f", "clicks (right scale)", "right"],
-      ],
-      { from: f.from, to: f.to },
-    );
+    dailyChart($("chart-daily"), daily, { from: f.from, to: f.to });
   } catch (err) {
     say(`KPIs: ${err.message}`, true);
   }

@@ -1,12 +1,10 @@
-// Pacing panel (docs/dashboard.md): per campaign and per advertiser, spend against the plan to
-// date, the spend projected to the end of the flight and the delivery flag, from
+// Pacing panel (docs/dashboard.md): per campaign and per advertiser, cost against the plan to
+// date (by the clock), the cost projected to the end of the flight and the delivery flag, from
 // GET /kpis/pacing and GET /kpis/pacing/advertisers. Self-contained: it only reads the page's
 // advertiser filter (#f-advertiser) and writes into #pacing-table.
 (() => {
   const byId = (id) => document.getElementById(id);
-  const money = (x) => (x === null || x === undefined ? "–" : Number(x).toFixed(2));
-  const ratio = (x) => (x === null || x === undefined ? "–" : `${Number(x).toFixed(2)}×`);
-  const percent = (x) => (x === null || x === undefined ? "–" : `${Number(x).toFixed(1)} %`);
+  const { money, ratio, percent, status } = window.adpipeFormat;
   const FLAG_CLASS = { on_track: "ok", under: "warn", over: "bad" };
 
   function cell(text, numeric = false) {
@@ -19,9 +17,9 @@
   function flag(delivery) {
     const td = document.createElement("td");
     const span = document.createElement("span");
-    span.className = `badge ${FLAG_CLASS[delivery] ?? ""}`;
-    span.style.color = delivery ? "" : "inherit";
-    span.textContent = delivery ?? "not started";
+    span.className = `badge ${FLAG_CLASS[delivery] ?? "none"}`;
+    span.dataset.delivery = delivery ?? "";
+    span.textContent = status(delivery);
     td.append(span);
     return td;
   }
@@ -47,7 +45,7 @@
     ["", false],
     ["budget", true],
     ["planned to date", true],
-    ["spend", true],
+    ["cost", true],
     ["pacing", true],
     ["projected", true],
     ["projected %", true],
@@ -56,7 +54,7 @@
   const figures = (r) => [
     cell(money(r.budget), true),
     cell(money(r.planned_to_date), true),
-    cell(money(r.spend), true),
+    cell(money(r.cost), true),
     cell(ratio(r.pacing), true),
     cell(money(r.projected_spend), true),
     cell(percent(r.projected_delivery_pct), true),
@@ -81,13 +79,18 @@
         const tr = document.createElement("tr");
         tr.className = "pacing-advertiser";
         tr.append(
-          cell(`${a.advertiser_name ?? a.advertiser_id} (${a.paced_campaigns}/${a.campaigns} started)`),
+          cell(`${window.adpipeFormat.advertiser(a)} (${a.paced_campaigns} of ${a.campaigns} started)`),
         );
         tr.append(...figures(a));
         rows.push(tr);
         for (const c of campaigns.filter((x) => x.advertiser_id === a.advertiser_id)) {
           const row = document.createElement("tr");
-          row.append(cell(`  ${c.campaign_name} (day ${c.days_elapsed}/${c.days_total})`), ...figures(c));
+          row.append(
+            cell(
+              `  ${window.adpipeFormat.campaign(c)} (${Number(c.elapsed_days).toFixed(1)} of ${c.days_total} days)`,
+            ),
+            ...figures(c),
+          );
           rows.push(row);
         }
       }

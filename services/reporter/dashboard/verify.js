@@ -13,7 +13,7 @@
     .verify-badge.drift { color: #cf222e; }`;
   document.head.appendChild(style);
 
-  const time = (iso) => new Date(iso).toLocaleTimeString([], { hour12: false });
+  const time = window.adpipeFormat.time;
 
   /** Text and state of the badge for a GET /verify answer. */
   function describe(s) {

@@ -7,12 +7,16 @@
 -- back into NULL for undated facts at the end: ClickHouse hashes fixed-width keys much faster
 -- than a Nullable one (727 buckets of a 100 M-row history, the statement alone: 2.4 s before,
 -- 1.4 s after; docs/reporter.md, "Benchmarks").
-INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, _version, _deleted)
-WITH counts AS (
+-- cost is the sum of the facts' prices ({{price}}: a click's bid in force, _click-price.sql; an
+-- impression's 0).
+INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, cost, _version, _deleted)
+WITH {{bid_steps}},
+counts AS (
     SELECT toDate32(assumeNotNull(f.created_at)) AS day, f.created_at IS NULL AS undated,
            toInt32(intDiv(f.id, {bucket_ids:UInt32})) AS bucket,
-           assumeNotNull(f.campaign_id) AS campaign_id, count() AS n
+           assumeNotNull(f.campaign_id) AS campaign_id, count() AS n, sum({{price}}) AS cost
     FROM {{fact}}_current AS f
+    {{price_join}}
     WHERE f.campaign_id IS NOT NULL
       AND ({full:UInt8} = 1
            OR (f.id >= {min_id:Int64} AND f.id < {max_id:Int64}
@@ -20,10 +24,12 @@ WITH counts AS (
     GROUP BY day, undated, bucket, campaign_id
 ),
 before AS (
-    SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n
+    SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n,
+           toDecimal128(0, 2) AS cost
     FROM {{fact}}_buckets FINAL
     WHERE _deleted = 0 AND ({full:UInt8} = 1 OR bucket IN {buckets:Array(Int32)})
 )
-SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, {version:UInt64}, total = 0
+SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, sum(cost), {version:UInt64}, total = 0
 FROM (SELECT * FROM counts UNION ALL SELECT * FROM before)
 GROUP BY day, undated, bucket, campaign_id
+SETTINGS join_use_nulls = 1

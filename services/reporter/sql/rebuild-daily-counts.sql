@@ -4,11 +4,12 @@
 -- the first column of that table's sort key, and campaigns); a key with no {{fact}} left becomes
 -- a tombstone. advertiser_id comes from the advertiser_campaigns dimension (rewritten earlier in
 -- the same rebuild for every changed campaign, so current; one small table instead of the
--- campaign view's FINAL and scalar subquery). One INSERT, one _version.
-INSERT INTO advertiser_campaigns_{{fact}} (campaign_id, date, advertiser_id, {{fact}}, _version, _deleted)
+-- campaign view's FINAL and scalar subquery). cost: the day's clicks at the bid in force (0 for
+-- impressions). One INSERT, one _version.
+INSERT INTO advertiser_campaigns_{{fact}} (campaign_id, date, advertiser_id, {{fact}}, cost, _version, _deleted)
 WITH {{touched_days}},
 counts AS (
-    SELECT campaign_id, assumeNotNull(b.date) AS date, sum(n) AS n
+    SELECT campaign_id, assumeNotNull(b.date) AS date, sum(n) AS n, sum(ifNull(b.cost, 0)) AS cost
     FROM {{fact}}_buckets AS b FINAL
     WHERE _deleted = 0 AND b.date IS NOT NULL
       AND ({full:UInt8} = 1
@@ -25,6 +26,7 @@ SELECT
     t.date,
     c.advertiser_id,
     n.n,
+    n.cost,
     {version:UInt64},
     n.n = 0
 FROM touched_days AS t

@@ -2,14 +2,17 @@
 -- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
 -- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
 -- in totals but on no day: the date-NULL rows of the bucket counts, recounted earlier in the same
--- rebuild): the cost follows the campaign's days, not its rows, so it does not grow with history.
+-- rebuild): the statement reads the campaign's days, not its rows, so it does not grow with history.
 -- The campaign's name, advertiser, bid, budget and dates are its advertiser_campaigns row (the
 -- dimension, rewritten earlier in the same rebuild for every changed campaign or advertiser, so
--- current). Money stays Decimal; divisions of money truncate to the cent (ClickHouse Decimal
--- division). A campaign that no longer exists (no live dimension row) becomes a tombstone.
+-- current). spend is the original's clicks x current bid; cost the clicks at the bid in force
+-- when they happened (their daily rows' and undated buckets' cost). Money stays Decimal; a
+-- division of money is rounded once, half away from zero, to the cent (the one rounding rule:
+-- docs/reporter.md, "Money and rounding"). A campaign that no longer exists (no live dimension
+-- row) becomes a tombstone.
 INSERT INTO advertiser_campaigns_totals_report
     (campaign_id, campaign_name, advertiser_id, advertiser_name, bid, budget, start_date, end_date,
-     impressions, clicks, ctr, spend, budget_remaining, budget_used_pct, budget_status,
+     impressions, clicks, ctr, spend, cost, budget_remaining, budget_used_pct, budget_status,
      days_total, days_elapsed, days_remaining, daily_norm, daily_used, pacing, cpm, cpc,
      period_status, report_date, _version, _deleted)
 WITH {{touched_campaigns}},
@@ -30,11 +33,11 @@ imp AS (
     ) GROUP BY campaign_id
 ),
 clk AS (
-    SELECT campaign_id, sum(n) AS n FROM (
-        SELECT campaign_id, clicks AS n FROM advertiser_campaigns_clicks FINAL
+    SELECT campaign_id, sum(n) AS n, sum(cost) AS cost FROM (
+        SELECT campaign_id, clicks AS n, cost FROM advertiser_campaigns_clicks FINAL
         WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
         UNION ALL
-        SELECT campaign_id, n FROM clicks_buckets FINAL
+        SELECT campaign_id, n, toDecimal128(ifNull(cost, 0), 2) AS cost FROM clicks_buckets FINAL
         WHERE _deleted = 0 AND date IS NULL
           AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
     ) GROUP BY campaign_id
@@ -53,6 +56,7 @@ base AS (
         k.n AS clicks,
         c.found AS found,
         toDecimal128(k.n, 0) * c.bid AS spend,
+        toDecimal128(k.cost, 2) AS cost,
         if(c.start_date IS NULL OR c.end_date IS NULL OR c.end_date < c.start_date, 0,
            toUInt32(dateDiff('day', assumeNotNull(c.start_date), assumeNotNull(c.end_date)) + 1)) AS days_total,
         {report_date:Date32} AS rd
@@ -81,18 +85,19 @@ SELECT
     clicks,
     if(impressions = 0, 0., clicks / impressions),
     spend,
+    cost,
     budget - spend,
     if(budget = 0, 0., toFloat64(spend) / toFloat64(budget) * 100),
     multiIf(spend >= budget, 'exhausted', spend * 10 >= budget * 8, 'warning', 'ok'),
     days_total,
     days_elapsed,
     days_total - days_elapsed,
-    if(days_total = 0, toDecimal128(0, 2), toDecimal128(budget, 2) / days_total),
-    if(days_elapsed = 0, toDecimal128(0, 2), spend / days_elapsed),
+    if(days_total = 0, toDecimal128(0, 2), toDecimal128(round(toDecimal128(budget, 12) / days_total, 2), 2)),
+    if(days_elapsed = 0, toDecimal128(0, 2), toDecimal128(round(toDecimal128(spend, 12) / days_elapsed, 2), 2)),
     if(days_total = 0 OR days_elapsed = 0 OR budget = 0, 0.,
        toFloat64(spend) * days_total / (toFloat64(budget) * days_elapsed)),
-    if(impressions = 0, toDecimal128(0, 2), spend * 1000 / impressions),
-    if(clicks = 0, toDecimal128(0, 2), spend / clicks),
+    if(impressions = 0, toDecimal128(0, 2), toDecimal128(round(toDecimal128(spend, 12) * 1000 / impressions, 2), 2)),
+    if(clicks = 0, toDecimal128(0, 2), toDecimal128(round(toDecimal128(spend, 12) / clicks, 2), 2)),
     multiIf(start_date IS NULL OR end_date IS NULL, 'unscheduled',
             end_date < start_date, 'invalid',
             rd < start_date, 'scheduled',

@@ -14,7 +14,10 @@ import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from
 let w: ReporterWorld;
 
 beforeAll(async () => {
-  w = await createReporterWorld();
+  // Pacing is read by the clock: noon UTC today, so the plan to date is the same at any hour.
+  w = await createReporterWorld({
+    now: () => new Date(`${new Date().toISOString().slice(0, 10)}T12:00:00Z`),
+  });
   await seedCampaigns(w, 2);
   await addFacts(w, "impressions", 1, 10);
   await addFacts(w, "clicks", 1, 2);
@@ -98,15 +101,19 @@ describe("responses", () => {
       { impressions: 10, clicks: 2, ctr: 0.2 },
     ]);
     expect(await w.get("/kpis/daily?advertiser_id=2")).toEqual([]);
-    // seedCampaigns: a 14-day flight, day 4 today; 3.00 spent of 100 → projected 10.50, under.
+    // seedCampaigns: a 14-day flight, day 4 today, at noon 3.5 days gone; 3.00 spent of 100 →
+    // planned 25.00, projected 12.00, under.
     expect(await w.get("/kpis/pacing?advertiser_id=1")).toMatchObject([
       {
         campaign_id: 1,
         days_total: 14,
         days_elapsed: 4,
+        elapsed_days: 3.5,
         spend: 3,
-        planned_to_date: 28.57,
-        projected_spend: 10.5,
+        cost: 3,
+        planned_to_date: 25,
+        pacing: 0.12,
+        projected_spend: 12,
         delivery: "under",
       },
       { campaign_id: 2, spend: 0, projected_spend: 0, delivery: "under" },

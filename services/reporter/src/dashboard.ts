@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { subjects } from "@adpipe/shared/contract";
 import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
@@ -18,10 +18,24 @@ import { type Answer, callService } from "./upstream.ts";
 export const dashboardFolder = join(import.meta.dir, "..", "dashboard");
 const ASSETS = {
   "app.js": "text/javascript",
+  "charts.js": "text/javascript",
+  "format.js": "text/javascript",
   "pacing.js": "text/javascript",
   "auth.js": "text/javascript",
   "verify.js": "text/javascript",
   "style.css": "text/css",
+} as const;
+
+/**
+ * The chart library, served from the reporter's own dependencies (package.json pins the versions):
+ * Chart.js and its annotation plugin, their browser builds as published on npm.
+ */
+const VENDOR = {
+  "chart.umd.min.js": join(dirname(Bun.resolveSync("chart.js", import.meta.dir)), "chart.umd.min.js"),
+  "chartjs-plugin-annotation.min.js": join(
+    dirname(Bun.resolveSync("chartjs-plugin-annotation", import.meta.dir)),
+    "chartjs-plugin-annotation.min.js",
+  ),
 } as const;
 
 export interface DashboardDeps {
@@ -37,6 +51,8 @@ export interface DashboardDeps {
 }
 
 const tags = ["dashboard"];
+/** How long a control (generate, simulation, replay) may take before it answers 502. */
+const CONTROL_TIMEOUT_MS = 60_000;
 
 /** A control the page triggers: the other service's answer, or its error with its status. */
 function forwarded(answer: Answer, service: string) {
@@ -58,9 +74,14 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
   const { clickhouse, queries, upstreams, timeoutMs } = deps;
   const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
     callService(base, path, timeoutMs, init);
-  // Controls forward the caller's token (the reporter's own check already accepted it).
+  // Controls forward the caller's token (the reporter's own check already accepted it). They do
+  // work (a realistic batch writes its history: seconds), so they wait longer than a health read.
   const control = (c: Context, base: string, path: string, body?: unknown) =>
-    call(base, path, { method: "POST", body, authorization: c.req.header("authorization") });
+    callService(base, path, Math.max(timeoutMs, CONTROL_TIMEOUT_MS), {
+      method: "POST",
+      body,
+      authorization: c.req.header("authorization"),
+    });
 
   app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
     c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
@@ -77,6 +98,21 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
     async (c, { params }) =>
       c.body(await Bun.file(join(dashboardFolder, params.file)).text(), 200, {
         "content-type": `${ASSETS[params.file]}; charset=utf-8`,
+      }),
+  );
+
+  app.api.get(
+    "/dashboard/vendor/:file",
+    {
+      summary: "The chart library (Chart.js and its annotation plugin, from npm)",
+      tags,
+      params: z.object({ file: z.enum(Object.keys(VENDOR) as [keyof typeof VENDOR]) }),
+      produces: ["text/javascript"],
+    },
+    async (c, { params }) =>
+      c.body(await Bun.file(VENDOR[params.file]).text(), 200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=86400",
       }),
   );
 
@@ -190,18 +226,31 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
   app.api.post(
     "/dashboard/api/generate-batch",
     {
-      summary: "Generate a batch (forwarded to the generator's POST /generate/batch)",
+      summary:
+        "Generate a batch: `realistic` (default; the generator's POST /simulate/seed: campaigns in flight with their history so far, within budget) or `original` (POST /generate/batch: the original tool's batch)",
       tags,
       body: z.object({
+        mode: z
+          .enum(["realistic", "original"], { message: "expected realistic or original" })
+          .default("realistic"),
         advertisers: z.number().int().min(1).max(100).default(1),
         campaigns: z.number().int().min(1).max(100).default(2),
         impressions: z.number().int().min(0).max(100_000).default(1000),
-        ctr: z.number().min(0).max(1).default(0.05),
+        ctr: z.number().min(0).max(1).default(0.02),
       }),
       responses: { 200: "the generator's answer", 502: "the generator is unreachable" },
     },
-    async (c, { body }) =>
-      c.json(forwarded(await control(c, upstreams.generator, "/generate/batch", body), "generator")),
+    async (c, { body }) => {
+      const { mode, ...batch } = body;
+      const answer =
+        mode === "realistic"
+          ? await control(c, upstreams.generator, "/simulate/seed", {
+              advertisers: batch.advertisers,
+              campaigns: batch.campaigns,
+            })
+          : await control(c, upstreams.generator, "/generate/batch", batch);
+      return c.json(forwarded(answer, "generator"));
+    },
   );
 
   app.api.post(

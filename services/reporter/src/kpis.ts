@@ -3,15 +3,26 @@ import type { Queries, QueryName } from "./sql.ts";
 
 export type Row = Record<string, unknown>;
 
-/** The API's reads: every one a file in services/reporter/sql, bound with query parameters. */
-export function createKpis(clickhouse: ClickHouseClient, queries: Queries) {
+/** `now` as ClickHouse's `DateTime64(0, 'UTC')` parameter: whole seconds, as the pacing counts them. */
+export const clockParam = (now: Date) => now.toISOString().slice(0, 19).replace("T", " ");
+
+/**
+ * The API's reads: every one a file in services/reporter/sql, bound with query parameters. The
+ * pacing figures are read at `now()` (the flight's elapsed seconds, docs/reporter.md "Pacing");
+ * tests hand in a fixed clock.
+ */
+export function createKpis(
+  clickhouse: ClickHouseClient,
+  queries: Queries,
+  now: () => Date = () => new Date(),
+) {
   const read = (name: QueryName, params: Record<string, unknown>) =>
-    queryRows<Row>(clickhouse, queries[name], params);
+    queryRows<Row>(clickhouse, queries[name], { ...params, now: clockParam(now()) });
 
   return {
     campaigns: (p: { advertiser_id?: number; campaign_id?: number }) =>
       read("kpi-campaigns", { advertiser_id: p.advertiser_id ?? null, campaign_id: p.campaign_id ?? null }),
-    top: (p: { by: "ctr" | "spend"; limit: number }) => read("kpi-top", p),
+    top: (p: { by: "ctr" | "spend"; limit: number }) => read("kpi-top", { ...p, advertiser_id: null }),
     daily: (p: { campaign_id?: number; advertiser_id?: number; from?: string; to?: string }) =>
       p.campaign_id === undefined
         ? read("kpi-daily-all", {

@@ -57,12 +57,12 @@ test("5,000 campaigns over 2 days: the reports equal PostgreSQL within 60 s, thr
   }
 
   const ms = await waitForTruth(
-    { pool: w.pool, get: (p) => w.get(p), clickhouse: w.chs.client },
+    { pool: w.pool, get: (p) => w.get(p), clickhouse: w.chs.client, now: w.now },
     60_000,
     compareBulk,
   );
   expect(ms).toBeLessThanOrEqual(60_000);
-  const result = await compareBulk({ pool: w.pool, get: (p) => w.get(p) });
+  const result = await compareBulk({ pool: w.pool, get: (p) => w.get(p), now: w.now });
   expect(result).toEqual({ campaigns: 5000, days: 10_000 });
 
   const status = (await w.get("/reports/status")) as Status;

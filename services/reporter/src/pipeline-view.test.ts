@@ -55,7 +55,13 @@ describe("tableRows", () => {
       loaderStatus: down,
       chCounts: { ok: false, error: "refused" },
     });
-    expect(rows.map((r) => r.table)).toEqual(["advertiser", "campaign", "impressions", "clicks"]);
+    expect(rows.map((r) => r.table)).toEqual([
+      "advertiser",
+      "campaign",
+      "impressions",
+      "clicks",
+      "campaign_bids",
+    ]);
     for (const r of rows)
       expect([r.pg_rows, r.ch_rows, r.rows_behind, r.lag_seconds, r.pending, r.watermark]).toEqual([
         null,

@@ -7,6 +7,7 @@ const PG_COUNT_KEY: Record<Table, string> = {
   campaign: "campaigns",
   impressions: "impressions",
   clicks: "clicks",
+  campaign_bids: "campaign_bids",
 };
 
 interface Watermark {

@@ -82,6 +82,13 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
                 else if (r.key_campaign !== null)
                   touched.windowKeys[table].push({ campaign_id: Number(r.key_campaign), date: r.key_date });
               }
+            } else if (table === "campaign_bids") {
+              // A bid history change reprices its campaign's clicks: their pairs are recounted.
+              for (const r of await rows<{ bucket: number; campaign_id: number }>(
+                queries["touched-bid-pairs"],
+                params,
+              ))
+                addPair(touched, "clicks", Number(r.bucket), Number(r.campaign_id));
             } else {
               const query =
                 table === "campaign" ? queries["touched-campaigns"] : queries["touched-advertisers"];

@@ -148,13 +148,17 @@ export function createReporter({
       const prev = watermarks[table];
       if (prev === undefined || wm > prev) watermarks[table] = wm;
     }
+    // A full rebuild lists no keys: it reports what the reports hold now, not 0.
+    const [held] = touched.full
+      ? await rebuilder.rows<{ campaigns: number; days: number }>(queries["report-counts"], {})
+      : [];
     const result: RebuildResult = {
       version: version.toString(),
       full: touched.full,
       reason,
       reports,
-      campaigns: touched.campaigns.size,
-      days: dayKeys(touched).size,
+      campaigns: held ? Number(held.campaigns) : touched.campaigns.size,
+      days: held ? Number(held.days) : dayKeys(touched).size,
       events,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       finishedAt: new Date().toISOString(),
@@ -244,16 +248,18 @@ export function createReporter({
   function heal(): Promise<RebuildResult | null> {
     return exclusive(async () => {
       if (setAside.length > 0) return healSetAside();
+      // A batch loaded while a long rebuild ran waits for its event behind that rebuild: give it
+      // a few rebuilds' time before calling its event lost (a start-up's first large load took 9 s).
+      const grace = Math.round(Math.max(healGraceMs, Math.min(60_000, 3 * (last?.durationMs ?? 0))));
       const passAt = await progress.serverNowMs();
-      const batches = await progress.unreported(healGraceMs, HEAL_BATCH_LIMIT, healedThroughMs);
+      const batches = await progress.unreported(grace, HEAL_BATCH_LIMIT, healedThroughMs);
       heals.runs++;
       heals.last_at = new Date().toISOString();
       heals.last_batches = batches.length;
       // Everything loaded before this pass's grace is reported once the pass succeeds (with a
       // minute's margin for a record still being written): the next pass starts there, so its
       // cost follows the traffic since, not the 7 days the tables keep.
-      const reach =
-        batches.length < HEAL_BATCH_LIMIT ? passAt - healGraceMs - HEAL_MARGIN_MS : healedThroughMs;
+      const reach = batches.length < HEAL_BATCH_LIMIT ? passAt - grace - HEAL_MARGIN_MS : healedThroughMs;
       if (batches.length === 0) {
         healedThroughMs = Math.max(healedThroughMs, reach);
         return null;
@@ -317,17 +323,22 @@ export function createReporter({
         reported: number;
         facts: number;
         counted: number;
+        unpriced: number;
       }>(queries["report-state"], {});
       const reportsEmpty = Number(state?.campaigns) > 0 && Number(state?.reported) === 0;
-      // A database migrated to 0007 has facts and reports but no bucket counts yet.
+      // A database migrated to 0007 has facts and reports but no bucket counts yet; one migrated
+      // to 0009 has click counts without their cost.
       const bucketsEmpty = Number(state?.facts) > 0 && Number(state?.counted) === 0;
-      if (reportsEmpty || bucketsEmpty) {
+      const unpriced = Number(state?.unpriced) > 0;
+      if (reportsEmpty || bucketsEmpty || unpriced) {
         const r = await full("start-up");
         logger.info(
-          reportsEmpty ? "reports were empty: full rebuild" : "bucket counts were empty: full rebuild",
-          {
-            durationMs: r.durationMs,
-          },
+          reportsEmpty
+            ? "reports were empty: full rebuild"
+            : bucketsEmpty
+              ? "bucket counts were empty: full rebuild"
+              : "clicks had no cost yet: full rebuild",
+          { durationMs: r.durationMs },
         );
       }
       const stream = streams(namespace).events;

@@ -162,7 +162,7 @@ SELECT coalesce(aname, '') AS advertiser_name, name AS campaign_name, bid::float
     AS campaign_budget_daily_status,
   imps::int AS campaign_impressions_count_total, clks::int AS campaign_clicks_count_total,
   CASE WHEN imps = 0 THEN 0 ELSE clks::float8 / imps * 100 END AS campaign_ctr,
-  (CASE WHEN imps = 0 THEN 0 ELSE trunc(spend * 1000 / imps, 2) END)::float8 AS campaign_cpm,
+  (CASE WHEN imps = 0 THEN 0 ELSE round(spend * 1000 / imps, 2) END)::float8 AS campaign_cpm,
   coalesce(start_date, '1970-01-01')::text AS campaign_start_date,
   coalesce(end_date, '1970-01-01')::text AS campaign_end_date,
   days_total AS campaign_period_days, days_elapsed AS campaign_period_days_elapsed,

@@ -14,6 +14,7 @@ const QUERIES = [
   "clicks-bucket-days",
   "touched-campaigns",
   "touched-advertisers",
+  "touched-bid-pairs",
   "rebuild-impressions",
   "rebuild-clicks",
   "rebuild-daily-ctr",
@@ -26,6 +27,7 @@ const QUERIES = [
   "rebuild-totals",
   "max-version",
   "report-state",
+  "report-counts",
   "kpi-campaigns",
   "kpi-top",
   "kpi-daily-campaign",
@@ -40,6 +42,17 @@ const QUERIES = [
 export type QueryName = (typeof QUERIES)[number];
 
 /**
+ * The bucket recounts price what they count (docs/reporter.md, "Spend and cost"): a click at the
+ * bid in force when it happened (joined by _click-price.sql), an impression at nothing.
+ */
+const PRICED_CLICKS = {
+  fact: "clicks",
+  price_join: "{{click_price}}",
+  price: "coalesce(if(f.created_at IS NULL, e.last_bid, s.bid), e.first_bid, cc.bid, toDecimal64(0, 2))",
+};
+const UNPRICED_IMPRESSIONS = { fact: "impressions", price_join: "", price: "toDecimal64(0, 2)" };
+
+/**
  * Queries that are one file for several tables: the bucket counts and daily counts of impressions
  * and of clicks are the same statements over a different fact table, so `{{fact}}` in the file
  * names it. A `-listed` variant includes another fragment in place of one (`fragments`).
@@ -49,10 +62,10 @@ const SHARED_FILES: Partial<
 > = {
   "rebuild-impressions": { file: "rebuild-daily-counts", vars: { fact: "impressions" } },
   "rebuild-clicks": { file: "rebuild-daily-counts", vars: { fact: "clicks" } },
-  "rebuild-impressions-buckets": { file: "rebuild-buckets", vars: { fact: "impressions" } },
-  "rebuild-clicks-buckets": { file: "rebuild-buckets", vars: { fact: "clicks" } },
-  "rebuild-impressions-pairs": { file: "rebuild-bucket-pairs", vars: { fact: "impressions" } },
-  "rebuild-clicks-pairs": { file: "rebuild-bucket-pairs", vars: { fact: "clicks" } },
+  "rebuild-impressions-buckets": { file: "rebuild-buckets", vars: UNPRICED_IMPRESSIONS },
+  "rebuild-clicks-buckets": { file: "rebuild-buckets", vars: PRICED_CLICKS },
+  "rebuild-impressions-pairs": { file: "rebuild-bucket-pairs", vars: UNPRICED_IMPRESSIONS },
+  "rebuild-clicks-pairs": { file: "rebuild-bucket-pairs", vars: PRICED_CLICKS },
   // Variants for explicit keys only (see _touched-days-listed.sql).
   "rebuild-impressions-listed": {
     file: "rebuild-daily-counts",
@@ -104,11 +117,17 @@ export function loadQueries(folder = sqlFolder): Queries {
   for (const name of QUERIES) {
     const shared = SHARED_FILES[name];
     const text = stripComments(readFileSync(join(folder, `${shared?.file ?? name}.sql`), "utf8"));
-    out[name] = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-      const fragment = shared?.vars?.[key] ?? fragments.get(shared?.fragments?.[key] ?? key);
-      if (fragment === undefined) throw new Error(`${name}.sql: unknown fragment {{${key}}}`);
-      return fragment;
-    });
+    // A fragment or variable may name another fragment: expand until none is left.
+    let expanded = text;
+    for (let depth = 0; /\{\{\w+\}\}/.test(expanded); depth++) {
+      if (depth === 3) throw new Error(`${name}.sql: fragments nested too deep`);
+      expanded = expanded.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+        const fragment = shared?.vars?.[key] ?? fragments.get(shared?.fragments?.[key] ?? key);
+        if (fragment === undefined) throw new Error(`${name}.sql: unknown fragment {{${key}}}`);
+        return fragment;
+      });
+    }
+    out[name] = expanded;
   }
   return Object.freeze(out as Record<QueryName, string>);
 }

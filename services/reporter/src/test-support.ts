@@ -45,6 +45,9 @@ export interface ReporterWorld {
   reporter: Reporter;
   app: ReturnType<typeof createApp>;
   get(path: string): Promise<unknown>;
+  /** The clock the KPI reads pace by: `options.now`, or the moment the world was made (fixed, so a
+   * comparison with PostgreSQL's figures reads both at the same instant). */
+  now: () => Date;
   /** Restarts the reporter (new instance, same consumer and tables). */
   restartReporter(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +56,8 @@ export interface ReporterWorld {
 export interface WorldOptions {
   /** The UTC date the reporter computes reports for (default: the real one). */
   today?: () => string;
+  /** The clock the KPI reads pace by (default: the real one). */
+  now?: () => Date;
   /** Where the world's NATS is: the test server by default, or a cluster with replicated streams. */
   natsUrl?: string;
   streamReplicas?: number;
@@ -79,6 +84,8 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   await ensureStreams(jsm, namespace, { replicas: options.streamReplicas });
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
   const queries = options.queries ?? loadQueries();
+  const madeAt = new Date();
+  const now = options.now ?? (() => madeAt);
   const registry = createRegistry("reporter");
   const metrics = createReporterMetrics(registry);
   const make = () =>
@@ -100,6 +107,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
     jsm,
     namespace,
     reporter: make(),
+    now,
     app: undefined as unknown as ReturnType<typeof createApp>,
     async get(path: string) {
       const res = await world.app.request(path);
@@ -122,7 +130,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   const build = () =>
     createApp({
       reporter: world.reporter,
-      kpis: createKpis(chs.client, queries),
+      kpis: createKpis(chs.client, queries, now),
       nc,
       clickhouse: chs.client,
       logger: testLogger,

@@ -12,6 +12,8 @@ export interface TruthWorld {
   clickhouse?: ClickHouseClient;
   /** The report date the reporter was given (`today`); default: the real UTC date. */
   reportDate?: string;
+  /** The clock the KPI reads pace by (the world's); default: the real one. */
+  now?: () => Date;
 }
 
 // Each entity table read on both sides as canonical text, so PostgreSQL and ClickHouse compare exactly.
@@ -42,6 +44,10 @@ export const ENTITY_COLUMNS = {
     ch: ["id", "campaign_id", TS.ch("created_at")],
   },
   clicks: { pg: ["id", "campaign_id", TS.pg("created_at")], ch: ["id", "campaign_id", TS.ch("created_at")] },
+  campaign_bids: {
+    pg: ["id", "campaign_id", "bid::text", TS.pg("valid_from")],
+    ch: ["id", "campaign_id", "toDecimalString(bid, 2)", TS.ch("valid_from")],
+  },
 } satisfies EntityColumns;
 const line = (row: Record<string, unknown>) =>
   Object.values(row)
@@ -72,7 +78,7 @@ export async function clickhouseEntityRows(
   return ((await rs.json()) as Record<string, unknown>[]).map(line);
 }
 
-/** The four entity tables: ClickHouse's `_current` views row for row against PostgreSQL. */
+/** The replicated tables: ClickHouse's `_current` views row for row against PostgreSQL. */
 export async function compareEntities(
   pool: Pool,
   clickhouse: ClickHouseClient,
@@ -101,88 +107,104 @@ export const flightCtes = (source: string, clicks: string) => `d AS (
   FROM d
 )`;
 
-export const TRUTH_CAMPAIGNS = `
+/**
+ * A click's price: the bid in force at its created_at in the campaign's history (the latest row at
+ * or before it, ties to the larger id); before the first row the first bid, without a time the
+ * last; with no history at all the campaign's bid. `k` is the click, `c` its campaign.
+ */
+const CLICK_PRICE = `coalesce(
+  CASE WHEN k.created_at IS NULL
+       THEN (SELECT h.bid FROM campaign_bids h WHERE h.campaign_id = k.campaign_id ORDER BY h.valid_from DESC, h.id DESC LIMIT 1)
+       ELSE (SELECT h.bid FROM campaign_bids h WHERE h.campaign_id = k.campaign_id AND h.valid_from <= k.created_at
+             ORDER BY h.valid_from DESC, h.id DESC LIMIT 1) END,
+  (SELECT h.bid FROM campaign_bids h WHERE h.campaign_id = k.campaign_id ORDER BY h.valid_from ASC, h.id DESC LIMIT 1),
+  c.bid)`;
+
+/**
+ * Every campaign's figures as CTE \`p\`: $1 the report date (days_elapsed and what the stored totals
+ * derive from it), $2 the clock the KPIs pace by (a UTC timestamp): elapsed seconds of the flight,
+ * planned, run rate, projection and delivery on cost, money rounded half away from zero to the cent
+ * (docs/reporter.md, "Pacing", "Money and rounding").
+ */
+export const TRUTH_FIGURES_CTE = `
 WITH base AS (
   SELECT c.id AS campaign_id, c.name AS campaign_name, c.advertiser_id, a.name AS advertiser_name,
          c.bid, c.budget, c.start_date, c.end_date,
          (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS impressions,
          (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks,
+         (SELECT coalesce(sum(${CLICK_PRICE}), 0) FROM clicks k WHERE k.campaign_id = c.id) AS cost,
          $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), ${flightCtes("base", "clicks")}
+), ${flightCtes("base", "clicks")}, s AS (
+  SELECT *, days_total * 86400 AS flight_s,
+         CASE WHEN days_total = 0 THEN 0
+              ELSE greatest(0, least(days_total * 86400,
+                     floor(extract(epoch FROM $2::timestamp - start_date::timestamp))))::bigint END AS elapsed_s
+  FROM e
+), p AS (
+  SELECT *,
+    CASE WHEN flight_s = 0 THEN 0 ELSE round(budget * elapsed_s / flight_s, 2) END AS planned,
+    CASE WHEN elapsed_s = 0 THEN 0 ELSE round(cost * 86400 / elapsed_s, 2) END AS run_rate,
+    CASE WHEN elapsed_s = 0 THEN cost ELSE round(cost * flight_s / elapsed_s, 2) END AS projected,
+    CASE WHEN flight_s = 0 OR round(budget * elapsed_s / flight_s, 2) = 0 THEN 0
+         ELSE cost::float8 / round(budget * elapsed_s / flight_s, 2)::float8 END AS pacing,
+    CASE WHEN elapsed_s = 0 THEN NULL
+         WHEN cost * flight_s * 10 > budget * elapsed_s * 11 THEN 'over'
+         WHEN cost * flight_s * 10 < budget * elapsed_s * 9 THEN 'under'
+         ELSE 'on_track' END AS delivery
+  FROM s
+)`;
+
+export const TRUTH_CAMPAIGNS = `${TRUTH_FIGURES_CTE}
 SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 AS bid, budget::float8 AS budget,
   start_date::text AS start_date, end_date::text AS end_date, impressions::int AS impressions, clicks::int AS clicks,
   CASE WHEN impressions = 0 THEN 0 ELSE clicks::float8 / impressions END AS ctr,
-  spend::float8 AS spend, (budget - spend)::float8 AS budget_remaining,
+  spend::float8 AS spend, cost::float8 AS cost, (budget - spend)::float8 AS budget_remaining,
   CASE WHEN budget = 0 THEN 0 ELSE spend::float8 / budget::float8 * 100 END AS budget_used_pct,
   CASE WHEN spend >= budget THEN 'exhausted' WHEN spend >= 0.8 * budget THEN 'warning' ELSE 'ok' END AS budget_status,
   days_total, days_elapsed, days_total - days_elapsed AS days_remaining,
-  (CASE WHEN days_total = 0 THEN 0 ELSE trunc(budget / days_total, 2) END)::float8 AS daily_norm,
-  (CASE WHEN days_elapsed = 0 THEN 0 ELSE trunc(spend / days_elapsed, 2) END)::float8 AS daily_used,
-  CASE WHEN days_total = 0 OR days_elapsed = 0 OR budget = 0 THEN 0
-       ELSE spend::float8 * days_total / (budget::float8 * days_elapsed) END AS pacing,
-  (CASE WHEN impressions = 0 THEN 0 ELSE trunc(spend * 1000 / impressions, 2) END)::float8 AS cpm,
-  (CASE WHEN clicks = 0 THEN 0 ELSE trunc(spend / clicks, 2) END)::float8 AS cpc,
+  round(elapsed_s / 86400.0, 4)::float8 AS elapsed_days,
+  (CASE WHEN days_total = 0 THEN 0 ELSE round(budget / days_total, 2) END)::float8 AS daily_norm,
+  (CASE WHEN days_elapsed = 0 THEN 0 ELSE round(spend / days_elapsed, 2) END)::float8 AS daily_used,
+  planned::float8 AS planned_to_date, pacing,
+  (CASE WHEN impressions = 0 THEN 0 ELSE round(spend * 1000 / impressions, 2) END)::float8 AS cpm,
+  (CASE WHEN clicks = 0 THEN 0 ELSE round(spend / clicks, 2) END)::float8 AS cpc,
   CASE WHEN start_date IS NULL OR end_date IS NULL THEN 'unscheduled' WHEN end_date < start_date THEN 'invalid'
        WHEN rd < start_date THEN 'scheduled' WHEN rd <= end_date THEN 'active' ELSE 'ended' END AS period_status,
   rd::text AS report_date
-FROM e ORDER BY campaign_id`;
+FROM p ORDER BY campaign_id`;
 
 // Pacing (docs/reporter.md): planned to date, projection to the end of the flight at the run
-// rate so far, delivery flag at ±10 % of the budget; same date $1 as TRUTH_CAMPAIGNS.
-export const TRUTH_PACING_CTE = `
-WITH base AS (
-  SELECT c.id AS campaign_id, c.name AS campaign_name, c.advertiser_id, a.name AS advertiser_name,
-         c.budget, c.start_date, c.end_date,
-         (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) * c.bid AS spend,
-         CASE WHEN c.start_date IS NULL OR c.end_date IS NULL OR c.end_date < c.start_date THEN 0
-              ELSE c.end_date - c.start_date + 1 END AS days_total
-  FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
-), e AS (
-  SELECT *, CASE WHEN days_total = 0 THEN 0
-                 ELSE greatest(0, least(days_total, $1::date - start_date + 1)) END AS days_elapsed
-  FROM base
-), p AS (
-  SELECT *,
-    CASE WHEN days_total = 0 THEN 0 ELSE trunc(budget * days_elapsed / days_total, 2) END AS planned,
-    CASE WHEN days_elapsed = 0 THEN spend ELSE trunc(spend * days_total / days_elapsed, 2) END AS projected,
-    CASE WHEN days_elapsed = 0 THEN NULL
-         WHEN spend * days_total > 1.1 * budget * days_elapsed THEN 'over'
-         WHEN spend * days_total < 0.9 * budget * days_elapsed THEN 'under'
-         ELSE 'on_track' END AS delivery
-  FROM e
-)`;
-
-export const TRUTH_PACING = `${TRUTH_PACING_CTE}
+// rate so far, delivery flag at ±10 % of the budget; same $1 and $2 as TRUTH_CAMPAIGNS.
+export const TRUTH_PACING = `${TRUTH_FIGURES_CTE}
 SELECT campaign_id, campaign_name, advertiser_id, advertiser_name,
   start_date::text AS start_date, end_date::text AS end_date,
   days_total, days_elapsed, days_total - days_elapsed AS days_remaining,
-  budget::float8 AS budget, spend::float8 AS spend, planned::float8 AS planned_to_date,
-  CASE WHEN days_total = 0 OR days_elapsed = 0 OR budget = 0 THEN 0
-       ELSE spend::float8 * days_total / (budget::float8 * days_elapsed) END AS pacing,
-  (CASE WHEN days_elapsed = 0 THEN 0 ELSE trunc(spend / days_elapsed, 2) END)::float8 AS run_rate,
-  projected::float8 AS projected_spend,
+  round(elapsed_s / 86400.0, 4)::float8 AS elapsed_days,
+  budget::float8 AS budget, spend::float8 AS spend, cost::float8 AS cost, planned::float8 AS planned_to_date,
+  pacing, run_rate::float8 AS run_rate, projected::float8 AS projected_spend,
   CASE WHEN budget = 0 THEN 0
-       ELSE (CASE WHEN days_elapsed = 0 THEN spend::float8 ELSE spend::float8 * days_total / days_elapsed END)
+       ELSE (CASE WHEN elapsed_s = 0 THEN cost::float8 ELSE cost::float8 * flight_s / elapsed_s END)
             / budget::float8 * 100 END AS projected_delivery_pct,
   delivery, $1::text AS report_date
 FROM p ORDER BY campaign_id`;
 
-export const TRUTH_PACING_ADVERTISERS = `${TRUTH_PACING_CTE}
+export const TRUTH_PACING_ADVERTISERS = `${TRUTH_FIGURES_CTE}
 , g AS (
   SELECT advertiser_id, min(advertiser_name) AS advertiser_name, count(*)::int AS campaigns,
-    count(*) FILTER (WHERE days_elapsed > 0)::int AS paced_campaigns,
-    coalesce(sum(budget) FILTER (WHERE days_elapsed > 0), 0) AS b,
-    coalesce(sum(spend) FILTER (WHERE days_elapsed > 0), 0) AS s,
+    count(*) FILTER (WHERE elapsed_s > 0)::int AS paced_campaigns,
+    coalesce(sum(budget) FILTER (WHERE elapsed_s > 0), 0) AS b,
+    coalesce(sum(spend) FILTER (WHERE elapsed_s > 0), 0) AS sp,
+    coalesce(sum(cost) FILTER (WHERE elapsed_s > 0), 0) AS cs,
     sum(planned) AS pl,
-    coalesce(sum(projected) FILTER (WHERE days_elapsed > 0), 0) AS proj,
+    coalesce(sum(projected) FILTER (WHERE elapsed_s > 0), 0) AS proj,
     count(*) FILTER (WHERE delivery = 'under')::int AS campaigns_under,
     count(*) FILTER (WHERE delivery = 'on_track')::int AS campaigns_on_track,
     count(*) FILTER (WHERE delivery = 'over')::int AS campaigns_over
   FROM p WHERE advertiser_id IS NOT NULL GROUP BY advertiser_id
 )
-SELECT advertiser_id, advertiser_name, campaigns, paced_campaigns, b::float8 AS budget, s::float8 AS spend,
-  pl::float8 AS planned_to_date, CASE WHEN pl = 0 THEN 0 ELSE s::float8 / pl::float8 END AS pacing,
+SELECT advertiser_id, advertiser_name, campaigns, paced_campaigns, b::float8 AS budget, sp::float8 AS spend,
+  cs::float8 AS cost, pl::float8 AS planned_to_date, CASE WHEN pl = 0 THEN 0 ELSE cs::float8 / pl::float8 END AS pacing,
   proj::float8 AS projected_spend, CASE WHEN b = 0 THEN 0 ELSE proj::float8 / b::float8 * 100 END AS projected_delivery_pct,
   CASE WHEN paced_campaigns = 0 THEN NULL WHEN proj > 1.1 * b THEN 'over' WHEN proj < 0.9 * b THEN 'under'
        ELSE 'on_track' END AS delivery,
@@ -207,6 +229,8 @@ const MONEY = new Set([
   "bid",
   "budget",
   "spend",
+  "cost",
+  "planned_to_date",
   "budget_remaining",
   "daily_norm",
   "daily_used",
@@ -215,7 +239,7 @@ const MONEY = new Set([
   "run_rate",
   "projected_spend",
 ]);
-const FLOAT = new Set(["ctr", "pacing", "budget_used_pct", "planned_to_date", "projected_delivery_pct"]);
+const FLOAT = new Set(["ctr", "pacing", "budget_used_pct", "projected_delivery_pct", "elapsed_days"]);
 
 /** Whether one served value equals the truth: integers and text exactly, money to the cent, ratios to 1e-9 relative. */
 export function sameValue(key: string, got: unknown, value: unknown): boolean {
@@ -301,7 +325,9 @@ export async function compareEverything(w: TruthWorld) {
       `/kpis/pacing?advertiser_id=${a.advertiser_id}`,
     );
 
+  // Per advertiser: sums of its campaigns' exact cents (integers, so the sums are exact), pacing on cost.
   const advertisers = new Map<number, Row & { campaigns: number }>();
+  const cents = (x: unknown) => Math.round(Number(x) * 100);
   for (const c of campaigns) {
     if (c.advertiser_id === null) continue;
     const a =
@@ -313,24 +339,26 @@ export async function compareEverything(w: TruthWorld) {
         impressions: 0,
         clicks: 0,
         spend: 0,
+        cost: 0,
         budget: 0,
         planned_to_date: 0,
       } as Row & { campaigns: number });
     a.campaigns++;
-    for (const k of ["impressions", "clicks", "spend", "budget"]) a[k] = (a[k] as number) + Number(c[k]);
-    const dt = c.days_total as number;
-    a.planned_to_date =
-      (a.planned_to_date as number) +
-      (dt === 0 ? 0 : ((c.budget as number) * (c.days_elapsed as number)) / dt);
+    for (const k of ["impressions", "clicks"]) a[k] = (a[k] as number) + Number(c[k]);
+    for (const k of ["spend", "cost", "budget", "planned_to_date"]) a[k] = (a[k] as number) + cents(c[k]);
     advertisers.set(c.advertiser_id as number, a);
   }
   const advertiserRows = [...advertisers.values()]
     .sort((x, y) => (x.advertiser_id as number) - (y.advertiser_id as number))
     .map((a) => ({
       ...a,
+      spend: (a.spend as number) / 100,
+      cost: (a.cost as number) / 100,
+      budget: (a.budget as number) / 100,
+      planned_to_date: (a.planned_to_date as number) / 100,
       ctr: a.impressions === 0 ? 0 : (a.clicks as number) / (a.impressions as number),
-      budget_remaining: (a.budget as number) - (a.spend as number),
-      pacing: a.planned_to_date === 0 ? 0 : (a.spend as number) / (a.planned_to_date as number),
+      budget_remaining: ((a.budget as number) - (a.spend as number)) / 100,
+      pacing: a.planned_to_date === 0 ? 0 : (a.cost as number) / (a.planned_to_date as number),
     }));
   expectSame((await w.get("/kpis/advertisers")) as Row[], advertiserRows, "/kpis/advertisers");
 
@@ -344,6 +372,8 @@ export async function compareEverything(w: TruthWorld) {
         clicks: c.clicks,
         ctr: c.ctr,
         spend: c.spend,
+        cost: c.cost,
+        pacing: c.pacing,
       }));
     expectSame((await w.get(`/kpis/top?by=${by}&limit=5`)) as Row[], top, `/kpis/top?by=${by}`);
   }
@@ -353,6 +383,9 @@ export async function compareEverything(w: TruthWorld) {
     flags: new Set(pacing.map((p) => p.delivery)),
   };
 }
+
+/** The KPIs' clock as a PostgreSQL timestamp in UTC, whole seconds (what the pacing counts). */
+const truthClock = (w: TruthWorld) => (w.now?.() ?? new Date()).toISOString().slice(0, 19).replace("T", " ");
 
 /**
  * The reports and KPIs served in bulk (every campaign, every day, pacing, advertisers) against
@@ -371,7 +404,8 @@ export async function compareBulk(w: TruthWorld) {
 async function compareServedInBulk(w: TruthWorld) {
   if (w.clickhouse) await compareEntities(w.pool, w.clickhouse);
   const reportDate = w.reportDate ?? new Date().toISOString().slice(0, 10);
-  const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS, [reportDate])).rows as Row[];
+  const clock = truthClock(w);
+  const campaigns = (await w.pool.query(TRUTH_CAMPAIGNS, [reportDate, clock])).rows as Row[];
   const daily = (await w.pool.query(TRUTH_DAILY)).rows as Row[];
   expectSame((await w.get("/kpis/campaigns")) as Row[], campaigns, "/kpis/campaigns");
   expectSame(
@@ -384,9 +418,9 @@ async function compareServedInBulk(w: TruthWorld) {
     daily,
     "daily ctr report",
   );
-  const pacing = (await w.pool.query(TRUTH_PACING, [reportDate])).rows as Row[];
+  const pacing = (await w.pool.query(TRUTH_PACING, [reportDate, clock])).rows as Row[];
   expectSame((await w.get("/kpis/pacing")) as Row[], pacing, "/kpis/pacing");
-  const pacingAdvertisers = (await w.pool.query(TRUTH_PACING_ADVERTISERS, [reportDate])).rows as Row[];
+  const pacingAdvertisers = (await w.pool.query(TRUTH_PACING_ADVERTISERS, [reportDate, clock])).rows as Row[];
   expectSame(
     (await w.get("/kpis/pacing/advertisers")) as Row[],
     pacingAdvertisers,

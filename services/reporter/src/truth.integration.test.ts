@@ -14,16 +14,18 @@ let ops: Operations;
 // PostgreSQL queries below take it as $1, so day-dependent KPIs (days elapsed, pacing,
 // projection, delivery) are compared for a date that is not the server's now().
 const REPORT_DATE = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+// The KPIs pace by the clock: 06:00 UTC of that date, a quarter of its day gone.
+const NOW = new Date(`${REPORT_DATE}T06:00:00Z`);
 
 beforeAll(async () => {
-  w = await createPipelineWorld({ today: () => REPORT_DATE });
+  w = await createPipelineWorld({ today: () => REPORT_DATE, now: () => NOW });
   ops = createOperations(w.pool);
 });
 afterAll(async () => {
   await w?.close();
 });
 const compareEverything = () =>
-  compareWith({ pool: w.pool, get: (path) => w.get(path), reportDate: REPORT_DATE });
+  compareWith({ pool: w.pool, get: (path) => w.get(path), reportDate: REPORT_DATE, now: () => NOW });
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
 function rng(seed: number) {
@@ -110,6 +112,9 @@ describe("truth", () => {
     await w.idle();
     const counts = await compareEverything();
     expect(counts.campaigns).toBe(8);
+    // The bid changes above re-priced spend but not the clicks' cost: the two differ somewhere.
+    const priced = (await w.get("/kpis/campaigns")) as { spend: number; cost: number }[];
+    expect(priced.some((c) => c.spend !== c.cost)).toBe(true);
     expect(counts.days).toBeGreaterThan(8);
     const status = (await w.get("/reports/status")) as {
       counters: { rebuilds: number };
@@ -134,19 +139,25 @@ describe("truth", () => {
     await w.idle();
     await compareEverything();
 
-    // Delivery flags of every kind: three campaigns with clicks get a four-day flight with two days
-    // elapsed on the report date (projection = 2 × spend) and a budget of 4, 2 and 1 × spend.
+    // Delivery flags of every kind: three campaigns with clicks get a four-day flight begun the day
+    // before the report date, so at 06:00 1.25 days of 4 are gone (projection = cost x 3.2), and a
+    // budget of 2, 1 and 0.5 x that projection (pacing is on cost, the clicks at the bid in force).
     const withClicks = (
       await q(
         "SELECT campaign_id FROM clicks WHERE campaign_id IS NOT NULL GROUP BY campaign_id ORDER BY campaign_id LIMIT 3",
       )
     ).rows.map((r) => r.campaign_id as number);
     expect(withClicks).toHaveLength(3);
-    for (const [i, factor] of [4, 2, 1].entries())
+    const costs = new Map(
+      ((await w.get("/kpis/campaigns")) as { campaign_id: number; cost: number }[]).map((c) => [
+        c.campaign_id,
+        c.cost,
+      ]),
+    );
+    for (const [i, factor] of [2, 1, 0.5].entries())
       await q(
-        `UPDATE campaign SET start_date = $1::date - 1, end_date = $1::date + 2,
-           budget = (SELECT count(*) FROM clicks WHERE campaign_id = campaign.id) * bid * $2 WHERE id = $3`,
-        [REPORT_DATE, factor, withClicks[i]],
+        "UPDATE campaign SET start_date = $1::date - 1, end_date = $1::date + 2, budget = $2 WHERE id = $3",
+        [REPORT_DATE, ((costs.get(withClicks[i] as number) ?? 0) * 3.2 * factor).toFixed(2), withClicks[i]],
       );
     await w.idle();
     const flagged = await compareEverything();
@@ -155,8 +166,14 @@ describe("truth", () => {
     // A forced full rebuild changes nothing that is read.
     const res = await w.app.request("/reports/rebuild", { method: "POST", headers: authorised });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { full: boolean }).full).toBe(true);
-    await compareEverything();
+    const rebuilt = (await res.json()) as { full: boolean; campaigns: number; days: number };
+    expect(rebuilt.full).toBe(true);
+    const after = await compareEverything();
+    // What it rebuilt, not 0: every campaign and (campaign, day) the reports hold.
+    expect({ campaigns: rebuilt.campaigns, days: rebuilt.days }).toEqual({
+      campaigns: after.campaigns,
+      days: after.days,
+    });
   }, 60_000);
 
   test("a reset (TRUNCATE) empties every report", async () => {

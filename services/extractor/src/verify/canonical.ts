@@ -26,6 +26,7 @@ const FIELDS: Record<TableName, string[]> = {
   ],
   impressions: [text("id"), nullable(text("campaign_id")), micros("created_at")],
   clicks: [text("id"), nullable(text("campaign_id")), micros("created_at")],
+  campaign_bids: [text("id"), text("campaign_id"), cents("bid"), micros("valid_from")],
 };
 
 /** The canonical text of a row of `table` (a SQL expression over its columns). */
