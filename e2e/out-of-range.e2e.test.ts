@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createVerifier, type Verifier } from "@adpipe/extractor";
 import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
 import { compareEverything } from "@adpipe/reporter/truth";
+import { TABLES } from "@adpipe/shared/contract";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 
 let w: PipelineWorld;
@@ -107,12 +108,12 @@ test("impressions and clicks at infinity, -infinity, 3000-01-01 and 1800-01-01 a
   expect(totals.map((t) => [t.campaign_id, t.impressions, t.clicks])).toEqual(
     pg.rows.map((r) => [r.id, r.i, r.k]),
   );
-  await compareEverything({ pool: mapped, get: (path) => w.get(path), clickhouse: w.chs.client });
+  await compareEverything({ pool: mapped, get: (path) => w.get(path), clickhouse: w.chs.client, now: w.now });
 
   // The verifier reads PostgreSQL through the same mapping: nothing differs, nothing is repaired.
   const run = await verifier.verify();
   expect(run.tables.map((t) => [t.table, t.driftFound, t.rowsRepaired, t.error ?? null])).toEqual(
-    ["advertiser", "campaign", "impressions", "clicks"].map((t) => [t, 0, 0, null]),
+    TABLES.map((t) => [t, 0, 0, null]),
   );
   expect(run.reports?.clean).toBe(true);
   expect(run.clean).toBe(true);

@@ -67,7 +67,9 @@ export async function openSuite(o: {
     campaigns = await seed(stack.pool);
     const ready = await waitForExact(stack, 120_000);
     if (ready.ms === null)
-      throw new Error(`the stack was not exact after seeding: ${ready.last?.sample.join("; ")}`);
+      throw new Error(
+        `the stack was not exact after seeding: ${ready.last?.sample.join("; ") || ready.error || "no comparison"}`,
+      );
   } catch (err) {
     await close();
     throw err;

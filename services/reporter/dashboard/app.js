@@ -107,7 +107,19 @@ function renderTables(tables) {
         { "data-testid": `table-${t.table}` },
         el("td", { text: t.table }),
         el("td", { class: "num", text: t.watermark ?? "–" }),
-        el("td", { class: "num", "data-testid": `pending-${t.table}`, text: fmt(t.pending) }),
+        el(
+          "td",
+          { class: "num" },
+          el("span", { "data-testid": `pending-${t.table}`, text: fmt(t.pending) }),
+          t.stalled_since
+            ? el("span", {
+                class: "badge bad",
+                "data-testid": `stalled-${t.table}`,
+                title: "its consumer receives nothing while batches wait; the loader is recreating its pull",
+                text: `stalled since ${F.time(t.stalled_since)}`,
+              })
+            : null,
+        ),
         el("td", { class: "num", "data-testid": `pg-rows-${t.table}`, text: fmt(t.pg_rows) }),
         el("td", { class: "num", "data-testid": `ch-rows-${t.table}`, text: fmt(t.ch_rows) }),
         el("td", { class: "num", text: behind === null ? "–" : fmt(behind) }),

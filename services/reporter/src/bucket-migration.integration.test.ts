@@ -94,7 +94,12 @@ test("migrations 0007 and 0008 keep the data; the reporter fills the bucket coun
   const factsBefore = await facts();
 
   const { applied } = await migrateOlap(ch.client, ch.database);
-  expect(applied).toEqual(["0007_fact_buckets", "0008_fact_keys", "0009_bid_history_and_cost"]);
+  expect(applied).toEqual([
+    "0007_fact_buckets",
+    "0008_fact_keys",
+    "0009_bid_history_and_cost",
+    "0010_progress_time_indexes",
+  ]);
   expect(await facts()).toBe(factsBefore);
 
   const jsm = await nc.jetstreamManager();

@@ -23,6 +23,7 @@ describe("tableRows", () => {
             unacknowledged: 1,
             rowsLoaded: 900,
             errors: { transient: 1, rejected: 2 },
+            consumer: { stalled_since: "2026-11-24T10:00:01.000Z", stall_recoveries: 2 },
           },
         },
       }),
@@ -34,6 +35,7 @@ describe("tableRows", () => {
       rows_behind: 0,
       lag_seconds: 1.5,
       pending: null,
+      stalled_since: null,
     });
     expect(impressions).toMatchObject({
       watermark: "12",
@@ -44,6 +46,8 @@ describe("tableRows", () => {
       ch_rows: 900,
       rows_behind: 100,
       lag_seconds: 1,
+      stalled_since: "2026-11-24T10:00:01.000Z",
+      stall_recoveries: 2,
     });
   });
 

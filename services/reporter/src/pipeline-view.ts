@@ -24,6 +24,8 @@ interface LoaderTable {
   deadLettered?: number;
   errors?: Record<string, number>;
   lastBatch?: { batches: number; rows: number; watermark: string; loadedAt: string } | null;
+  /** The table consumer's watchdog (loader /status): stalled since when, recoveries so far. */
+  consumer?: { stalled_since: string | null; stall_recoveries: number } | null;
 }
 
 export interface PipelineInputs {
@@ -58,6 +60,9 @@ export function tableRows({ now, stats, watermarks, loaderStatus, chCounts }: Pi
       dead_lettered: lt?.deadLettered ?? null,
       errors,
       last_batch: lt?.lastBatch ?? null,
+      // Receiving nothing while batches wait (the loader is recreating its pull): shown on the row.
+      stalled_since: lt?.consumer?.stalled_since ?? null,
+      stall_recoveries: lt?.consumer?.stall_recoveries ?? null,
       pg_rows: pgRows,
       ch_rows: chRows,
       rows_behind: pgRows !== null && chRows !== null ? pgRows - chRows : null,

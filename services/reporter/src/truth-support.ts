@@ -136,9 +136,9 @@ WITH base AS (
          $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
 ), ${flightCtes("base", "clicks")}, s AS (
-  SELECT *, days_total * 86400 AS flight_s,
+  SELECT *, days_total::bigint * 86400 AS flight_s,
          CASE WHEN days_total = 0 THEN 0
-              ELSE greatest(0, least(days_total * 86400,
+              ELSE greatest(0, least(days_total::bigint * 86400,
                      floor(extract(epoch FROM $2::timestamp - start_date::timestamp))))::bigint END AS elapsed_s
   FROM e
 ), p AS (
