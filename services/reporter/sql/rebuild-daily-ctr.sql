@@ -1,26 +1,28 @@
--- advertiser_campaigns_daily_ctr_report for the touched (campaign, day) keys, from the two daily
--- tables this rebuild has just written (FINAL: their newest rows), with advertiser_id and
--- start_date from the advertiser_campaigns dimension (current: rewritten earlier in the same
+-- advertiser_campaigns_daily_ctr_report for the touched (campaign, day) keys: each day's
+-- impressions and clicks are the sums of its bucket counts (recounted earlier in the same rebuild;
+-- the same sums the daily tables take, so it runs beside their rewrite, not after it), read
+-- within the touched dates and campaigns (the buckets sort by date first). advertiser_id and
+-- start_date come from the advertiser_campaigns dimension (current: rewritten earlier in the same
 -- rebuild for every changed campaign). A key with neither impressions nor clicks becomes a
--- tombstone. The daily tables are read within the touched dates (their sort key is (campaign_id,
--- date)): a day's traffic over every campaign reads that day's rows, not each campaign's history;
--- a rebuild of whole campaigns (a campaign change) has no date bound.
+-- tombstone.
 INSERT INTO advertiser_campaigns_daily_ctr_report
     (campaign_id, date, advertiser_id, day_number, impressions, clicks, ctr, _version, _deleted)
 WITH {{touched_days}},
 imp AS (
-    SELECT campaign_id, date, impressions AS n FROM advertiser_campaigns_impressions FINAL
-    WHERE _deleted = 0
+    SELECT campaign_id, assumeNotNull(b.date) AS date, sum(n) AS n FROM impressions_buckets AS b FINAL
+    WHERE _deleted = 0 AND b.date IS NOT NULL
       AND ({full:UInt8} = 1
-           OR (campaign_id IN {day_campaign_ids:Array(Int32)}
-               AND date >= {min_date:Date32} AND date <= {max_date:Date32}))
+           OR (b.date >= {min_date:Date32} AND b.date <= {max_date:Date32}
+               AND campaign_id IN {day_campaign_ids:Array(Int32)}))
+    GROUP BY campaign_id, date
 ),
 clk AS (
-    SELECT campaign_id, date, clicks AS n FROM advertiser_campaigns_clicks FINAL
-    WHERE _deleted = 0
+    SELECT campaign_id, assumeNotNull(b.date) AS date, sum(n) AS n FROM clicks_buckets AS b FINAL
+    WHERE _deleted = 0 AND b.date IS NOT NULL
       AND ({full:UInt8} = 1
-           OR (campaign_id IN {day_campaign_ids:Array(Int32)}
-               AND date >= {min_date:Date32} AND date <= {max_date:Date32}))
+           OR (b.date >= {min_date:Date32} AND b.date <= {max_date:Date32}
+               AND campaign_id IN {day_campaign_ids:Array(Int32)}))
+    GROUP BY campaign_id, date
 ),
 campaigns AS (
     SELECT campaign_id AS id, advertiser_id, start_date FROM advertiser_campaigns FINAL

@@ -1,8 +1,12 @@
 -- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/clickhouse.md
--- defines it, for report_date (the UTC day of the rebuild). Counts are the campaign's daily rows
--- (written earlier in the same rebuild, so current) plus its rows without created_at (they count
--- in totals but on no day: the date-NULL rows of the bucket counts, recounted earlier in the same
--- rebuild): the statement reads the campaign's days, not its rows, so it does not grow with history.
+-- defines it, for report_date (the UTC day of the rebuild). It runs beside the daily tables'
+-- rewrite, not after it: a campaign's count is its daily rows on the days this rebuild does not
+-- rewrite (current: nothing changed there), plus the bucket counts (recounted earlier in the same
+-- rebuild) on the days it rewrites (`*_day_*` keys, every day of `all_day_campaigns`, every day
+-- with rewrite_all = 1, a full rebuild) and of its facts without created_at (they count in
+-- totals but on no day). A keyed rebuild reads the campaign's days and the bucket rows of the days
+-- it rewrites, not its facts, so it does not grow with history; and every report of a rebuild is
+-- written in one round after the recount.
 -- The campaign's name, advertiser, bid, budget and dates are its advertiser_campaigns row (the
 -- dimension, rewritten earlier in the same rebuild for every changed campaign or advertiser, so
 -- current). spend is the original's clicks x current bid; cost the clicks at the bid in force
@@ -24,22 +28,38 @@ campaigns AS (
 ),
 imp AS (
     SELECT campaign_id, sum(n) AS n FROM (
+        -- Days this rebuild does not rewrite: their daily rows are current.
         SELECT campaign_id, impressions AS n FROM advertiser_campaigns_impressions FINAL
-        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
-        UNION ALL
-        SELECT campaign_id, n FROM impressions_buckets FINAL
-        WHERE _deleted = 0 AND date IS NULL
+        WHERE _deleted = 0 AND {rewrite_all:UInt8} = 0
           AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+          AND campaign_id NOT IN {all_day_campaigns:Array(Int32)}
+          AND (campaign_id, date) NOT IN arrayZip({imp_day_campaigns:Array(Int32)}, {imp_day_dates:Array(Date32)})
+        UNION ALL
+        -- Days it rewrites, and facts without a day: the bucket counts recounted before it.
+        SELECT campaign_id, n FROM impressions_buckets FINAL
+        WHERE _deleted = 0
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)}
+               OR (date >= {imp_min_date:Date32} AND date <= {imp_max_date:Date32}
+                   AND (campaign_id, assumeNotNull(date))
+                       IN arrayZip({imp_day_campaigns:Array(Int32)}, {imp_day_dates:Array(Date32)})))
     ) GROUP BY campaign_id
 ),
 clk AS (
     SELECT campaign_id, sum(n) AS n, sum(cost) AS cost FROM (
         SELECT campaign_id, clicks AS n, cost FROM advertiser_campaigns_clicks FINAL
-        WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+        WHERE _deleted = 0 AND {rewrite_all:UInt8} = 0
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+          AND campaign_id NOT IN {all_day_campaigns:Array(Int32)}
+          AND (campaign_id, date) NOT IN arrayZip({clk_day_campaigns:Array(Int32)}, {clk_day_dates:Array(Date32)})
         UNION ALL
         SELECT campaign_id, n, toDecimal128(ifNull(cost, 0), 2) AS cost FROM clicks_buckets FINAL
-        WHERE _deleted = 0 AND date IS NULL
+        WHERE _deleted = 0
           AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)}
+               OR (date >= {clk_min_date:Date32} AND date <= {clk_max_date:Date32}
+                   AND (campaign_id, assumeNotNull(date))
+                       IN arrayZip({clk_day_campaigns:Array(Int32)}, {clk_day_dates:Array(Date32)})))
     ) GROUP BY campaign_id
 ),
 base AS (

@@ -106,17 +106,17 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
     },
 
     /**
-     * Writes the touched keys' new rows, one INSERT per table, all with `version`, in three rounds
+     * Writes the touched keys' new rows, one INSERT per table, all with `version`, in two rounds
      * of statements that run at once: first the recounts of id buckets (migration 0007) and of
      * (bucket, campaign) pairs (0008) and the campaign dimension (they read only the entity
      * tables), with the read of the keys their stored rows name; then, with those and the
-     * windows' keys added to `touched`, the
-     * daily counts (sums of the buckets); then
-     * the daily CTR report and the totals (they read the daily counts just written). A reader of
-     * any one table sees either the old or the new row of each key. `timings` receives each
-     * statement's milliseconds. If a statement fails, the others of its round still finish before
-     * the rebuild fails (and is retried: every statement rewrites whole keys under a newer
-     * version, and a retry finds the keys of buckets already recounted, tombstones included).
+     * windows' keys added to `touched`, every report: the daily counts and the daily CTR (sums
+     * of the buckets) and the totals (the daily rows of the days not rewritten, the buckets of
+     * those that are). A reader of any one table sees either the old or the new row of each key.
+     * `timings` receives each statement's milliseconds. If a statement fails, the others of its
+     * round still finish before the rebuild fails (and is retried: every statement rewrites whole
+     * keys under a newer version, and a retry finds the keys of buckets already recounted,
+     * tombstones included).
      */
     async write(touched: Touched, version: bigint, reportDate: string, timings: Record<string, number> = {}) {
       const written: string[] = [];
@@ -208,16 +208,33 @@ export function createRebuilder(clickhouse: ClickHouseClient, queries: Queries) 
       const ctrParams = dailyOf();
       const daily = ctrParams !== null;
       const campaigns = campaignsDimension();
-      await round(
-        factDaily.flatMap(([f, params]) =>
+      // Round 2, every report at once: the daily tables, the daily CTR and the totals all read the
+      // bucket counts round 1 recounted (the totals the daily rows of the days no statement here
+      // rewrites), none reads another's output.
+      const keysOf = (f: FactTable) => dayParams(touched, f);
+      const imp = keysOf("impressions");
+      const clk = keysOf("clicks");
+      const totalsParams = () => ({
+        ...campaignParams(),
+        rewrite_all: touched.full ? 1 : 0,
+        all_day_campaigns: [...touched.allDayCampaigns],
+        imp_day_campaigns: imp.day_campaigns,
+        imp_day_dates: imp.day_dates,
+        imp_min_date: imp.min_date,
+        imp_max_date: imp.max_date,
+        clk_day_campaigns: clk.day_campaigns,
+        clk_day_dates: clk.day_dates,
+        clk_min_date: clk.min_date,
+        clk_max_date: clk.max_date,
+      });
+      await round([
+        ...factDaily.flatMap(([f, params]) =>
           params
             ? [run(dailyQuery(f === "impressions" ? "rebuild-impressions" : "rebuild-clicks"), params)]
             : [],
         ),
-      );
-      await round([
         ...(ctrParams ? [run(dailyQuery("rebuild-daily-ctr"), ctrParams)] : []),
-        ...(campaigns ? [run(campaignQuery("rebuild-totals"), campaignParams())] : []),
+        ...(campaigns ? [run(campaignQuery("rebuild-totals"), totalsParams())] : []),
       ]);
       for (const [f, params] of factDaily) if (params) written.push(`advertiser_campaigns_${f}`);
       if (daily) written.push(REPORT_TABLES[2]);

@@ -139,9 +139,16 @@ export function createReporter({
     const version = clock.next();
     const statementsMs: Record<string, number> = {};
     const writeStarted = performance.now();
-    const reports = await rebuilder.write(touched, version, date, statementsMs);
-    // Durable: the heal step never rebuilds these batches again (a crash before this line does).
-    await progress.markReported(reported, version);
+    // Durable: the heal step never rebuilds these batches again. For events the record is written
+    // alongside the reports, one round trip less: if the reports then fail, the events are not
+    // acked and come back (and a full rebuild covers any set aside), so nothing relies on the
+    // record alone. The heal step and full rebuilds have no event to come back: their record
+    // waits for the reports (a crash before it heals them again).
+    const [reports] = await Promise.all([
+      rebuilder.write(touched, version, date, statementsMs),
+      reason === "events" ? progress.markReported(reported, version) : undefined,
+    ]);
+    if (reason !== "events") await progress.markReported(reported, version);
     statementsMs.total = Math.round((performance.now() - writeStarted) * 10) / 10;
     reportDate = date;
     for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
