@@ -189,12 +189,14 @@ export async function measureExactness(stack: Stack): Promise<Exactness> {
 export async function waitForExact(
   stack: Stack,
   timeoutMs: number,
-): Promise<{ ms: number | null; last: Exactness | null }> {
+): Promise<{ ms: number | null; last: Exactness | null; checkMs?: number }> {
   const started = Date.now();
   let last: Exactness | null = null;
   while (Date.now() - started < timeoutMs) {
+    const checkStarted = Date.now();
     last = await measureExactness(stack).catch(() => last);
-    if (last?.exact) return { ms: Date.now() - started, last };
+    // checkMs: how long the comparison that found it exact took (the figure's resolution).
+    if (last?.exact) return { ms: Date.now() - started, last, checkMs: Date.now() - checkStarted };
     await Bun.sleep(250);
   }
   return { ms: null, last: await measureExactness(stack).catch(() => last) };

@@ -27,6 +27,16 @@ export interface ConnectNatsOptions {
 }
 
 /**
+ * How a client notices that its server is gone and moves to another (docs/cluster.md#failover).
+ * A server that dies closes its sockets, and the client reconnects to another at once (servers
+ * not tried within `reconnectTimeWait` are tried without waiting). A server that stops answering
+ * without closing them (a frozen host, a cut network) is noticed by pings: one every
+ * `pingInterval`, and the connection is dropped when more than `maxPingOut` go unanswered, so
+ * within about 6 s instead of nats.js's default 4 minutes (2-minute pings).
+ */
+export const NATS_CONNECTION_TIMING = { pingInterval: 2000, maxPingOut: 2, reconnectTimeWait: 1000 } as const;
+
+/**
  * Connects and keeps reconnecting for as long as the process lives: a NATS restart must not take
  * a service down, and `/ready` reports the gap meanwhile. Status changes are logged once each.
  */
@@ -37,13 +47,14 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000, user, p
     name,
     timeout: timeoutMs,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 1000,
+    ...NATS_CONNECTION_TIMING,
   });
   if (logger) {
     (async () => {
       for await (const status of nc.status()) {
         if (status.type === "pingTimer") continue;
-        logger.info("NATS connection status", { status: status.type, data: String(status.data) });
+        const data = typeof status.data === "string" ? status.data : JSON.stringify(status.data);
+        logger.info("NATS connection status", { status: status.type, data });
       }
     })().catch(() => {});
   }

@@ -1,5 +1,6 @@
 import { type ExtractTableResult, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { ELECTION_RETRY } from "@adpipe/shared/nats-retry";
 import type { Pool, PoolClient } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
@@ -29,7 +30,7 @@ export interface CycleDeps {
   namespace: string;
   limits: BatchLimits;
   maxInFlight: number;
-  /** How long one publish may wait for its JetStream acknowledgement. */
+  /** How long a batch is sent again while JetStream does not acknowledge it (EXTRACT_PUBLISH_TIMEOUT_MS). */
   publishTimeoutMs?: number;
   /** Large windows are read by several sessions sharing one snapshot (snapshot.ts). */
   snapshot?: SnapshotSplit;
@@ -131,7 +132,7 @@ async function publishWindow(
   const publisher = createPublisher({
     js: deps.js,
     maxInFlight: deps.maxInFlight,
-    ackTimeoutMs: deps.publishTimeoutMs,
+    timing: { ...ELECTION_RETRY, forMs: deps.publishTimeoutMs ?? ELECTION_RETRY.forMs },
   });
   let pending: Promise<void> | undefined = watermark.pendingXid !== null ? Promise.resolve() : undefined;
   const publish = async (batch: Omit<DeltaBatch, "subject" | "table" | "window">) => {

@@ -62,7 +62,7 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     namespace: config.ADPIPE_NAMESPACE,
     limits: { maxBytes, maxRows: config.EXTRACT_MAX_BATCH_ROWS },
     maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
-    publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 5000,
+    publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 20_000,
     snapshot: {
       workers: config.EXTRACT_SNAPSHOT_WORKERS ?? 1,
       minRows: config.EXTRACT_SNAPSHOT_MIN_ROWS ?? 200_000,

@@ -21,7 +21,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
        * Unacknowledged batches come back after this long (a loader that died holding them). Short
        * on purpose: a live loader tells JetStream it is still working on what it holds.
        */
-      LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 5_000),
+      LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, 3_000),
       /**
        * Send each INSERT's batch ids as insert_deduplication_token, so a retried insert (on this
        * replica or another) is stored once. Default: on with CLICKHOUSE_CLUSTER, off on a single

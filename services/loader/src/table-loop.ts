@@ -3,7 +3,14 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
-import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
+import {
+  durableAck,
+  durablePull,
+  durableStallWatch,
+  largestDelivery,
+  type PullFn,
+} from "@adpipe/shared/nats-pull";
+import { ELECTION_RETRY, publishThroughElection } from "@adpipe/shared/nats-retry";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
@@ -204,9 +211,14 @@ export function createTableLoop(o: TableLoopOptions) {
           o.table,
           loaded.map((i) => i.delta),
         );
-        await o.js.publish(subjects(o.namespace).loaded(o.table), loadedEvent.encode(event), {
-          msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
-        });
+        // Sent again through an election of the events stream's leader (same msgID: stored once).
+        await publishThroughElection(
+          o.js,
+          subjects(o.namespace).loaded(o.table),
+          loadedEvent.encode(event),
+          { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
+          ELECTION_RETRY,
+        );
         o.onAnnounce?.(undefined);
       } catch (err) {
         // Not acked: JetStream redelivers the batches, which are inserted and announced again.
@@ -252,6 +264,7 @@ export function createTableLoop(o: TableLoopOptions) {
   const durable = streams(o.namespace).loaderConsumer(o.table);
   const consumer = createBatchingConsumer<DeltaMessage>({
     pull: (o.wrapPull ?? ((p) => p))(durablePull(o.js, stream, durable)),
+    ack: durableAck(o.js),
     largestDeliveryBytes: largestDelivery(o.maxPayload),
     onPullError(err, failures) {
       if (failures === 1 || failures % 50 === 0)

@@ -18,7 +18,7 @@ export const reporterSettings = {
    * Unacknowledged events come back after this long (a reporter that died mid-rebuild). Short on
    * purpose: a live reporter tells JetStream it is still working on the events it holds.
    */
-  REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 10_000),
+  REPORTER_ACK_WAIT_MS: ms(1000, 3_600_000, 3_000),
   /**
    * Deliveries of one loaded event (JetStream's delivery count) before the reporter sets it aside
    * (`<ns>.dlq.reporter.<table>`) and heals the reports with a full rebuild instead: a rebuild

@@ -3,7 +3,14 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
-import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
+import {
+  durableAck,
+  durablePull,
+  durableStallWatch,
+  largestDelivery,
+  type PullFn,
+} from "@adpipe/shared/nats-pull";
+import { ELECTION_RETRY, publishThroughElection } from "@adpipe/shared/nats-retry";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -168,7 +175,13 @@ export function createReporter({
       durationMs: result.durationMs,
       full: result.full,
     };
-    await js.publish(subjects(namespace).reportsUpdated, reportsUpdatedEvent.encode(event));
+    await publishThroughElection(
+      js,
+      subjects(namespace).reportsUpdated,
+      reportsUpdatedEvent.encode(event),
+      { msgID: `reports-updated-${result.version}` },
+      ELECTION_RETRY,
+    );
     logger.debug("reports rebuilt", { ...result });
     return result;
   }
@@ -319,6 +332,7 @@ export function createReporter({
       await js.consumers.get(stream, durable);
       loop = createEventLoop({
         pull: wrapPull(durablePull(js, stream, durable)),
+        ack: durableAck(js),
         largestDeliveryBytes: largestDelivery(maxPayload),
         stall: durableStallWatch({
           jsm,
@@ -330,7 +344,7 @@ export function createReporter({
         }),
         coalesceMs: config.REPORTER_COALESCE_MS,
         maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
-        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 10_000) / 3)),
+        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 3_000) / 3)),
         logger,
         handle: handleEvents,
         onOutcome: (err) => {
