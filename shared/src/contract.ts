@@ -85,6 +85,12 @@ export const HEADERS = {
   watermarkFrom: "Adpipe-Watermark-From",
   watermarkTo: "Adpipe-Watermark-To",
   schemaVersion: "Adpipe-Schema-Version",
+  /**
+   * When the extractor's snapshot read the window (ISO-8601, UTC): every change in the batch had
+   * committed by then. Optional (batches published before it have none); freshness is measured
+   * from it.
+   */
+  committedBy: "Adpipe-Committed-By",
   msgId: "Nats-Msg-Id",
 } as const;
 

@@ -122,6 +122,9 @@ async function publishWindow(
   // A pending window (a crashed or failed attempt) is re-read as it was: its end is still below
   // every transaction that can write here, and unchanged batches then repeat their message ids.
   const window: XidWindow = { from: watermark.xid, to: watermark.pendingXid ?? (await windowEnd(client)) };
+  // The snapshot exists once the first statement ran: every change it shows had committed before
+  // this moment (Adpipe-Committed-By, what freshness is measured from).
+  const committedBy = new Date().toISOString();
   result.from = window.from;
   result.to = window.to;
   if (BigInt(window.to) <= BigInt(window.from)) {
@@ -140,7 +143,13 @@ async function publishWindow(
     pending ??= store.setPending(table, window.from, window.to);
     await pending;
     await deps.hooks?.beforePublish?.(table, batch.sequence);
-    await publisher.publish({ subject: subjects(deps.namespace).delta(table), table, window, ...batch });
+    await publisher.publish({
+      subject: subjects(deps.namespace).delta(table),
+      table,
+      window,
+      committedBy,
+      ...batch,
+    });
   };
   const copy = async (source: PoolClient, query: DeltaQuery, part?: number) => {
     let sequence = 0;

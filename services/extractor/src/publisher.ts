@@ -16,6 +16,8 @@ export interface DeltaBatch {
   part?: number;
   body: Uint8Array;
   rows: number;
+  /** When the snapshot that read the window was taken: its changes had all committed by then. */
+  committedBy?: string;
 }
 
 /**
@@ -40,6 +42,7 @@ export const deltaHeaders = (batch: DeltaBatch, id: string) =>
     rows: batch.rows,
     watermarkFrom: batch.window.from,
     watermarkTo: batch.window.to,
+    committedBy: batch.committedBy,
   });
 
 export interface PublishTotals {

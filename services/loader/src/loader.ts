@@ -134,7 +134,7 @@ export function createLoader({
     async status() {
       const tables = await Promise.all(
         loops.map(async (l) => {
-          const { recordLoad: _r, ...s } = l.stats;
+          const { recordLoad: _r, recordFreshness: _f, ...s } = l.stats;
           const h = l.health();
           const consumer = h && {
             stalled_since: h.stalledSince === undefined ? null : new Date(h.stalledSince).toISOString(),

@@ -1,6 +1,7 @@
 import { TABLES, type TableName } from "@adpipe/shared/contract";
 import {
   counter,
+  FRESHNESS_BUCKETS,
   gauge,
   histogram,
   type Registry,
@@ -40,6 +41,13 @@ export function createLoaderMetrics(
       "adpipe_loader_lag_seconds",
       "From a batch's publication on JetStream to its acknowledged insert",
       SECOND_BUCKETS,
+      ["table"],
+    ),
+    freshness: histogram(
+      registry,
+      "adpipe_loader_freshness_seconds",
+      "From a batch's commit in PostgreSQL (Adpipe-Committed-By: the extractor's snapshot) to its rows visible in ClickHouse, per batch",
+      FRESHNESS_BUCKETS,
       ["table"],
     ),
     pending: gauge(

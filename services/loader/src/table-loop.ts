@@ -3,6 +3,7 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
+import { secondsSince } from "@adpipe/shared/metrics";
 import {
   durableAck,
   durablePull,
@@ -91,7 +92,14 @@ export function buildLoadedEvent(table: TableName, loaded: readonly DeltaMessage
     watermark: maxWatermark(loaded.map((d) => d.watermarkTo)),
     windows: mergeWindows(loaded.map((d) => ({ from: d.watermarkFrom, to: d.watermarkTo }))),
     loadedAt: now.toISOString(),
+    ...oldestCommit(loaded),
   };
+}
+
+/** The oldest Adpipe-Committed-By among the batches (ISO strings in UTC sort as times), if any has one. */
+function oldestCommit(loaded: readonly DeltaMessage[]): { committedBy?: string } {
+  const times = loaded.flatMap((d) => (d.committedBy ? [d.committedBy] : [])).sort();
+  return times[0] ? { committedBy: times[0] } : {};
 }
 
 /**
@@ -237,6 +245,7 @@ export function createTableLoop(o: TableLoopOptions) {
       }
       await Promise.all(loaded.map((i) => settle.ack(i.msg)));
       stats.recordLoad(event, loaded.length);
+      stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
       if (o.metrics) {
         const labels = { table: o.table };
         o.metrics.rows.inc(labels, event.rows);
@@ -244,7 +253,11 @@ export function createTableLoop(o: TableLoopOptions) {
         o.metrics.inserts.inc(labels);
         o.metrics.events.inc(labels);
         const now = Date.now();
-        for (const i of loaded) o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+        for (const i of loaded) {
+          o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+          if (i.delta.committedBy)
+            o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
+        }
       }
       log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
     }

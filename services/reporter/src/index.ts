@@ -31,6 +31,7 @@ runMain(async () => {
     logger,
     queries,
     onRebuild: (r) => metrics.record(r),
+    onReported: (events) => metrics.reported(events),
     maxPayload: nc.info?.max_payload,
     onStall: () => stalls.inc({ consumer: streams(config.ADPIPE_NAMESPACE).reporterConsumer }),
   });

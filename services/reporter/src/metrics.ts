@@ -1,4 +1,13 @@
-import { counter, gauge, histogram, type Registry, SECOND_BUCKETS } from "@adpipe/shared/metrics";
+import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
+import {
+  counter,
+  FRESHNESS_BUCKETS,
+  gauge,
+  histogram,
+  type Registry,
+  SECOND_BUCKETS,
+  secondsSince,
+} from "@adpipe/shared/metrics";
 import type { RebuildResult } from "./reporter.ts";
 
 /** Prometheus figures of the report rebuilds, recorded from each rebuild's result. */
@@ -29,7 +38,20 @@ export function createReporterMetrics(registry: Registry) {
     "adpipe_reporter_last_rebuild_timestamp_seconds",
     "When the reports last changed (Unix time)",
   );
+  const freshness = histogram(
+    registry,
+    "adpipe_reporter_freshness_seconds",
+    "From a change's commit in PostgreSQL (the oldest Adpipe-Committed-By of a loaded event's batches) to the rebuild that put it in the reports, per event",
+    FRESHNESS_BUCKETS,
+    ["table"],
+  );
   return {
+    /** The rebuild that reflects these events is written. */
+    reported(events: LoadedEvent[]): void {
+      const now = Date.now();
+      for (const e of events)
+        if (e.committedBy) freshness.observe({ table: e.table }, secondsSince(e.committedBy, now));
+    },
     record(r: RebuildResult): void {
       const kind = r.full ? "full" : "incremental";
       rebuilds.inc({ reason: r.reason, kind });

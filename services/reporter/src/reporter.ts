@@ -2,6 +2,7 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
+import { secondsSince } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import {
   durableAck,
@@ -54,6 +55,8 @@ export interface ReporterDeps {
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
   onRebuild?: (result: RebuildResult) => void;
+  /** Called after the rebuild that put these loaded events in the reports (freshness metrics). */
+  onReported?: (events: LoadedEvent[]) => void;
   /** The UTC date reports are computed for (tests move it). */
   today?: () => string;
 }
@@ -91,6 +94,7 @@ export function createReporter({
   queries = loadQueries(),
   today = utcToday,
   onRebuild,
+  onReported,
   maxPayload,
   onStall,
   wrapPull = (pull) => pull,
@@ -196,7 +200,24 @@ export function createReporter({
       const plan = planEvents(events);
       const touched = await rebuilder.findTouched(plan);
       await rebuild(touched, "events", events.length, plan.watermarks, events);
+      noteFreshness(events);
+      onReported?.(events);
     });
+  }
+
+  /** Per table, the newest reported change's freshness (commit → in the reports), for /reports/status. */
+  const freshness: Partial<Record<TableName, { committed_by: string; seconds: number; at: string }>> = {};
+  function noteFreshness(events: LoadedEvent[]): void {
+    const now = Date.now();
+    for (const e of events) {
+      const prev = freshness[e.table];
+      if (!e.committedBy || (prev && prev.committed_by >= e.committedBy)) continue;
+      freshness[e.table] = {
+        committed_by: e.committedBy,
+        seconds: secondsSince(e.committedBy, now),
+        at: new Date(now).toISOString(),
+      };
+    }
   }
 
   function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
@@ -453,6 +474,7 @@ export function createReporter({
         set_aside_pending: setAside.length,
         rebuilds,
         report_date: reportDate,
+        freshness,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
         progress: await progress.status().catch(() => null),
         heals: { ...heals, interval_ms: healIntervalMs, last_error: healError },

@@ -6,7 +6,7 @@ import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger, type Logger } from "@adpipe/shared/logger";
 import { loadedEvent } from "@adpipe/shared/messages/loaded";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { createRegistry, type Registry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import {
   consumerIdle,
@@ -91,6 +91,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       queries,
       today: options.today,
       onRebuild: (r) => metrics.record(r),
+      onReported: (events) => metrics.reported(events),
       maxPayload: nc.info?.max_payload,
       wrapPull: options.wrapPull,
     });
@@ -155,6 +156,8 @@ export interface PipelineWorld extends ReporterWorld {
   pool: Pool;
   extractor: Extractor;
   loader: Loader;
+  /** The loader's Prometheus registry (its /metrics). */
+  loaderRegistry: Registry;
   /**
    * Runs extraction cycles until one finds nothing new in any table (a failed cycle throws), then
    * waits for the loader to drain: everything committed before the call is in ClickHouse.
@@ -194,12 +197,14 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     }),
     logger: testLogger,
   });
+  const loaderRegistry = createRegistry("loader");
   const loader = createLoader({
     js: nc.jetstream(),
     jsm,
     clickhouse: chs.client,
     config: { ...loaderTestConfig(namespace), ...options.loader },
     logger: testLogger,
+    registry: loaderRegistry,
   });
   await loader.start();
   if (options.extractInBackground !== false) extractor.start();
@@ -212,6 +217,7 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     pool,
     extractor,
     loader,
+    loaderRegistry,
     async settle(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
