@@ -118,6 +118,10 @@ async function publishWindow(
 ): Promise<Partial<TableResult>> {
   const { store } = deps;
   const watermark = await store.read(table, client);
+  // Read under the table's lock, which POST /pause takes too: once a pause is answered, no cycle
+  // publishes for the table until it is resumed.
+  if (watermark.pausedSince !== null)
+    return { status: "paused", from: watermark.xid, to: watermark.xid, pausedSince: watermark.pausedSince };
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   // A pending window (a crashed or failed attempt) is re-read as it was: its end is still below
   // every transaction that can write here, and unchanged batches then repeat their message ids.

@@ -13,7 +13,7 @@ import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
 import { startChangeListener } from "./listener.ts";
 import { createExtractorMetrics } from "./metrics.ts";
-import { serveExtractRun } from "./run-subject.ts";
+import { serveExtractRun, servePauseRequests } from "./run-subject.ts";
 import { serveVerifyRun } from "./verify/routes.ts";
 import { startVerifier } from "./verify/start.ts";
 
@@ -75,6 +75,12 @@ runMain(async () => {
       })
     : undefined;
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const pauseSubscriptions = servePauseRequests({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    extractor,
+    logger,
+  });
   const verifier = startVerifier({ config, pool, nc, logger, registry });
   const verifySubscription = serveVerifyRun({
     nc,
@@ -91,6 +97,8 @@ runMain(async () => {
       postgres: () => pool.query("SELECT 1"),
       nats: () => pingNats(nc),
       open_transactions: () => extractor.blockerWarning(),
+      // A paused table is an operator's decision: still ready, and the warning says since when.
+      paused_tables: () => extractor.pausedWarning(),
       // Not listening only delays (the interval still runs): ready, with a warning.
       change_listener: async () =>
         listener && !listener.listening()
@@ -116,6 +124,7 @@ runMain(async () => {
     logger.info("shutting down: finishing the running cycle", { signal });
     await server.stop();
     subscription.unsubscribe();
+    for (const s of pauseSubscriptions) s.unsubscribe();
     verifySubscription.unsubscribe();
     await verifier.stop();
     await listener?.stop();

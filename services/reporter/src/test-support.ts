@@ -224,7 +224,8 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
         const { results } = await extractor.extract();
         const failed = results.find((r) => r.status === "failed");
         if (failed) throw new Error(`extraction failed: ${failed.table}: ${failed.error}`);
-        const busy = results.some((r) => r.status !== "idle");
+        // A paused table has nothing to extract until resumed.
+        const busy = results.some((r) => r.status !== "idle" && r.status !== "paused");
         if (!busy && (await loaderDrained())) return;
         await Bun.sleep(busy ? 0 : 20);
       }
@@ -233,7 +234,8 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     async idle() {
       // Extracted up to now: a cycle that finds nothing new in any table (a failed cycle, e.g.
       // while a NATS node is down, is tried again).
-      await waitFor(async () => (await extractor.extract()).results.every((r) => r.status === "idle"), {
+      const caughtUp = (s: string) => s === "idle" || s === "paused";
+      await waitFor(async () => (await extractor.extract()).results.every((r) => caughtUp(r.status)), {
         what: "extractor caught up",
         timeoutMs: 30_000,
       });
