@@ -55,6 +55,19 @@ export const histogram = <L extends string>(
   labelNames: L[] = [],
 ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 
+/** `adpipe_nats_connected`: 1 while the service's NATS connection is up (`natsConnected` in nats.ts). */
+export function natsConnectionMetric(registry: Registry, connected: () => boolean): void {
+  gauge(
+    registry,
+    "adpipe_nats_connected",
+    "1 while the connection to NATS is up, 0 from a disconnect until the client has reconnected",
+    [],
+    function collect() {
+      this.set(connected() ? 1 : 0);
+    },
+  );
+}
+
 /**
  * The stall watchdog's figures for the durable consumers a service pulls from: recoveries counted
  * as they happen, and whether each consumer is stalled now (read from `health` when scraped).

@@ -61,6 +61,21 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000, user, p
   return nc;
 }
 
+/**
+ * Whether the connection is up right now, from its status events (nats.js has no getter): false
+ * from a disconnect to the next reconnect, and once closed. For `adpipe_nats_connected`.
+ */
+export function natsConnected(nc: NatsConnection): () => boolean {
+  let up = true;
+  (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") up = false;
+      else if (s.type === "reconnect") up = true;
+    }
+  })().catch(() => {});
+  return () => up && !nc.isClosed();
+}
+
 /** `NATS_URL` as the list of servers nats.js expects (`a,b,c` → `[a, b, c]`). */
 export function natsServers(url: string): string[] {
   return url

@@ -1,9 +1,9 @@
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
-import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
+import { connectNats, ensureStreams, natsConnected, pingNats } from "@adpipe/shared/nats";
 import { createPool } from "@adpipe/shared/pg";
 import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
@@ -57,6 +57,7 @@ runMain(async () => {
   );
 
   const registry = createRegistry("extractor");
+  natsConnectionMetric(registry, natsConnected(nc));
   const extractor = createExtractor({
     pool,
     js: nc.jetstream(),

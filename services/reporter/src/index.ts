@@ -2,7 +2,8 @@ import { streams } from "@adpipe/shared/contract";
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { consumerStallMetrics, createRegistry } from "@adpipe/shared/metrics";
+import { consumerStallMetrics, createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
+import { natsConnected } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { connectOlapService } from "@adpipe/shared/olap-service";
 import { securityFrom } from "@adpipe/shared/security";
@@ -22,7 +23,8 @@ runMain(async () => {
   await ensureReporterConsumer(jsm, config.ADPIPE_NAMESPACE, { ackWaitMs: config.REPORTER_ACK_WAIT_MS });
 
   const registry = createRegistry("reporter");
-  const metrics = createReporterMetrics(registry);
+  natsConnectionMetric(registry, natsConnected(nc));
+  const metrics = createReporterMetrics(registry, () => reporter.status());
   const reporter = createReporter({
     js: nc.jetstream(),
     jsm,

@@ -10,8 +10,57 @@ import {
 } from "@adpipe/shared/metrics";
 import type { RebuildResult } from "./reporter.ts";
 
+/** What the reporter's /reports/status says, as far as the gauges below need it. */
+export interface ReporterProgress {
+  events: { pending: number; unacknowledged: number } | null;
+  progress: Partial<Record<string, { unreported_batches: number; lag_seconds: number }>> | null;
+}
+
 /** Prometheus figures of the report rebuilds, recorded from each rebuild's result. */
-export function createReporterMetrics(registry: Registry) {
+export function createReporterMetrics(registry: Registry, status?: () => Promise<ReporterProgress>) {
+  // One read of the reporter's status per scrape, shared by the gauges below.
+  let scrape: Promise<ReporterProgress | null> | undefined;
+  const read = () => {
+    scrape ??= (status?.() ?? Promise.resolve(null))
+      .catch(() => null)
+      .finally(() => {
+        setTimeout(() => {
+          scrape = undefined;
+        }, 1000);
+      });
+    return scrape;
+  };
+  gauge(
+    registry,
+    "adpipe_reporter_unreported_seconds",
+    "Age of the oldest batch loaded into ClickHouse (loaded_batches) that no rebuild reported yet (reported_batches); 0 when none",
+    ["table"],
+    async function collect() {
+      const s = await read();
+      for (const [table, p] of Object.entries(s?.progress ?? {})) if (p) this.set({ table }, p.lag_seconds);
+    },
+  );
+  gauge(
+    registry,
+    "adpipe_reporter_unreported_batches",
+    "Batches loaded into ClickHouse that no rebuild reported yet",
+    ["table"],
+    async function collect() {
+      const s = await read();
+      for (const [table, p] of Object.entries(s?.progress ?? {}))
+        if (p) this.set({ table }, p.unreported_batches);
+    },
+  );
+  gauge(
+    registry,
+    "adpipe_reporter_events_pending",
+    "Loaded events waiting on the reporter's durable consumer (not yet delivered, or delivered and not acknowledged)",
+    [],
+    async function collect() {
+      const s = await read();
+      if (s?.events) this.set(s.events.pending + s.events.unacknowledged);
+    },
+  );
   const rebuilds = counter(registry, "adpipe_reporter_rebuilds_total", "Report rebuilds by reason and kind", [
     "reason",
     "kind",

@@ -80,7 +80,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   await ensureReporterConsumer(jsm, namespace, { ackWaitMs: 5000 });
   const queries = options.queries ?? loadQueries();
   const registry = createRegistry("reporter");
-  const metrics = createReporterMetrics(registry);
+  const metrics = createReporterMetrics(registry, () => world.reporter.status());
   const make = () =>
     createReporter({
       js: nc.jetstream(),
