@@ -87,7 +87,7 @@ export function createLoader({
       dedupTokens: config.LOADER_DEDUP_TOKEN ?? config.CLICKHOUSE_CLUSTER !== undefined,
       metrics,
       afterInsert,
-      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 3_000) / 3)),
+      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 2_000) / 4)),
       onAnnounce: (err) => {
         if (!err) announceFailures.delete(table);
         else
