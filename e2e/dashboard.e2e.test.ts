@@ -288,6 +288,22 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
     .filter({ hasText: /exact as of|not exact at|repairing/ })
     .waitFor({ timeout: 60_000 });
 
+  // A table paused at the extractor (docs/operations.md): the Operations panel says since when,
+  // and "flowing" again once it is resumed.
+  const hold = (action: "pause" | "resume") =>
+    fetch(`http://127.0.0.1:${env.EXTRACTOR_PORT}/${action}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ table: "advertiser" }),
+    });
+  expect((await hold("pause")).status).toBe(200);
+  await page
+    .getByTestId("paused-advertiser")
+    .filter({ hasText: "paused since" })
+    .waitFor({ timeout: 20_000 });
+  expect((await hold("resume")).status).toBe(200);
+  await page.getByTestId("paused-advertiser").filter({ hasText: "flowing" }).waitFor({ timeout: 20_000 });
+
   // Two more polls after the counts rose: the throughput sparkline has points to draw.
   await page.waitForTimeout(4500);
   mkdirSync(join(root, "test-output"), { recursive: true });

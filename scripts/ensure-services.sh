@@ -43,7 +43,8 @@ fi
 echo "NATS: ready on 127.0.0.1:4222"
 
 # Tools the suite drives rather than mocks: the dashboard's browser test (Chromium), `promtool
-# check metrics` on every service (prometheus) and the compose files' checks (docker-compose).
+# check metrics`, the alert rules' `promtool test rules` and the `prometheus` server of the alert
+# test (Debian's prometheus) and the compose files' checks (docker-compose).
 # A tool that cannot be installed makes its test fail, naming it; the other tests still run.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -201,7 +201,7 @@ export async function measureExactness(stack: Stack): Promise<Exactness> {
 export async function waitForExact(
   stack: Stack,
   timeoutMs: number,
-): Promise<{ ms: number | null; last: Exactness | null; error?: string }> {
+): Promise<{ ms: number | null; last: Exactness | null; error?: string; checkMs?: number }> {
   const started = Date.now();
   let last: Exactness | null = null;
   let error: string | undefined;
@@ -218,8 +218,10 @@ export async function waitForExact(
       },
     );
   while (Date.now() - started < timeoutMs) {
+    const checkStarted = Date.now();
     last = await measure();
-    if (last?.exact) return { ms: Date.now() - started, last };
+    // checkMs: how long the comparison that found it exact took (the figure's resolution).
+    if (last?.exact) return { ms: Date.now() - started, last, checkMs: Date.now() - checkStarted };
     await Bun.sleep(250);
   }
   return { ms: null, last: await measure(), error };

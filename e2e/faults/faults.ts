@@ -4,7 +4,7 @@
 import { streams } from "@adpipe/shared/contract";
 import { connectNats } from "@adpipe/shared/nats";
 import type { Pool } from "@adpipe/shared/pg";
-import type { Stack } from "./stack.ts";
+import type { ServiceName, Stack } from "./stack.ts";
 
 export interface FaultContext {
   stack: Stack;
@@ -24,7 +24,11 @@ export interface Fault {
   inject(ctx: FaultContext): Promise<void>;
 }
 
-const restart = async (ctx: FaultContext, piece: keyof Stack["pieces"], downMs: number) => {
+const restart = async (
+  ctx: FaultContext,
+  piece: "postgres" | "nats" | "clickhouse" | ServiceName,
+  downMs: number,
+) => {
   await ctx.stack.pieces[piece].kill();
   await Bun.sleep(downMs);
   await ctx.stack.pieces[piece].start();

@@ -70,6 +70,20 @@ function piece(name: string, launch: () => Promise<Proc>): Piece {
   };
 }
 
+export interface StackOptions {
+  /** Settings every service gets (beside the stack's own). */
+  env?: Record<string, string>;
+  /**
+   * An external NATS (a cluster's comma-separated URLs) instead of a nats-server of the stack's
+   * own; the `nats` piece then refuses to be killed (kill the cluster's nodes instead).
+   */
+  natsUrl?: string;
+  /** Copies of each stream (`NATS_STREAM_REPLICAS`), for a cluster. */
+  streamReplicas?: number;
+  /** A second loader process (`loader2`) sharing the durable consumers: a hot spare. */
+  secondLoader?: boolean;
+}
+
 export interface Stack {
   dir: string;
   namespace: string;
@@ -80,7 +94,11 @@ export interface Stack {
   clickhouseLogin: { user: string; password: string };
   urls: Record<ServiceName, string>;
   token: string;
-  pieces: { postgres: Piece; nats: Piece; clickhouse: Piece } & Record<ServiceName, Piece>;
+  pieces: { postgres: Piece; nats: Piece; clickhouse: Piece } & Record<ServiceName, Piece> & {
+      loader2?: Piece;
+    };
+  /** Each service process's URL, `loader2` included when there is one. */
+  serviceUrls: Record<string, string>;
   /** A superuser pool for the writer and the comparisons (application_name faults-harness). */
   pool: Pool;
   /** Stops everything; removes the state folder unless `keep` (its logs stay for a look). */
@@ -107,14 +125,18 @@ async function waitHealthy(url: string, exited: Promise<unknown>, what: string, 
 }
 
 /** Starts everything; state lives under a fresh folder that `close()` removes. */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const env = {
+    ...(options.streamReplicas ? { NATS_STREAM_REPLICAS: String(options.streamReplicas) } : {}),
+    ...options.env,
+  };
   const dir = join(tmpdir(), `adpipe-faults-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const [pgPort, natsPort, chPort, ...servicePorts] = await freePorts(6);
+  const [pgPort, natsPort, chPort, ...servicePorts] = await freePorts(7);
   const namespace = "faults";
   const database = "faults";
   const token = crypto.randomUUID().replaceAll("-", "");
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const natsUrl = options.natsUrl ?? `nats://127.0.0.1:${natsPort}`;
   const clickhouseUrl = `http://127.0.0.1:${chPort}`;
   // The embedded server's owner, with a password as bun start runs it.
   const clickhouseLogin = { user: "default", password: randomBytes(16).toString("hex") };
@@ -125,37 +147,42 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     postgresUrl = pg.url;
     return { pid: pg.pid, exited: pg.exited };
   });
-  const nats = piece("nats", async () => {
-    const proc = Bun.spawn(
-      ["nats-server", "-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", join(dir, "nats")],
-      { stdout: "ignore", stderr: "ignore", detached: true },
-    );
-    const conn = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const nc = await connectNats({ url: natsUrl }).catch(() => undefined);
-        if (nc) return nc;
-        await Bun.sleep(100);
-      }
-      throw new Error("nats-server did not start");
-    })();
-    // JetStream ready: the streams (kept on disk) answer.
-    const jsm = await conn.jetstreamManager();
-    for (let i = 0; i < 100; i++) {
-      if (
-        await jsm.streams
-          .list()
-          .next()
-          .then(
-            () => true,
-            () => false,
-          )
-      )
-        break;
-      await Bun.sleep(100);
-    }
-    await conn.close();
-    return proc;
+  const external = piece("nats", async () => {
+    throw new Error("NATS is external to this stack: kill its cluster's nodes instead");
   });
+  const nats = options.natsUrl
+    ? external
+    : piece("nats", async () => {
+        const proc = Bun.spawn(
+          ["nats-server", "-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", join(dir, "nats")],
+          { stdout: "ignore", stderr: "ignore", detached: true },
+        );
+        const conn = await (async () => {
+          for (let i = 0; i < 100; i++) {
+            const nc = await connectNats({ url: natsUrl }).catch(() => undefined);
+            if (nc) return nc;
+            await Bun.sleep(100);
+          }
+          throw new Error("nats-server did not start");
+        })();
+        // JetStream ready: the streams (kept on disk) answer.
+        const jsm = await conn.jetstreamManager();
+        for (let i = 0; i < 100; i++) {
+          if (
+            await jsm.streams
+              .list()
+              .next()
+              .then(
+                () => true,
+                () => false,
+              )
+          )
+            break;
+          await Bun.sleep(100);
+        }
+        await conn.close();
+        return proc;
+      });
   const clickhouse = piece("clickhouse", async () => {
     mkdirSync(join(dir, "clickhouse"), { recursive: true });
     const ch = await spawnEmbeddedClickHouse({
@@ -172,9 +199,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const urls = Object.fromEntries(
     SERVICES.map((s, i) => [s, `http://127.0.0.1:${servicePorts[i]}`]),
   ) as Record<ServiceName, string>;
-  const service = (name: ServiceName, i: number) =>
-    piece(name, async () => {
-      const log = openSync(join(dir, `${name}.log`), "a");
+  const serviceUrls: Record<string, string> = { ...urls };
+  if (options.secondLoader) serviceUrls.loader2 = `http://127.0.0.1:${servicePorts[3]}`;
+  const service = (name: ServiceName, i: number, instance: string = name) =>
+    piece(instance, async () => {
+      const log = openSync(join(dir, `${instance}.log`), "a");
       const proc = Bun.spawn(["bun", "run", join(root, "services", name, "src", "index.ts")], {
         cwd: root,
         env: {
@@ -196,7 +225,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
         detached: true,
       });
       closeSync(log);
-      await waitHealthy(`${urls[name]}/health`, proc.exited, name);
+      await waitHealthy(`${serviceUrls[instance]}/health`, proc.exited, instance);
       return proc;
     });
 
@@ -207,17 +236,28 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     extractor: service("extractor", 0),
     loader: service("loader", 1),
     reporter: service("reporter", 2),
+    loader2: options.secondLoader ? service("loader", 3, "loader2") : undefined,
   };
   let pool: Pool | undefined;
   const close = async (o: { keep?: boolean } = {}) => {
     await pool?.end().catch(() => {});
-    for (const p of [pieces.reporter, pieces.loader, pieces.extractor, clickhouse, nats, postgres])
-      await p.kill().catch(() => {});
-    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+    for (const p of [
+      pieces.reporter,
+      pieces.loader2,
+      pieces.loader,
+      pieces.extractor,
+      clickhouse,
+      nats,
+      postgres,
+    ])
+      await p?.kill().catch(() => {});
+    // keep (or ADPIPE_FAULTS_KEEP=1) keeps the folder (each process's log) for a look after the run.
+    if (o.keep || process.env.ADPIPE_FAULTS_KEEP === "1") console.log(`stack folder kept: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   };
   try {
     await postgres.start();
-    await nats.start();
+    if (!options.natsUrl) await nats.start();
     await clickhouse.start();
     await migrateOltp(postgresUrl);
     const ch = createClickHouse({ url: clickhouseUrl, ...clickhouseLogin });
@@ -226,11 +266,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     await ch.close();
     const nc = await connectNats({ url: natsUrl });
     const jsm = await nc.jetstreamManager();
-    await ensureStreams(jsm, namespace);
+    await ensureStreams(jsm, namespace, { replicas: options.streamReplicas });
     await ensureLoaderConsumers(jsm, namespace);
     await ensureReporterConsumer(jsm, namespace);
     await nc.close();
     for (const s of SERVICES) await pieces[s].start();
+    await pieces.loader2?.start();
     const url = new URL(postgresUrl);
     url.searchParams.set("application_name", "faults-harness");
     pool = createPool({ connectionString: url.toString(), max: 8 });
@@ -249,6 +290,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     clickhouseUrl,
     clickhouseLogin,
     urls,
+    serviceUrls,
     token,
     pieces,
     pool: pool as Pool,

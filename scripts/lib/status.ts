@@ -36,13 +36,22 @@ async function clickhouseCounts(clickhouse: ClickHouseClient, database: string):
   return Object.fromEntries(TABLES.map((t) => [t, Number(row?.[t] ?? 0)])) as Counts;
 }
 
-/** Seconds since the stalest table's watermark last advanced (the extractor advances every cycle). */
+/**
+ * Seconds since the stalest table's watermark last advanced (the extractor advances every cycle);
+ * a paused table is named instead of counted (its watermark stands still on purpose).
+ */
 async function extractorLag(url: string): Promise<string> {
-  const { watermarks } = await getJson<{ watermarks: { updatedAt: string | null }[] }>(`${url}/watermarks`);
-  const times = watermarks.map((w) => (w.updatedAt ? Date.parse(w.updatedAt) : 0));
+  const { watermarks } = await getJson<{
+    watermarks: { table: string; updatedAt: string | null; pausedSince?: string | null }[];
+  }>(`${url}/watermarks`);
+  const paused = watermarks
+    .filter((w) => w.pausedSince)
+    .map((w) => `${w.table} paused since ${w.pausedSince}`);
+  const flowing = watermarks.filter((w) => !w.pausedSince);
+  const times = flowing.map((w) => (w.updatedAt ? Date.parse(w.updatedAt) : 0));
   if (times.some((t) => t === 0)) return "extractor starting";
-  const seconds = (Date.now() - Math.min(...times)) / 1000;
-  return `extractor ${Math.max(0, seconds).toFixed(1)} s behind`;
+  const seconds = times.length > 0 ? (Date.now() - Math.min(...times)) / 1000 : 0;
+  return [`extractor ${Math.max(0, seconds).toFixed(1)} s behind`, ...paused].join(", ");
 }
 
 /** Delta batches in the stream that no loader has acknowledged yet. */

@@ -13,7 +13,10 @@ export interface Held<T> {
 
 /** How a handler settles each delivery of its batch; a delivery is settled at most once. */
 export interface Settle {
-  /** Acks (and waits for the server's confirmation) unless already settled. */
+  /**
+   * Acks unless already settled, and waits for the server's confirmation; resolves (never
+   * rejects) also when none came: the delivery is then redelivered and handled again.
+   */
   ack(msg: JsMsg): Promise<unknown>;
   nak(msg: JsMsg, delayMs: number): void;
   term(msg: JsMsg): void;
@@ -29,8 +32,19 @@ export interface BatchingConsumerOptions<T> {
   pull(request: PullRequest & { fresh: boolean }): Promise<Deliveries>;
   /** A pull never asks for fewer bytes than this, so the largest message always fits. */
   largestDeliveryBytes: number;
-  /** How long one pull request waits on the server before it is renewed. */
+  /**
+   * How long one pull request waits on the server before it is renewed (default 1 s, nats.js's
+   * minimum). A request held by a server that died, or by a consumer leader that lost its
+   * leadership, is only replaced once it expires; so is a request of a process that died, which
+   * the server may still hand a redelivery to. Short, so neither delays the work by much.
+   */
   pullExpiresMs?: number;
+  /**
+   * Acknowledges one delivery and resolves once the server confirmed it, or once it gave up (the
+   * delivery is then redelivered after the ack wait); never rejects. Default: `msg.ackAck()` once.
+   * The services send it again through a consumer leader's election (`durableAck` in nats-pull.ts).
+   */
+  ack?(msg: JsMsg, stopping: () => boolean): Promise<unknown>;
   /** Told when a pull cannot be made or fails (the reader retries with a growing delay). */
   onPullError?(err: unknown, failures: number): void;
   /** The stall watchdog: nothing delivered while the server holds deliveries for us. */
@@ -152,8 +166,9 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
   const changed = createSignal();
   const watch = createWatch();
 
+  const ackOnce = (msg: JsMsg) => msg.ackAck().catch(() => false);
   const settle: Settle = {
-    ack: (msg) => (inFlight.delete(msg) ? msg.ackAck() : Promise.resolve()),
+    ack: (msg) => (inFlight.delete(msg) ? (o.ack ?? ackOnce)(msg, () => stopping) : Promise.resolve()),
     nak: (msg, delayMs) => {
       if (inFlight.delete(msg)) msg.nak(delayMs);
     },
@@ -203,7 +218,7 @@ export function createBatchingConsumer<T>(o: BatchingConsumerOptions<T>) {
           let got = 0;
           current = await o.pull({
             maxBytes: pullBudget(heldBytes, o.maxHeldBytes, o.largestDeliveryBytes),
-            expiresMs: o.pullExpiresMs ?? 5000,
+            expiresMs: o.pullExpiresMs ?? 1000,
             fresh,
           });
           fresh = false;

@@ -91,6 +91,12 @@ export const HEADERS = {
   watermarkFrom: "Adpipe-Watermark-From",
   watermarkTo: "Adpipe-Watermark-To",
   schemaVersion: "Adpipe-Schema-Version",
+  /**
+   * When the extractor's snapshot read the window (ISO-8601, UTC): every change in the batch had
+   * committed by then. Optional (batches published before it have none); freshness is measured
+   * from it.
+   */
+  committedBy: "Adpipe-Committed-By",
   msgId: "Nats-Msg-Id",
 } as const;
 
@@ -113,6 +119,10 @@ export function subjects(ns: string) {
     verifyCompleted: `${ns}.verify.completed`,
     /** Request to the reporter: rebuild the report rows of these campaigns and days. */
     reportsRebuild: `${ns}.reports.rebuild`,
+    /** Request to the extractor: hold one table (`{"table"}`), its watermark kept (docs/operations.md). */
+    extractPause: `${ns}.extract.pause`,
+    /** Request to the extractor: let a held table flow again from its watermark. */
+    extractResume: `${ns}.extract.resume`,
     /** Request/reply: the extractor republishes a dead letter (not under `dlq.>`, which the DLQ stream holds). */
     deadLettersReplay: `${ns}.deadletters.replay`,
   };
@@ -148,9 +158,12 @@ export interface ExtractTableResult {
   /**
    * published: batches sent and acknowledged, watermark advanced to `to`; idle: nothing changed in
    * the window (watermark advanced); skipped: another extractor holds the table this cycle;
+   * paused: an operator holds the table (POST /pause), nothing read, the watermark stays;
    * failed: nothing advanced, the window is retried.
    */
-  status: "published" | "idle" | "skipped" | "failed";
+  status: "published" | "idle" | "skipped" | "paused" | "failed";
+  /** With `paused`: since when (ISO time). */
+  pausedSince?: string;
   /** The window `[from, to)` of transaction ids, as decimal xid8. */
   from: string;
   to: string;

@@ -8,6 +8,16 @@ export const ROW_BUCKETS = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_00
 export const SECOND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /**
+ * Freshness in seconds, from a change's commit to where it is visible: tens of milliseconds when
+ * all is well, up to a quarter of an hour behind a stall (the alert thresholds sit between).
+ */
+export const FRESHNESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900];
+
+/** Seconds from `committedBy` (ISO-8601) to `now` (epoch ms); never negative (another host's clock). */
+export const secondsSince = (committedBy: string, now: number) =>
+  Math.max(0, (now - Date.parse(committedBy)) / 1000);
+
+/**
  * One Prometheus registry per service (not the global one, so tests can build several apps in
  * one process), with the process metrics and a `service` label on everything.
  */
@@ -44,6 +54,19 @@ export const histogram = <L extends string>(
   buckets: number[],
   labelNames: L[] = [],
 ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+
+/** `adpipe_nats_connected`: 1 while the service's NATS connection is up (`natsConnected` in nats.ts). */
+export function natsConnectionMetric(registry: Registry, connected: () => boolean): void {
+  gauge(
+    registry,
+    "adpipe_nats_connected",
+    "1 while the connection to NATS is up, 0 from a disconnect until the client has reconnected",
+    [],
+    function collect() {
+      this.set(connected() ? 1 : 0);
+    },
+  );
+}
 
 /**
  * The stall watchdog's figures for the durable consumers a service pulls from: recoveries counted

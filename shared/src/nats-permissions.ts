@@ -61,7 +61,15 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
         ...readDlq,
         `$JS.API.STREAM.MSG.DELETE.${st.dlq}`,
       ],
-      subscribe: ["_INBOX.>", s.extractRun, s.verifyRun, s.deadLettersReplay],
+      subscribe: [
+        "_INBOX.>",
+        s.extractRun,
+        s.verifyRun,
+        s.deadLettersReplay,
+        // issue #34: per-table pause and resume, asked by operators (admin) only.
+        s.extractPause,
+        s.extractResume,
+      ],
     },
     loader: {
       publish: [

@@ -4,8 +4,8 @@ import { ensureStreams, type StreamLimits } from "./nats.ts";
 import { ensureLoaderConsumers, ensureReporterConsumer } from "./nats-consumers.ts";
 
 /** The loader's and reporter's default ack waits (their LOADER_/REPORTER_ACK_WAIT_MS settings). */
-export const DEFAULT_LOADER_ACK_WAIT_MS = 5_000;
-export const DEFAULT_REPORTER_ACK_WAIT_MS = 10_000;
+export const DEFAULT_LOADER_ACK_WAIT_MS = 2_000;
+export const DEFAULT_REPORTER_ACK_WAIT_MS = 3_000;
 
 export interface ProvisionOptions extends StreamLimits {
   loaderAckWaitMs?: number;

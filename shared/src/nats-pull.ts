@@ -1,7 +1,15 @@
-import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "nats";
+import type {
+  Consumer,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  NatsConnection,
+} from "nats";
 import type { StallWatch } from "./consumer-watchdog.ts";
 import type { Logger } from "./logger.ts";
 import { serverBacklog } from "./nats-consumers.ts";
+import { ackThroughElection, ELECTION_RETRY, type RetryTiming } from "./nats-retry.ts";
 
 /**
  * One pull request's deliveries: iterate them; the iteration ends when the request is done (its
@@ -79,6 +87,19 @@ export function durablePull(js: JetStreamClient, stream: string, durable: string
     if (fresh || !handle) handle = await js.consumers.get(stream, durable);
     return fetchDeliveries(handle, request);
   };
+}
+
+/**
+ * The acknowledgement of a durable consumer's deliveries: confirmed by the server, and sent again
+ * while the consumer's Raft group elects a new leader (shared/src/nats-retry.ts), for up to
+ * `ELECTION_RETRY.forMs`. An ack lost in an election used to wait out the ack wait before the
+ * delivery came back to be handled a second time.
+ */
+export function durableAck(js: JetStreamClient, timing: RetryTiming = ELECTION_RETRY) {
+  // nats.js keeps the connection on its JetStream client (BaseApiClient.nc); the typed interface
+  // does not show it, and an ack is a request on that connection.
+  const nc = (js as unknown as { nc: NatsConnection }).nc;
+  return (msg: JsMsg, stopping: () => boolean) => ackThroughElection(msg, nc, { ...timing, stopping });
 }
 
 /** Room in a pull for the largest message the server takes, plus its subject, reply and headers. */

@@ -28,6 +28,16 @@ export interface ConnectNatsOptions {
 }
 
 /**
+ * How a client notices that its server is gone and moves to another (docs/cluster.md#failover).
+ * A server that dies closes its sockets, and the client reconnects to another at once (servers
+ * not tried within `reconnectTimeWait` are tried without waiting). A server that stops answering
+ * without closing them (a frozen host, a cut network) is noticed by pings: one every
+ * `pingInterval`, and the connection is dropped when more than `maxPingOut` go unanswered, so
+ * within about 6 s instead of nats.js's default 4 minutes (2-minute pings).
+ */
+export const NATS_CONNECTION_TIMING = { pingInterval: 2000, maxPingOut: 2, reconnectTimeWait: 1000 } as const;
+
+/**
  * Connects and keeps reconnecting for as long as the process lives: a NATS restart must not take
  * a service down, and `/ready` reports the gap meanwhile. Status changes are logged (nats-status.ts).
  */
@@ -38,7 +48,7 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000, user, p
     name,
     timeout: timeoutMs,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 1000,
+    ...NATS_CONNECTION_TIMING,
   });
   if (logger) {
     const log = createNatsStatusLog(logger);
@@ -47,6 +57,21 @@ export async function connectNats({ url, name, logger, timeoutMs = 5000, user, p
     })().catch(() => {});
   }
   return nc;
+}
+
+/**
+ * Whether the connection is up right now, from its status events (nats.js has no getter): false
+ * from a disconnect to the next reconnect, and once closed. For `adpipe_nats_connected`.
+ */
+export function natsConnected(nc: NatsConnection): () => boolean {
+  let up = true;
+  (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") up = false;
+      else if (s.type === "reconnect") up = true;
+    }
+  })().catch(() => {});
+  return () => up && !nc.isClosed();
 }
 
 /** `NATS_URL` as the list of servers nats.js expects (`a,b,c` → `[a, b, c]`). */

@@ -3,11 +3,12 @@ import type { Logger } from "@adpipe/shared/logger";
 import type { Registry } from "@adpipe/shared/metrics";
 import type { HttpSecurity } from "@adpipe/shared/security";
 import type { Extractor } from "./extractor.ts";
-import { extractRequest, extractResponse, resyncRequest } from "./requests.ts";
+import { extractRequest, extractResponse, resyncRequest, tableRequest } from "./requests.ts";
 import { addVerifyRoutes, type VerifyHandle } from "./verify/routes.ts";
 
 export interface AppDeps {
-  extractor: Pick<Extractor, "extract" | "resync" | "watermarks"> & Partial<Pick<Extractor, "blocker">>;
+  extractor: Pick<Extractor, "extract" | "resync" | "watermarks" | "pause" | "resume"> &
+    Partial<Pick<Extractor, "blocker">>;
   logger: Logger;
   /** `/ready` probes, named after what they check (`postgres`, `nats`). */
   checks: ReadinessChecks;
@@ -55,6 +56,27 @@ export function createApp({ extractor, logger, checks, registry, security, verif
     "/resync",
     { summary: "Restart one table from the beginning (re-publishes it whole)", body: resyncRequest },
     async (c, { body }) => c.json({ watermark: await extractor.resync(body.table) }),
+  );
+
+  app.api.post(
+    "/pause",
+    {
+      summary:
+        "Hold one table: not extracted until resumed; its watermark stays, its changes wait in PostgreSQL",
+      body: tableRequest,
+      responses: { 200: "the table's watermark, with since when it is paused" },
+    },
+    async (c, { body }) => c.json({ watermark: await extractor.pause(body.table) }),
+  );
+
+  app.api.post(
+    "/resume",
+    {
+      summary: "Let a held table flow again, from its watermark",
+      body: tableRequest,
+      responses: { 200: "the table's watermark (pausedSince null)" },
+    },
+    async (c, { body }) => c.json({ watermark: await extractor.resume(body.table) }),
   );
 
   if (verify) addVerifyRoutes(app, verify);

@@ -33,8 +33,11 @@ export const extractorSettings = {
   EXTRACT_SNAPSHOT_WORKERS: positiveInt(1, 16).default(1),
   /** A window the planner estimates at this many rows or more is read by EXTRACT_SNAPSHOT_WORKERS sessions. */
   EXTRACT_SNAPSHOT_MIN_ROWS: positiveInt(1, 1_000_000_000).default(200_000),
-  /** A publish JetStream has not acknowledged within this long fails the cycle (retried). */
-  EXTRACT_PUBLISH_TIMEOUT_MS: positiveInt(100, 600_000).default(5000),
+  /**
+   * A batch JetStream has not acknowledged is sent again (same message id, every 2 s at most) for
+   * this long, which covers a stream leader's election; then the cycle fails (and is retried).
+   */
+  EXTRACT_PUBLISH_TIMEOUT_MS: positiveInt(100, 600_000).default(20_000),
   /** An open transaction older than this that holds every window back is named (/watermarks, /ready, metric). */
   // 30 s: a bulk load (bun start's first batch takes about 10 s) is not a problem to report.
   EXTRACT_BLOCKER_AFTER_MS: positiveInt(0, 3_600_000).default(30_000),

@@ -1,5 +1,6 @@
 import { type ExtractTableResult, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { ELECTION_RETRY } from "@adpipe/shared/nats-retry";
 import type { Pool, PoolClient } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
@@ -29,7 +30,7 @@ export interface CycleDeps {
   namespace: string;
   limits: BatchLimits;
   maxInFlight: number;
-  /** How long one publish may wait for its JetStream acknowledgement. */
+  /** How long a batch is sent again while JetStream does not acknowledge it (EXTRACT_PUBLISH_TIMEOUT_MS). */
   publishTimeoutMs?: number;
   /** Large windows are read by several sessions sharing one snapshot (snapshot.ts). */
   snapshot?: SnapshotSplit;
@@ -117,10 +118,17 @@ async function publishWindow(
 ): Promise<Partial<TableResult>> {
   const { store } = deps;
   const watermark = await store.read(table, client);
+  // Read under the table's lock, which POST /pause takes too: once a pause is answered, no cycle
+  // publishes for the table until it is resumed.
+  if (watermark.pausedSince !== null)
+    return { status: "paused", from: watermark.xid, to: watermark.xid, pausedSince: watermark.pausedSince };
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   // A pending window (a crashed or failed attempt) is re-read as it was: its end is still below
   // every transaction that can write here, and unchanged batches then repeat their message ids.
   const window: XidWindow = { from: watermark.xid, to: watermark.pendingXid ?? (await windowEnd(client)) };
+  // The snapshot exists once the first statement ran: every change it shows had committed before
+  // this moment (Adpipe-Committed-By, what freshness is measured from).
+  const committedBy = new Date().toISOString();
   result.from = window.from;
   result.to = window.to;
   if (BigInt(window.to) <= BigInt(window.from)) {
@@ -131,7 +139,7 @@ async function publishWindow(
   const publisher = createPublisher({
     js: deps.js,
     maxInFlight: deps.maxInFlight,
-    ackTimeoutMs: deps.publishTimeoutMs,
+    timing: { ...ELECTION_RETRY, forMs: deps.publishTimeoutMs ?? ELECTION_RETRY.forMs },
   });
   let pending: Promise<void> | undefined = watermark.pendingXid !== null ? Promise.resolve() : undefined;
   const publish = async (batch: Omit<DeltaBatch, "subject" | "table" | "window">) => {
@@ -139,7 +147,13 @@ async function publishWindow(
     pending ??= store.setPending(table, window.from, window.to);
     await pending;
     await deps.hooks?.beforePublish?.(table, batch.sequence);
-    await publisher.publish({ subject: subjects(deps.namespace).delta(table), table, window, ...batch });
+    await publisher.publish({
+      subject: subjects(deps.namespace).delta(table),
+      table,
+      window,
+      committedBy,
+      ...batch,
+    });
   };
   const copy = async (source: PoolClient, query: DeltaQuery, part?: number) => {
     let sequence = 0;

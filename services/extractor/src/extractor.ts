@@ -62,7 +62,7 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
     namespace: config.ADPIPE_NAMESPACE,
     limits: { maxBytes, maxRows: config.EXTRACT_MAX_BATCH_ROWS },
     maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
-    publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 5000,
+    publishTimeoutMs: config.EXTRACT_PUBLISH_TIMEOUT_MS ?? 20_000,
     snapshot: {
       workers: config.EXTRACT_SNAPSHOT_WORKERS ?? 1,
       minRows: config.EXTRACT_SNAPSHOT_MIN_ROWS ?? 200_000,
@@ -121,6 +121,37 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
       return store.read(table);
     });
 
+  /**
+   * Holds or releases one table. The table's lock is taken first (waiting for a cycle of any
+   * extractor in progress on it), so once this resolves no cycle publishes for a paused table:
+   * its watermark stays, its changes wait in PostgreSQL; resumed, the next cycle reads them from
+   * that watermark, exactly like any backlog.
+   */
+  const setPaused = (table: TableName, paused: boolean) =>
+    exclusive(async () => {
+      const client = await pool.connect();
+      try {
+        await lockTable(client, table);
+        try {
+          if (paused) await store.pause(table, client);
+          else await store.resume(table, client);
+        } finally {
+          await unlockTable(client, table);
+        }
+      } finally {
+        client.release();
+      }
+      const state = await store.read(table);
+      metrics?.paused(table, state.pausedSince);
+      logger.info(paused ? "table paused: not extracted until resumed" : "table resumed", {
+        table,
+        watermark: state.xid,
+        pausedSince: state.pausedSince,
+      });
+      if (!paused) wake?.();
+      return state;
+    });
+
   let stopped = true;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -155,7 +186,15 @@ export function createExtractor({ pool, js, maxPayload, config, logger, hooks, m
   return {
     extract,
     resync,
+    pause: (table: TableName) => setPaused(table, true),
+    resume: (table: TableName) => setPaused(table, false),
     watermarks: () => store.readAll(),
+    /** For /ready: still ready, with a warning naming each paused table. */
+    pausedWarning: async () => {
+      const paused = await store.paused();
+      if (paused.size === 0) return undefined;
+      return { warning: `paused: ${[...paused].map(([t, since]) => `${t} since ${since}`).join(", ")}` };
+    },
     /** The open transaction holding every window back (older than EXTRACT_BLOCKER_AFTER_MS), or null. */
     blocker: () => blocker,
     /** For /ready: still ready (a late commit is waited for, never skipped), with a warning naming it. */

@@ -1,9 +1,9 @@
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
-import { connectNats, ensureStreams, pingNats } from "@adpipe/shared/nats";
+import { connectNats, ensureStreams, natsConnected, pingNats } from "@adpipe/shared/nats";
 import { requireStreams } from "@adpipe/shared/nats-provision";
 import { createPool } from "@adpipe/shared/pg";
 import { retryWithBackoff } from "@adpipe/shared/retry";
@@ -14,7 +14,7 @@ import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
 import { startChangeListener } from "./listener.ts";
 import { createExtractorMetrics } from "./metrics.ts";
-import { serveExtractRun } from "./run-subject.ts";
+import { serveExtractRun, servePauseRequests } from "./run-subject.ts";
 import { serveVerifyRun } from "./verify/routes.ts";
 import { startVerifier } from "./verify/start.ts";
 
@@ -58,6 +58,7 @@ runMain(async () => {
     await retryWithBackoff("stream lookup", () => requireStreams(jsm, config.ADPIPE_NAMESPACE), { logger });
 
   const registry = createRegistry("extractor");
+  natsConnectionMetric(registry, natsConnected(nc));
   const extractor = createExtractor({
     pool,
     js: nc.jetstream(),
@@ -76,6 +77,12 @@ runMain(async () => {
       })
     : undefined;
   const subscription = serveExtractRun({ nc, namespace: config.ADPIPE_NAMESPACE, extractor, logger });
+  const pauseSubscriptions = servePauseRequests({
+    nc,
+    namespace: config.ADPIPE_NAMESPACE,
+    extractor,
+    logger,
+  });
   const verifier = startVerifier({ config, pool, nc, logger, registry });
   const verifySubscription = serveVerifyRun({
     nc,
@@ -92,6 +99,8 @@ runMain(async () => {
       postgres: () => pool.query("SELECT 1"),
       nats: () => pingNats(nc),
       open_transactions: () => extractor.blockerWarning(),
+      // A paused table is an operator's decision: still ready, and the warning says since when.
+      paused_tables: () => extractor.pausedWarning(),
       // Not listening only delays (the interval still runs): ready, with a warning.
       change_listener: async () =>
         listener && !listener.listening()
@@ -117,6 +126,7 @@ runMain(async () => {
     logger.info("shutting down: finishing the running cycle", { signal });
     await server.stop();
     subscription.unsubscribe();
+    for (const s of pauseSubscriptions) s.unsubscribe();
     verifySubscription.unsubscribe();
     await verifier.stop();
     await listener?.stop();

@@ -5,6 +5,7 @@ export { loadConfig as loadExtractorConfig } from "./config.ts";
 export { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 export { createExtractor, type Extractor } from "./extractor.ts";
 export { createExtractorMetrics } from "./metrics.ts";
+export { servePauseRequests } from "./run-subject.ts";
 export { createVerifyMetrics } from "./verify/metrics.ts";
 export { serveVerifyRun } from "./verify/routes.ts";
 export { createVerifier, type Verifier } from "./verify/verifier.ts";

@@ -54,9 +54,18 @@ export function createExtractorMetrics(registry: Registry) {
     "adpipe_extractor_blocked_seconds",
     "Age of the open transaction holding every table's window back (0 when none is older than EXTRACT_BLOCKER_AFTER_MS)",
   );
+  const pausedSince = gauge(
+    registry,
+    "adpipe_extractor_paused_since_timestamp_seconds",
+    "Since when an operator holds the table (POST /pause; Unix time); 0 while it flows",
+    ["table"],
+  );
   return {
     blocked(seconds: number): void {
       blockedSeconds.set(seconds);
+    },
+    paused(table: string, since: string | null): void {
+      pausedSince.set({ table }, since ? Date.parse(since) / 1000 : 0);
     },
     record(results: TableResult[]): void {
       const now = Date.now() / 1000;
@@ -69,6 +78,8 @@ export function createExtractorMetrics(registry: Registry) {
           continue;
         }
         if (r.status === "skipped") continue;
+        pausedSince.set(labels, r.pausedSince ? Date.parse(r.pausedSince) / 1000 : 0);
+        if (r.status === "paused") continue;
         rows.inc(labels, r.rows);
         batches.inc(labels, r.batches);
         duplicates.inc(labels, r.duplicates);

@@ -1,5 +1,6 @@
 import type { DeltaKind, TableName } from "@adpipe/shared/contract";
 import { encodeDeltaHeaders } from "@adpipe/shared/messages/delta";
+import { ELECTION_RETRY, publishThroughElection, type RetryTiming } from "@adpipe/shared/nats-retry";
 import type { JetStreamClient } from "nats";
 import type { XidWindow } from "./delta-queries.ts";
 
@@ -15,6 +16,8 @@ export interface DeltaBatch {
   part?: number;
   body: Uint8Array;
   rows: number;
+  /** When the snapshot that read the window was taken: its changes had all committed by then. */
+  committedBy?: string;
 }
 
 /**
@@ -39,6 +42,7 @@ export const deltaHeaders = (batch: DeltaBatch, id: string) =>
     rows: batch.rows,
     watermarkFrom: batch.window.from,
     watermarkTo: batch.window.to,
+    committedBy: batch.committedBy,
   });
 
 export interface PublishTotals {
@@ -51,17 +55,20 @@ export interface PublishTotals {
 /**
  * Publishes batches with up to `maxInFlight` acknowledgements outstanding: enough to keep the
  * server busy, few enough that memory stays at about `maxInFlight` bodies. `publish` waits while
- * the window is full, which pauses the COPY stream feeding it. The first failure is rethrown by
- * the next `publish` or by `settle`, so the caller never advances its watermark past it.
+ * the window is full, which pauses the COPY stream feeding it. A batch JetStream does not
+ * acknowledge (the stream is electing a leader) is sent again with the same id for
+ * `timing.forMs` (shared/src/nats-retry.ts): the cycle goes on as soon as a leader exists instead
+ * of failing and backing off. The first failure after that is rethrown by the next `publish` or by
+ * `settle`, so the caller never advances its watermark past it.
  */
 export function createPublisher({
   js,
   maxInFlight,
-  ackTimeoutMs = 30_000,
+  timing = ELECTION_RETRY,
 }: {
   js: JetStreamClient;
   maxInFlight: number;
-  ackTimeoutMs?: number;
+  timing?: RetryTiming;
 }) {
   const inFlight = new Set<Promise<void>>();
   const totals: PublishTotals = { batches: 0, rows: 0, duplicates: 0 };
@@ -71,12 +78,13 @@ export function createPublisher({
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     if (failure) throw failure;
     const id = batchId(batch);
-    const ack = js
-      .publish(batch.subject, batch.body, {
-        msgID: id,
-        headers: deltaHeaders(batch, id),
-        timeout: ackTimeoutMs,
-      })
+    const ack = publishThroughElection(
+      js,
+      batch.subject,
+      batch.body,
+      { msgID: id, headers: deltaHeaders(batch, id) },
+      { ...timing, stopping: () => failure !== undefined },
+    )
       .then(
         (pa) => {
           totals.batches++;

@@ -21,6 +21,8 @@ const tableField = z
 export const extractRequest: z.ZodType<ExtractRunRequest> = z.object({ table: tableField.optional() });
 /** `POST /resync`: the table is required. */
 export const resyncRequest = z.object({ table: tableField });
+/** `POST /pause`, `POST /resume`, `<ns>.extract.pause` and `<ns>.extract.resume`: one table. */
+export const tableRequest = z.object({ table: tableField });
 
 /** Parses a NATS request's payload the way `jsonBody` parses an HTTP body (empty means `{}`). */
 export function parseRequest<T extends z.ZodType>(data: Uint8Array, schema: T): z.infer<T> {

@@ -10,6 +10,8 @@ export interface Watermark {
   /** Upper end of a window being published and not yet confirmed, else null. */
   pendingXid: string | null;
   updatedAt: string | null;
+  /** Since when an operator holds the table (POST /pause); null while it flows. */
+  pausedSince: string | null;
 }
 
 /**
@@ -18,8 +20,13 @@ export interface Watermark {
  */
 export function createWatermarkStore(pool: Pool) {
   async function read(db: Queryable, table: TableName): Promise<Watermark> {
-    const { rows } = await db.query<{ xid: string; pending_xid: string | null; updated_at: Date }>(
-      "SELECT xid::text AS xid, pending_xid::text AS pending_xid, updated_at FROM adpipe_watermark WHERE table_name = $1",
+    const { rows } = await db.query<{
+      xid: string;
+      pending_xid: string | null;
+      updated_at: Date;
+      paused_at: Date | null;
+    }>(
+      "SELECT xid::text AS xid, pending_xid::text AS pending_xid, updated_at, paused_at FROM adpipe_watermark WHERE table_name = $1",
       [table],
     );
     const row = rows[0];
@@ -28,6 +35,7 @@ export function createWatermarkStore(pool: Pool) {
       xid: row?.xid ?? "0",
       pendingXid: row?.pending_xid ?? null,
       updatedAt: row ? row.updated_at.toISOString() : null,
+      pausedSince: row?.paused_at ? row.paused_at.toISOString() : null,
     };
   }
 
@@ -54,6 +62,25 @@ export function createWatermarkStore(pool: Pool) {
     advance: (table: TableName, to: string, db: Queryable = pool) => write(db, table, to, null),
     /** Starts the table over from the beginning (loads are idempotent by version). */
     reset: (table: TableName, db: Queryable = pool) => write(db, table, "0", null),
+    /** Holds the table (idempotent: an earlier pause keeps its time); the watermark is untouched. */
+    pause: async (table: TableName, db: Queryable = pool) => {
+      await db.query(
+        `INSERT INTO adpipe_watermark (table_name, paused_at) VALUES ($1, now())
+         ON CONFLICT (table_name) DO UPDATE SET paused_at = coalesce(adpipe_watermark.paused_at, now())`,
+        [table],
+      );
+    },
+    /** Lets the table flow again from its watermark. */
+    resume: async (table: TableName, db: Queryable = pool) => {
+      await db.query("UPDATE adpipe_watermark SET paused_at = NULL WHERE table_name = $1", [table]);
+    },
+    /** The tables held now, with since when (the verifier skips them). */
+    paused: async (db: Queryable = pool): Promise<Map<TableName, string>> => {
+      const { rows } = await db.query<{ table_name: TableName; paused_at: Date }>(
+        "SELECT table_name, paused_at FROM adpipe_watermark WHERE paused_at IS NOT NULL",
+      );
+      return new Map(rows.map((r) => [r.table_name, r.paused_at.toISOString()]));
+    },
   };
 }
 

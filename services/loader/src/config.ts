@@ -20,7 +20,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       LOADER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
       /**
        * Unacknowledged batches come back after this long (a loader that died holding them). Short
-       * on purpose: a live loader tells JetStream it is still working on what it holds.
+       * on purpose: a live loader tells JetStream it is still working on what it holds (every
+       * quarter of it), so another loader takes a dead one's batches over within about this plus
+       * one insert (docs/cluster.md#failover); an event loop blocked longer only costs a re-insert.
        */
       LOADER_ACK_WAIT_MS: ms(1000, 3_600_000, DEFAULT_LOADER_ACK_WAIT_MS),
       /**

@@ -1,7 +1,8 @@
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
+import { natsConnected } from "@adpipe/shared/nats";
 import { ensureLoaderConsumers } from "@adpipe/shared/nats-consumers";
 import { requireLoaderConsumers } from "@adpipe/shared/nats-provision";
 import { connectOlapService } from "@adpipe/shared/olap-service";
@@ -26,6 +27,7 @@ runMain(async () => {
   // Fault injection for the crash test: die between a confirmed insert and its announcement.
   const crash = config.ADPIPE_TEST_CRASH_AFTER_INSERT;
   const registry = createRegistry("loader");
+  natsConnectionMetric(registry, natsConnected(nc));
   const loader = createLoader({
     js: nc.jetstream(),
     jsm,

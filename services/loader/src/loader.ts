@@ -52,7 +52,13 @@ export function createLoader({
 }: LoaderDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const deadLetters = createDeadLetters({ js, jsm, namespace });
-  const metrics = registry ? createLoaderMetrics(registry, (table) => pending(table)) : undefined;
+  const metrics = registry
+    ? createLoaderMetrics(
+        registry,
+        (table) => pending(table),
+        () => deadLetterCounts(jsm, namespace).catch(() => null),
+      )
+    : undefined;
   const stalls =
     registry &&
     consumerStallMetrics(registry, () =>
@@ -81,7 +87,7 @@ export function createLoader({
       dedupTokens: config.LOADER_DEDUP_TOKEN ?? config.CLICKHOUSE_CLUSTER !== undefined,
       metrics,
       afterInsert,
-      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 5_000) / 3)),
+      heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 2_000) / 4)),
       onAnnounce: (err) => {
         if (!err) announceFailures.delete(table);
         else
@@ -134,7 +140,7 @@ export function createLoader({
     async status() {
       const tables = await Promise.all(
         loops.map(async (l) => {
-          const { recordLoad: _r, ...s } = l.stats;
+          const { recordLoad: _r, recordFreshness: _f, ...s } = l.stats;
           const h = l.health();
           const consumer = h && {
             stalled_since: h.stalledSince === undefined ? null : new Date(h.stalledSince).toISOString(),
@@ -157,3 +163,23 @@ export function createLoader({
 }
 
 export type Loader = ReturnType<typeof createLoader>;
+
+/**
+ * Messages in the dead-letter stream per subject: `<ns>.dlq.<table>` the loader's batches,
+ * `<ns>.dlq.reporter.<table>` the reporter's events (JetStream counts them per subject).
+ */
+async function deadLetterCounts(jsm: JetStreamManager, namespace: string) {
+  const info = await jsm.streams.info(streams(namespace).dlq, { subjects_filter: ">" });
+  const prefix = `${namespace}.dlq.`;
+  const counts = TABLES.flatMap((table) => [
+    { table, by: "loader", count: 0 },
+    { table, by: "reporter", count: 0 },
+  ]);
+  for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+    const rest = subject.slice(prefix.length).split(".");
+    const [by, table] = rest.length === 2 ? [rest[0], rest[1]] : ["loader", rest[0]];
+    const c = counts.find((x) => x.table === table && x.by === by);
+    if (c) c.count += n;
+  }
+  return counts;
+}

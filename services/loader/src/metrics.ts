@@ -1,6 +1,7 @@
 import { TABLES, type TableName } from "@adpipe/shared/contract";
 import {
   counter,
+  FRESHNESS_BUCKETS,
   gauge,
   histogram,
   type Registry,
@@ -12,7 +13,24 @@ import {
 export function createLoaderMetrics(
   registry: Registry,
   pending?: (table: TableName) => Promise<{ pending: number; unacknowledged: number } | null>,
+  deadLetters?: () => Promise<{ table: string; by: string; count: number }[] | null>,
 ) {
+  gauge(
+    registry,
+    "adpipe_dead_letters",
+    "Messages waiting in the dead-letter stream for an operator, per table and by the service that set them aside (loader: delta batches; reporter: loaded events)",
+    ["table", "by"],
+    async function collect() {
+      const counts = await deadLetters?.();
+      if (!counts) return;
+      this.reset();
+      for (const c of counts) this.set({ table: c.table, by: c.by }, c.count);
+    },
+  );
+  const errors = counter(registry, "adpipe_loader_errors_total", "Failed inserts by kind", ["table", "kind"]);
+  // Every series from 0: increase() over a window then sees the first error too.
+  for (const table of TABLES)
+    for (const kind of ["transient", "rejected", "invalid", "announce"]) errors.inc({ table, kind }, 0);
   return {
     rows: counter(registry, "adpipe_loader_rows_total", "Rows inserted into ClickHouse", ["table"]),
     batches: counter(registry, "adpipe_loader_batches_total", "Delta batches inserted", ["table"]),
@@ -26,7 +44,7 @@ export function createLoaderMetrics(
       "table",
       "kind",
     ]),
-    errors: counter(registry, "adpipe_loader_errors_total", "Failed inserts by kind", ["table", "kind"]),
+    errors,
     insertSeconds: histogram(
       registry,
       "adpipe_loader_insert_duration_seconds",
@@ -40,6 +58,13 @@ export function createLoaderMetrics(
       "adpipe_loader_lag_seconds",
       "From a batch's publication on JetStream to its acknowledged insert",
       SECOND_BUCKETS,
+      ["table"],
+    ),
+    freshness: histogram(
+      registry,
+      "adpipe_loader_freshness_seconds",
+      "From a batch's commit in PostgreSQL (Adpipe-Committed-By: the extractor's snapshot) to its rows visible in ClickHouse, per batch",
+      FRESHNESS_BUCKETS,
       ["table"],
     ),
     pending: gauge(

@@ -3,7 +3,15 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
 import { type LoadedEvent, loadedEvent, mergeWindows } from "@adpipe/shared/messages/loaded";
-import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
+import { secondsSince } from "@adpipe/shared/metrics";
+import {
+  durableAck,
+  durablePull,
+  durableStallWatch,
+  largestDelivery,
+  type PullFn,
+} from "@adpipe/shared/nats-pull";
+import { ELECTION_RETRY, publishThroughElection } from "@adpipe/shared/nats-retry";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
@@ -84,7 +92,14 @@ export function buildLoadedEvent(table: TableName, loaded: readonly DeltaMessage
     watermark: maxWatermark(loaded.map((d) => d.watermarkTo)),
     windows: mergeWindows(loaded.map((d) => ({ from: d.watermarkFrom, to: d.watermarkTo }))),
     loadedAt: now.toISOString(),
+    ...oldestCommit(loaded),
   };
+}
+
+/** The oldest Adpipe-Committed-By among the batches (ISO strings in UTC sort as times), if any has one. */
+function oldestCommit(loaded: readonly DeltaMessage[]): { committedBy?: string } {
+  const times = loaded.flatMap((d) => (d.committedBy ? [d.committedBy] : [])).sort();
+  return times[0] ? { committedBy: times[0] } : {};
 }
 
 /**
@@ -201,16 +216,21 @@ export function createTableLoop(o: TableLoopOptions) {
         // The durable record (the reporter heals from it) and the event, both after the rows are
         // in and both before the acks; in either order each is safe, so they go out together
         // (one round trip less per insert): a failure of either redelivers the batches, and a
-        // repeat of the other is harmless (same record key, same message id).
+        // repeat of the other is harmless (same record key, same message id). The event is sent
+        // again through an election of the events stream's leader (same msgID: stored once).
         await Promise.all([
           recordLoaded(
             o.clickhouse,
             o.table,
             loaded.map((i) => i.delta),
           ),
-          o.js.publish(subjects(o.namespace).loaded(o.table), loadedEvent.encode(event), {
-            msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}`,
-          }),
+          publishThroughElection(
+            o.js,
+            subjects(o.namespace).loaded(o.table),
+            loadedEvent.encode(event),
+            { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
+            ELECTION_RETRY,
+          ),
         ]);
         o.onAnnounce?.(undefined);
       } catch (err) {
@@ -230,6 +250,7 @@ export function createTableLoop(o: TableLoopOptions) {
       }
       await Promise.all(loaded.map((i) => settle.ack(i.msg)));
       stats.recordLoad(event, loaded.length);
+      stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
       if (o.metrics) {
         const labels = { table: o.table };
         o.metrics.rows.inc(labels, event.rows);
@@ -237,7 +258,11 @@ export function createTableLoop(o: TableLoopOptions) {
         o.metrics.inserts.inc(labels);
         o.metrics.events.inc(labels);
         const now = Date.now();
-        for (const i of loaded) o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+        for (const i of loaded) {
+          o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+          if (i.delta.committedBy)
+            o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
+        }
       }
       log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
     }
@@ -257,6 +282,7 @@ export function createTableLoop(o: TableLoopOptions) {
   const durable = streams(o.namespace).loaderConsumer(o.table);
   const consumer = createBatchingConsumer<DeltaMessage>({
     pull: (o.wrapPull ?? ((p) => p))(durablePull(o.js, stream, durable)),
+    ack: durableAck(o.js),
     largestDeliveryBytes: largestDelivery(o.maxPayload),
     onPullError(err, failures) {
       if (failures === 1 || failures % 50 === 0)

@@ -33,7 +33,7 @@ export async function publishDelta(js: JetStreamClient, namespace: string, d: Te
     kind === "upsert" ? UPSERT_COLUMNS[d.table] : kind === "delete" ? BARE_DELETE_COLUMNS : TRUNCATE_COLUMNS;
   const batchId = d.batchId ?? `test-${d.table}-${kind}-${++counter}-${Date.now()}`;
   const h = headers();
-  const values: Record<keyof typeof HEADERS, string> = {
+  const values: Partial<Record<keyof typeof HEADERS, string>> = {
     table: d.table,
     kind,
     batchId,
@@ -46,7 +46,8 @@ export async function publishDelta(js: JetStreamClient, namespace: string, d: Te
     msgId: d.msgId ?? batchId,
     ...d.override,
   };
-  for (const [key, value] of Object.entries(values)) h.set(HEADERS[key as keyof typeof HEADERS], value);
+  for (const [key, value] of Object.entries(values))
+    if (value !== undefined) h.set(HEADERS[key as keyof typeof HEADERS], value);
   const body = d.rows.map((r) => `${r}\n`).join("");
   return js.publish(subjects(namespace).delta(d.table), body, { headers: h, msgID: values.msgId });
 }

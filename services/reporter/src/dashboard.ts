@@ -23,6 +23,7 @@ const ASSETS = {
   "pacing.js": "text/javascript",
   "auth.js": "text/javascript",
   "verify.js": "text/javascript",
+  "operations.js": "text/javascript",
   "style.css": "text/css",
 } as const;
 

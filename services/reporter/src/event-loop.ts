@@ -3,12 +3,15 @@ import type { StallWatch } from "@adpipe/shared/consumer-watchdog";
 import type { Logger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { Deliveries, PullRequest } from "@adpipe/shared/nats-pull";
+import type { JsMsg } from "nats";
 import type { ReporterDeadLetters } from "./dead-letters.ts";
 import { describeFailure, type Failure } from "./failure.ts";
 
 export interface EventLoopOptions {
   /** One pull of the reporter's durable consumer (`durablePull` in shared/src/nats-pull.ts). */
   pull(request: PullRequest & { fresh: boolean }): Promise<Deliveries>;
+  /** Acknowledges an event, confirmed, through a consumer leader's election (`durableAck`). */
+  ack?(msg: JsMsg, stopping: () => boolean): Promise<unknown>;
   /** The NATS server's max_payload plus room for headers: every pull has room for one event. */
   largestDeliveryBytes: number;
   /** The consumer's stall watchdog. */
@@ -116,6 +119,7 @@ export function createEventLoop(o: EventLoopOptions) {
 
   const consumer = createBatchingConsumer<LoadedEvent>({
     pull: o.pull,
+    ack: o.ack,
     largestDeliveryBytes: o.largestDeliveryBytes,
     // Events are a few hundred bytes: a pull of this budget takes a burst whole.
     maxHeldBytes: 4 << 20,

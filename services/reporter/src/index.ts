@@ -2,7 +2,8 @@ import { streams } from "@adpipe/shared/contract";
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
-import { consumerStallMetrics, createRegistry } from "@adpipe/shared/metrics";
+import { consumerStallMetrics, createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
+import { natsConnected } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { requireReporterConsumer } from "@adpipe/shared/nats-provision";
 import { connectOlapService } from "@adpipe/shared/olap-service";
@@ -30,7 +31,8 @@ runMain(async () => {
     });
 
   const registry = createRegistry("reporter");
-  const metrics = createReporterMetrics(registry);
+  natsConnectionMetric(registry, natsConnected(nc));
+  const metrics = createReporterMetrics(registry, () => reporter.status());
   const reporter = createReporter({
     js: nc.jetstream(),
     jsm,
@@ -39,6 +41,7 @@ runMain(async () => {
     logger,
     queries,
     onRebuild: (r) => metrics.record(r),
+    onReported: (events) => metrics.reported(events),
     maxPayload: nc.info?.max_payload,
     onStall: () => stalls.inc({ consumer: streams(config.ADPIPE_NAMESPACE).reporterConsumer }),
   });

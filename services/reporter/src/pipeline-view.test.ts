@@ -51,6 +51,41 @@ describe("tableRows", () => {
     });
   });
 
+  test("a paused table says since when instead of a lag; freshness comes from the loader", () => {
+    const [advertiser, , impressions] = tableRows({
+      now,
+      stats: up({ advertisers: 3, campaigns: 12, impressions: 1000, clicks: 50 }),
+      watermarks: up({
+        watermarks: [
+          { table: "advertiser", xid: "10", pendingXid: null, updatedAt: "2026-11-24T10:00:08.5Z" },
+          {
+            table: "impressions",
+            xid: "12",
+            pendingXid: null,
+            updatedAt: "2026-11-24T09:00:00Z",
+            pausedSince: "2026-11-24T09:00:01.000Z",
+          },
+        ],
+      }),
+      loaderStatus: up({
+        tables: {
+          advertiser: { freshness: { committedBy: "2026-11-24T10:00:07Z", seconds: 0.1234, at: "" } },
+        },
+      }),
+      chCounts: { ok: true, counts: {} },
+    });
+    expect([advertiser?.paused_since, advertiser?.lag_seconds, advertiser?.freshness_seconds]).toEqual([
+      null,
+      1.5,
+      0.123,
+    ]);
+    expect([impressions?.paused_since, impressions?.lag_seconds, impressions?.freshness_seconds]).toEqual([
+      "2026-11-24T09:00:01.000Z",
+      null,
+      null,
+    ]);
+  });
+
   test("a service that is down gives nulls (shown as –), not zeros", () => {
     const rows = tableRows({
       now,

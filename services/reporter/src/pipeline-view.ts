@@ -15,6 +15,8 @@ interface Watermark {
   xid: string;
   pendingXid: string | null;
   updatedAt: string;
+  /** Since when an operator holds the table (extractor POST /pause); absent from older extractors. */
+  pausedSince?: string | null;
 }
 interface LoaderTable {
   pending?: number;
@@ -26,6 +28,8 @@ interface LoaderTable {
   lastBatch?: { batches: number; rows: number; watermark: string; loadedAt: string } | null;
   /** The table consumer's watchdog (loader /status): stalled since when, recoveries so far. */
   consumer?: { stalled_since: string | null; stall_recoveries: number } | null;
+  /** The newest batch's freshness (commit → ClickHouse), from the loader's /status. */
+  freshness?: { committedBy: string; seconds: number; at: string } | null;
 }
 
 export interface PipelineInputs {
@@ -49,7 +53,9 @@ export function tableRows({ now, stats, watermarks, loaderStatus, chCounts }: Pi
     const pgRaw = stats.ok ? stats.body[PG_COUNT_KEY[table]] : undefined;
     const pgRows = typeof pgRaw === "number" ? pgRaw : null;
     const chRows = chCounts.ok ? (chCounts.counts[table] ?? null) : null;
-    const lag = wm ? Math.max(0, (now.getTime() - Date.parse(wm.updatedAt)) / 1000) : null;
+    // A paused table's watermark stands still on purpose: its row says since when instead of a lag.
+    const pausedSince = wm?.pausedSince ?? null;
+    const lag = wm && !pausedSince ? Math.max(0, (now.getTime() - Date.parse(wm.updatedAt)) / 1000) : null;
     const errors = lt?.errors ? Object.values(lt.errors).reduce((a, b) => a + b, 0) : null;
     return {
       table,
@@ -67,6 +73,8 @@ export function tableRows({ now, stats, watermarks, loaderStatus, chCounts }: Pi
       ch_rows: chRows,
       rows_behind: pgRows !== null && chRows !== null ? pgRows - chRows : null,
       lag_seconds: lag === null ? null : Math.round(lag * 10) / 10,
+      paused_since: pausedSince,
+      freshness_seconds: lt?.freshness ? Math.round(lt.freshness.seconds * 1000) / 1000 : null,
     };
   });
 }

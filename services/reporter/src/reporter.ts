@@ -2,8 +2,16 @@ import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
+import { secondsSince } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
-import { durablePull, durableStallWatch, largestDelivery, type PullFn } from "@adpipe/shared/nats-pull";
+import {
+  durableAck,
+  durablePull,
+  durableStallWatch,
+  largestDelivery,
+  type PullFn,
+} from "@adpipe/shared/nats-pull";
+import { ELECTION_RETRY, publishThroughElection } from "@adpipe/shared/nats-retry";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
@@ -47,6 +55,8 @@ export interface ReporterDeps {
   queries?: Queries;
   /** Called after every successful rebuild (metrics). */
   onRebuild?: (result: RebuildResult) => void;
+  /** Called after the rebuild that put these loaded events in the reports (freshness metrics). */
+  onReported?: (events: LoadedEvent[]) => void;
   /** The UTC date reports are computed for (tests move it). */
   today?: () => string;
 }
@@ -86,6 +96,7 @@ export function createReporter({
   queries = loadQueries(),
   today = utcToday,
   onRebuild,
+  onReported,
   maxPayload,
   onStall,
   wrapPull = (pull) => pull,
@@ -183,7 +194,13 @@ export function createReporter({
       durationMs: result.durationMs,
       full: result.full,
     };
-    await js.publish(subjects(namespace).reportsUpdated, reportsUpdatedEvent.encode(event));
+    await publishThroughElection(
+      js,
+      subjects(namespace).reportsUpdated,
+      reportsUpdatedEvent.encode(event),
+      { msgID: `reports-updated-${result.version}` },
+      ELECTION_RETRY,
+    );
     logger.debug("reports rebuilt", { ...result });
     return result;
   }
@@ -198,7 +215,24 @@ export function createReporter({
       const plan = planEvents(events);
       const touched = await rebuilder.findTouched(plan);
       await rebuild(touched, "events", events.length, plan.watermarks, events);
+      noteFreshness(events);
+      onReported?.(events);
     });
+  }
+
+  /** Per table, the newest reported change's freshness (commit → in the reports), for /reports/status. */
+  const freshness: Partial<Record<TableName, { committed_by: string; seconds: number; at: string }>> = {};
+  function noteFreshness(events: LoadedEvent[]): void {
+    const now = Date.now();
+    for (const e of events) {
+      const prev = freshness[e.table];
+      if (!e.committedBy || (prev && prev.committed_by >= e.committedBy)) continue;
+      freshness[e.table] = {
+        committed_by: e.committedBy,
+        seconds: secondsSince(e.committedBy, now),
+        at: new Date(now).toISOString(),
+      };
+    }
   }
 
   function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
@@ -354,6 +388,7 @@ export function createReporter({
       await js.consumers.get(stream, durable);
       loop = createEventLoop({
         pull: wrapPull(durablePull(js, stream, durable)),
+        ack: durableAck(js),
         largestDeliveryBytes: largestDelivery(maxPayload),
         stall: durableStallWatch({
           jsm,
@@ -365,7 +400,7 @@ export function createReporter({
         }),
         coalesceMs: config.REPORTER_COALESCE_MS,
         maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
-        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 10_000) / 3)),
+        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 3_000) / 3)),
         logger,
         handle: handleEvents,
         onOutcome: (err) => {
@@ -474,6 +509,7 @@ export function createReporter({
         set_aside_pending: setAside.length,
         rebuilds,
         report_date: reportDate,
+        freshness,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
         progress: await progress.status(healedThroughMs).catch(() => null),
         heals: {

@@ -6,7 +6,7 @@ import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger, type Logger } from "@adpipe/shared/logger";
 import { loadedEvent } from "@adpipe/shared/messages/loaded";
-import { createRegistry } from "@adpipe/shared/metrics";
+import { createRegistry, type Registry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import {
   consumerIdle,
@@ -87,7 +87,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
   const madeAt = new Date();
   const now = options.now ?? (() => madeAt);
   const registry = createRegistry("reporter");
-  const metrics = createReporterMetrics(registry);
+  const metrics = createReporterMetrics(registry, () => world.reporter.status());
   const make = () =>
     createReporter({
       js: nc.jetstream(),
@@ -98,6 +98,7 @@ export async function createReporterWorld(options: WorldOptions = {}): Promise<R
       queries,
       today: options.today,
       onRebuild: (r) => metrics.record(r),
+      onReported: (events) => metrics.reported(events),
       maxPayload: nc.info?.max_payload,
       wrapPull: options.wrapPull,
     });
@@ -163,6 +164,8 @@ export interface PipelineWorld extends ReporterWorld {
   pool: Pool;
   extractor: Extractor;
   loader: Loader;
+  /** The loader's Prometheus registry (its /metrics). */
+  loaderRegistry: Registry;
   /**
    * Runs extraction cycles until one finds nothing new in any table (a failed cycle throws), then
    * waits for the loader to drain: everything committed before the call is in ClickHouse.
@@ -202,12 +205,14 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     }),
     logger: testLogger,
   });
+  const loaderRegistry = createRegistry("loader");
   const loader = createLoader({
     js: nc.jetstream(),
     jsm,
     clickhouse: chs.client,
     config: { ...loaderTestConfig(namespace), ...options.loader },
     logger: testLogger,
+    registry: loaderRegistry,
   });
   await loader.start();
   if (options.extractInBackground !== false) extractor.start();
@@ -220,13 +225,15 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     pool,
     extractor,
     loader,
+    loaderRegistry,
     async settle(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const { results } = await extractor.extract();
         const failed = results.find((r) => r.status === "failed");
         if (failed) throw new Error(`extraction failed: ${failed.table}: ${failed.error}`);
-        const busy = results.some((r) => r.status !== "idle");
+        // A paused table has nothing to extract until resumed.
+        const busy = results.some((r) => r.status !== "idle" && r.status !== "paused");
         if (!busy && (await loaderDrained())) return;
         await Bun.sleep(busy ? 0 : 20);
       }
@@ -235,7 +242,8 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     async idle() {
       // Extracted up to now: a cycle that finds nothing new in any table (a failed cycle, e.g.
       // while a NATS node is down, is tried again).
-      await waitFor(async () => (await extractor.extract()).results.every((r) => r.status === "idle"), {
+      const caughtUp = (s: string) => s === "idle" || s === "paused";
+      await waitFor(async () => (await extractor.extract()).results.every((r) => caughtUp(r.status)), {
         what: "extractor caught up",
         timeoutMs: 30_000,
       });

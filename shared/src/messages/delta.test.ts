@@ -39,6 +39,39 @@ describe("delta messages", () => {
     }
   });
 
+  test("Adpipe-Committed-By round trips; a batch without it (published before it existed) still decodes", () => {
+    const meta: DeltaMeta = {
+      table: "clicks",
+      kind: "upsert",
+      batchId: "b1",
+      columns: UPSERT_COLUMNS.clicks,
+      rows: 1,
+      watermarkFrom: "10",
+      watermarkTo: "20",
+      committedBy: "2026-12-07T10:00:00.125Z",
+    };
+    const decoded = decodeDelta(encodeDeltaHeaders(meta), body);
+    expect(decoded.ok && decoded.delta.committedBy).toBe("2026-12-07T10:00:00.125Z");
+    const old = decodeDelta(headersOf(valid), body);
+    expect(old.ok && "committedBy" in old.delta).toBe(false);
+  });
+
+  test("an unreadable Adpipe-Committed-By is ignored, never a reason to set the batch aside", () => {
+    for (const value of ["soon", "2026-12-07", "2026-12-07T10:00:00", "2026-13-45T99:00:00Z"]) {
+      const decoded = decodeDelta(headersOf({ ...valid, [HEADERS.committedBy]: value }), body);
+      expect({ value, ok: decoded.ok, committedBy: decoded.ok ? decoded.delta.committedBy : "-" }).toEqual({
+        value,
+        ok: true,
+        committedBy: undefined,
+      });
+    }
+    const offset = decodeDelta(
+      headersOf({ ...valid, [HEADERS.committedBy]: "2026-12-07T11:00:00+01:00" }),
+      body,
+    );
+    expect(offset.ok && offset.delta.committedBy).toBe("2026-12-07T10:00:00.000Z");
+  });
+
   test("accepts a batch that follows the contract", () => {
     expect(decodeDelta(headersOf(valid), body)).toMatchObject({
       ok: true,

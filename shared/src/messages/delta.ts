@@ -24,6 +24,12 @@ export interface DeltaMeta {
   rows: number;
   watermarkFrom: string;
   watermarkTo: string;
+  /**
+   * `Adpipe-Committed-By`: every change in the batch had committed by this time (ISO-8601). Absent
+   * on batches published before the header existed, and treated as absent when unreadable: it
+   * only feeds the freshness figures, so it never costs a batch its load.
+   */
+  committedBy?: string;
 }
 
 /** A delta batch whose headers passed validation: ready to insert as it is. */
@@ -57,6 +63,7 @@ export function encodeDeltaHeaders(meta: DeltaMeta): MsgHdrs {
   h.set(HEADERS.watermarkFrom, meta.watermarkFrom);
   h.set(HEADERS.watermarkTo, meta.watermarkTo);
   h.set(HEADERS.schemaVersion, String(SCHEMA_VERSION));
+  if (meta.committedBy !== undefined) h.set(HEADERS.committedBy, meta.committedBy);
   h.set(HEADERS.msgId, meta.batchId);
   return h;
 }
@@ -106,6 +113,7 @@ export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array)
   if (body.length > 0 && body[body.length - 1] !== 0x0a) {
     return { ok: false, reason: "body does not end with a newline (a partial row)" };
   }
+  const committedBy = readTime(get(HEADERS.committedBy));
   return {
     ok: true,
     delta: {
@@ -117,7 +125,15 @@ export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array)
       rows,
       watermarkFrom,
       watermarkTo,
+      ...(committedBy ? { committedBy } : {}),
       body,
     },
   };
+}
+
+/** An ISO-8601 time with a zone, normalized; undefined when absent or not one. */
+export function readTime(value: string | undefined): string | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}T[^ ]+(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }

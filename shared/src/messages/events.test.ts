@@ -33,6 +33,15 @@ describe("LoadedEvent (<ns>.loaded.<table>)", () => {
   test("the producer cannot send what a consumer would refuse", () => {
     expect(() => loadedEvent.encode({ ...event, rows: -1 })).toThrow();
   });
+
+  test("committedBy travels when the batches had it; an event without it (older loaders) decodes", () => {
+    const withTime = { ...event, committedBy: "2026-11-28T09:59:59.250Z" };
+    expect(loadedEvent.decode(bytes(loadedEvent.encode(withTime)))).toEqual(withTime);
+    expect(loadedEvent.decode(JSON.stringify(event))).toEqual(event);
+    expect(() => loadedEvent.decode(JSON.stringify({ ...event, committedBy: "yesterday" }))).toThrow(
+      "committedBy",
+    );
+  });
 });
 
 describe("ReportsUpdatedEvent (<ns>.reports.updated)", () => {

@@ -18,6 +18,11 @@ export const loadedEventSchema = z.object({
   /** The transaction-id windows the loaded batches cover (`from <= _xid < to`), merged. */
   windows: z.array(z.object({ from: xid8, to: xid8 })),
   loadedAt: z.string(),
+  /**
+   * The oldest `Adpipe-Committed-By` of the loaded batches: every change they carry had committed
+   * by then. Optional: events from loaders before it, and batches without the header, have none.
+   */
+  committedBy: z.iso.datetime({ offset: true }).optional(),
 });
 export type LoadedEvent = z.infer<typeof loadedEventSchema>;
 export const loadedEvent = jsonCodec(loadedEventSchema);

@@ -20,6 +20,8 @@ export const verifyTableStatusSchema = z.object({
   /** A few of the differing ids, for the operator. */
   sampleIds: z.array(z.number().int()),
   error: z.string().optional(),
+  /** Why the table was not compared: `paused since <ISO time>` (an operator holds it, POST /pause). */
+  skipped: z.string().optional(),
 });
 
 /** The reports' figures from the verifier's last run. */
@@ -33,6 +35,8 @@ export const verifyReportStatusSchema = z.object({
   campaignsRebuilt: z.number().int().min(0),
   clean: z.boolean(),
   error: z.string().optional(),
+  /** Why the reports were not compared: a fact table is paused, so they lag PostgreSQL on purpose. */
+  skipped: z.string().optional(),
 });
 
 /** Published (core NATS, not JetStream) by the verifier on `<ns>.verify.completed` after every run. */

@@ -56,4 +56,10 @@ export const watermark = pgTable("adpipe_watermark", {
    */
   pendingXid: xid8("pending_xid"),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  /**
+   * Set while an operator holds the table (POST /pause): cycles skip it, its watermark stays, its
+   * changes wait in PostgreSQL until POST /resume clears it. Here, beside the watermark, so every
+   * extractor instance sees it, and it is read under the table's lock with the watermark itself.
+   */
+  pausedAt: timestamp("paused_at", { withTimezone: true, mode: "string" }),
 });

@@ -59,7 +59,7 @@ export function startVerifier({
       maxInFlight: config.EXTRACT_MAX_IN_FLIGHT,
     },
     logger: logger.child({ role: "verifier" }),
-    metrics: createVerifyMetrics(registry),
+    metrics: createVerifyMetrics(registry, config.VERIFY_INTERVAL_MS),
   });
   verifier.start();
   logger.info("verifier started", {

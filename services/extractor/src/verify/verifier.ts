@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
-import { subjects, TABLES, type TableName } from "@adpipe/shared/contract";
+import { FACT_TABLES, subjects, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { reportsRebuildRequest, verifyCompletedEvent } from "@adpipe/shared/messages/verify";
 import type { Pool } from "@adpipe/shared/pg";
@@ -12,6 +12,7 @@ import type {
 } from "@adpipe/shared/verify";
 import type { JetStreamClient, NatsConnection } from "nats";
 import type { BatchLimits } from "../copy-batches.ts";
+import { createWatermarkStore } from "../watermark-store.ts";
 import { findDifferences } from "./compare.ts";
 import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
@@ -84,6 +85,11 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   };
   let stopping = false;
 
+  const watermarks = createWatermarkStore(pool);
+  /** Paused tables lag on purpose: neither compared nor repaired (a repair would load them). */
+  const pausedNow = () => watermarks.paused();
+  const skipped = (since: string) => `paused since ${since}`;
+
   async function verifyTable(table: TableName, runId: number): Promise<VerifyTableStatus> {
     const pg = postgresSide(pool, table);
     const ch = clickhouseSide(clickhouse, queries, table);
@@ -106,6 +112,9 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       );
       result.driftFound = drift.length;
       result.sampleIds = drift.slice(0, SAMPLE);
+      // Paused while it was being compared: its difference is the pause, not drift.
+      const since = (await pausedNow()).get(table);
+      if (since) return { ...emptyTable(table), skipped: skipped(since) };
       if (drift.length > 0) {
         status.phase = "repairing";
         status.repairing = { table, rows: drift.length };
@@ -211,7 +220,14 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     const startedAt = new Date();
     const runId = startedAt.getTime();
     const tables: VerifyTableStatus[] = [];
+    const paused = await pausedNow();
     for (const table of TABLES) {
+      const since = paused.get(table);
+      if (since) {
+        logger.info("verification skips a paused table", { table, pausedSince: since });
+        tables.push({ ...emptyTable(table), skipped: skipped(since) });
+        continue;
+      }
       try {
         tables.push(await verifyTable(table, runId));
       } catch (err) {
@@ -224,8 +240,19 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       );
     }
     let reports: VerifyReportStatus | null;
+    const pausedFacts = FACT_TABLES.filter((t) => paused.has(t));
     try {
-      reports = await verifyReports();
+      reports =
+        pausedFacts.length > 0
+          ? {
+              verifiedAt: null,
+              keysChecked: 0,
+              driftFound: 0,
+              campaignsRebuilt: 0,
+              clean: true,
+              skipped: `${pausedFacts.map((t) => `${t} ${skipped(paused.get(t) as string)}`).join(", ")}: the reports lag it on purpose`,
+            }
+          : await verifyReports();
     } catch (err) {
       checkStopped();
       logger.warn("verification of the reports failed", { err });
@@ -261,7 +288,8 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
         clean,
       },
     });
-    if (clean) status.exactAsOf = event.finishedAt;
+    // Exact as of: everything compared and equal; a run that skipped a paused table is not that.
+    if (clean && !partial(event)) status.exactAsOf = event.finishedAt;
     metrics?.record(event);
     nc.publish(subjects(config.namespace).verifyCompleted, verifyCompletedEvent.encode(event));
     const drift = tables.reduce((n, t) => n + t.driftFound, 0) + (reports.driftFound ?? 0);
@@ -318,6 +346,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
 }
 
 export type Verifier = ReturnType<typeof createVerifier>;
+
+/** A run that left a table or the reports out (paused): clean for what it compared, not exact. */
+export const partial = (e: Pick<VerifyCompletedEvent, "tables" | "reports">) =>
+  e.tables.some((t) => t.skipped !== undefined) || e.reports?.skipped !== undefined;
 
 /** The status when ClickHouse is not configured. */
 export const disabledStatus = (reason: string): VerifyStatus => ({

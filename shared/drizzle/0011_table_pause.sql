@@ -1,0 +1,1 @@
+ALTER TABLE "adpipe_watermark" ADD COLUMN "paused_at" timestamp with time zone;
