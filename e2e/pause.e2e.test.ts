@@ -137,6 +137,7 @@ test("impressions paused under load: clicks flow, impressions wait at their wate
     ["campaign", "compared", 0],
     ["impressions", `paused since ${since}`, 0],
     ["clicks", "compared", 0],
+    ["campaign_bids", "compared", 0],
   ]);
   expect(during.reports?.skipped).toBe(`impressions paused since ${since}: the reports lag it on purpose`);
   expect(verifier.status().exactAsOf).toBeNull();
@@ -145,7 +146,7 @@ test("impressions paused under load: clicks flow, impressions wait at their wate
   expect(resumed.status).toBe(200);
   expect(resumed.body.watermark.pausedSince).toBeNull();
   await w.idle();
-  const truth = { pool: w.pool, get: w.get, clickhouse: w.chs.client };
+  const truth = { pool: w.pool, get: w.get, clickhouse: w.chs.client, now: w.now };
   await compareEverything(truth);
   // Exactly once: every id once in the view, and as many as PostgreSQL holds.
   const rs = await w.chs.client.query({
@@ -166,7 +167,8 @@ test("pause and resume answer 400 naming the field for an unknown table, and nee
   const unknown = await post("/pause", { table: "nope" });
   expect({ status: unknown.status, message: unknown.body.error?.message }).toEqual({
     status: 400,
-    message: "table: unknown table 'nope'; expected one of advertiser, campaign, impressions, clicks",
+    message:
+      "table: unknown table 'nope'; expected one of advertiser, campaign, impressions, clicks, campaign_bids",
   });
   const res = await app.request("/resume", {
     method: "POST",
