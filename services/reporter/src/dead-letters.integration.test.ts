@@ -3,7 +3,7 @@ import { streams } from "@adpipe/shared/contract";
 import { DLQ_HEADERS } from "@adpipe/shared/dead-letters";
 import { createLogger } from "@adpipe/shared/logger";
 import { waitFor } from "@adpipe/shared/testing";
-import { REBUILD_FAILED } from "./dead-letters.ts";
+import { INVALID_EVENT, REBUILD_FAILED } from "./dead-letters.ts";
 import { loadQueries } from "./sql.ts";
 import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
@@ -156,4 +156,32 @@ test("loaded batches whose heal rebuild keeps failing are healed by a full rebui
   } finally {
     await v.close();
   }
+}, 60_000);
+
+test("bytes on a loaded subject that are no event are set aside as invalid_message, and the reporter goes on", async () => {
+  const subject = `${w.namespace}.loaded.clicks`;
+  await w.nc
+    .jetstream()
+    .publish(subject, new TextEncoder().encode('{"table":"clicks"}'), { msgID: "poison-1" });
+  const letter = await waitFor(
+    async () => {
+      try {
+        return await w.jsm.streams.getMessage(streams(w.namespace).dlq, {
+          last_by_subj: `${w.namespace}.dlq.reporter.clicks`,
+        });
+      } catch {
+        return undefined; // not there yet
+      }
+    },
+    { what: "a dead letter for the poison event", timeoutMs: 20_000 },
+  );
+  expect(letter.header.get(DLQ_HEADERS.errorKind)).toBe(INVALID_EVENT);
+  expect(letter.header.get(DLQ_HEADERS.originalSubject)).toBe(subject);
+  expect(letter.header.get(DLQ_HEADERS.error)).toStartWith("invalid loaded event: ");
+  expect(letter.string()).toBe('{"table":"clicks"}');
+  // Terminated once stored: never redelivered.
+  await waitFor(drained, { what: "the consumer drained" });
+  const before = await impressionsOf(2);
+  await addFacts(w, "impressions", 2, 3);
+  await waitFor(async () => (await impressionsOf(2)) === before + 3, { what: "later facts reported" });
 }, 60_000);

@@ -4,6 +4,9 @@ import type { JetStreamClient, JsMsg } from "nats";
 
 /** The dead letter's kind: a loaded event whose rebuild kept failing. */
 export const REBUILD_FAILED = "rebuild_failed";
+/** The dead letter's kind: bytes on a loaded-event subject that are no loaded event (as a delta's `invalid_message`). */
+export const INVALID_EVENT = "invalid_message";
+export type ReporterDeadLetterKind = typeof REBUILD_FAILED | typeof INVALID_EVENT;
 
 /**
  * Sets aside a loaded event the reporter could not process in REPORTER_MAX_ATTEMPTS deliveries:
@@ -13,15 +16,21 @@ export const REBUILD_FAILED = "rebuild_failed";
  */
 export function createReporterDeadLetters({ js, namespace }: { js: JetStreamClient; namespace: string }) {
   return {
-    async put(msg: JsMsg, table: string, error: string): Promise<void> {
+    async put(
+      msg: JsMsg,
+      table: string,
+      error: string,
+      kind: ReporterDeadLetterKind = REBUILD_FAILED,
+    ): Promise<void> {
       const h = copyHeaders(msg.headers, (name) => name === HEADERS.msgId || isDlqHeader(name));
       h.set(DLQ_HEADERS.error, error.slice(0, 2000).replaceAll(/[\r\n]+/g, " "));
-      h.set(DLQ_HEADERS.errorKind, REBUILD_FAILED);
+      h.set(DLQ_HEADERS.errorKind, kind);
       h.set(DLQ_HEADERS.attempts, String(msg.info.deliveryCount));
       h.set(DLQ_HEADERS.originalSubject, msg.subject);
       h.set(DLQ_HEADERS.originalSequence, String(msg.seq));
       h.set(DLQ_HEADERS.deadAt, new Date().toISOString());
-      await js.publish(subjects(namespace).reporterDlq(table), msg.data, {
+      const safeTable = /^[A-Za-z0-9_-]+$/.test(table) ? table : "unknown";
+      await js.publish(subjects(namespace).reporterDlq(safeTable), msg.data, {
         headers: h,
         // One dead letter per event, however often this runs for it.
         msgID: `dlq-${msg.subject}-${msg.seq}`,

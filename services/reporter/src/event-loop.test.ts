@@ -31,7 +31,7 @@ const event = (table: LoadedEvent["table"], batchId: string): LoadedEvent => ({
 });
 
 /** An event loop over fake deliveries: `fail` decides whether a rebuild throws. */
-function loop({ fail = false, maxAttempts = 3 } = {}) {
+function loop({ fail = false, maxAttempts = 3, deadLettersDown = false } = {}) {
   const deliveries = fakeDeliveries();
   const handled: LoadedEvent[][] = [];
   const dead: string[] = [];
@@ -52,8 +52,9 @@ function loop({ fail = false, maxAttempts = 3 } = {}) {
     onOutcome: (err) => outcomes.push(err),
     maxAttempts,
     deadLetters: {
-      put: async (_msg, table, error) => {
-        dead.push(`${table}: ${error}`);
+      put: async (_msg, table, error, kind) => {
+        if (deadLettersDown) throw new Error("dead-letter stream unreachable");
+        dead.push(`${table}: ${kind ?? "rebuild_failed"}: ${error}`);
       },
     } as ReporterDeadLetters,
     onSetAside: (events) => setAside.push(...events),
@@ -61,22 +62,39 @@ function loop({ fail = false, maxAttempts = 3 } = {}) {
   return { l, deliveries, handled, dead, setAside, outcomes, logs };
 }
 
-test("a burst becomes one rebuild, acked after it; an invalid event is terminated, never handed over", async () => {
+test("a burst becomes one rebuild, acked after it; an invalid event is set aside as a dead letter, never handed over", async () => {
   const t = loop();
   await t.l.start();
   const msgs = [event("campaign", "b1"), event("clicks", "b2")].map((e, i) =>
     fakeMsg(loadedEvent.encode(e), { seq: i + 1 }),
   );
-  const bad = fakeMsg("not json", { seq: 3 });
+  const bad = fakeMsg("not json", { seq: 3, subject: "ns.loaded.clicks" });
   t.deliveries.deliver(msgs[0] as (typeof msgs)[0], bad, msgs[1] as (typeof msgs)[0]);
-  await waitFor(() => msgs.every((m) => m.outcomes.length > 0), { timeoutMs: 5000, what: "acks" });
+  await waitFor(() => msgs.every((m) => m.outcomes.length > 0) && bad.outcomes.length > 0, {
+    timeoutMs: 5000,
+    what: "acks and the dead letter",
+  });
   await t.l.stop();
   expect(t.handled.map((b) => b.map((e) => e.batchIds[0]))).toEqual([["b1", "b2"]]);
   expect(msgs.map((m) => m.outcomes)).toEqual([["ack"], ["ack"]]);
   expect(bad.outcomes).toEqual(["term"]);
+  expect(t.dead).toHaveLength(1);
+  expect(t.dead[0]).toStartWith("clicks: invalid_message: invalid loaded event: ");
   expect(t.l.stats).toEqual({ events: 2, rebuilds: 1, failures: 0, invalid: 1, set_aside: 0 });
   expect(t.outcomes).toEqual([undefined]);
-  expect(t.logs).toEqual(["invalid loaded event terminated"]);
+  expect(t.logs).toEqual(["invalid loaded event set aside"]);
+});
+
+test("an invalid event that cannot be stored as a dead letter comes back later; nothing is lost", async () => {
+  const t = loop({ deadLettersDown: true });
+  await t.l.start();
+  const bad = fakeMsg("{}", { seq: 1, subject: "ns.loaded.impressions" });
+  t.deliveries.deliver(bad);
+  await waitFor(() => bad.outcomes.length > 0, { timeoutMs: 5000, what: "the redelivery" });
+  await t.l.stop();
+  expect(bad.outcomes).toEqual([`nak ${retryDelayMs(1, 20)}`]);
+  expect(t.dead).toEqual([]);
+  expect(t.logs).toEqual(["could not set aside an invalid loaded event; it will be redelivered"]);
 });
 
 test("a failed rebuild naks its events with the backoff, and sets aside those at maxAttempts", async () => {
@@ -89,7 +107,7 @@ test("a failed rebuild naks its events with the backoff, and sets aside those at
   await t.l.stop();
   expect(retried.outcomes).toEqual([`nak ${retryDelayMs(1, 20)}`]);
   expect(exhausted.outcomes).toEqual(["term"]);
-  expect(t.dead).toEqual(["clicks: rebuild failed"]);
+  expect(t.dead).toEqual(["clicks: rebuild_failed: rebuild failed"]);
   expect(t.setAside.map((e) => e.batchIds[0])).toEqual(["b2"]);
   expect(t.l.stats).toMatchObject({ events: 0, rebuilds: 0, failures: 1, set_aside: 1 });
   expect(t.outcomes).toHaveLength(1);

@@ -4,7 +4,7 @@ import type { Logger } from "@adpipe/shared/logger";
 import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import type { Deliveries, PullRequest } from "@adpipe/shared/nats-pull";
 import type { JsMsg } from "nats";
-import type { ReporterDeadLetters } from "./dead-letters.ts";
+import { INVALID_EVENT, type ReporterDeadLetters } from "./dead-letters.ts";
 import { describeFailure, type Failure } from "./failure.ts";
 
 export interface EventLoopOptions {
@@ -88,6 +88,27 @@ export function createEventLoop(o: EventLoopOptions) {
     }
   }
 
+  /**
+   * An event that does not decode goes to `<ns>.dlq.reporter.<table>` (kind `invalid_message`,
+   * listed by `GET /dead-letters`) and is then terminated; if it cannot be stored it is redelivered
+   * after a pause and tried again.
+   */
+  async function setAsideInvalid(msg: JsMsg, err: unknown): Promise<void> {
+    const table = msg.subject.split(".").at(-1) ?? "unknown";
+    const error = `invalid loaded event: ${err instanceof Error ? err.message : String(err)}`;
+    try {
+      await o.deadLetters.put(msg, table, error, INVALID_EVENT);
+      msg.term();
+      o.logger.warn("invalid loaded event set aside", { seq: msg.seq, subject: msg.subject, err });
+    } catch (putErr) {
+      o.logger.warn("could not set aside an invalid loaded event; it will be redelivered", {
+        seq: msg.seq,
+        err: putErr,
+      });
+      msg.nak(backoff(1));
+    }
+  }
+
   async function setAside(items: Pending[], failure: Failure, wait: number, settle: Settle): Promise<void> {
     const done: Pending[] = [];
     for (const p of items) {
@@ -132,10 +153,9 @@ export function createEventLoop(o: EventLoopOptions) {
       try {
         return loadedEvent.decode(msg.data);
       } catch (err) {
-        // Never retried: the same bytes would fail again.
+        // Never retried (the same bytes would fail again): set aside like a poison delta.
         stats.invalid++;
-        o.logger.warn("invalid loaded event terminated", { seq: msg.seq, subject: msg.subject, err });
-        msg.term();
+        void setAsideInvalid(msg, err);
         return undefined;
       }
     },
