@@ -24,7 +24,11 @@ beforeEach(async () => {
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm, ns, { replicas: 3 });
   await ensureLoaderConsumers(jsm, ns, { ackWaitMs: 60_000 });
-}, 60_000);
+  // A new R3 stream and its consumers answer their creation before every group has a leader: a
+  // publish or pull sent at once can meet nobody (503). The tests start once both are led.
+  await leaderOf(streams(ns).delta);
+  await leaderOf(streams(ns).delta, streams(ns).loaderConsumer("impressions"));
+}, 90_000);
 
 afterEach(async () => {
   await nc?.close();
