@@ -33,13 +33,3 @@ export function copyHeaders(from: MsgHdrs | undefined, skip: (name: string) => b
   }
   return h;
 }
-
-/** Request on `<ns>.deadletters.replay`: the dead letter's sequence in the `<ns>_dlq` stream. */
-export interface ReplayRequest {
-  id: number;
-}
-
-/** Reply on `<ns>.deadletters.replay` (and body of the loader's `POST /dead-letters/:id/replay`). */
-export interface ReplayReply {
-  replayed: { id: number; subject: string; sequence: number };
-}

@@ -1,13 +1,8 @@
 import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
-import {
-  copyHeaders,
-  DLQ_HEADERS,
-  isDlqHeader,
-  isNotFound,
-  type ReplayReply,
-} from "@adpipe/shared/dead-letters";
-import { ConflictError, NotFoundError, ValidationError } from "@adpipe/shared/errors";
+import { copyHeaders, DLQ_HEADERS, isDlqHeader, isNotFound } from "@adpipe/shared/dead-letters";
+import { ConflictError, NotFoundError } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
+import { type ReplayReply, replayRequest } from "@adpipe/shared/messages/replies";
 import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from "nats";
 
@@ -19,7 +14,7 @@ import type { JetStreamClient, JetStreamManager, NatsConnection, Subscription } 
 export async function replayDeadLetter(
   { js, jsm, namespace }: { js: JetStreamClient; jsm: JetStreamManager; namespace: string },
   id: number,
-): Promise<ReplayReply["replayed"]> {
+): Promise<Extract<ReplayReply, { replayed: unknown }>["replayed"]> {
   const stream = streams(namespace).dlq;
   let m: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
   try {
@@ -37,19 +32,6 @@ export async function replayDeadLetter(
   const ack = await js.publish(subject, m.data, { headers: h, msgID });
   await jsm.streams.deleteMessage(stream, id);
   return { id, subject, sequence: ack.seq };
-}
-
-function parseId(data: Uint8Array): number {
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    throw new ValidationError("body", 'must be JSON like {"id": 42}');
-  }
-  const id = (body as { id?: unknown } | null)?.id;
-  if (typeof id !== "number" || !Number.isInteger(id) || id < 1)
-    throw new ValidationError("id", "must be a dead letter id");
-  return id;
 }
 
 /**
@@ -75,7 +57,7 @@ export function serveDeadLetterReplay({
     what: "dead-letter replay",
     logger,
     handle: async (data): Promise<ReplayReply> => {
-      const id = parseId(data);
+      const { id } = replayRequest.decode(data);
       jsm ??= nc.jetstreamManager();
       const replayed = await replayDeadLetter({ js, jsm: await jsm, namespace }, id);
       logger.info("dead letter replayed", replayed);

@@ -1,12 +1,7 @@
 import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
-import {
-  copyHeaders,
-  DLQ_HEADERS,
-  isDlqHeader,
-  isNotFound,
-  type ReplayReply,
-} from "@adpipe/shared/dead-letters";
+import { copyHeaders, DLQ_HEADERS, isDlqHeader, isNotFound } from "@adpipe/shared/dead-letters";
 import { AppError } from "@adpipe/shared/errors";
+import { type ReplayReply, replayReply, replayRequest, replyError } from "@adpipe/shared/messages/replies";
 import {
   ErrorCode,
   type JetStreamClient,
@@ -128,13 +123,11 @@ export async function requestReplay(
   namespace: string,
   id: number,
   timeoutMs = 15_000,
-): Promise<ReplayReply["replayed"]> {
+): Promise<Extract<ReplayReply, { replayed: unknown }>["replayed"]> {
   const subject = subjects(namespace).deadLettersReplay;
   let data: Uint8Array;
   try {
-    data = (
-      await nc.request(subject, new TextEncoder().encode(JSON.stringify({ id })), { timeout: timeoutMs })
-    ).data;
+    data = (await nc.request(subject, replayRequest.encode({ id }), { timeout: timeoutMs })).data;
   } catch (err) {
     const code = (err as NatsError).code;
     if (code === ErrorCode.NoResponders || code === ErrorCode.Timeout)
@@ -148,13 +141,20 @@ export async function requestReplay(
       );
     throw err;
   }
-  const body = JSON.parse(new TextDecoder().decode(data)) as Partial<ReplayReply> & {
-    error?: { code: string; message: string };
-  };
-  if (body.error) {
-    const status = ({ not_found: 404, invalid_request: 400, conflict: 409 } as const)[body.error.code] ?? 502;
-    throw new AppError(body.error.code, `extractor: ${body.error.message}`, status);
+  let body: ReplayReply;
+  try {
+    body = replayReply.decode(data);
+  } catch (err) {
+    throw new AppError(
+      "bad_gateway",
+      `the extractor's replay answer is not one: ${(err as Error).message}`,
+      502,
+    );
   }
-  if (!body.replayed) throw new AppError("bad_gateway", "the extractor's replay answer has no result", 502);
-  return body.replayed;
+  const error = replyError(body);
+  if (error) {
+    const status = ({ not_found: 404, invalid_request: 400, conflict: 409 } as const)[error.code] ?? 502;
+    throw new AppError(error.code, `extractor: ${error.message}`, status);
+  }
+  return (body as Extract<ReplayReply, { replayed: unknown }>).replayed;
 }

@@ -1,6 +1,7 @@
 import { subjects } from "@adpipe/shared/contract";
 import { errorBody } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
+import { type ReportsRebuildReply, reportsRebuildReply } from "@adpipe/shared/messages/replies";
 import { reportsRebuildRequest } from "@adpipe/shared/messages/verify";
 import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { NatsConnection, Subscription } from "nats";
@@ -27,12 +28,17 @@ export function serveReportsRebuild({
     queue: `${namespace}_reporter`,
     what: "reports.rebuild",
     logger,
-    handle: async (data) => {
+    handle: async (data): Promise<ReportsRebuildReply> => {
       const req = reportsRebuildRequest.decode(data);
       const campaigns = [...new Set([...req.campaigns, ...req.days.map((d) => d.campaign_id)])];
       const result = await reporter.rebuildCampaigns(campaigns);
       logger.info("rebuilt report rows on request", { campaigns: campaigns.length, version: result.version });
-      return { version: result.version, campaigns: campaigns.length, reports: result.reports };
+      // Validated as the requester will read it.
+      return reportsRebuildReply.schema.parse({
+        version: result.version,
+        campaigns: campaigns.length,
+        reports: result.reports,
+      });
     },
     failure: (e) => {
       logger.warn("reports.rebuild failed", { err: e });

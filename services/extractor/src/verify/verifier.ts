@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { FACT_TABLES, subjects, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { replyError, reportsRebuildReply } from "@adpipe/shared/messages/replies";
 import { reportsRebuildRequest, verifyCompletedEvent } from "@adpipe/shared/messages/verify";
 import type { Pool } from "@adpipe/shared/pg";
 import type {
@@ -205,8 +206,8 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
               timeout: 60_000,
             },
           );
-          const body = reply.json<{ error?: { message: string } }>();
-          if (body.error) throw new Error(`reports.rebuild: ${body.error.message}`);
+          const error = replyError(reportsRebuildReply.decode(reply.data));
+          if (error) throw new Error(`reports.rebuild: ${error.message}`);
         }
         result.campaignsRebuilt = campaigns.length;
         result.clean = (await figuresDiff(campaigns)).keys.length === 0;
