@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createOperations, type Operations } from "@adpipe/generator";
-import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
-import { waitForTruth } from "@adpipe/reporter/truth";
 import { streams } from "@adpipe/shared/contract";
 import { ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { listeningUrl, waitFor } from "@adpipe/shared/testing";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
+import { waitForTruth } from "@adpipe/testing/truth";
 
 const LOADER = join(import.meta.dir, "..", "services", "loader", "src", "index.ts");
 

@@ -9,12 +9,12 @@ import {
   loadExtractorConfig as loadConfig,
 } from "@adpipe/extractor";
 import { createOperations, type Operations } from "@adpipe/generator";
-import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
-import { compareEntities } from "@adpipe/reporter/truth";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { waitFor } from "@adpipe/shared/testing";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
+import { compareEntities } from "@adpipe/testing/truth";
 
 const APP = "adpipe-extractor-faults";
 let p: PipelineWorld;

@@ -4,10 +4,10 @@
 // independent PostgreSQL computation agree on how they count.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createVerifier, type Verifier } from "@adpipe/extractor";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
-import { compareEverything } from "@adpipe/reporter/truth";
 import { TABLES } from "@adpipe/shared/contract";
 import { createPool, type Pool } from "@adpipe/shared/pg";
+import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { compareEverything } from "@adpipe/testing/truth";
 
 let w: PipelineWorld;
 let verifier: Verifier;

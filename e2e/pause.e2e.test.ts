@@ -4,11 +4,11 @@
 // table and says so; after resume every row is in ClickHouse exactly once and every KPI is right.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createExtractorApp, createVerifier, servePauseRequests } from "@adpipe/extractor";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
-import { compareEverything } from "@adpipe/reporter/truth";
 import { authorised, testSecurity } from "@adpipe/shared/api-testing";
 import { HEADERS, streams, subjects, type TableName } from "@adpipe/shared/contract";
 import { waitFor } from "@adpipe/shared/testing";
+import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { compareEverything } from "@adpipe/testing/truth";
 import { seed, startWriter } from "./faults/writer.ts";
 
 let w: PipelineWorld;

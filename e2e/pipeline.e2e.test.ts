@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations } from "@adpipe/generator";
-import { createPipelineWorld, type PipelineWorld } from "@adpipe/reporter/testing";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 import {
   clickhouseEntityRows,
   compareEntities,
   ENTITY_COLUMNS,
   type EntityColumns,
   TS,
-} from "@adpipe/reporter/truth";
+} from "@adpipe/testing/truth";
 
 // The reporter's entity comparison, with the campaign timestamps compared too.
 const COLUMNS: EntityColumns = {

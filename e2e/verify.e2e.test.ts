@@ -10,13 +10,13 @@ import {
   type Verifier,
 } from "@adpipe/extractor";
 import { addVerifyBadgeRoute, serveReportsRebuild } from "@adpipe/reporter";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
 import { subjects } from "@adpipe/shared/contract";
 import { createServiceApp } from "@adpipe/shared/http";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { testServerUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { VerifyCompletedEvent, VerifyStatus } from "@adpipe/shared/verify";
+import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
 import type { Subscription } from "nats";
 import pg from "pg";
 

@@ -3,10 +3,11 @@
 // PostgreSQL (the truth test's query). Cheap first (per id bucket: count and sums of the
 // columns on both sides), row by row only where a bucket differs, so the rows lost, extra and
 // wrong are counted exactly without reading millions of rows every poll.
-import { rowDifferences, TRUTH_CAMPAIGNS } from "@adpipe/reporter/truth";
+
 import { type ClickHouseClient, createClickHouse } from "@adpipe/shared/clickhouse";
 import { TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
+import { rowDifferences, TRUTH_CAMPAIGNS } from "@adpipe/testing/truth";
 import type { Stack } from "./stack.ts";
 
 const BUCKET = 65_536;

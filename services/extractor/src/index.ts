@@ -1,3 +1,4 @@
+import { serveDeadLetterReplay } from "@adpipe/shared/dead-letter-replay";
 import { listen } from "@adpipe/shared/http";
 import { createLogger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
@@ -10,7 +11,6 @@ import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
-import { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 import { createExtractor } from "./extractor.ts";
 import { startChangeListener } from "./listener.ts";
 import { createExtractorMetrics } from "./metrics.ts";

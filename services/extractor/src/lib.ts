@@ -2,7 +2,6 @@
 // may use. `src/index.ts` is the process; nothing outside this package imports its `src/`.
 export { createApp as createExtractorApp } from "./app.ts";
 export { loadConfig as loadExtractorConfig } from "./config.ts";
-export { serveDeadLetterReplay } from "./dead-letter-replay.ts";
 export { createExtractor, type Extractor } from "./extractor.ts";
 export { createExtractorMetrics } from "./metrics.ts";
 export { servePauseRequests } from "./run-subject.ts";

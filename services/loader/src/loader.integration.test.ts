@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { serveDeadLetterReplay } from "@adpipe/extractor";
 import {
   authorised,
   documentedRoutes,
@@ -14,6 +13,7 @@ import {
 } from "@adpipe/shared/api-testing";
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
+import { serveDeadLetterReplay } from "@adpipe/shared/dead-letter-replay";
 import { createLogger } from "@adpipe/shared/logger";
 import { createRegistry } from "@adpipe/shared/metrics";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";

@@ -9,7 +9,7 @@ import {
   unguardedRoutes,
 } from "@adpipe/shared/api-testing";
 import { waitFor } from "@adpipe/shared/testing";
-import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "@adpipe/testing";
 
 let w: ReporterWorld;
 

@@ -4,11 +4,11 @@ import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { ensureReporterConsumer } from "@adpipe/shared/nats-consumers";
 import { loadOlapMigrations, migrateOlap } from "@adpipe/shared/olap-migrate";
 import { uniqueName } from "@adpipe/shared/testing";
+import { reporterTestConfig, testLogger } from "@adpipe/testing";
 import type { NatsConnection } from "nats";
 import { createRebuilder } from "./rebuild.ts";
 import { createReporter } from "./reporter.ts";
 import { loadQueries } from "./sql.ts";
-import { reporterTestConfig, testLogger } from "./test-support.ts";
 import { planEvents } from "./touched.ts";
 
 // A ClickHouse database laid out before migration 0007 (no bucket counts), holding facts and

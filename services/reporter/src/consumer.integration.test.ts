@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "@adpipe/shared/testing";
-import { createReporter } from "./reporter.ts";
 import {
   addFacts,
   createReporterWorld,
@@ -8,7 +7,8 @@ import {
   reporterTestConfig,
   seedCampaigns,
   testLogger,
-} from "./test-support.ts";
+} from "@adpipe/testing";
+import { createReporter } from "./reporter.ts";
 
 let w: ReporterWorld;
 

@@ -3,9 +3,9 @@ import { streams } from "@adpipe/shared/contract";
 import { DLQ_HEADERS } from "@adpipe/shared/dead-letters";
 import { createLogger } from "@adpipe/shared/logger";
 import { waitFor } from "@adpipe/shared/testing";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "@adpipe/testing";
 import { INVALID_EVENT, REBUILD_FAILED } from "./dead-letters.ts";
 import { loadQueries } from "./sql.ts";
-import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
 
 // Issue #13: a loaded event whose rebuild keeps failing is set aside after REPORTER_MAX_ATTEMPTS
 // deliveries, with the reason (ClickHouse's code and message) in the log and in the dead letter,

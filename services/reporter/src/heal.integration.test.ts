@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "@adpipe/shared/testing";
-import { createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+import { createReporterWorld, type ReporterWorld, seedCampaigns } from "@adpipe/testing";
 
 let w: ReporterWorld;
 

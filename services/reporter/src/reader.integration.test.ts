@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { authorised } from "@adpipe/shared/api-testing";
 import { waitFor } from "@adpipe/shared/testing";
-import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "@adpipe/testing";
 
 // Readers must never see a missing campaign, an empty report or a count that is not one of the
 // states the writes went through, whatever rebuild is running.

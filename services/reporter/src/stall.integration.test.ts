@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { streams } from "@adpipe/shared/contract";
 import { createLogger } from "@adpipe/shared/logger";
 import { waitFor } from "@adpipe/shared/testing";
-import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "./test-support.ts";
+import { addFacts, createReporterWorld, type ReporterWorld, seedCampaigns } from "@adpipe/testing";
 
 let w: ReporterWorld;
 const logs: { msg: string; consumer?: string }[] = [];

@@ -2,6 +2,15 @@ import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-emb
 import { createExtractor, type Extractor, loadExtractorConfig } from "@adpipe/extractor";
 import { createLoader, type Loader } from "@adpipe/loader";
 import { loaderTestConfig } from "@adpipe/loader/testing";
+import {
+  createApp,
+  createKpis,
+  createReporter,
+  createReporterMetrics,
+  loadQueries,
+  type Queries,
+  type Reporter,
+} from "@adpipe/reporter";
 import { testSecurity } from "@adpipe/shared/api-testing";
 import { streams, TABLES } from "@adpipe/shared/contract";
 import { createLogger, type Logger } from "@adpipe/shared/logger";
@@ -19,11 +28,6 @@ import { migrateOlap } from "@adpipe/shared/olap-migrate";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { JetStreamManager, NatsConnection } from "nats";
-import { createApp } from "./app.ts";
-import { createKpis } from "./kpis.ts";
-import { createReporterMetrics } from "./metrics.ts";
-import { createReporter, type Reporter } from "./reporter.ts";
-import { loadQueries, type Queries } from "./sql.ts";
 
 export const natsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 export const testLogger = createLogger("reporter-test", (process.env.TEST_LOG_LEVEL ?? "silent") as "silent");

@@ -1,15 +1,16 @@
-import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
-import { copyHeaders, DLQ_HEADERS, isDlqHeader, isNotFound } from "@adpipe/shared/dead-letters";
-import { ConflictError, NotFoundError } from "@adpipe/shared/errors";
-import type { Logger } from "@adpipe/shared/logger";
-import { type ReplayReply, replayRequest } from "@adpipe/shared/messages/replies";
-import { serveRequests } from "@adpipe/shared/nats-requests";
 import type { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from "nats";
+import { HEADERS, streams, subjects } from "./contract.ts";
+import { copyHeaders, DLQ_HEADERS, isDlqHeader, isNotFound } from "./dead-letters.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { type ReplayReply, replayRequest } from "./messages/replies.ts";
+import { serveRequests } from "./nats-requests.ts";
 
 /**
  * Publishes a dead letter's original batch again on its original delta subject with a new
  * message id (so JetStream does not drop it as a duplicate) and removes it from the dead-letter
- * stream. Only the extractor writes deltas, so the replay is its job.
+ * stream. Only the extractor writes deltas (its NATS user may publish on `<ns>.delta.>`), so it
+ * serves these requests; the code lives here beside the dead letters' other helpers.
  */
 export async function replayDeadLetter(
   { js, jsm, namespace }: { js: JetStreamClient; jsm: JetStreamManager; namespace: string },

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createOperations } from "@adpipe/generator";
 import { HEADERS, streams, subjects } from "@adpipe/shared/contract";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 
 let w: PipelineWorld;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 
 // One rounding rule (docs/reporter.md, "Money and rounding"): the same campaign's spend, cost,
 // budget, planned to date and pacing read the same on every endpoint, in JSON and CSV, and in the

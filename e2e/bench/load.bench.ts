@@ -47,19 +47,22 @@ async function loadThroughPipeline(workers: number): Promise<{ ms: number; rss: 
   await migrateOlap(target, database);
   // Every run starts from nothing published.
   await pool.query("DELETE FROM adpipe_watermark");
-  loader = Bun.spawn(["bun", "run", join(import.meta.dir, "..", "src", "index.ts")], {
-    env: {
-      ...process.env,
-      NATS_URL: "nats://127.0.0.1:4222",
-      ...ch.env(),
-      CLICKHOUSE_DATABASE: database,
-      ADPIPE_NAMESPACE: namespace,
-      PORT: "0",
-      LOG_LEVEL: "warn",
+  loader = Bun.spawn(
+    ["bun", "run", join(import.meta.dir, "..", "..", "services", "loader", "src", "index.ts")],
+    {
+      env: {
+        ...process.env,
+        NATS_URL: "nats://127.0.0.1:4222",
+        ...ch.env(),
+        CLICKHOUSE_DATABASE: database,
+        ADPIPE_NAMESPACE: namespace,
+        PORT: "0",
+        LOG_LEVEL: "warn",
+      },
+      stdout: "ignore",
+      stderr: "inherit",
     },
-    stdout: "ignore",
-    stderr: "inherit",
-  });
+  );
   await waitFor(
     async () =>
       (await jsm.consumers.info(streams(namespace).delta, streams(namespace).loaderConsumer("impressions")))

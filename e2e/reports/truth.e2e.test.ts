@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator";
 import { authorised } from "@adpipe/shared/api-testing";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
-import { compareEverything as compareWith } from "./truth-support.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
+import { compareEverything as compareWith } from "@adpipe/testing/truth";
 
 // The truth test: the real pipeline in-process; every KPI the API serves must equal the same KPI
 // computed straight from PostgreSQL by the independent queries below.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOperations, type Operations } from "@adpipe/generator";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
-import { flightCtes } from "./truth-support.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
+import { flightCtes } from "@adpipe/testing/truth";
 
 // The original design's five tables as views in <database>_seed (shared/clickhouse/0006): queried
 // with the original column lists, every value must equal the same figure computed straight from

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
-import { compareBulk, waitForTruth } from "./truth-support.ts";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
+import { compareBulk, waitForTruth } from "@adpipe/testing/truth";
 
 // Issue #13, done when: a batch touching 5,000 campaigns over 2 days (10,000 (campaign, day)
 // keys) goes through the real pipeline (PostgreSQL -> extractor -> NATS -> loader -> embedded

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createKpis } from "./kpis.ts";
-import { loadQueries } from "./sql.ts";
-import { createPipelineWorld, type PipelineWorld } from "./test-support.ts";
+import { createKpis, loadQueries } from "@adpipe/reporter";
+import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 
 // Pacing by the clock (docs/reporter.md, "Pacing"): a campaign that has spent exactly its budget x
 // the elapsed fraction of its flight is on track with pacing 1 at any hour of the day, not only
