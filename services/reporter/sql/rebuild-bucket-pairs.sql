@@ -1,6 +1,6 @@
 -- {{fact}}_buckets (rebuild-impressions-pairs and rebuild-clicks-pairs, one file: sql.ts fills in
 -- {{fact}}): recounts the listed (bucket, campaign) pairs, not whole buckets: what a delete or a
--- move costs (docs/reporter.md, "Id buckets"). It reads {{fact}}_keyed (migration 0008: every
+-- move costs (docs/reporter-buckets.md, "Id buckets"). It reads {{fact}}_keyed (migration 0008: every
 -- version, sorted by (bucket, campaign_id, id)), each pair a range of about 65 rows when
 -- campaigns interleave:
 -- - the versions of the pairs, and the bucket's tombstones without a campaign (recorded before
