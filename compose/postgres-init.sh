@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs once, on the first start of the postgres container (docker-entrypoint-initdb.d), as the
-# image's superuser. Creates the migration owner and one login user per service (README "Who may
-# do what"); no adpipe process connects as the superuser. The group roles are created here too
+# image's superuser. Creates the migration owner and one login user per service (docs/security.md,
+# "Who may do what"); no adpipe process connects as the superuser. The group roles are created here too
 # (idempotent; migration 0006 grants them their rights), so the logins can join them now.
 set -eu
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     const wasEmpty = !rows[0]?.n;
     if (config.DATABASE_URL && (await isSuperuser(pool)))
       say(
-        "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (README, Security) for anything beyond a trial",
+        "DATABASE_URL names a superuser, and the generator and the extractor run with it: give them least-privilege users (docs/security.md) for anything beyond a trial",
       );
 
     const envOf = serviceEnv({

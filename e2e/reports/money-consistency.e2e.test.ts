@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 
-// One rounding rule (docs/reporter.md, "Money and rounding"): the same campaign's spend, cost,
+// One rounding rule (docs/kpis.md, "Money and rounding"): the same campaign's spend, cost,
 // budget, planned to date and pacing read the same on every endpoint, in JSON and CSV, and in the
 // compatibility view. The campaign is built so every figure needs rounding: clicks at two bids
 // (cost differs from spend), a budget and flight whose plan to date is not a whole cent, a daily

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createKpis, loadQueries } from "@adpipe/reporter";
 import { createPipelineWorld, type PipelineWorld } from "@adpipe/testing";
 
-// Pacing by the clock (docs/reporter.md, "Pacing"): a campaign that has spent exactly its budget x
+// Pacing by the clock (docs/kpis.md, "Pacing"): a campaign that has spent exactly its budget x
 // the elapsed fraction of its flight is on track with pacing 1 at any hour of the day, not only
 // at midnight. Three campaigns share one 10-day flight that began two days before day D and a
 // budget of 48.00; at D 00:30, 06:00 and 23:30 (2 days + 1,800 / 21,600 / 84,600 s elapsed) the

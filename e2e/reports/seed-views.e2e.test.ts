@@ -5,7 +5,7 @@ import { flightCtes } from "@adpipe/testing/truth";
 
 // The original design's five tables as views in <database>_seed (shared/clickhouse/0006): queried
 // with the original column lists, every value must equal the same figure computed straight from
-// PostgreSQL by the independent queries below, with the README's corrections applied.
+// PostgreSQL by the independent queries below, with the corrections of docs/compatibility.md applied.
 
 let w: PipelineWorld;
 let ops: Operations;

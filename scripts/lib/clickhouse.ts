@@ -57,7 +57,7 @@ export async function startEmbeddedClickHouse(
 /**
  * Creates the database and applies the OLAP migrations. The migrating client names no database:
  * a server answers every request that names a missing one with UNKNOWN_DATABASE, the CREATE
- * DATABASE too (docs/clickhouse.md).
+ * DATABASE too (docs/clickhouse.md, "OLAP schema and migrations").
  */
 export async function migrateClickHouse(target: ClickHouseTarget, logger: Logger): Promise<void> {
   const admin = createClickHouse({ url: target.url, user: target.user, password: target.password });

@@ -1,4 +1,4 @@
-// ClickHouse least privilege (README "Who may do what"): each component's user may write only
+// ClickHouse least privilege (docs/security.md, "Who may do what"): each component's user may write only
 // what it writes. Runs against the embedded server, which enforces olap-roles.ts in its HTTP
 // layer; every call here is plain @clickhouse/client, so the same assertions hold on a server
 // given compose/clickhouse-init.sh's users (the same olap-roles.ts, rendered as SQL).

@@ -1,6 +1,6 @@
 import type pg from "pg";
 
-/** The group roles migration 0006 creates, and what each may do (README "Who may do what"). */
+/** The group roles migration 0006 creates, and what each may do (docs/security.md, "Who may do what"). */
 export const PG_GROUPS = { generator: "adpipe_generator", extractor: "adpipe_extractor" } as const;
 
 const identifier = (name: string) => {

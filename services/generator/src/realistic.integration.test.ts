@@ -86,7 +86,7 @@ test("after 120 simulated minutes: within budget, within flight, CTRs like real 
   for (const c of rows) {
     const bid = Number(c.bid);
     const budget = Number(c.budget);
-    const spend = bid * c.clicks; // the README's definition: clicks × bid
+    const spend = bid * c.clicks; // docs/kpis.md's definition: clicks × bid
     expect({ id: c.id, over: spend > budget + bid }).toEqual({ id: c.id, over: false });
     // At the bids in force too (bids changed along the way): never over budget.
     expect({ id: c.id, costOver: c.cost > budget + 1e-9 }).toEqual({ id: c.id, costOver: false });

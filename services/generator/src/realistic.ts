@@ -7,7 +7,7 @@ import { letters } from "./names.ts";
 // the future; each campaign's cumulative spend follows budget × its share of the flight, weighted
 // by a daily traffic curve, times a delivery factor of its own (some campaigns deliver ahead,
 // some behind); delivery stops at the budget and outside the flight. Spend = bid × clicks (the
-// README's KPI definition), so "at the budget" means at most floor(budget / bid) clicks.
+// KPI definition in docs/kpis.md), so "at the budget" means at most floor(budget / bid) clicks.
 //
 // Per-campaign constants come from a hash of the campaign id, so they survive restarts without a
 // schema change: CTR 0.5–3 %, delivery factor 0.6–1.25.

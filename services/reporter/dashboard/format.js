@@ -1,6 +1,6 @@
 // One way to write every number, time and status on the page (docs/dashboard.md, "Formats"):
 // app.js, charts.js, pacing.js and verify.js all use these. Money comes from the API already
-// rounded to the cent (docs/reporter.md, "Money and rounding"); here it is only formatted.
+// rounded to the cent (docs/kpis.md, "Money and rounding"); here it is only formatted.
 (() => {
   /** `?currency=EUR` (ISO 4217) in the address, US dollars by default. */
   const currency = new URLSearchParams(location.search).get("currency")?.toUpperCase() || "USD";

@@ -1,5 +1,5 @@
 -- Fragment (included as {{bid_steps}}): the bid history as steps, for pricing clicks at the bid in
--- force when they happened (docs/reporter.md, "Spend and cost"). One bid per (campaign,
+-- force when they happened (docs/kpis.md, "Spend and cost"). One bid per (campaign,
 -- valid_from), the larger id of a tie, as PostgreSQL's truth query orders them; per campaign its
 -- first and last bid (a click before the first step costs the first bid, one without a time the
 -- last). Small: a row per bid change.

@@ -1,5 +1,5 @@
 -- Fragment (included as {{pacing}}): every live campaign totals row with its pacing by the clock
--- at {now} (docs/reporter.md, "Pacing"), the one definition every KPI read shares. A flight runs
+-- at {now} (docs/kpis.md, "Pacing"), the one definition every KPI read shares. A flight runs
 -- from start_date 00:00 UTC to the end of end_date (days_total whole days); elapsed_s is the
 -- seconds of it gone at {now} (0 before it starts, the whole flight after it ends).
 -- Pacing is on cost (the clicks at the bid in force when they happened), not on the re-priced

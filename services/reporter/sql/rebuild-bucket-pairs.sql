@@ -1,13 +1,12 @@
 -- {{fact}}_buckets (rebuild-impressions-pairs and rebuild-clicks-pairs, one file: sql.ts fills in
 -- {{fact}}): recounts the listed (bucket, campaign) pairs, not whole buckets: what a delete or a
--- move costs (docs/reporter.md, "Id buckets"). It reads {{fact}}_keyed (migration 0008: every
+-- move costs (docs/reporter-buckets.md, "Id buckets"). It reads {{fact}}_keyed (migration 0008: every
 -- version, sorted by (bucket, campaign_id, id)), each pair a range of about 65 rows when
 -- campaigns interleave:
 -- - the versions of the pairs, and the bucket's tombstones without a campaign (recorded before
 --   PostgreSQL's migration 0008: they may outrank a version of any campaign), as two reads of a
 --   UNION ALL rather than one read with an OR: the OR doubled the primary-key analysis of the
---   pairs' set (1,000 scattered pairs at 100 M facts, the statement with a new set each time:
---   median 494 -> 447 and 573 -> 478 ms in two runs, docs/reporter.md "Benchmarks"). The two
+--   pairs' set (measured, docs/benchmarks.md). The two
 --   conditions cannot both hold (a NULL campaign matches no pair), so the rows are the same;
 -- - newer than the table's latest truncate, as {{fact}}_current;
 -- - per id the newest of them (one argMax of the tuple, so campaign, time and flag come from one
@@ -43,9 +42,8 @@ counts AS (
     {{price_join}}
     GROUP BY day, undated, bucket, campaign_id
 ),
--- Every key the pairs' stored rows ever named, any version (no FINAL: 150 -> 111 ms for this
--- SELECT over 999 pairs of a 100 M-row history): one already a tombstone gets another, which
--- reads the same.
+-- Every key the pairs' stored rows ever named, any version (no FINAL, which measured slower,
+-- docs/benchmarks.md): one already a tombstone gets another, which reads the same.
 before AS (
     SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n,
            toDecimal128(0, 2) AS cost

@@ -5,8 +5,7 @@
 -- (FINAL: its newest row) and no longer does gets a tombstone. One INSERT, one _version.
 -- Both GROUP BYs key on (day, undated, bucket, campaign_id), all not Nullable, and turn the day
 -- back into NULL for undated facts at the end: ClickHouse hashes fixed-width keys much faster
--- than a Nullable one (727 buckets of a 100 M-row history, the statement alone: 2.4 s before,
--- 1.4 s after; docs/reporter.md, "Benchmarks").
+-- than a Nullable one (measured with bench:kpi, docs/benchmarks.md).
 -- cost is the sum of the facts' prices ({{price}}: a click's bid in force, _click-price.sql; an
 -- impression's 0).
 INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, cost, _version, _deleted)

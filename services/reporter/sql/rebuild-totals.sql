@@ -1,4 +1,4 @@
--- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/clickhouse.md
+-- advertiser_campaigns_totals_report for the touched campaigns, every KPI as docs/kpis.md
 -- defines it, for report_date (the UTC day of the rebuild). It runs beside the daily tables'
 -- rewrite, not after it: a campaign's count is its daily rows on the days this rebuild does not
 -- rewrite (current: nothing changed there), plus the bucket counts (recounted earlier in the same
@@ -12,7 +12,7 @@
 -- current). spend is the original's clicks x current bid; cost the clicks at the bid in force
 -- when they happened (their daily rows' and undated buckets' cost). Money stays Decimal; a
 -- division of money is rounded once, half away from zero, to the cent (the one rounding rule:
--- docs/reporter.md, "Money and rounding"). A campaign that no longer exists (no live dimension
+-- docs/kpis.md, "Money and rounding"). A campaign that no longer exists (no live dimension
 -- row) becomes a tombstone.
 INSERT INTO advertiser_campaigns_totals_report
     (campaign_id, campaign_name, advertiser_id, advertiser_name, bid, budget, start_date, end_date,

@@ -1,4 +1,4 @@
--- The click (bucket, campaign) pairs a change of bid history reprices (docs/reporter.md, "Spend
+-- The click (bucket, campaign) pairs a change of bid history reprices (docs/kpis.md, "Spend
 -- and cost"): every pair holding a click of a campaign whose history rows the loaded windows
 -- wrote, whatever the click's time (a first row reprices the clicks before it too). The
 -- campaign of a history row comes from its stored versions (a tombstone carries only the id).

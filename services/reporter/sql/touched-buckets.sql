@@ -19,7 +19,7 @@
 -- same id replaces it when they merge, or at once when one INSERT holds both.
 -- The read uses the _xid minmax index; ids grow with time, so recent windows sit in few granules.
 -- One read with GROUPING SETS, not three SELECTs of a UNION ALL: each SELECT was its own read and
--- plan (at 100 M facts 35 -> 23 ms for a 1,000-row window, docs/reporter.md "Benchmarks").
+-- plan (measured, docs/benchmarks.md).
 -- The aliases differ from the column names: ClickHouse resolves a bare name to an alias first.
 SELECT whole_bucket, pair_bucket, pair_campaign, key_campaign, key_date
 FROM (

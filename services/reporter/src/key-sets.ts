@@ -10,7 +10,7 @@
  *   table, and a table's keys of one rebuild no longer land in one INSERT (one part);
  * - external data (multipart `_data` tables): @clickhouse/client cannot send it, and the
  *   embedded server would need multipart parsing; a staging table joined with `IN (SELECT ...)`:
- *   one more write and cleanup per rebuild, and statements no longer measured (docs/reporter.md);
+ *   one more write and cleanup per rebuild, and statements no longer measured (docs/reporter-buckets.md);
  * - the literals in the body (chosen): a `{name:Array(T)}` placeholder becomes
  *   `CAST([...], 'Array(T)')`, the same AST the server builds when it substitutes a query
  *   parameter, so the statements, their plans and their index pruning are unchanged (`EXPLAIN

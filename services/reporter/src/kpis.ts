@@ -8,7 +8,7 @@ export const clockParam = (now: Date) => now.toISOString().slice(0, 19).replace(
 
 /**
  * The API's reads: every one a file in services/reporter/sql, bound with query parameters. The
- * pacing figures are read at `now()` (the flight's elapsed seconds, docs/reporter.md "Pacing");
+ * pacing figures are read at `now()` (the flight's elapsed seconds, docs/kpis.md "Pacing");
  * tests hand in a fixed clock.
  */
 export function createKpis(

@@ -42,7 +42,7 @@ const QUERIES = [
 export type QueryName = (typeof QUERIES)[number];
 
 /**
- * The bucket recounts price what they count (docs/reporter.md, "Spend and cost"): a click at the
+ * The bucket recounts price what they count (docs/kpis.md, "Spend and cost"): a click at the
  * bid in force when it happened (joined by _click-price.sql), an impression at nothing.
  */
 const PRICED_CLICKS = {

@@ -3,7 +3,7 @@ import { trackingColumns } from "./tracking.ts";
 
 /**
  * Every bid a campaign has had, from when: the price of a click is the bid in force when it
- * happened (docs/reporter.md, "Spend and cost"). Written only by the database itself: a trigger
+ * happened (docs/kpis.md, "Spend and cost"). Written only by the database itself: a trigger
  * on `campaign` adds a row when a campaign is inserted or its bid changes, whichever client did it
  * (the original Python generator too), and removes a campaign's rows with it (migration 0010).
  * `valid_from` is the writing transaction's start (`now()`), the same clock as the facts'

@@ -20,7 +20,7 @@ export interface QueryRequest {
 
 /**
  * URL parameters the HTTP handler itself consumes; the rest are settings. (`session_*` are read
- * and ignored: see the README on sessions.)
+ * and ignored: see docs/clickhouse-embedded.md on sessions.)
  */
 const HANDLER_PARAMS = new Set([
   "query",

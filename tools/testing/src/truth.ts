@@ -124,7 +124,7 @@ const CLICK_PRICE = `coalesce(
  * Every campaign's figures as CTE \`p\`: $1 the report date (days_elapsed and what the stored totals
  * derive from it), $2 the clock the KPIs pace by (a UTC timestamp): elapsed seconds of the flight,
  * planned, run rate, projection and delivery on cost, money rounded half away from zero to the cent
- * (docs/reporter.md, "Pacing", "Money and rounding").
+ * (docs/kpis.md, "Pacing", "Money and rounding").
  */
 export const TRUTH_FIGURES_CTE = `
 WITH base AS (
@@ -174,7 +174,7 @@ SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 A
   rd::text AS report_date
 FROM p ORDER BY campaign_id`;
 
-// Pacing (docs/reporter.md): planned to date, projection to the end of the flight at the run
+// Pacing (docs/kpis.md): planned to date, projection to the end of the flight at the run
 // rate so far, delivery flag at ±10 % of the budget; same $1 and $2 as TRUTH_CAMPAIGNS.
 export const TRUTH_PACING = `${TRUTH_FIGURES_CTE}
 SELECT campaign_id, campaign_name, advertiser_id, advertiser_name,
