@@ -1,7 +1,6 @@
-import { streams, subjects, type TableName } from "@adpipe/shared/contract";
+import { streams, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
-import { type ReportsUpdatedEvent, reportsUpdatedEvent } from "@adpipe/shared/messages/reports-updated";
 import { secondsSince } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import {
@@ -11,18 +10,30 @@ import {
   largestDelivery,
   type PullFn,
 } from "@adpipe/shared/nats-pull";
-import { ELECTION_RETRY, publishThroughElection } from "@adpipe/shared/nats-retry";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
 import { createReporterDeadLetters } from "./dead-letters.ts";
+import {
+  HEAL_BATCH_LIMIT,
+  type HealAction,
+  healGraceMs,
+  healReach,
+  initialHealState,
+  nextHealStep,
+  reduceHeal,
+  type StartupState,
+  startupRebuildReason,
+} from "./decisions.ts";
 import { createEventLoop } from "./event-loop.ts";
 import { describeFailure } from "./failure.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
+import { createRebuildRunner, type RebuildRequest, type RebuildResult } from "./run-rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
-import { dayKeys, emptyTouched, planEvents, type Touched, touchedSize } from "./touched.ts";
-import { createVersionClock, type VersionClock } from "./version-clock.ts";
+import { emptyTouched, planEvents } from "./touched.ts";
+
+export type { RebuildResult } from "./run-rebuild.ts";
 
 export interface ReporterDeps {
   js: JetStreamClient;
@@ -61,162 +72,77 @@ export interface ReporterDeps {
   today?: () => string;
 }
 
-export interface RebuildResult {
-  version: string;
-  full: boolean;
-  reason: "events" | "forced" | "start-up" | "date-change" | "heal" | "verify" | "set-aside";
-  reports: string[];
-  campaigns: number;
-  days: number;
-  events: number;
-  durationMs: number;
-  finishedAt: string;
-  reportDate: string;
-  /** Milliseconds per statement of the write (for /reports/status and tuning). */
-  statementsMs: Record<string, number>;
-}
-
 const utcToday = () => new Date().toISOString().slice(0, 10);
 
-/** Unreported batches one heal pass takes (more wait for the next pass). */
-const HEAL_BATCH_LIMIT = 5000;
-/** A batch's loaded_batches record may land this long after its loaded_at (a slow insert). */
-const HEAL_MARGIN_MS = 60_000;
+type Failed = { message: string; at: string } | null;
+const failed = (err: unknown): NonNullable<Failed> => ({
+  message: err instanceof Error ? err.message : String(err),
+  at: new Date().toISOString(),
+});
 
 /**
- * Keeps the five analytical tables current: loaded events → touched keys → one versioned INSERT
- * per table → `<ns>.reports.updated`. Rebuilds run one at a time (events, forced, date change).
+ * Keeps the analytical tables current: loaded events → touched keys → one versioned INSERT per
+ * table → `<ns>.reports.updated`. This is the scheduler: it serialises every rebuild (events,
+ * heal passes, forced, date change, verifier) through one chain, runs the timers, and applies the
+ * decisions of decisions.ts; run-rebuild.ts executes each rebuild.
  */
-export function createReporter({
-  js,
-  jsm,
-  clickhouse,
-  config,
-  logger,
-  queries = loadQueries(),
-  today = utcToday,
-  onRebuild,
-  onReported,
-  maxPayload,
-  onStall,
-  wrapPull = (pull) => pull,
-}: ReporterDeps) {
+export function createReporter(deps: ReporterDeps) {
+  const { js, clickhouse, config, logger, queries = loadQueries(), today = utcToday } = deps;
   const namespace = config.ADPIPE_NAMESPACE;
   const rebuilder = createRebuilder(clickhouse, queries);
   const progress = createProgress(clickhouse, rebuilder, queries);
+  const runner = createRebuildRunner({
+    js,
+    namespace,
+    rebuilder,
+    progress,
+    queries,
+    logger,
+    today,
+    maxTouchedKeys: config.REPORTER_MAX_TOUCHED_KEYS,
+    onRebuild: deps.onRebuild,
+  });
   const healIntervalMs = config.REPORTER_HEAL_INTERVAL_MS ?? 5000;
   // A batch this young is left to its loaded event, which is normally a coalesce window away.
-  const healGraceMs = Math.min(healIntervalMs, config.REPORTER_COALESCE_MS + 1000);
-  const heals = { runs: 0, batches: 0, last_at: null as string | null, last_batches: 0 };
-  /** Every batch loaded before this (ClickHouse's epoch ms) is reported: the heal step reads from here. */
-  let healedThroughMs = 0;
-  let healTimer: ReturnType<typeof setInterval> | undefined;
-  let healError: { message: string; at: string } | null = null;
-  let clock: VersionClock = createVersionClock();
-  let reportDate: string | null = null;
-  let last: RebuildResult | null = null;
-  let lastError: { message: string; at: string } | null = null;
-  const watermarks: Partial<Record<TableName, bigint>> = {};
-  let chain: Promise<unknown> = Promise.resolve();
-  let dateTimer: ReturnType<typeof setInterval> | undefined;
-  const rebuilds = { incremental: 0, full: 0 };
-  const deadLetters = createReporterDeadLetters({ js, namespace });
-  /** Events set aside whose batches no full rebuild has reported yet (it runs at once, then on every heal tick until it succeeds). */
-  let setAside: LoadedEvent[] = [];
+  const healBaseGraceMs = Math.min(healIntervalMs, config.REPORTER_COALESCE_MS + 1000);
   const maxAttempts = config.REPORTER_MAX_ATTEMPTS ?? 10;
-  let healFailures = 0;
+  const heals = { runs: 0, batches: 0, last_at: null as string | null, last_batches: 0 };
+  let healState = initialHealState();
+  let lastError: Failed = null;
+  let healError: Failed = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let loop: ReturnType<typeof createEventLoop> | undefined;
 
+  const apply = (action: HealAction) => {
+    const next = reduceHeal(healState, action);
+    healState = next.state;
+    return next.escalated;
+  };
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
     chain = run.catch(() => {});
     return run;
   };
-
-  async function rebuild(
-    touched: Touched,
-    reason: RebuildResult["reason"],
-    events = 0,
-    covered: Partial<Record<TableName, bigint>> = {},
-    reported: LoadedEvent[] = [],
-  ): Promise<RebuildResult> {
-    const started = performance.now();
-    const date = today();
-    // Days elapsed/remaining, period status and pacing depend on the date: a new day re-rates
-    // every campaign (the daily tables do not depend on it).
-    if (reportDate !== null && reportDate !== date) touched.allCampaigns = true;
-    // Any number of keys works (they travel in the body, key-sets.ts); past the bound one full
-    // pass is cheaper than statements over that many literal keys.
-    if (!touched.full && touchedSize(touched) > config.REPORTER_MAX_TOUCHED_KEYS) touched.full = true;
-    const version = clock.next();
-    const statementsMs: Record<string, number> = {};
-    const writeStarted = performance.now();
-    // Durable: the heal step never rebuilds these batches again. For events the record is written
-    // alongside the reports, one round trip less: if the reports then fail, the events are not
-    // acked and come back (and a full rebuild covers any set aside), so nothing relies on the
-    // record alone. The heal step and full rebuilds have no event to come back: their record
-    // waits for the reports (a crash before it heals them again).
-    const [reports] = await Promise.all([
-      rebuilder.write(touched, version, date, statementsMs),
-      reason === "events" ? progress.markReported(reported, version) : undefined,
-    ]);
-    if (reason !== "events") await progress.markReported(reported, version);
-    statementsMs.total = Math.round((performance.now() - writeStarted) * 10) / 10;
-    reportDate = date;
-    for (const [table, wm] of Object.entries(covered) as [TableName, bigint][]) {
-      const prev = watermarks[table];
-      if (prev === undefined || wm > prev) watermarks[table] = wm;
-    }
-    // A full rebuild lists no keys: it reports what the reports hold now, not 0.
-    const [held] = touched.full
-      ? await rebuilder.rows<{ campaigns: number; days: number }>(queries["report-counts"], {})
-      : [];
-    const result: RebuildResult = {
-      version: version.toString(),
-      full: touched.full,
-      reason,
-      reports,
-      campaigns: held ? Number(held.campaigns) : touched.campaigns.size,
-      days: held ? Number(held.days) : dayKeys(touched).size,
-      events,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
-      finishedAt: new Date().toISOString(),
-      reportDate: date,
-      statementsMs,
-    };
-    last = result;
+  const rebuild = async (r: RebuildRequest) => {
+    const result = await runner.run(r);
     lastError = null;
-    rebuilds[result.full ? "full" : "incremental"]++;
-    onRebuild?.(result);
-    const event: ReportsUpdatedEvent = {
-      reports,
-      watermark: watermarkStrings(),
-      updatedAt: result.finishedAt,
-      durationMs: result.durationMs,
-      full: result.full,
-    };
-    await publishThroughElection(
-      js,
-      subjects(namespace).reportsUpdated,
-      reportsUpdatedEvent.encode(event),
-      { msgID: `reports-updated-${result.version}` },
-      ELECTION_RETRY,
-    );
-    logger.debug("reports rebuilt", { ...result });
     return result;
-  }
+  };
 
-  const watermarkStrings = () =>
-    Object.fromEntries(Object.entries(watermarks).map(([t, w]) => [t, w.toString()])) as Partial<
-      Record<TableName, string>
-    >;
-
-  async function handleEvents(events: LoadedEvent[]): Promise<void> {
-    await exclusive(async () => {
+  function handleEvents(events: LoadedEvent[]): Promise<void> {
+    return exclusive(async () => {
       const plan = planEvents(events);
       const touched = await rebuilder.findTouched(plan);
-      await rebuild(touched, "events", events.length, plan.watermarks, events);
+      await rebuild({
+        touched,
+        reason: "events",
+        events: events.length,
+        covered: plan.watermarks,
+        reported: events,
+      });
       noteFreshness(events);
-      onReported?.(events);
+      deps.onReported?.(events);
     });
   }
 
@@ -235,20 +161,20 @@ export function createReporter({
     }
   }
 
-  function full(reason: RebuildResult["reason"]): Promise<RebuildResult> {
-    return exclusive(() => fullNow(reason));
-  }
-
   /** A full rebuild; `extra`: events whose rows are loaded (set aside) that it reports too. */
   async function fullNow(reason: RebuildResult["reason"], extra: LoadedEvent[] = []): Promise<RebuildResult> {
     // Read before the rebuild reads the entity tables: these batches are all in what it sees.
-    const reported = [
-      ...eventsFor(await progress.unreported(0, HEAL_BATCH_LIMIT, healedThroughMs)),
-      ...extra,
-    ];
+    const unreported = await progress.unreported(0, HEAL_BATCH_LIMIT, healState.healedThroughMs);
+    const reported = [...eventsFor(unreported), ...extra];
     const touched = emptyTouched();
     touched.full = true;
-    return rebuild(touched, reason, extra.length, planEvents(reported).watermarks, reported);
+    return rebuild({
+      touched,
+      reason,
+      events: extra.length,
+      covered: planEvents(reported).watermarks,
+      reported,
+    });
   }
 
   /**
@@ -257,11 +183,11 @@ export function createReporter({
    * tries again (a full rebuild, never the set-aside events' own rebuild).
    */
   async function healSetAside(): Promise<RebuildResult | null> {
-    if (setAside.length === 0) return null;
-    const events = setAside;
+    const events = healState.setAside;
+    if (events.length === 0) return null;
     try {
       const result = await fullNow("set-aside", events);
-      setAside = setAside.filter((e) => !events.includes(e));
+      apply({ type: "set-aside-healed", events });
       logger.info("reports healed by a full rebuild after events were set aside", {
         events: events.length,
         durationMs: result.durationMs,
@@ -287,165 +213,149 @@ export function createReporter({
    * for the same reason an event is: the touched keys come from the windows' stored versions.
    */
   function heal(): Promise<RebuildResult | null> {
-    return exclusive(async () => {
-      if (setAside.length > 0) return healSetAside();
-      // A batch loaded while a long rebuild ran waits for its event behind that rebuild: give it
-      // a few rebuilds' time before calling its event lost (a start-up's first large load took 9 s).
-      const grace = Math.round(Math.max(healGraceMs, Math.min(60_000, 3 * (last?.durationMs ?? 0))));
-      const passAt = await progress.serverNowMs();
-      const batches = await progress.unreported(grace, HEAL_BATCH_LIMIT, healedThroughMs);
-      heals.runs++;
-      heals.last_at = new Date().toISOString();
-      heals.last_batches = batches.length;
-      // Everything loaded before this pass's grace is reported once the pass succeeds (with a
-      // minute's margin for a record still being written): the next pass starts there, so its
-      // cost follows the traffic since, not the 7 days the tables keep.
-      const reach = batches.length < HEAL_BATCH_LIMIT ? passAt - grace - HEAL_MARGIN_MS : healedThroughMs;
-      if (batches.length === 0) {
-        healedThroughMs = Math.max(healedThroughMs, reach);
-        return null;
-      }
-      const events = eventsFor(batches);
-      const plan = planEvents(events);
-      let result: RebuildResult;
-      try {
-        result = await rebuild(await rebuilder.findTouched(plan), "heal", 0, plan.watermarks, events);
-        healFailures = 0;
-      } catch (err) {
-        // The same bound as for events: these batches' keyed rebuild keeps failing (or their events
-        // were set aside before a restart): a full rebuild covers them instead, from the next check.
-        if (++healFailures >= maxAttempts) {
-          healFailures = 0;
-          setAside = [...setAside, ...events];
-          logger.error("heal rebuild failed repeatedly; a full rebuild heals the reports instead", {
-            ...describeFailure(err),
-            attempts: maxAttempts,
-            batches: batches.length,
-          });
-        }
-        throw err;
-      }
-      heals.batches += batches.length;
-      healedThroughMs = Math.max(healedThroughMs, reach);
-      logger.warn("healed reports: loaded batches had no loaded event", {
-        batches: batches.length,
-        tables: Object.keys(plan.windows),
-        full: result.full,
-      });
-      return result;
-    });
+    return exclusive(() => (nextHealStep(healState) === "full-for-set-aside" ? healSetAside() : healKeyed()));
   }
 
-  let loop: ReturnType<typeof createEventLoop> | undefined;
+  async function healKeyed(): Promise<RebuildResult | null> {
+    const grace = healGraceMs(healBaseGraceMs, runner.last()?.durationMs);
+    const passAtMs = await progress.serverNowMs();
+    const batches = await progress.unreported(grace, HEAL_BATCH_LIMIT, healState.healedThroughMs);
+    heals.runs++;
+    heals.last_at = new Date().toISOString();
+    heals.last_batches = batches.length;
+    const reach = healReach({
+      batches: batches.length,
+      passAtMs,
+      graceMs: grace,
+      healedThroughMs: healState.healedThroughMs,
+    });
+    if (batches.length === 0) {
+      apply({ type: "pass-succeeded", reach });
+      return null;
+    }
+    const events = eventsFor(batches);
+    const plan = planEvents(events);
+    let result: RebuildResult;
+    try {
+      const touched = await rebuilder.findTouched(plan);
+      result = await rebuild({ touched, reason: "heal", covered: plan.watermarks, reported: events });
+    } catch (err) {
+      // The same bound as for events: these batches' keyed rebuild keeps failing (or their events
+      // were set aside before a restart): a full rebuild covers them instead, from the next check.
+      if (apply({ type: "pass-failed", events, maxAttempts }))
+        logger.error("heal rebuild failed repeatedly; a full rebuild heals the reports instead", {
+          ...describeFailure(err),
+          attempts: maxAttempts,
+          batches: batches.length,
+        });
+      throw err;
+    }
+    heals.batches += batches.length;
+    apply({ type: "pass-succeeded", reach });
+    logger.warn("healed reports: loaded batches had no loaded event", {
+      batches: batches.length,
+      tables: Object.keys(plan.windows),
+      full: result.full,
+    });
+    return result;
+  }
 
   /** Re-rates every campaign's totals when the UTC date moved on since the last rebuild. */
   function checkDate(): Promise<RebuildResult | null> {
     return exclusive(async () => {
-      if (reportDate === null || reportDate === today()) return null;
+      const date = runner.reportDate();
+      if (date === null || date === today()) return null;
       try {
-        return await rebuild(emptyTouched(), "date-change");
+        return await rebuild({ touched: emptyTouched(), reason: "date-change" });
       } catch (err) {
-        lastError = {
-          message: err instanceof Error ? err.message : String(err),
-          at: new Date().toISOString(),
-        };
+        lastError = failed(err);
         throw err;
       }
     });
+  }
+
+  /** A full rebuild at start-up when the report tables are empty or predate a migration. */
+  async function rebuildIfNeeded(): Promise<void> {
+    const [state] = await rebuilder.rows<StartupState>(queries["report-state"], {});
+    const reason = startupRebuildReason(state);
+    if (!reason) return;
+    const r = await exclusive(() => fullNow("start-up"));
+    logger.info(reason, { durationMs: r.durationMs });
+  }
+
+  function eventLoop(): ReturnType<typeof createEventLoop> {
+    const stream = streams(namespace).events;
+    const durable = streams(namespace).reporterConsumer;
+    return createEventLoop({
+      pull: (deps.wrapPull ?? ((pull: PullFn) => pull))(durablePull(js, stream, durable)),
+      ack: durableAck(js),
+      largestDeliveryBytes: largestDelivery(deps.maxPayload),
+      stall: durableStallWatch({
+        jsm: deps.jsm,
+        stream,
+        durable,
+        afterMs: config.ADPIPE_CONSUMER_STALL_MS ?? 10_000,
+        logger,
+        onStall: deps.onStall,
+      }),
+      coalesceMs: config.REPORTER_COALESCE_MS,
+      maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
+      heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 3_000) / 3)),
+      logger,
+      handle: handleEvents,
+      onOutcome: (err) => {
+        if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
+      },
+      maxAttempts,
+      deadLetters: createReporterDeadLetters({ js, namespace }),
+      onSetAside: (events) => {
+        apply({ type: "set-aside", events });
+        exclusive(healSetAside).catch(() => {}); // logged there; the heal tick retries
+      },
+    });
+  }
+
+  function startTimers(): void {
+    const healTick = () =>
+      heal().then(
+        () => {
+          healError = null;
+        },
+        (err) => {
+          healError = failed(err);
+          logger.warn("heal failed; the next check retries it", { err });
+        },
+      );
+    timers.push(setInterval(healTick, healIntervalMs));
+    const dateTick = () =>
+      checkDate().catch((err) => {
+        logger.warn("date-change rebuild failed; the next event or check retries it", { err });
+      });
+    timers.push(setInterval(dateTick, config.REPORTER_DATE_CHECK_MS));
   }
 
   return {
     /** Seeds the version clock, rebuilds empty reports, then consumes loaded events. */
     async start(): Promise<void> {
-      const [max] = await rebuilder.rows<{ version: number | string }>(queries["max-version"], {});
-      clock = createVersionClock(BigInt(max?.version ?? 0));
-      const [state] = await rebuilder.rows<{
-        campaigns: number;
-        reported: number;
-        facts: number;
-        counted: number;
-        unpriced: number;
-      }>(queries["report-state"], {});
-      const reportsEmpty = Number(state?.campaigns) > 0 && Number(state?.reported) === 0;
-      // A database migrated to 0007 has facts and reports but no bucket counts yet; one migrated
-      // to 0009 has click counts without their cost.
-      const bucketsEmpty = Number(state?.facts) > 0 && Number(state?.counted) === 0;
-      const unpriced = Number(state?.unpriced) > 0;
-      if (reportsEmpty || bucketsEmpty || unpriced) {
-        const r = await full("start-up");
-        logger.info(
-          reportsEmpty
-            ? "reports were empty: full rebuild"
-            : bucketsEmpty
-              ? "bucket counts were empty: full rebuild"
-              : "clicks had no cost yet: full rebuild",
-          { durationMs: r.durationMs },
-        );
-      }
-      const stream = streams(namespace).events;
-      const durable = streams(namespace).reporterConsumer;
+      await runner.seedClock();
+      await rebuildIfNeeded();
       // Fails start-up when the consumer does not exist (it is provisioned before the reporter runs).
-      await js.consumers.get(stream, durable);
-      loop = createEventLoop({
-        pull: wrapPull(durablePull(js, stream, durable)),
-        ack: durableAck(js),
-        largestDeliveryBytes: largestDelivery(maxPayload),
-        stall: durableStallWatch({
-          jsm,
-          stream,
-          durable,
-          afterMs: config.ADPIPE_CONSUMER_STALL_MS ?? 10_000,
-          logger,
-          onStall,
-        }),
-        coalesceMs: config.REPORTER_COALESCE_MS,
-        maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
-        heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 3_000) / 3)),
-        logger,
-        handle: handleEvents,
-        onOutcome: (err) => {
-          if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
-        },
-        maxAttempts,
-        deadLetters,
-        onSetAside: (events) => {
-          setAside = [...setAside, ...events];
-          exclusive(healSetAside).catch(() => {}); // logged there; the heal tick retries
-        },
-      });
+      await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
+      loop = eventLoop();
       await loop.start();
       await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
-      healTimer = setInterval(() => {
-        heal().then(
-          () => {
-            healError = null;
-          },
-          (err) => {
-            healError = {
-              message: err instanceof Error ? err.message : String(err),
-              at: new Date().toISOString(),
-            };
-            logger.warn("heal failed; the next check retries it", { err });
-          },
-        );
-      }, healIntervalMs);
-      dateTimer = setInterval(() => {
-        checkDate().catch((err) => {
-          logger.warn("date-change rebuild failed; the next event or check retries it", { err });
-        });
-      }, config.REPORTER_DATE_CHECK_MS);
+      startTimers();
       logger.info("reporting", { namespace, coalesceMs: config.REPORTER_COALESCE_MS });
     },
 
     async stop(): Promise<void> {
-      clearInterval(dateTimer);
-      clearInterval(healTimer);
+      for (const t of timers.splice(0)) clearInterval(t);
       await loop?.stop();
       await chain;
     },
 
     /** POST /reports/rebuild: every report from scratch (same versioned replace). */
-    rebuildAll: () => full("forced"),
+    rebuildAll: () => exclusive(() => fullNow("forced")),
 
     /**
      * `<ns>.reports.rebuild` (the verifier): these campaigns' rows on every day, with a version
@@ -453,15 +363,13 @@ export function createReporter({
      */
     rebuildCampaigns: (campaigns: number[]) =>
       exclusive(async () => {
-        const [max] = await rebuilder.rows<{ version: number | string }>(queries["max-version"], {});
-        const stored = BigInt(max?.version ?? 0);
-        if (stored > clock.last) clock = createVersionClock(stored);
+        await runner.seedClock();
         const touched = emptyTouched();
         for (const c of campaigns) {
           touched.campaigns.add(c);
           touched.allDayCampaigns.add(c);
         }
-        return rebuild(touched, "verify");
+        return rebuild({ touched, reason: "verify" });
       }),
 
     checkDate,
@@ -495,20 +403,21 @@ export function createReporter({
 
     async status() {
       const pending = await consumerBacklog(
-        jsm,
+        deps.jsm,
         streams(namespace).events,
         streams(namespace).reporterConsumer,
       ).catch(() => null);
+      const { healedThroughMs } = healState;
       return {
         namespace,
-        last_rebuild: last,
+        last_rebuild: runner.last(),
         last_error: lastError,
-        watermark: watermarkStrings(),
+        watermark: runner.watermarks(),
         events: pending,
         counters: loop?.stats ?? null,
-        set_aside_pending: setAside.length,
-        rebuilds,
-        report_date: reportDate,
+        set_aside_pending: healState.setAside.length,
+        rebuilds: runner.counts,
+        report_date: runner.reportDate(),
         freshness,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
         progress: await progress.status(healedThroughMs).catch(() => null),
