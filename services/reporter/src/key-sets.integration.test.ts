@@ -21,8 +21,10 @@ test("a rebuild of 60,000 keys: more than 1 MiB of keys, all in the body", async
   const touched = emptyTouched();
   for (let c = 1; c <= 30_000; c++) {
     touched.campaigns.add(c);
-    touched.days.add(dayKey(c, "2026-11-27"));
-    touched.days.add(dayKey(c, "2026-11-28"));
+    for (const fact of ["impressions", "clicks"] as const) {
+      touched.factDays[fact].add(dayKey(c, "2026-11-27"));
+      touched.factDays[fact].add(dayKey(c, "2026-11-28"));
+    }
   }
   const params = { version: "7", report_date: "2026-11-28", full: 0, ...dayParams(touched) };
   // What the same keys would have been as URL parameters: past any server's URI limit.

@@ -1,4 +1,4 @@
-import { isFactTable, type TableName } from "@adpipe/shared/contract";
+import { FACT_TABLES, type FactTable, isFactTable, type TableName } from "@adpipe/shared/contract";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { bindKeySets } from "./key-sets.ts";
 import type { Queries } from "./sql.ts";
@@ -10,9 +10,7 @@ import {
   dayParams,
   type EventPlan,
   emptyTouched,
-  FACT_TABLES,
   type FactKey,
-  type FactTable,
   MAX_DATE,
   MIN_DATE,
   pairParams,

@@ -11,8 +11,6 @@ export interface Touched {
   campaigns: Set<number>;
   /** Campaigns whose every day is rebuilt (their advertiser or start date may have changed). */
   allDayCampaigns: Set<number>;
-  /** (campaign, day) keys of the daily tables, as `campaign|YYYY-MM-DD`. */
-  days: Set<string>;
   /** Id buckets of the fact tables to recount whole (migration 0007). */
   buckets: Record<FactTable, Set<number>>;
   /**
@@ -36,8 +34,6 @@ export interface FactKey {
   date: string | null;
 }
 
-export { FACT_TABLES, type FactTable };
-
 /**
  * Fact ids per bucket (migration 0007: `bucket = intDiv(id, 65536)`). A recount reads this many
  * ids at most per touched bucket; a day's sum reads (ids of the day / BUCKET_IDS) rows per
@@ -50,7 +46,6 @@ export const emptyTouched = (): Touched => ({
   allCampaigns: false,
   campaigns: new Set(),
   allDayCampaigns: new Set(),
-  days: new Set(),
   buckets: { impressions: new Set(), clicks: new Set() },
   pairs: { impressions: new Map(), clicks: new Map() },
   factDays: { impressions: new Set(), clicks: new Set() },
@@ -120,10 +115,10 @@ export function addFactKeys(t: Touched, fact: FactTable, rows: FactKey[]): void 
   }
 }
 
-/** The explicit (campaign, day) keys of one fact's daily table, or (no fact) of the daily CTR. */
+/** The (campaign, day) keys of one fact's daily table, or (no fact) of the daily CTR. */
 export function dayKeys(t: Touched, fact?: FactTable): Set<string> {
   const facts = fact ? [fact] : FACT_TABLES;
-  return new Set([...t.days, ...facts.flatMap((f) => [...t.factDays[f]])]);
+  return new Set(facts.flatMap((f) => [...t.factDays[f]]));
 }
 
 /**
@@ -158,13 +153,12 @@ export const MAX_DATE = OLAP_DATE_MAX;
 
 /**
  * How many keys a rebuild starts from (past REPORTER_MAX_TOUCHED_KEYS: a full rebuild): changed
- * campaigns, explicit days and id buckets to recount. The (campaign, day) keys a recount finds are
+ * campaigns and id buckets to recount. The (campaign, day) keys a recount finds are
  * not counted: their cost is a read of the days they name, bounded by the buckets.
  */
 export const touchedSize = (t: Touched) =>
   t.campaigns.size +
   t.allDayCampaigns.size +
-  t.days.size +
   t.buckets.impressions.size +
   t.buckets.clicks.size +
   pairCount(t.pairs.impressions) +
