@@ -30,6 +30,7 @@ const results = await runFaults({
   only: values.only?.split(",").map((s) => s.trim()),
   seed: values.seed === undefined ? undefined : Number(values.seed),
   keep: values.keep,
+  exitOnSignal: true,
   log: (line) => console.log(`faults | ${line}`),
 }).catch((err) => {
   console.error(`faults: ${err instanceof Error ? err.message : err}`);

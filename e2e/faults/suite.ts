@@ -29,6 +29,11 @@ export interface SuiteOptions {
   /** Keep the stack's folder (service logs, data) after the run. */
   keep?: boolean;
   log?: (line: string) => void;
+  /**
+   * The command line's: on SIGINT or SIGTERM stop everything the suite started (PostgreSQL,
+   * nats-server, ClickHouse, the services) and exit with 130, instead of leaving them running.
+   */
+  exitOnSignal?: boolean;
 }
 
 const totals = (e: Exactness | null) => ({
@@ -97,9 +102,16 @@ export async function runFaults(o: SuiteOptions): Promise<RunResult[]> {
   const faults = o.only ? FAULTS.filter((f) => o.only?.includes(f.name)) : FAULTS;
   const suite = await openSuite(o);
   const results: RunResult[] = [];
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = () => {
+    o.log?.("stopping: closing the stack");
+    suite.close().finally(() => process.exit(130));
+  };
+  if (o.exitOnSignal) for (const sig of signals) process.once(sig, onSignal);
   try {
     for (const fault of faults) for (let run = 1; run <= o.runs; run++) results.push(await suite.run(fault));
   } finally {
+    for (const sig of signals) process.off(sig, onSignal);
     await suite.close();
   }
   return results;
