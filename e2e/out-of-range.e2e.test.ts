@@ -1,6 +1,6 @@
 // Every value PostgreSQL takes reaches ClickHouse: times beyond ClickHouse's range (infinity,
 // -infinity, years before 1900 or after 2299) are loaded as the range's ends
-// (shared/src/olap-range.ts), never dead-lettered, and the reports, the verifier and an
+// (shared/src/clickhouse/olap-range.ts), never dead-lettered, and the reports, the verifier and an
 // independent PostgreSQL computation agree on how they count.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createVerifier, type Verifier } from "@adpipe/extractor";

@@ -1,4 +1,4 @@
-// Prints compose/nats-server.conf: the per-service NATS users of shared/src/nats-permissions.ts
+// Prints compose/nats-server.conf: the per-service NATS users of shared/src/nats/nats-permissions.ts
 // for the default namespace, their passwords read by nats-server from its environment.
 // `bun run scripts/nats-compose-config.ts > compose/nats-server.conf` after changing them.
 import { natsAuthorization } from "@adpipe/shared/nats-permissions";

@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       });
 
     let clickhouseUrl = config.CLICKHOUSE_URL;
-    // The embedded server gets a user per component (shared/src/olap-roles.ts) and an owner with
+    // The embedded server gets a user per component (shared/src/clickhouse/olap-roles.ts) and an owner with
     // a password kept in `home`; a server of one's own (CLICKHOUSE_URL) is used with
     // CLICKHOUSE_USER for everything, as before.
     let clickhouseReader: ReturnType<typeof clickhouseUsersConfig>["reader"] | undefined;

@@ -44,7 +44,7 @@ export async function isSuperuser(pool: { query: pg.Pool["query"] }): Promise<bo
 
 /**
  * The config file for `bun start`'s own nats-server: a user per service with only its subjects
- * (shared/src/nats-permissions.ts), passwords kept under `home`. Returns the file, each
+ * (shared/src/nats/nats-permissions.ts), passwords kept under `home`. Returns the file, each
  * service's NATS_USER / NATS_PASSWORD (with NATS_PROVISION=false), the provisioner's
  * credentials (`bun start` provisions the streams and consumers as it, before the services), and
  * the admin user for operators.
@@ -66,7 +66,7 @@ export function natsUsersConfig(home: string, namespace: string) {
 }
 
 /**
- * The ClickHouse users of `bun start`'s embedded server (shared/src/olap-roles.ts), passwords
+ * The ClickHouse users of `bun start`'s embedded server (shared/src/clickhouse/olap-roles.ts), passwords
  * kept under `home`: the users to start it with, each service's CLICKHOUSE_USER /
  * CLICKHOUSE_PASSWORD (with CLICKHOUSE_MIGRATE=false: `bun start` migrates as the owner), and the
  * read-only user for the status line, Tabix and analysts.

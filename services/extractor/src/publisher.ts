@@ -57,7 +57,7 @@ export interface PublishTotals {
  * server busy, few enough that memory stays at about `maxInFlight` bodies. `publish` waits while
  * the window is full, which pauses the COPY stream feeding it. A batch JetStream does not
  * acknowledge (the stream is electing a leader) is sent again with the same id for
- * `timing.forMs` (shared/src/nats-retry.ts): the cycle goes on as soon as a leader exists instead
+ * `timing.forMs` (shared/src/nats/nats-retry.ts): the cycle goes on as soon as a leader exists instead
  * of failing and backing off. The first failure after that is rethrown by the next `publish` or by
  * `settle`, so the caller never advances its watermark past it.
  */

@@ -25,7 +25,7 @@ const percentile = (sorted: number[], p: number) =>
 /**
  * Mean of a Prometheus histogram on a service's /metrics, over all its labels, in ms. Read from
  * its `_sum` and `_count` lines here: the parser the API tests use (parse-prometheus-text-format,
- * shared/src/api-testing.ts) drops both for a histogram with labels (checked with 1.1.1).
+ * shared/src/http/api-testing.ts) drops both for a histogram with labels (checked with 1.1.1).
  */
 async function meanMs(url: string, name: string): Promise<string> {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -8,7 +8,7 @@ import { INVALID_EVENT, type ReporterDeadLetters } from "./dead-letters.ts";
 import { describeFailure, type Failure } from "./failure.ts";
 
 export interface EventLoopOptions {
-  /** One pull of the reporter's durable consumer (`durablePull` in shared/src/nats-pull.ts). */
+  /** One pull of the reporter's durable consumer (`durablePull` in shared/src/nats/nats-pull.ts). */
   pull(request: PullRequest & { fresh: boolean }): Promise<Deliveries>;
   /** Acknowledges an event, confirmed, through a consumer leader's election (`durableAck`). */
   ack?(msg: JsMsg, stopping: () => boolean): Promise<unknown>;

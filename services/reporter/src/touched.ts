@@ -147,7 +147,7 @@ export function dayParams(t: Touched, fact?: FactTable) {
   };
 }
 
-/** Date32's whole range: no bound (facts beyond it are stored at its ends, shared/src/olap-range.ts). */
+/** Date32's whole range: no bound (facts beyond it are stored at its ends, shared/src/clickhouse/olap-range.ts). */
 export const MIN_DATE = OLAP_DATE_MIN;
 export const MAX_DATE = OLAP_DATE_MAX;
 

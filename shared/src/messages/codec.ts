@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { parseJson } from "../validate.ts";
+import { parseJson } from "../http/validate.ts";
 
 /**
  * A JSON message's codec: `encode` for the producer, `decode` for the consumer, both from one

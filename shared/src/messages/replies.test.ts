@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../http/errors.ts";
 import { replayReply, replayRequest, replyError, reportsRebuildReply } from "./replies.ts";
 
 describe("<ns>.deadletters.replay", () => {

@@ -6,7 +6,7 @@ import { jsonCodec } from "./codec.ts";
 // verify.ts). Every reply is either the result or `{"error": {"code", "message"}}`, the same
 // error body the HTTP routes answer with.
 
-/** A failed request's answer: a code from shared/src/errors.ts and a message for people. */
+/** A failed request's answer: a code from shared/src/http/errors.ts and a message for people. */
 export const errorReplySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export type ErrorReply = z.infer<typeof errorReplySchema>;
 

@@ -6,7 +6,7 @@ import { olapValue } from "@adpipe/shared/olap-range";
 // microseconds since the epoch (TIMESTAMP is UTC here), amounts in cents, dates as YYYY-MM-DD.
 const text = (col: string) => `${col}::text`;
 const nullable = (expr: string) => `coalesce(${expr}, '\\N')`;
-// Times are read as ClickHouse holds them (shared/src/olap-range.ts: infinity as 2299-12-31 ...).
+// Times are read as ClickHouse holds them (shared/src/clickhouse/olap-range.ts: infinity as 2299-12-31 ...).
 const micros = (col: string) => nullable(`((extract(epoch from ${olapValue(col)}) * 1000000)::bigint)::text`);
 const cents = (col: string) => `((${col} * 100)::bigint)::text`;
 const day = (col: string) => nullable(`to_char(${olapValue(col)}, 'YYYY-MM-DD')`);

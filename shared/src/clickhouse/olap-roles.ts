@@ -1,0 +1,112 @@
+import { TABLES, TRUNCATIONS_TABLE } from "../contract.ts";
+
+/**
+ * Who may do what in ClickHouse: the one source of truth for the users of `bun start`'s embedded
+ * server (`embeddedOlapUsers`) and of docker compose (`olapUsersSql`, rendered into
+ * compose/clickhouse-init.sh). The owner (compose's `CLICKHOUSE_USER`, `bun start`'s `default`)
+ * holds every right and runs the migrations; no service connects as it.
+ */
+
+/** Tables the loader writes: the entity tables and the truncation log (migration 0001). */
+export const ENTITY_TABLES = [...TABLES, TRUNCATIONS_TABLE] as const;
+/** Tables the reporter's rebuild writes, with INSERT ... SELECT only (migration 0003). */
+export const REPORT_TABLES = [
+  "advertiser_campaigns",
+  "advertiser_campaigns_impressions",
+  "advertiser_campaigns_clicks",
+  "advertiser_campaigns_totals_report",
+  "advertiser_campaigns_daily_ctr_report",
+] as const;
+/** The reporter's per-bucket fact counts, which the daily reports sum (migration 0007). */
+export const BUCKET_TABLES = ["impressions_buckets", "clicks_buckets"] as const;
+/**
+ * Every fact version again, sorted by (bucket, campaign_id, id) (migration 0008). Their
+ * materialized views write them, with the rights of the owner who created the views, on each
+ * INSERT into impressions or clicks: no service holds a right to write them.
+ */
+export const KEYED_TABLES = ["impressions_keyed", "clicks_keyed"] as const;
+
+export const OLAP_USERS = ["loader", "reporter", "extractor", "reader"] as const;
+export type OlapUser = (typeof OLAP_USERS)[number];
+
+/** The ClickHouse user name of each component. */
+export const olapUserName = (user: OlapUser) => `adpipe_${user}`;
+
+/** `GRANT <privilege> ON <database>.<table>`; `*` is every table. */
+export interface OlapGrant {
+  privilege: "SELECT" | "INSERT";
+  database: string;
+  table: string;
+}
+
+export interface OlapAccess {
+  grants: OlapGrant[];
+  /**
+   * ClickHouse's `readonly` setting of the user: 2 = reads only, may change settings (not
+   * `readonly` itself). Not 1: Tabix sets `add_http_cors_header` and others on every request and
+   * cannot log in as a readonly=1 user (tabixio/tabix#18); the writes are refused either way.
+   */
+  readonly?: 2;
+}
+
+/**
+ * Each user's rights in `database`. Every service reads the whole database (the loader its own
+ * bookkeeping, the reporter the entity tables and `_current` views it rebuilds from, the
+ * verifier everything it compares); writes are INSERT only, and only where the component writes.
+ * The reporter's rebuild is INSERT ... SELECT into the report tables (services/reporter/sql/
+ * rebuild-*.sql) plus its `reported_batches` rows: no ALTER, DELETE, TRUNCATE or EXCHANGE.
+ */
+export function olapAccess(database: string): Record<OlapUser, OlapAccess> {
+  const select = (db: string): OlapGrant => ({ privilege: "SELECT", database: db, table: "*" });
+  const insert = (tables: readonly string[]) =>
+    tables.map((table): OlapGrant => ({ privilege: "INSERT", database, table }));
+  return {
+    loader: { grants: [select(database), ...insert([...ENTITY_TABLES, "loaded_batches"])] },
+    reporter: {
+      grants: [select(database), ...insert([...REPORT_TABLES, ...BUCKET_TABLES, "reported_batches"])],
+    },
+    extractor: { grants: [select(database)] },
+    // Tabix, dashboards, analysts: the tables, the views and the original design's `_seed` views.
+    reader: { grants: [select(database), select(`${database}_seed`)], readonly: 2 },
+  };
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const sqlString = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+/**
+ * The statements that create the users on a ClickHouse server, run by the owner. Idempotent
+ * (`IF NOT EXISTS`; GRANT of a held right is a no-op), so running them again after a migration
+ * added a table only adds what is missing. A password given as `$NAME` is left as it is, for a
+ * shell to fill in (compose/clickhouse-init.sh); so is a database given as `${NAME}`.
+ */
+export function olapUsersSql(database: string, passwords: Record<OlapUser, string>): string[] {
+  const placeholder = (s: string) => /^\$\{?[A-Z_]+\}?$/.test(s);
+  if (!IDENTIFIER.test(database) && !placeholder(database))
+    throw new Error(`invalid ClickHouse database name ${JSON.stringify(database)}`);
+  const access = olapAccess(database);
+  return OLAP_USERS.flatMap((user) => {
+    const name = olapUserName(user);
+    const password = passwords[user];
+    const literal = placeholder(password) ? `'${password}'` : sqlString(password);
+    const { grants, readonly } = access[user];
+    return [
+      `CREATE USER IF NOT EXISTS ${name} IDENTIFIED WITH sha256_password BY ${literal}${readonly ? ` SETTINGS readonly = ${readonly}` : ""}`,
+      ...grants.map((g) => `GRANT ${g.privilege} ON ${g.database}.${g.table} TO ${name}`),
+    ];
+  });
+}
+
+/**
+ * The same users for the embedded server (tools/clickhouse-embedded, access.ts), which enforces
+ * them in its HTTP layer: INSERT grants by statement target, everything else under `readonly`.
+ */
+export function embeddedOlapUsers(
+  database: string,
+  passwords: Record<OlapUser, string>,
+): Record<string, { password: string; grants: OlapGrant[]; readonly?: 2 }> {
+  const access = olapAccess(database);
+  return Object.fromEntries(
+    OLAP_USERS.map((user) => [olapUserName(user), { password: passwords[user], ...access[user] }]),
+  );
+}
