@@ -4,7 +4,8 @@
 # Production dependencies of the services and shared only. `--filter` leaves out the root package
 # (embedded-postgres, used by `bun start`) and tools/clickhouse-embedded (chdb, about 560 MB, the
 # embedded ClickHouse for `bun start` and tests): no service imports them at run time. The tool's
-# package.json is still copied because the frozen lockfile lists every workspace.
+# package.json is still copied because the frozen lockfile lists every workspace (so is the test
+# harness's, tools/testing).
 FROM oven/bun:1.4.5-slim AS deps
 WORKDIR /app
 COPY package.json bun.lock bunfig.toml ./
@@ -14,6 +15,7 @@ COPY services/extractor/package.json services/extractor/
 COPY services/loader/package.json services/loader/
 COPY services/reporter/package.json services/reporter/
 COPY tools/clickhouse-embedded/package.json tools/clickhouse-embedded/
+COPY tools/testing/package.json tools/testing/
 RUN bun install --frozen-lockfile --production --ignore-scripts \
       --filter '@adpipe/shared' --filter '@adpipe/generator' --filter '@adpipe/extractor' \
       --filter '@adpipe/loader' --filter '@adpipe/reporter'
