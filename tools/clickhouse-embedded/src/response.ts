@@ -1,4 +1,5 @@
 import type { Exception } from "./exception.ts";
+import { contentType } from "./formats.ts";
 
 export interface Summary {
   read_rows?: number;
@@ -26,16 +27,6 @@ function summaryHeader(s: Summary): string {
     out[key] = String(Math.round((s as Record<string, number | undefined>)[key] ?? 0));
   }
   return JSON.stringify(out);
-}
-
-function contentType(format: string): string {
-  const f = format.toLowerCase();
-  if (f.startsWith("json")) return "application/json; charset=UTF-8";
-  if (f.startsWith("tabseparated") || f.startsWith("tsv")) return "text/tab-separated-values; charset=UTF-8";
-  if (f.startsWith("csv")) return "text/csv; charset=UTF-8; header=absent";
-  if (["native", "rowbinary", "parquet", "arrow", "arrowstream", "orc", "avro"].some((b) => f.startsWith(b)))
-    return "application/octet-stream";
-  return "text/plain; charset=UTF-8";
 }
 
 export interface ResponseMeta {

@@ -126,7 +126,13 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
       const denied = await allowed(sql);
       if (denied) return errorResponse(denied, meta);
-      const response = await runQuery(connection, sql, meta, request.waitEndOfQuery, version);
+      const response = await runQuery(sql, {
+        connection,
+        meta,
+        waitEndOfQuery: request.waitEndOfQuery,
+        version,
+        release: () => connection.close(),
+      });
       handedOff = response.handedOff;
       return response.response;
     } catch (err) {
