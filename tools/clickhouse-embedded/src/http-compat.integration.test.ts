@@ -127,4 +127,117 @@ describe("output formats", () => {
   });
 });
 
-export { createClient, post };
+describe("compression", () => {
+  const sql = "SELECT number FROM numbers(100000) FORMAT TSV";
+  const expected = Array.from({ length: 100_000 }, (_, i) => `${i}\n`).join("");
+
+  test("a response is compressed only when enable_http_compression=1 and the client accepts the method", async () => {
+    const zlib = await import("node:zlib");
+    const decoders: Record<string, (b: Buffer) => Buffer> = {
+      gzip: zlib.gunzipSync,
+      deflate: zlib.inflateSync,
+      br: zlib.brotliDecompressSync,
+      zstd: zlib.zstdDecompressSync,
+    };
+    for (const [encoding, decode] of Object.entries(decoders)) {
+      const r = await post(
+        sql,
+        { enable_http_compression: "1" },
+        // Bun's fetch would decode it itself; read the bytes as they came.
+        { headers: { "Accept-Encoding": encoding }, decompress: false } as RequestInit,
+      );
+      expect(r.headers.get("content-encoding")).toBe(encoding);
+      const raw = Buffer.from(await new Response(r.body).arrayBuffer());
+      expect(raw.length).toBeLessThan(expected.length / 2);
+      expect(decode(raw).toString()).toBe(expected);
+    }
+    const plain = await post(sql, {}, { headers: { "Accept-Encoding": "gzip" } });
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(await plain.text()).toBe(expected);
+  });
+
+  test("@clickhouse/client with response and request compression", async () => {
+    const client = createClient({
+      url: ch.url,
+      username: ch.user,
+      password: ch.password,
+      database: ch.database,
+      compression: { request: true, response: true },
+    });
+    try {
+      const rs = await client.query({ query: "SELECT number FROM numbers(100000)", format: "JSONEachRow" });
+      expect(rs.response_headers["content-encoding"]).toBe("gzip");
+      expect((await rs.json()).length).toBe(100_000);
+      await client.insert({ table: "t", values: [{ a: 7, s: "zipped" }], format: "JSONEachRow" });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("request bodies in zstd and br are read; an unknown encoding and LZ4 framing are refused clearly", async () => {
+    const zlib = await import("node:zlib");
+    for (const [encoding, encode] of [
+      ["zstd", zlib.zstdCompressSync],
+      ["br", zlib.brotliCompressSync],
+    ] as const) {
+      const body = encode(Buffer.from(`{"a":8,"s":"${encoding}"}\n`));
+      const r = await post(
+        body,
+        { query: "INSERT INTO t FORMAT JSONEachRow" },
+        { headers: { "Content-Encoding": encoding } },
+      );
+      expect(r.status).toBe(200);
+      const q = await post(
+        zlib.zstdCompressSync(Buffer.from(`SELECT s FROM t WHERE s = '${encoding}'`)),
+        {},
+        {
+          headers: { "Content-Encoding": "zstd" },
+        },
+      );
+      expect(await q.text()).toBe(`${encoding}\n`);
+    }
+    const lz = await post("SELECT 1", {}, { headers: { "Content-Encoding": "lz4" } });
+    expect(lz.status).toBe(415);
+    expect(await lz.text()).toContain('Content-Encoding "lz4" is not supported');
+    for (const param of ["compress", "decompress"]) {
+      const r = await post("SELECT 1", { [param]: "1" });
+      expect(r.status).toBe(501);
+      expect(r.headers.get("x-clickhouse-exception-code")).toBe("48");
+      expect(await r.text()).toContain(`${param}=1`);
+    }
+  });
+});
+
+describe("multipart/form-data", () => {
+  test("query and parameters in form fields, as the client sends long parameters", async () => {
+    const ids = [...Array(3000).keys()];
+    for (const options of [{ use_multipart_params: true }, { use_multipart_params_auto: true }]) {
+      const client = createClient({ url: ch.url, username: ch.user, password: ch.password, ...options });
+      try {
+        const rs = await client.query({
+          query: "SELECT count() FROM numbers(5000) WHERE number IN {ids:Array(UInt64)}",
+          format: "CSV",
+          query_params: { ids },
+        });
+        expect(await rs.text()).toBe("3000\n");
+      } finally {
+        await client.close();
+      }
+    }
+    const form = new FormData();
+    form.append("query", "SELECT {x:String} AS x, getSetting('max_threads') AS m FORMAT TSVRaw");
+    form.append("param_x", "it's");
+    form.append("max_threads", "3");
+    const r = await post(form);
+    expect(await r.text()).toBe("it's\t3\n");
+  });
+
+  test("a file field (external data) is refused, not ignored", async () => {
+    const form = new FormData();
+    form.append("query", "SELECT * FROM ext");
+    form.append("ext", new Blob(["1\n2\n"]), "ext.tsv");
+    const r = await post(form, { ext_structure: "x UInt8" });
+    expect(r.status).toBe(501);
+    expect(await r.text()).toContain("external data");
+  });
+});

@@ -3,11 +3,13 @@ import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
 import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
+import { compressed, decodedBody, refusedResponseFraming, responseEncoding } from "./compression.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
 import { insertStream, splitInsert } from "./insert-stream.ts";
 import { unexpected, uriTooLong } from "./limits.ts";
+import { formFields } from "./multipart.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
 
@@ -46,14 +48,6 @@ export interface EmbeddedServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-function decodedBody(req: Request): ReadableStream<Uint8Array> | null {
-  const encoding = req.headers.get("content-encoding")?.toLowerCase();
-  if (!req.body || !encoding || encoding === "identity") return req.body;
-  if (encoding !== "gzip" && encoding !== "deflate")
-    throw new Error(`unsupported Content-Encoding ${encoding}`);
-  return req.body.pipeThrough(new DecompressionStream(encoding)) as ReadableStream<Uint8Array>;
-}
-
 /**
  * ClickHouse's HTTP interface over an embedded chDB engine. Each request runs on a connection of
  * its own, so requests run in parallel (the engine schedules them on its threads, as a server
@@ -79,7 +73,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const { version } = engine;
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
-  async function handleQuery(req: Request, url: URL): Promise<Response> {
+  async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
     const request: QueryRequest = parseQueryRequest(req, url);
     const meta: ResponseMeta = {
       ...base,
@@ -88,6 +82,10 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
+    const framing = refusedResponseFraming(url, version);
+    if (framing) return errorResponse(framing, meta);
+    const decoded = req.method === "POST" && !form ? decodedBody(req, url, version) : { body: null };
+    if ("refused" in decoded) return errorResponse(decoded.refused, meta);
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
       return errorResponse(exception(115, "UNKNOWN_SETTING", `Unknown ${prep.invalid}`, version), meta);
@@ -102,7 +100,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     let handedOff = false;
     try {
       for (const statement of statements) await connection.session.queryAsync(statement);
-      const body = req.method === "POST" ? decodedBody(req) : null;
+      const body = decoded.body;
       const insert = body ? splitInsert(request.urlQuery) : undefined;
       if (insert) {
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
@@ -158,7 +156,12 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const ex = exception(0, "UNKNOWN_HANDLER", `There is no handle ${url.pathname}`, version);
       return errorResponse({ ...ex, status: 404 }, base);
     }
-    return handleQuery(req, url);
+    const form = await formFields(req, url, version);
+    if (form && "refused" in form) return errorResponse(form.refused, base);
+    const queryUrl = form?.url ?? url;
+    const response = await handleQuery(req, queryUrl, form !== undefined);
+    const encoding = response.ok ? responseEncoding(req, queryUrl) : undefined;
+    return encoding ? compressed(response, encoding) : response;
   }
 
   const server = Bun.serve({
