@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Readable } from "node:stream";
+import { waitFor } from "@adpipe/shared/testing";
 import { createClient } from "@clickhouse/client";
 import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
 
@@ -239,5 +240,58 @@ describe("multipart/form-data", () => {
     const r = await post(form, { ext_structure: "x UInt8" });
     expect(r.status).toBe(501);
     expect(await r.text()).toContain("external data");
+  });
+});
+
+describe("query_id, KILL QUERY and progress", () => {
+  // About 10 s if nothing stops it: 100 blocks of one row, 0.1 s each.
+  const slow =
+    "SELECT count() AS c FROM numbers(100) WHERE sleepEachRow(0.1) = 0 SETTINGS max_block_size = 1";
+
+  async function engineSees(queryId: string): Promise<boolean> {
+    const r = await ch.client.query({
+      query: `SELECT count() AS n FROM system.processes WHERE endsWith(query, ' */') AND query LIKE '%sleepEachRow(0.1)%' AND query NOT LIKE '%system.processes%'`,
+      format: "JSONEachRow",
+    });
+    const [row] = await r.json<{ n: string }>();
+    return Number(row?.n) > 0 && queryId.length > 0;
+  }
+
+  for (const format of ["JSON", "JSONEachRow"] as const) {
+    test(`KILL QUERY WHERE query_id = the client's id stops a running query (${format})`, async () => {
+      const queryId = `kill-me-${format}-${crypto.randomUUID()}`;
+      const running = ch.client
+        .query({ query: slow, format, query_id: queryId })
+        .then((r) => r.text())
+        .then(
+          () => "finished",
+          (e) => e,
+        );
+      await waitFor(() => engineSees(queryId), { what: "the slow query to run in the engine" });
+      const duplicate = await ch.client.query({ query: "SELECT 1", query_id: queryId }).catch((e) => e);
+      expect(duplicate.code).toBe("216");
+      await ch.client.command({ query: `KILL QUERY WHERE query_id = '${queryId}' SYNC` });
+      const outcome = await running;
+      expect(outcome).toBeInstanceOf(Error);
+      expect(outcome.code).toBe("394");
+      expect(await engineSees(queryId)).toBe(false);
+    });
+  }
+
+  test("the client's query_id comes back; summary and, when asked, progress headers", async () => {
+    const rs = await ch.client.query({
+      query: "SELECT number FROM numbers(10)",
+      format: "JSONEachRow",
+      query_id: "my-query-id",
+      clickhouse_settings: { send_progress_in_http_headers: 1, wait_end_of_query: 1 },
+    });
+    await rs.json();
+    expect(rs.query_id).toBe("my-query-id");
+    expect(rs.response_headers["x-clickhouse-query-id"]).toBe("my-query-id");
+    const summary = JSON.parse(rs.response_headers["x-clickhouse-summary"] as string);
+    expect(summary.result_rows).toBe("10");
+    expect(JSON.parse(rs.response_headers["x-clickhouse-progress"] as string)).toEqual(summary);
+    const plain = await post("SELECT 1");
+    expect(plain.headers.get("x-clickhouse-progress")).toBeNull();
   });
 });

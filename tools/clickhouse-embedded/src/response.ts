@@ -34,10 +34,12 @@ export interface ResponseMeta {
   format: string;
   timezone: string;
   displayName: string;
+  /** `send_progress_in_http_headers=1`: an `X-ClickHouse-Progress` header too. */
+  progress?: boolean;
 }
 
 export function headers(meta: ResponseMeta, summary: Summary): Headers {
-  return new Headers({
+  const h = new Headers({
     "Content-Type": contentType(meta.format),
     "X-ClickHouse-Query-Id": meta.queryId,
     "X-ClickHouse-Format": meta.format,
@@ -45,6 +47,10 @@ export function headers(meta: ResponseMeta, summary: Summary): Headers {
     "X-ClickHouse-Server-Display-Name": meta.displayName,
     "X-ClickHouse-Summary": summaryHeader(summary),
   });
+  // A server sends progress headers while the query runs; here the one it would send last, with
+  // the headers (the engine reports no progress while a query runs).
+  if (meta.progress) h.set("X-ClickHouse-Progress", summaryHeader(summary));
+  return h;
 }
 
 export function errorResponse(ex: Exception, meta: Partial<ResponseMeta>): Response {

@@ -29,8 +29,10 @@ export interface QueryContext {
   version: string;
   /** Called once a handed-off stream is over (read, failed or abandoned). */
   release: () => void;
-  /** Called with chDB's stream while it runs, so KILL QUERY and a gone client can stop it. */
+  /** Called with chDB's stream while it runs, so KILL QUERY can stop it. */
   onStream?: (cancel: () => void) => void;
+  /** A comment the engine's copy of the SQL ends with, to find it in `system.processes` (queries.ts). */
+  marker?: string;
 }
 
 export function outputFormat(sql: string, fallback: string): string {
@@ -68,7 +70,7 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
   if (!isSelect || shape.kind === "document") {
     // Whole-document formats (JSON with its meta, totals and statistics, XML, Parquet, ...) come
     // out of the engine in one piece: chDB's stream would make a document of every chunk.
-    const result = await connection.session.queryAsync(sql, { format: meta.format });
+    const result = await connection.session.queryAsync(sql + (ctx.marker ?? ""), { format: meta.format });
     const bytes = result.bytes();
     return {
       handedOff: false,
@@ -83,7 +85,7 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
     };
   }
 
-  const stream = connection.session.queryStream(sql, { format: meta.format });
+  const stream = connection.session.queryStream(sql + (ctx.marker ?? ""), { format: meta.format });
   ctx.onStream?.(() => stream.cancel());
   const strip = headerStripper(shape);
   const chunks = stream[Symbol.asyncIterator]();

@@ -10,6 +10,7 @@ import { parseQueryRequest, preparationStatements, type QueryRequest } from "./h
 import { insertStream, splitInsert } from "./insert-stream.ts";
 import { unexpected, uriTooLong } from "./limits.ts";
 import { formFields } from "./multipart.ts";
+import { runningQueries } from "./queries.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
 
@@ -71,6 +72,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const log = options.logger;
   const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
+  const queries = runningQueries(version);
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
   async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
@@ -79,6 +81,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       ...base,
       queryId: request.queryId,
       format: request.defaultFormat ?? "TabSeparated",
+      progress: ["1", "true"].includes(request.settings.send_progress_in_http_headers ?? ""),
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
@@ -94,7 +97,13 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     const statements = owner
       ? prep.statements
       : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
+    const running = queries.start(request.queryId, request.user);
+    if ("refused" in running) return errorResponse(running.refused, meta);
     const connection: Connection = engine.connect();
+    const release = () => {
+      connection.close();
+      running.done();
+    };
     const allowed = (statement: string) =>
       owner ? undefined : restrict(connection, request.user, auth.user, request, statement, version);
     let handedOff = false;
@@ -106,7 +115,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
         if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
-        const result = await insertStream(connection, insert, body, spoolDir);
+        const result = await insertStream(connection, insert, body, spoolDir, running.marker);
         const elapsed = Number(process.hrtime.bigint() - started);
         return new Response(null, {
           headers: headers(meta, {
@@ -124,12 +133,16 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
       const denied = await allowed(sql);
       if (denied) return errorResponse(denied, meta);
+      const killed = await queries.kill(sql, connection, meta.format);
+      if (killed) return new Response(killed.byteLength ? killed : null, { headers: headers(meta, {}) });
       const response = await runQuery(sql, {
         connection,
         meta,
         waitEndOfQuery: request.waitEndOfQuery,
         version,
-        release: () => connection.close(),
+        release,
+        onStream: running.onStream,
+        marker: running.marker,
       });
       handedOff = response.handedOff;
       return response.response;
@@ -138,7 +151,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
       return errorResponse(ex, meta);
     } finally {
-      if (!handedOff) connection.close();
+      if (!handedOff) release();
     }
   }
 
