@@ -295,3 +295,68 @@ describe("query_id, KILL QUERY and progress", () => {
     expect(plain.headers.get("x-clickhouse-progress")).toBeNull();
   });
 });
+
+describe("sessions", () => {
+  test("session_id carries SET and temporary tables; URL settings stay with their request", async () => {
+    const sessionId = `s-${crypto.randomUUID()}`;
+    const client = createClient({
+      url: ch.url,
+      username: ch.user,
+      password: ch.password,
+      session_id: sessionId,
+    });
+    try {
+      await client.command({ query: "CREATE TEMPORARY TABLE tmp (x UInt8)" });
+      await client.command({ query: "INSERT INTO tmp VALUES (1), (2)" });
+      await client.command({ query: "SET max_threads = 3" });
+      const read = (sql: string, settings = {}) =>
+        client
+          .query({ query: sql, format: "JSONEachRow", clickhouse_settings: settings })
+          .then((r) => r.json());
+      expect(await read("SELECT sum(x) AS s FROM tmp")).toEqual([{ s: "3" }]);
+      expect(await read("SELECT toString(getSetting('max_threads')) AS m")).toEqual([{ m: "3" }]);
+      expect(await read("SELECT toString(getSetting('max_threads')) AS m", { max_threads: 1 })).toEqual([
+        { m: "1" },
+      ]);
+      expect(await read("SELECT toString(getSetting('max_threads')) AS m")).toEqual([{ m: "3" }]);
+      // Another session, and no session, see none of it.
+      const other = await ch.client
+        .query({ query: "SELECT * FROM tmp", format: "JSONEachRow" })
+        .catch((e) => e);
+      expect(other.code).toBe("60");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("session_check, a busy session and session_timeout", async () => {
+    const missing = await post("SELECT 1", { session_id: `none-${crypto.randomUUID()}`, session_check: "1" });
+    expect(missing.headers.get("x-clickhouse-exception-code")).toBe("372");
+    const id = `busy-${crypto.randomUUID()}`;
+    const slow = post("SELECT sleep(2) AS busy_session", { session_id: id });
+    await waitFor(
+      async () => {
+        const r = await ch.client.query({
+          query:
+            "SELECT count() AS n FROM system.processes WHERE query LIKE '%busy_session%' AND query NOT LIKE '%system.processes%'",
+          format: "JSONEachRow",
+        });
+        return (await r.json<{ n: string }>())[0]?.n === "1";
+      },
+      { what: "the session's query to run" },
+    );
+    const locked = await post("SELECT 1", { session_id: id });
+    expect(locked.headers.get("x-clickhouse-exception-code")).toBe("373");
+    expect((await slow).status).toBe(200);
+    expect((await post("SELECT 1", { session_id: id, session_check: "1" })).status).toBe(200);
+    const tooLong = await post("SELECT 1", { session_id: id, session_timeout: "100000" });
+    expect(tooLong.headers.get("x-clickhouse-exception-code")).toBe("374");
+    await post("CREATE TEMPORARY TABLE gone (x UInt8)", { session_id: id, session_timeout: "1" });
+    await waitFor(
+      async () =>
+        (await post("SELECT 1", { session_id: id, session_check: "1", session_timeout: "1" })).status === 404,
+      // Every request touches the session: ask less often than it times out.
+      { what: "the session to time out", intervalMs: 1500 },
+    );
+  });
+});

@@ -13,6 +13,7 @@ import { formFields } from "./multipart.ts";
 import { runningQueries } from "./queries.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
+import { httpSessions } from "./sessions.ts";
 
 export interface EmbeddedServerOptions {
   dataDir: string;
@@ -73,6 +74,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
   const queries = runningQueries(version);
+  const sessions = httpSessions(engine, version);
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
   async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
@@ -92,16 +94,48 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
       return errorResponse(exception(115, "UNKNOWN_SETTING", `Unknown ${prep.invalid}`, version), meta);
-    // A restricted user's own settings wait until its statement is decided (access.ts).
     const owner = isOwner(auth.user);
-    const statements = owner
-      ? prep.statements
-      : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
     const running = queries.start(request.queryId, request.user);
     if ("refused" in running) return errorResponse(running.refused, meta);
-    const connection: Connection = engine.connect();
+    // Sessions are for users with every right: a restricted user's connection gets a `readonly`
+    // for each statement, which could not be taken back; and a GET's `readonly` neither.
+    const sessionId = owner && req.method === "POST" ? request.sessionId : undefined;
+    let connection: Connection;
+    let endConnection: () => unknown;
+    let statements: string[];
+    if (sessionId) {
+      const defaults = preparationStatements(
+        { ...request, settings: {}, params: {}, database: undefined },
+        SERVER_DEFAULTS,
+      );
+      const got = await sessions
+        .acquire(request.user, sessionId, {
+          timeout: request.sessionTimeout,
+          check: request.sessionCheck,
+          settings: Object.keys(request.settings),
+          database: request.database,
+          onOpen: async (c) => {
+            for (const statement of defaults.statements) await c.session.queryAsync(statement);
+          },
+        })
+        .catch((err) => ({ refused: toException(err, version) }));
+      if ("refused" in got) {
+        running.done();
+        return errorResponse(got.refused, meta);
+      }
+      connection = got.lease.connection;
+      endConnection = () => got.lease.release();
+      statements = preparationStatements(request, {}).statements;
+    } else {
+      connection = engine.connect();
+      endConnection = () => connection.close();
+      // A restricted user's own settings wait until its statement is decided (access.ts).
+      statements = owner
+        ? prep.statements
+        : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
+    }
     const release = () => {
-      connection.close();
+      endConnection();
       running.done();
     };
     const allowed = (statement: string) =>
@@ -210,6 +244,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const timer = setTimeout(() => server.stop(true), graceMs);
         await graceful;
         clearTimeout(timer);
+        sessions.closeAll();
         engine.close();
         rmSync(spoolDir, { recursive: true, force: true });
       })();
