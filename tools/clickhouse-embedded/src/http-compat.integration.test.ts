@@ -152,6 +152,13 @@ describe("compression", () => {
       expect(raw.length).toBeLessThan(expected.length / 2);
       expect(decode(raw).toString()).toBe(expected);
     }
+    const failed = await post("SELEC 1", { enable_http_compression: "1" }, {
+      headers: { "Accept-Encoding": "gzip" },
+      decompress: false,
+    } as RequestInit);
+    expect(failed.status).toBe(400);
+    expect(failed.headers.get("content-encoding")).toBe("gzip");
+    expect(zlib.gunzipSync(Buffer.from(await failed.arrayBuffer())).toString()).toContain("SYNTAX_ERROR");
     const plain = await post(sql, {}, { headers: { "Accept-Encoding": "gzip" } });
     expect(plain.headers.get("content-encoding")).toBeNull();
     expect(await plain.text()).toBe(expected);

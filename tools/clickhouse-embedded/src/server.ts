@@ -207,7 +207,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     if (form && "refused" in form) return errorResponse(form.refused, base);
     const queryUrl = form?.url ?? url;
     const response = await handleQuery(req, queryUrl, form !== undefined);
-    const encoding = response.ok ? responseEncoding(req, queryUrl) : undefined;
+    // Errors too: a server writes its exception through the same compressed output.
+    const encoding = responseEncoding(req, queryUrl);
     return encoding ? compressed(response, encoding) : response;
   }
 
