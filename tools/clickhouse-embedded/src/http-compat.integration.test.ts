@@ -336,6 +336,19 @@ describe("sessions", () => {
     }
   });
 
+  test("a session is free again as soon as its answer arrived", async () => {
+    const id = `next-${crypto.randomUUID()}`;
+    const codes: (string | null)[] = [];
+    // Each request sets a database and a setting for itself, which are put back after it.
+    for (let i = 0; i < 30; i++) {
+      const streamed = i % 2 === 1 ? "SELECT number FROM numbers(300000)" : "SELECT 1";
+      const r = await post(streamed, { session_id: id, max_threads: "2" });
+      await r.arrayBuffer();
+      codes.push(r.headers.get("x-clickhouse-exception-code"));
+    }
+    expect(codes.filter(Boolean)).toEqual([]);
+  });
+
   test("session_check, a busy session and session_timeout", async () => {
     const missing = await post("SELECT 1", { session_id: `none-${crypto.randomUUID()}`, session_check: "1" });
     expect(missing.headers.get("x-clickhouse-exception-code")).toBe("372");

@@ -27,8 +27,11 @@ export interface QueryContext {
   meta: ResponseMeta;
   waitEndOfQuery: boolean;
   version: string;
-  /** Called once a handed-off stream is over (read, failed or abandoned). */
-  release: () => void;
+  /**
+   * Called once a handed-off stream is over (read, failed or abandoned), and awaited before the
+   * body ends: a session must be free again when its client sees the end of the answer.
+   */
+  release: () => Promise<void>;
   /** Called with chDB's stream while it runs, so KILL QUERY can stop it. */
   onStream?: (cancel: () => void) => void;
   /** A comment the engine's copy of the SQL ends with, to find it in `system.processes` (queries.ts). */
@@ -125,11 +128,11 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
   const responseHeaders = headers(out, { result_rows: rows, result_bytes: size, elapsed_ns: elapsed() });
   responseHeaders.set("X-ClickHouse-Exception-Tag", tag);
   let finished = false;
-  const finish = () => {
+  const finish = async () => {
     if (finished) return;
     finished = true;
     stream.cancel();
-    ctx.release();
+    await ctx.release();
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -139,15 +142,15 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
       try {
         const next = await chunks.next();
         if (next.done) {
+          await finish();
           controller.close();
-          finish();
         } else {
           controller.enqueue(strip(next.value.raw()));
         }
       } catch (err) {
         controller.enqueue(streamedException(toException(err, version).text, tag));
+        await finish();
         controller.close();
-        finish();
       }
     },
     cancel: finish,

@@ -134,8 +134,9 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         ? prep.statements
         : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
     }
-    const release = () => {
-      endConnection();
+    // Awaited before the answer goes out: a session is free again when its client has the answer.
+    const release = async () => {
+      await endConnection();
       running.done();
     };
     const allowed = (statement: string) =>
@@ -185,7 +186,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
       return errorResponse(ex, meta);
     } finally {
-      if (!handedOff) release();
+      if (!handedOff) await release();
     }
   }
 
