@@ -27,9 +27,22 @@ const statusFor = (code: number) =>
             ? 504
             : 500;
 
+/**
+ * chDB's raw-insert entry wraps the engine's exception in another of the same code:
+ * `Code: 108. DB::Exception: Code: 108. DB::Exception: No data ... (version X). (NAME)`. A server
+ * reports the inner one only.
+ */
+function unwrapped(message: string): string {
+  const m =
+    /^Code: (\d+)\. DB::Exception: (Code: \1\. DB::Exception: [\s\S]*?)(?: \(version [^)]*\))?\. \([A-Z_]+\)\s*$/.exec(
+      message,
+    );
+  return m?.[2] ?? message;
+}
+
 /** From a chdb error (`clickhouseCode`, `Code: N. DB::Exception: ...` message) or anything else. */
 export function toException(err: unknown, version: string): Exception {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = unwrapped(err instanceof Error ? err.message : String(err));
   const fromMessage = /^Code: (\d+)\./.exec(message)?.[1];
   const raw = (err as { clickhouseCode?: unknown }).clickhouseCode;
   const code = typeof raw === "number" ? raw : fromMessage ? Number(fromMessage) : 1001;

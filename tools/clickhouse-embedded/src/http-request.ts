@@ -16,12 +16,13 @@ export interface QueryRequest {
   settings: Record<string, string>;
   waitEndOfQuery: boolean;
   readonly: boolean;
+  /** `session_id`, `session_timeout` (seconds), `session_check` (sessions.ts). */
+  sessionId?: string;
+  sessionTimeout?: string;
+  sessionCheck: boolean;
 }
 
-/**
- * URL parameters the HTTP handler itself consumes; the rest are settings. (`session_*` are read
- * and ignored: see docs/clickhouse-embedded.md on sessions.)
- */
+/** URL parameters the HTTP handler itself consumes; the rest are settings. */
 const HANDLER_PARAMS = new Set([
   "query",
   "database",
@@ -71,6 +72,9 @@ export function parseQueryRequest(req: Request, url: URL): QueryRequest {
     params,
     settings,
     waitEndOfQuery: ["1", "true"].includes(q.get("wait_end_of_query") ?? ""),
+    sessionId: q.get("session_id") || undefined,
+    sessionTimeout: q.get("session_timeout") ?? undefined,
+    sessionCheck: ["1", "true"].includes(q.get("session_check") ?? ""),
     // A GET cannot change data on a server (readonly=2 still lets it change settings).
     readonly: req.method === "GET" || req.method === "HEAD",
   };

@@ -35,11 +35,13 @@ export async function insertStream(
   insert: { target: string; format: string },
   body: ReadableStream<Uint8Array> | null,
   spoolDir: string,
+  /** A comment to end the statement with (queries.ts). */
+  marker = "",
 ): Promise<InsertResult> {
   const spool = join(spoolDir, `${crypto.randomUUID()}.body`);
   try {
     const bytes = await Bun.write(spool, new Response(body));
-    const sql = `${insert.target} SELECT * FROM file('${spool}', '${insert.format}')`;
+    const sql = `${insert.target} SELECT * FROM file('${spool}', '${insert.format}')${marker}`;
     // The raw-insert entry with no inline data runs the statement and reports rows written.
     const result = await connection.insertRaw(sql, NO_INLINE_DATA);
     return { rows: result.rowsWritten, bytes, writtenBytes: result.bytesWritten };

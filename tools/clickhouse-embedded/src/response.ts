@@ -1,4 +1,5 @@
 import type { Exception } from "./exception.ts";
+import { contentType } from "./formats.ts";
 
 export interface Summary {
   read_rows?: number;
@@ -28,25 +29,17 @@ function summaryHeader(s: Summary): string {
   return JSON.stringify(out);
 }
 
-function contentType(format: string): string {
-  const f = format.toLowerCase();
-  if (f.startsWith("json")) return "application/json; charset=UTF-8";
-  if (f.startsWith("tabseparated") || f.startsWith("tsv")) return "text/tab-separated-values; charset=UTF-8";
-  if (f.startsWith("csv")) return "text/csv; charset=UTF-8; header=absent";
-  if (["native", "rowbinary", "parquet", "arrow", "arrowstream", "orc", "avro"].some((b) => f.startsWith(b)))
-    return "application/octet-stream";
-  return "text/plain; charset=UTF-8";
-}
-
 export interface ResponseMeta {
   queryId: string;
   format: string;
   timezone: string;
   displayName: string;
+  /** `send_progress_in_http_headers=1`: an `X-ClickHouse-Progress` header too. */
+  progress?: boolean;
 }
 
 export function headers(meta: ResponseMeta, summary: Summary): Headers {
-  return new Headers({
+  const h = new Headers({
     "Content-Type": contentType(meta.format),
     "X-ClickHouse-Query-Id": meta.queryId,
     "X-ClickHouse-Format": meta.format,
@@ -54,6 +47,10 @@ export function headers(meta: ResponseMeta, summary: Summary): Headers {
     "X-ClickHouse-Server-Display-Name": meta.displayName,
     "X-ClickHouse-Summary": summaryHeader(summary),
   });
+  // A server sends progress headers while the query runs; here the one it would send last, with
+  // the headers (the engine reports no progress while a query runs).
+  if (meta.progress) h.set("X-ClickHouse-Progress", summaryHeader(summary));
+  return h;
 }
 
 export function errorResponse(ex: Exception, meta: Partial<ResponseMeta>): Response {

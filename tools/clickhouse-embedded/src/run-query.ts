@@ -1,6 +1,7 @@
 import type { StreamChunk } from "chdb";
 import type { Connection } from "./engine.ts";
 import { toException } from "./exception.ts";
+import { headerStripper, outputShape } from "./formats.ts";
 import { errorResponse, headers, type ResponseMeta, streamedException } from "./response.ts";
 
 /** Only plain SELECTs can stream out of chDB; everything else is answered in one piece. */
@@ -12,28 +13,50 @@ const FORMAT_CLAUSE = /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i;
 /** Output buffered before the headers go out, so most errors still get a proper status. */
 const RESPONSE_BUFFER_BYTES = 1 << 20;
 
+/** NO_DATA_TO_INSERT: an INSERT whose data (the rest of the body) is empty. */
+const NO_DATA_TO_INSERT = 108;
+
 export interface QueryResponse {
   response: Response;
-  /** True when the response stream owns (and closes) the connection. */
+  /** True when the response stream owns the connection and calls `release` when done. */
   handedOff: boolean;
 }
 
-export async function runQuery(
-  connection: Connection,
-  sql: string,
-  meta: ResponseMeta,
-  waitEndOfQuery: boolean,
-  version: string,
-): Promise<QueryResponse> {
+export interface QueryContext {
+  connection: Connection;
+  meta: ResponseMeta;
+  waitEndOfQuery: boolean;
+  version: string;
+  /**
+   * Called once a handed-off stream is over (read, failed or abandoned), and awaited before the
+   * body ends: a session must be free again when its client sees the end of the answer.
+   */
+  release: () => Promise<void>;
+  /** Called with chDB's stream while it runs, so KILL QUERY can stop it. */
+  onStream?: (cancel: () => void) => void;
+  /** A comment the engine's copy of the SQL ends with, to find it in `system.processes` (queries.ts). */
+  marker?: string;
+}
+
+export function outputFormat(sql: string, fallback: string): string {
+  return (STREAMABLE.test(sql) && FORMAT_CLAUSE.exec(sql)?.[1]) || fallback;
+}
+
+export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryResponse> {
+  const { connection, meta, version } = ctx;
   const isSelect = STREAMABLE.test(sql);
-  const format = (isSelect && FORMAT_CLAUSE.exec(sql)?.[1]) || meta.format;
+  const format = outputFormat(sql, meta.format);
   const out: ResponseMeta = { ...meta, format };
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started);
 
   if (INSERT.test(sql)) {
-    // The raw-insert entry reports rows written, which the client reads from the summary.
-    const result = await connection.insertRaw(sql, Buffer.alloc(0));
+    // The raw-insert entry reports rows written, which the client reads from the summary. An
+    // INSERT with no data after it inserts nothing on a server (clients that batch send those).
+    const result = await connection.insertRaw(sql, Buffer.alloc(0)).catch((err) => {
+      if (toException(err, version).code === NO_DATA_TO_INSERT) return { rowsWritten: 0, bytesWritten: 0 };
+      throw err;
+    });
     return {
       handedOff: false,
       response: new Response(null, {
@@ -46,8 +69,11 @@ export async function runQuery(
     };
   }
 
-  if (!isSelect) {
-    const result = await connection.session.queryAsync(sql, { format: meta.format });
+  const shape = outputShape(format);
+  if (!isSelect || shape.kind === "document") {
+    // Whole-document formats (JSON with its meta, totals and statistics, XML, Parquet, ...) come
+    // out of the engine in one piece: chDB's stream would make a document of every chunk.
+    const result = await connection.session.queryAsync(sql + (ctx.marker ?? ""), { format: meta.format });
     const bytes = result.bytes();
     return {
       handedOff: false,
@@ -62,22 +88,25 @@ export async function runQuery(
     };
   }
 
-  const stream = connection.session.queryStream(sql, { format: meta.format });
+  const stream = connection.session.queryStream(sql + (ctx.marker ?? ""), { format: meta.format });
+  ctx.onStream?.(() => stream.cancel());
+  const strip = headerStripper(shape);
   const chunks = stream[Symbol.asyncIterator]();
   const buffered: Uint8Array[] = [];
   let size = 0;
   let rows = 0;
   let done = false;
   try {
-    while (waitEndOfQuery || size < RESPONSE_BUFFER_BYTES) {
+    while (ctx.waitEndOfQuery || size < RESPONSE_BUFFER_BYTES) {
       const next = await chunks.next();
       if (next.done) {
         done = true;
         break;
       }
       const chunk: StreamChunk = next.value;
-      buffered.push(chunk.raw());
-      size += chunk.numBytes;
+      const bytes = strip(chunk.raw());
+      buffered.push(bytes);
+      size += bytes.byteLength;
       rows += chunk.numRows;
     }
   } catch (err) {
@@ -94,13 +123,16 @@ export async function runQuery(
     };
   }
 
-  // The rest streams; the connection closes when the client has read it or went away.
+  // The rest streams; the connection is released when the client has read it or went away.
   const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   const responseHeaders = headers(out, { result_rows: rows, result_bytes: size, elapsed_ns: elapsed() });
   responseHeaders.set("X-ClickHouse-Exception-Tag", tag);
-  const finish = () => {
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
     stream.cancel();
-    connection.close();
+    await ctx.release();
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -110,15 +142,15 @@ export async function runQuery(
       try {
         const next = await chunks.next();
         if (next.done) {
+          await finish();
           controller.close();
-          finish();
         } else {
-          controller.enqueue(next.value.raw());
+          controller.enqueue(strip(next.value.raw()));
         }
       } catch (err) {
         controller.enqueue(streamedException(toException(err, version).text, tag));
+        await finish();
         controller.close();
-        finish();
       }
     },
     cancel: finish,

@@ -130,7 +130,7 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
     ]);
   });
 
-  test("gzip-compressed request bodies; responses asked compressed are answered plain", async () => {
+  test("gzip-compressed request bodies and responses", async () => {
     const gz = createClient({
       url: ch.url,
       username: ch.user,

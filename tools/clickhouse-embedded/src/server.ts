@@ -3,13 +3,17 @@ import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
 import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
+import { compressed, decodedBody, refusedResponseFraming, responseEncoding } from "./compression.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
 import { insertStream, splitInsert } from "./insert-stream.ts";
 import { unexpected, uriTooLong } from "./limits.ts";
+import { formFields } from "./multipart.ts";
+import { runningQueries } from "./queries.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
+import { httpSessions } from "./sessions.ts";
 
 export interface EmbeddedServerOptions {
   dataDir: string;
@@ -46,14 +50,6 @@ export interface EmbeddedServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-function decodedBody(req: Request): ReadableStream<Uint8Array> | null {
-  const encoding = req.headers.get("content-encoding")?.toLowerCase();
-  if (!req.body || !encoding || encoding === "identity") return req.body;
-  if (encoding !== "gzip" && encoding !== "deflate")
-    throw new Error(`unsupported Content-Encoding ${encoding}`);
-  return req.body.pipeThrough(new DecompressionStream(encoding)) as ReadableStream<Uint8Array>;
-}
-
 /**
  * ClickHouse's HTTP interface over an embedded chDB engine. Each request runs on a connection of
  * its own, so requests run in parallel (the engine schedules them on its threads, as a server
@@ -77,38 +73,84 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const log = options.logger;
   const base = { timezone: engine.timezone, displayName: "adpipe-embedded" };
   const { version } = engine;
+  const queries = runningQueries(version);
+  const sessions = httpSessions(engine, version);
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
-  async function handleQuery(req: Request, url: URL): Promise<Response> {
+  async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
     const request: QueryRequest = parseQueryRequest(req, url);
     const meta: ResponseMeta = {
       ...base,
       queryId: request.queryId,
       format: request.defaultFormat ?? "TabSeparated",
+      progress: ["1", "true"].includes(request.settings.send_progress_in_http_headers ?? ""),
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
+    const framing = refusedResponseFraming(url, version);
+    if (framing) return errorResponse(framing, meta);
+    const decoded = req.method === "POST" && !form ? decodedBody(req, url, version) : { body: null };
+    if ("refused" in decoded) return errorResponse(decoded.refused, meta);
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
       return errorResponse(exception(115, "UNKNOWN_SETTING", `Unknown ${prep.invalid}`, version), meta);
-    // A restricted user's own settings wait until its statement is decided (access.ts).
     const owner = isOwner(auth.user);
-    const statements = owner
-      ? prep.statements
-      : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
-    const connection: Connection = engine.connect();
+    const running = queries.start(request.queryId, request.user);
+    if ("refused" in running) return errorResponse(running.refused, meta);
+    // Sessions are for users with every right: a restricted user's connection gets a `readonly`
+    // for each statement, which could not be taken back; and a GET's `readonly` neither.
+    const sessionId = owner && req.method === "POST" ? request.sessionId : undefined;
+    let connection: Connection;
+    let endConnection: () => unknown;
+    let statements: string[];
+    if (sessionId) {
+      const defaults = preparationStatements(
+        { ...request, settings: {}, params: {}, database: undefined },
+        SERVER_DEFAULTS,
+      );
+      const got = await sessions
+        .acquire(request.user, sessionId, {
+          timeout: request.sessionTimeout,
+          check: request.sessionCheck,
+          settings: Object.keys(request.settings),
+          database: request.database,
+          onOpen: async (c) => {
+            for (const statement of defaults.statements) await c.session.queryAsync(statement);
+          },
+        })
+        .catch((err) => ({ refused: toException(err, version) }));
+      if ("refused" in got) {
+        running.done();
+        return errorResponse(got.refused, meta);
+      }
+      connection = got.lease.connection;
+      endConnection = () => got.lease.release();
+      statements = preparationStatements(request, {}).statements;
+    } else {
+      connection = engine.connect();
+      endConnection = () => connection.close();
+      // A restricted user's own settings wait until its statement is decided (access.ts).
+      statements = owner
+        ? prep.statements
+        : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
+    }
+    // Awaited before the answer goes out: a session is free again when its client has the answer.
+    const release = async () => {
+      await endConnection();
+      running.done();
+    };
     const allowed = (statement: string) =>
       owner ? undefined : restrict(connection, request.user, auth.user, request, statement, version);
     let handedOff = false;
     try {
       for (const statement of statements) await connection.session.queryAsync(statement);
-      const body = req.method === "POST" ? decodedBody(req) : null;
+      const body = decoded.body;
       const insert = body ? splitInsert(request.urlQuery) : undefined;
       if (insert) {
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
         if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
-        const result = await insertStream(connection, insert, body, spoolDir);
+        const result = await insertStream(connection, insert, body, spoolDir, running.marker);
         const elapsed = Number(process.hrtime.bigint() - started);
         return new Response(null, {
           headers: headers(meta, {
@@ -126,7 +168,17 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
       const denied = await allowed(sql);
       if (denied) return errorResponse(denied, meta);
-      const response = await runQuery(connection, sql, meta, request.waitEndOfQuery, version);
+      const killed = await queries.kill(sql, connection, meta.format);
+      if (killed) return new Response(killed.byteLength ? killed : null, { headers: headers(meta, {}) });
+      const response = await runQuery(sql, {
+        connection,
+        meta,
+        waitEndOfQuery: request.waitEndOfQuery,
+        version,
+        release,
+        onStream: running.onStream,
+        marker: running.marker,
+      });
       handedOff = response.handedOff;
       return response.response;
     } catch (err) {
@@ -134,7 +186,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
       return errorResponse(ex, meta);
     } finally {
-      if (!handedOff) connection.close();
+      if (!handedOff) await release();
     }
   }
 
@@ -152,7 +204,13 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const ex = exception(0, "UNKNOWN_HANDLER", `There is no handle ${url.pathname}`, version);
       return errorResponse({ ...ex, status: 404 }, base);
     }
-    return handleQuery(req, url);
+    const form = await formFields(req, url, version);
+    if (form && "refused" in form) return errorResponse(form.refused, base);
+    const queryUrl = form?.url ?? url;
+    const response = await handleQuery(req, queryUrl, form !== undefined);
+    // Errors too: a server writes its exception through the same compressed output.
+    const encoding = responseEncoding(req, queryUrl);
+    return encoding ? compressed(response, encoding) : response;
   }
 
   const server = Bun.serve({
@@ -188,6 +246,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const timer = setTimeout(() => server.stop(true), graceMs);
         await graceful;
         clearTimeout(timer);
+        sessions.closeAll();
         engine.close();
         rmSync(spoolDir, { recursive: true, force: true });
       })();
