@@ -110,7 +110,9 @@ runMain(async () => {
     registry,
     verify: verifier.handle,
   });
-  const server = listen(config, app.fetch);
+  // POST /verify and POST /extract answer when their run finished, which can take longer than
+  // Bun's default 10 s idle timeout on a large table: that would reset the caller's connection.
+  const server = listen(config, app.fetch, { idleTimeout: 0 });
   extractor.start();
   // After a NATS outage, extract at once instead of sitting out the failure backoff.
   (async () => {

@@ -77,7 +77,9 @@ runMain(async () => {
       timeoutMs: config.DASHBOARD_UPSTREAM_TIMEOUT_MS,
     },
   });
-  const server = listen(config, app.fetch);
+  // POST /reports/rebuild answers when the rebuild finished (seconds to minutes on a large
+  // history): no idle timeout, which would reset the caller's connection after Bun's default 10 s.
+  const server = listen(config, app.fetch, { idleTimeout: 0 });
   logger.info("listening", { url: `http://${config.HOST}:${server.port}` });
 
   onShutdown(async (signal) => {
