@@ -224,6 +224,8 @@ async function compareTable(table: string) {
         expect(Math.abs(Number(act[key]) - Number(value)), label).toBeLessThanOrEqual(
           1e-9 * Math.max(1, Math.abs(Number(value))),
         );
+      // Ids are bigint, which node-postgres returns as text.
+      else if (key.endsWith("_id")) expect(String(act[key]), label).toBe(String(value));
       else expect(act[key], label).toEqual(value as never);
     }
   });

@@ -24,7 +24,7 @@ export async function postgresFigures(
 ): Promise<Figures> {
   const out: Figures = new Map();
   const { rows: cs } = await pool.query<{ id: number }>(
-    campaigns ? "SELECT id FROM campaign WHERE id = ANY($1::int[])" : "SELECT id FROM campaign",
+    campaigns ? "SELECT id FROM campaign WHERE id = ANY($1::bigint[])" : "SELECT id FROM campaign",
     campaigns ? [campaigns] : [],
   );
   for (const c of cs) out.set(String(c.id), { impressions: 0, clicks: 0 });
@@ -38,7 +38,9 @@ export async function postgresFigures(
       }
     };
     if (campaigns) {
-      const { rows } = await pool.query(`${select} WHERE campaign_id = ANY($1::int[]) ${group}`, [campaigns]);
+      const { rows } = await pool.query(`${select} WHERE campaign_id = ANY($1::bigint[]) ${group}`, [
+        campaigns,
+      ]);
       collect(rows);
       continue;
     }
