@@ -44,13 +44,20 @@ export async function postgresFigures(
       collect(rows);
       continue;
     }
-    const { rows: b } = await pool.query<{ lo: number | null; hi: number | null }>(
-      `SELECT min(id) AS lo, max(id) AS hi FROM ${table}`,
-    );
-    const lo = b[0]?.lo;
-    const hi = b[0]?.hi;
-    if (lo == null || hi == null) continue;
-    for (let from = Number(lo); from <= Number(hi); from += chunkIds) {
+    // Chunk by chunk from the next id there is (an index lookup), not through every possible id:
+    // 64-bit ids may leave gaps of billions (a sequence set forward, ids given by a client).
+    const nextId = async (from: number): Promise<number | null> => {
+      const { rows } = await pool.query<{ id: string | null }>(
+        `SELECT min(id)::text AS id FROM ${table} WHERE id >= $1`,
+        [from],
+      );
+      return rows[0]?.id == null ? null : Number(rows[0].id);
+    };
+    for (
+      let from = await nextId(Number.MIN_SAFE_INTEGER);
+      from !== null;
+      from = await nextId(from + chunkIds)
+    ) {
       onChunk?.();
       const { rows } = await pool.query(
         `${select} WHERE id >= $1 AND id < $2 AND campaign_id IS NOT NULL ${group}`,
