@@ -1,7 +1,8 @@
 // 64-bit ids end to end (issue #30): with PostgreSQL's sequences set past 2^31 and 2^32, traffic
 // written through the generator's operations and plain SQL (inserts without ids, updates, moves,
 // deletes) reaches ClickHouse's `<table>_current` row for row, every KPI equals PostgreSQL's, and a
-// verifier run over the id ranges (small ids and ids 2^40 apart) is clean.
+// verifier run over the id ranges (small ids and ids 2^40 apart) is clean; an id past 2^53 - 1, the
+// largest a JS number holds exactly, is the verifier's named error, not a wrong comparison.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createVerifier, createVerifyMetrics, type Verifier } from "@adpipe/extractor";
 import { createOperations } from "@adpipe/generator";
@@ -139,4 +140,14 @@ test("ids past 2^31 and 2^32 travel exactly: entities, every KPI and a clean ver
   );
   expect(run.reports?.driftFound).toBe(0);
   expect(run.clean).toBe(true);
+
+  // Past 2^53 - 1 the verifier would compare rounded ids: it names the table's error instead.
+  await w.pool.query("INSERT INTO impressions (id, campaign_id, created_at) VALUES ($1, $2, now())", [
+    (2n ** 53n + 1n).toString(),
+    c,
+  ]);
+  await w.idle();
+  const past = await verifier.verify();
+  expect(past.tables.find((t) => t.table === "impressions")?.error).toContain("cannot be verified exactly");
+  expect(past.clean).toBe(false);
 }, 240_000);
