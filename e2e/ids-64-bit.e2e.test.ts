@@ -7,9 +7,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createVerifier, createVerifyMetrics, type Verifier } from "@adpipe/extractor";
 import { createOperations } from "@adpipe/generator";
 import { serveReportsRebuild } from "@adpipe/reporter";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/reporter/testing";
-import { compareEverything, waitForTruth } from "@adpipe/reporter/truth";
 import { createRegistry } from "@adpipe/shared/metrics";
+import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { compareEverything, waitForTruth } from "@adpipe/testing/truth";
 import type { Subscription } from "nats";
 
 const SEQUENCES = {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
+import { uniqueName } from "../config/testing.ts";
 import { loadOlapMigrations, migrateOlap } from "./olap-migrate.ts";
-import { uniqueName } from "./testing.ts";
 
 // ClickHouse migration 0011_ids_64_bit on a database written with the 32-bit schema: every table
 // that holds ids is copied into 64-bit columns (its key columns cannot be altered in place), and

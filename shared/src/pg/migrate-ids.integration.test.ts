@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import { createTestDatabase, type TestDatabase } from "../config/testing.ts";
 import { migrateOltp, migrationsFolder } from "./migrate.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
 
 // Migration 0012_ids_64_bit on a database written with the 32-bit schema: every row, version,
 // transaction id, tombstone and bid-history row survives exactly, and afterwards the sequences
