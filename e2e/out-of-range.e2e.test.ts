@@ -106,7 +106,7 @@ test("impressions and clicks at infinity, -infinity, 3000-01-01 and 1800-01-01 a
             (SELECT count(*) FROM clicks WHERE campaign_id = c.id)::int AS k FROM campaign c ORDER BY c.id`,
   );
   expect(totals.map((t) => [t.campaign_id, t.impressions, t.clicks])).toEqual(
-    pg.rows.map((r) => [r.id, r.i, r.k]),
+    pg.rows.map((r) => [Number(r.id), r.i, r.k]), // bigint comes back as text
   );
   await compareEverything({ pool: mapped, get: (path) => w.get(path), clickhouse: w.chs.client, now: w.now });
 

@@ -232,6 +232,7 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     query: `SELECT id, campaign_id, created_at IS NOT NULL AS timed FROM impressions
             WHERE (id, _version) IN ((100, 1000000000001), (999999, 6)) AND _deleted = 1 ORDER BY id`,
     format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 }, // ids are Int64
   });
   expect(await repaired.json()).toEqual([
     { id: 100, campaign_id: 2, timed: 1 },
@@ -239,13 +240,16 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
   ]);
   // The click ClickHouse showed under another campaign: in clicks_keyed (sorted by campaign) its
   // newest version there is now a tombstone, and under PostgreSQL's campaign the repaired row.
-  const [pgClick] = (await world.pool.query("SELECT campaign_id FROM clicks WHERE id = 3")).rows as {
-    campaign_id: number;
-  }[];
+  const pgClick = {
+    campaign_id: Number(
+      (await world.pool.query("SELECT campaign_id FROM clicks WHERE id = 3")).rows[0]?.campaign_id,
+    ),
+  };
   const keyed = await ch().query({
     query: `SELECT campaign_id, argMax(_deleted, _version) AS deleted FROM clicks_keyed WHERE id = 3
             GROUP BY campaign_id ORDER BY deleted`,
     format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   expect(await keyed.json()).toEqual([
     { campaign_id: pgClick?.campaign_id, deleted: 0 },

@@ -25,15 +25,15 @@ export async function seed(pool: Pool, campaigns = 50): Promise<number[]> {
      FROM generate_series(1, $1::int) n RETURNING id`,
     [campaigns],
   );
-  const ids = rows.map((r) => r.id);
+  const ids = rows.map((r) => Number(r.id)); // bigint comes back as text
   await pool.query(
     `INSERT INTO impressions (campaign_id, created_at)
-     SELECT ($1::int[])[1 + (n % $2::int)], now() - (n % 86400) * interval '1 second' FROM generate_series(1, 20000) n`,
+     SELECT ($1::bigint[])[1 + (n % $2::int)], now() - (n % 86400) * interval '1 second' FROM generate_series(1, 20000) n`,
     [ids, ids.length],
   );
   await pool.query(
     `INSERT INTO clicks (campaign_id, created_at)
-     SELECT ($1::int[])[1 + (n % $2::int)], now() - (n % 86400) * interval '1 second' FROM generate_series(1, 300) n`,
+     SELECT ($1::bigint[])[1 + (n % $2::int)], now() - (n % 86400) * interval '1 second' FROM generate_series(1, 300) n`,
     [ids, ids.length],
   );
   return ids;
@@ -61,7 +61,7 @@ export function nextWrite(
     const n = 10 + Math.floor(random() * 60);
     const ids = Array.from({ length: n }, c);
     return {
-      sql: "INSERT INTO impressions (campaign_id, created_at) SELECT unnest($1::int[]), now()",
+      sql: "INSERT INTO impressions (campaign_id, created_at) SELECT unnest($1::bigint[]), now()",
       params: [ids],
       rows: [n, 0],
     };
@@ -69,7 +69,7 @@ export function nextWrite(
   if (r < 0.75) {
     const n = 1 + Math.floor(random() * 3);
     return {
-      sql: "INSERT INTO clicks (campaign_id, created_at) SELECT unnest($1::int[]), now()",
+      sql: "INSERT INTO clicks (campaign_id, created_at) SELECT unnest($1::bigint[]), now()",
       params: [Array.from({ length: n }, c)],
       rows: [0, n],
     };

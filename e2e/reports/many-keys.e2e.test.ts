@@ -39,14 +39,14 @@ test("5,000 campaigns over 2 days: the reports equal PostgreSQL within 60 s, thr
     // Every campaign gets traffic yesterday and today: 10,000 (campaign, day) keys.
     await client.query(
       `INSERT INTO impressions (campaign_id, created_at)
-       SELECT c.id, d.day + make_interval(mins => n * 7 + c.id % 60)
+       SELECT c.id, d.day + make_interval(mins => n * 7 + (c.id % 60)::int)
        FROM campaign AS c
        CROSS JOIN (VALUES (CURRENT_DATE - 1), (CURRENT_DATE)) AS d(day)
-       CROSS JOIN generate_series(1, 1 + c.id % 3) AS n`,
+       CROSS JOIN generate_series(1, 1 + (c.id % 3)::int) AS n`,
     );
     await client.query(
       `INSERT INTO clicks (campaign_id, created_at)
-       SELECT c.id, d.day + make_interval(mins => 30 + c.id % 60)
+       SELECT c.id, d.day + make_interval(mins => 30 + (c.id % 60)::int)
        FROM campaign AS c
        CROSS JOIN (VALUES (CURRENT_DATE - 1), (CURRENT_DATE)) AS d(day)
        WHERE c.id % 3 <> 0`,

@@ -18,13 +18,13 @@ beforeAll(async () => {
   const a = await w.pool.query<{ id: number }>(
     "INSERT INTO advertiser (name) VALUES ('Rounder') RETURNING id",
   );
-  advertiserId = a.rows[0]?.id as number;
+  advertiserId = Number(a.rows[0]?.id); // bigint comes back as text
   const c = await w.pool.query<{ id: number }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id)
      VALUES ('odd cents', 0.37, 27.55, $1::date - 1, $1::date + 5, $2) RETURNING id`,
     [DAY, advertiserId],
   );
-  id = c.rows[0]?.id as number;
+  id = Number(c.rows[0]?.id);
   const clicks = (n: number) =>
     w.pool.query(
       "INSERT INTO clicks (campaign_id, created_at) SELECT $1, now() FROM generate_series(1, $2)",

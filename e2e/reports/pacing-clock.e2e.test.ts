@@ -28,7 +28,7 @@ beforeAll(async () => {
        VALUES ($1, 0.10, 48.00, $2::date - 2, $2::date + 7, $3) RETURNING id`,
       [`paced at ${c.at}`, DAY, rows[0]?.id],
     );
-    const id = campaign.rows[0]?.id as number;
+    const id = Number(campaign.rows[0]?.id); // bigint comes back as text
     ids.push(id);
     await w.pool.query(
       "INSERT INTO clicks (campaign_id, created_at) SELECT $1, now() FROM generate_series(1, $2)",

@@ -22,7 +22,7 @@ afterAll(async () => {
   await w?.close();
 });
 
-/** The original DAGs' CREATE TABLE column lists and types (DateTime read in UTC). */
+/** The original DAGs' CREATE TABLE column lists and types (DateTime read in UTC); the ids are Int64 since 0011_ids_64_bit. */
 const ORIGINAL: Record<string, [string, string][]> = {
   advertiser_campaigns: [
     ["advertiser_name", "String"],
@@ -33,10 +33,10 @@ const ORIGINAL: Record<string, [string, string][]> = {
     ["campaign_clicks_count_total", "Int32"],
     ["campaign_start_date", "DateTime('UTC')"],
     ["campaign_end_date", "DateTime('UTC')"],
-    ["rtm_advertiser_id", "Int32"],
+    ["rtm_advertiser_id", "Int64"],
     ["rtm_advertiser_gmt_created", "DateTime('UTC')"],
     ["rtm_advertiser_gmt_modified", "DateTime('UTC')"],
-    ["rtm_campaign_id", "Int32"],
+    ["rtm_campaign_id", "Int64"],
     ["rtm_campaign_gmt_created", "DateTime('UTC')"],
     ["rtm_campaign_modified", "DateTime('UTC')"],
     ["rtm_impressions_gmt_created", "DateTime('UTC')"],
@@ -46,15 +46,15 @@ const ORIGINAL: Record<string, [string, string][]> = {
   advertiser_campaigns_impressions: [
     ["campaign_impressions_count_daily", "Int32"],
     ["campaign_impressions_date", "Date"],
-    ["rtm_advertiser_id", "Int32"],
-    ["rtm_campaign_id", "Int32"],
+    ["rtm_advertiser_id", "Int64"],
+    ["rtm_campaign_id", "Int64"],
     ["rtm_delta", "DateTime('UTC')"],
   ],
   advertiser_campaigns_clicks: [
     ["campaign_clicks_count_daily", "Int32"],
     ["campaign_clicks_date", "Date"],
-    ["rtm_advertiser_id", "Int32"],
-    ["rtm_campaign_id", "Int32"],
+    ["rtm_advertiser_id", "Int64"],
+    ["rtm_campaign_id", "Int64"],
     ["rtm_delta", "DateTime('UTC')"],
   ],
   advertiser_campaigns_totals_report: [
@@ -79,8 +79,8 @@ const ORIGINAL: Record<string, [string, string][]> = {
     ["campaign_period_days_elapsed", "Int32"],
     ["campaign_days_remaining", "Int32"],
     ["campaign_period_status", "String"],
-    ["rtm_advertiser_id", "Int32"],
-    ["rtm_campaign_id", "Int32"],
+    ["rtm_advertiser_id", "Int64"],
+    ["rtm_campaign_id", "Int64"],
     ["rtm_timestamp_datetime", "DateTime('UTC')"],
   ],
   advertiser_campaigns_daily_ctr_report: [
@@ -91,8 +91,8 @@ const ORIGINAL: Record<string, [string, string][]> = {
     ["campaign_impressions_count_daily", "Int32"],
     ["campaign_clicks_count_daily", "Int32"],
     ["campaign_ctr_daily", "Float64"],
-    ["rtm_advertiser_id", "Int32"],
-    ["rtm_campaign_id", "Int32"],
+    ["rtm_advertiser_id", "Int64"],
+    ["rtm_campaign_id", "Int64"],
   ],
 };
 
@@ -224,6 +224,8 @@ async function compareTable(table: string) {
         expect(Math.abs(Number(act[key]) - Number(value)), label).toBeLessThanOrEqual(
           1e-9 * Math.max(1, Math.abs(Number(value))),
         );
+      // Ids are bigint, which node-postgres returns as text.
+      else if (key.endsWith("_id")) expect(String(act[key]), label).toBe(String(value));
       else expect(act[key], label).toEqual(value as never);
     }
   });

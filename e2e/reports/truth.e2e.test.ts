@@ -146,7 +146,7 @@ describe("truth", () => {
       await q(
         "SELECT campaign_id FROM clicks WHERE campaign_id IS NOT NULL GROUP BY campaign_id ORDER BY campaign_id LIMIT 3",
       )
-    ).rows.map((r) => r.campaign_id as number);
+    ).rows.map((r) => Number(r.campaign_id)); // bigint comes back as text
     expect(withClicks).toHaveLength(3);
     const costs = new Map(
       ((await w.get("/kpis/campaigns")) as { campaign_id: number; cost: number }[]).map((c) => [

@@ -1,4 +1,4 @@
 -- The totals report's impressions and clicks per campaign, as readers see them.
 SELECT campaign_id, impressions, clicks
 FROM advertiser_campaigns_totals_report FINAL
-WHERE length({campaigns:Array(Int32)}) = 0 OR has({campaigns:Array(Int32)}, campaign_id)
+WHERE length({campaigns:Array(Int64)}) = 0 OR has({campaigns:Array(Int64)}, campaign_id)

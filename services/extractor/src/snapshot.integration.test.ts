@@ -25,7 +25,7 @@ const SPLIT = {
 async function insertImpressions(n: number): Promise<void> {
   await h.pool.query(
     `INSERT INTO impressions (campaign_id, created_at)
-     SELECT ($1::int[])[1 + g % 3], timestamp '2026-11-20' + (g % 604800) * interval '1 second'
+     SELECT ($1::bigint[])[1 + g % 3], timestamp '2026-11-20' + (g % 604800) * interval '1 second'
      FROM generate_series(1, $2::int) g`,
     [campaigns, n],
   );

@@ -122,9 +122,9 @@ export async function seededHarness(): Promise<{ h: Harness; campaignId: number 
 }
 
 export async function seedCampaign(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ id: number }>(
+  const { rows } = await pool.query<{ id: string }>(
     `WITH a AS (INSERT INTO advertiser (name) VALUES ('acme') RETURNING id)
      INSERT INTO campaign (name, bid, budget, advertiser_id) SELECT 'spring', 1.25, 100, id FROM a RETURNING id`,
   );
-  return rows[0]?.id ?? 0;
+  return Number(rows[0]?.id ?? 0); // bigint comes back as text
 }

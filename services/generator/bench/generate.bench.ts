@@ -51,7 +51,7 @@ const baseline = await withDatabase(async (pool) => {
   const total = perCampaign * campaignIds.length;
   await pool.query(
     `INSERT INTO impressions (campaign_id, created_at)
-     SELECT ($1::int[])[1 + (g % $2::int)], LOCALTIMESTAMP FROM generate_series(1, $3::int) AS g`,
+     SELECT ($1::bigint[])[1 + (g % $2::int)], LOCALTIMESTAMP FROM generate_series(1, $3::int) AS g`,
     [campaignIds, campaignIds.length, total],
   );
   return { rows: total, ms: performance.now() - started };

@@ -13,13 +13,14 @@ const IMPRESSION_TIME = `LOCALTIMESTAMP - make_interval(
 const CLICK_DELAY = "make_interval(secs => 1 + floor(random() * 120)::int)";
 
 export async function createAdvertisers(db: PoolClient, count: number): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
+  // bigint ids come back as text (node-postgres keeps int8 exact); ids stay below 2^53 (MAX_ID).
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO advertiser (name, updated_at)
      SELECT name, NOW() FROM unnest($1::text[]) WITH ORDINALITY AS a(name, n) ORDER BY n
      RETURNING id`,
     [advertiserNames(count)],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => Number(r.id));
 }
 
 async function assertExists(db: PoolClient, table: "advertiser" | "campaign", id: number): Promise<void> {
@@ -30,7 +31,7 @@ async function assertExists(db: PoolClient, table: "advertiser" | "campaign", id
 /** `perAdvertiser` campaigns each: bid 0.50–5.00, budget 50–500, from today for 7–30 days. */
 export async function createCampaigns(db: PoolClient, advertiserIds: number[], perAdvertiser: number) {
   if (advertiserIds.length === 1) await assertExists(db, "advertiser", advertiserIds[0] as number);
-  const { rows } = await db.query<{ id: number }>(
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n,
             round((0.5 + random() * 4.5)::numeric, 2),
@@ -39,12 +40,12 @@ export async function createCampaigns(db: PoolClient, advertiserIds: number[], p
             CURRENT_DATE + (7 + floor(random() * 24))::int,
             a.id,
             NOW()
-     FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n
+     FROM unnest($1::bigint[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n
      ORDER BY a.ord, n
      RETURNING id`,
     [advertiserIds, perAdvertiser],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => Number(r.id));
 }
 
 /** `perCampaign` impressions for each campaign, spread over the past week. */
@@ -52,7 +53,7 @@ export async function createImpressions(db: PoolClient, campaignIds: number[], p
   if (campaignIds.length === 1) await assertExists(db, "campaign", campaignIds[0] as number);
   const result = await db.query(
     `INSERT INTO impressions (campaign_id, created_at)
-     SELECT c, ${IMPRESSION_TIME} FROM unnest($1::int[]) AS c, generate_series(1, $2::int)`,
+     SELECT c, ${IMPRESSION_TIME} FROM unnest($1::bigint[]) AS c, generate_series(1, $2::int)`,
     [campaignIds, perCampaign],
   );
   return result.rowCount ?? 0;
@@ -100,7 +101,7 @@ export async function createImpressionsWithClicks(
   const result = await db.query(
     `WITH generated AS MATERIALIZED (
        SELECT c AS campaign_id, i, ${IMPRESSION_TIME} AS created_at
-       FROM unnest($1::int[]) AS c, generate_series(1, $2::int) AS i
+       FROM unnest($1::bigint[]) AS c, generate_series(1, $2::int) AS i
      ), imps AS (
        INSERT INTO impressions (campaign_id, created_at) SELECT campaign_id, created_at FROM generated
      )

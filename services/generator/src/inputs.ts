@@ -1,3 +1,4 @@
+import { MAX_ID } from "@adpipe/shared/contract";
 import { z } from "zod";
 
 // One set of validators for the CLI flags and the HTTP bodies, so both reject the same input with
@@ -17,7 +18,8 @@ const ratio = z
   .min(0, "must be between 0 and 1")
   .max(1, "must be between 0 and 1");
 
-const id = whole(1, 2_147_483_647);
+// Ids are 64-bit; a JSON number is exact up to 2^53 - 1 (shared/src/contract.ts, MAX_ID).
+const id = whole(1, MAX_ID);
 
 /** Largest number of impressions one request may write (about 45 s of PostgreSQL time here). */
 export const MAX_IMPRESSIONS = 50_000_000;

@@ -22,7 +22,9 @@ const MAX_BID_SQL = "greatest(c.bid, (SELECT max(h.bid) FROM campaign_bids h WHE
 /** A timestamp PostgreSQL reads as `timestamp without time zone`, in UTC like the reports. */
 export const sqlTimestamp = (at: Date) => at.toISOString().replace("T", " ").replace("Z", "");
 
-const unit = (salt: number) => `((hashint4(c.id * 31 + ${salt}) & 1023) / 1023.0)`;
+// hashint4 of an int4: the same draw as with 32-bit ids for every id below 69 million, and a
+// 64-bit id folded into int4's range above that.
+const unit = (salt: number) => `((hashint4(((c.id * 31 + ${salt}) % 2147483648)::int) & 1023) / 1023.0)`;
 /** Click-through rate of campaign `c`, a fraction: 0.005–0.03. */
 export const CTR_SQL = `(0.005 + 0.025 * ${unit(1)})`;
 /** How far ahead (> 1) or behind (< 1) of an even plan the ad server delivers campaign `c`. */
@@ -55,20 +57,20 @@ export async function createRealisticCampaigns(
   perAdvertiser: number,
   now: Date,
 ): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO campaign (name, bid, budget, start_date, end_date, advertiser_id, updated_at)
      SELECT 'Campaign_' || a.id || '_' || n, b.bid,
             round(b.bid * (400 + floor(random() * 3600))::numeric, 2),
             ($3::timestamp)::date - (1 + floor(random() * 4))::int,
             ($3::timestamp)::date + (3 + floor(random() * 18))::int,
             a.id, $3::timestamp
-     FROM unnest($1::int[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n,
+     FROM unnest($1::bigint[]) WITH ORDINALITY AS a(id, ord), generate_series(1, $2::int) AS n,
           LATERAL (SELECT round((0.3 + random() * 2.2 + 0 * n)::numeric, 2) AS bid) AS b
      ORDER BY a.ord, n
      RETURNING id`,
     [advertiserIds, perAdvertiser, sqlTimestamp(now)],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => Number(r.id));
 }
 
 /**
@@ -95,7 +97,7 @@ export async function deliver(
               (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS imps_done
        FROM campaign c
        WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0 AND c.budget > 0
-         AND ($3::int[] IS NULL OR c.id = ANY($3::int[]))
+         AND ($3::bigint[] IS NULL OR c.id = ANY($3::bigint[]))
      ), due AS (
        SELECT id, from_ts,
               -- Within budget at the bids in force too: every click, past or new, costs at most max_bid.
@@ -149,7 +151,7 @@ export async function adjustCampaign(
     what === "bid"
       ? "bid = greatest(0.01, least(round(c.bid * $2::numeric, 2), floor(c.budget / (s.clicks + 1) * 100) / 100))"
       : `budget = greatest(round(c.budget * $2::numeric, 2), ${MAX_BID_SQL} * (s.clicks + 1))`;
-  const { rows } = await db.query<{ campaign_id: number; bid: string; budget: string }>(
+  const { rows } = await db.query<{ campaign_id: string; bid: string; budget: string }>(
     `WITH pick AS (
        SELECT c.id, (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks
        FROM campaign c WHERE c.start_date <= ($1::timestamp)::date AND c.end_date >= ($1::timestamp)::date AND c.bid > 0
@@ -160,7 +162,7 @@ export async function adjustCampaign(
      RETURNING c.id AS campaign_id, c.bid, c.budget`,
     [sqlTimestamp(now), String(factor)],
   );
-  return rows[0];
+  return rows[0] && { ...rows[0], campaign_id: Number(rows[0].campaign_id) };
 }
 
 /** New advertisers with `campaigns` campaigns each, and their delivery history up to `now`. */
@@ -169,7 +171,7 @@ export async function launchAdvertisers(db: PoolClient, advertisers: number, cam
   // Named after their id (Advertiser A is id 1, AA id 27): the original's names restart at A in
   // every call, and a platform that grows step by step would show several "Advertiser A".
   await db.query(
-    `UPDATE advertiser SET name = x.name FROM unnest($1::int[], $2::text[]) AS x(id, name) WHERE advertiser.id = x.id`,
+    `UPDATE advertiser SET name = x.name FROM unnest($1::bigint[], $2::text[]) AS x(id, name) WHERE advertiser.id = x.id`,
     [advertiserIds, advertiserIds.map((id) => `Advertiser ${letters(id)}`)],
   );
   const campaignIds = await createRealisticCampaigns(db, advertiserIds, campaigns, now);

@@ -51,8 +51,10 @@ export function createSimulation({
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
-  const pick = async (sql: string): Promise<number | undefined> =>
-    (await pool.query<{ id: number }>(sql)).rows[0]?.id;
+  const pick = async (sql: string): Promise<number | undefined> => {
+    const id = (await pool.query<{ id: string }>(sql)).rows[0]?.id;
+    return id === undefined ? undefined : Number(id);
+  };
 
   async function perform(action: Action): Promise<{ action: Action; result: unknown }> {
     if (action === "clicks") {

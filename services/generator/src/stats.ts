@@ -57,7 +57,8 @@ export async function readStats(pool: Pool): Promise<Stats> {
   return {
     ...totals,
     ctr: totals.impressions > 0 ? pct(totals.clicks, totals.impressions) : null,
-    campaignDetails: details.rows.map((r) => ({ ...r, ctr: pct(r.clicks, r.impressions) })),
+    // bigint ids come back as text (node-postgres keeps int8 exact); ids stay below 2^53 (MAX_ID).
+    campaignDetails: details.rows.map((r) => ({ ...r, id: Number(r.id), ctr: pct(r.clicks, r.impressions) })),
   };
 }
 

@@ -36,5 +36,5 @@ paced AS (
                 'on_track') AS delivery
     FROM advertiser_campaigns_totals_report FINAL
     WHERE _deleted = 0
-      AND ({advertiser_id:Nullable(Int32)} IS NULL OR advertiser_id = {advertiser_id:Nullable(Int32)})
+      AND ({advertiser_id:Nullable(Int64)} IS NULL OR advertiser_id = {advertiser_id:Nullable(Int64)})
 )

@@ -2,5 +2,5 @@
 -- query variants in sql.ts): the same ids as _touched-campaigns.sql without its reads of every
 -- campaign, which cost even when they select nothing (bench:kpi).
 touched AS (
-    SELECT arrayJoin({campaigns:Array(Int32)}) AS campaign_id
+    SELECT arrayJoin({campaigns:Array(Int64)}) AS campaign_id
 )

@@ -4,5 +4,5 @@
 -- docs/benchmarks.md).
 touched_days AS (
     SELECT tupleElement(k, 1) AS campaign_id, tupleElement(k, 2) AS date
-    FROM (SELECT arrayJoin(arrayZip({day_campaigns:Array(Int32)}, {day_dates:Array(Date32)})) AS k)
+    FROM (SELECT arrayJoin(arrayZip({day_campaigns:Array(Int64)}, {day_dates:Array(Date32)})) AS k)
 )

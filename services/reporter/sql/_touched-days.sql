@@ -8,22 +8,22 @@
 -- lets ClickHouse prune granules with the indexes.
 touched_days AS (
     SELECT tupleElement(k, 1) AS campaign_id, tupleElement(k, 2) AS date
-    FROM (SELECT arrayJoin(arrayZip({day_campaigns:Array(Int32)}, {day_dates:Array(Date32)})) AS k)
+    FROM (SELECT arrayJoin(arrayZip({day_campaigns:Array(Int64)}, {day_dates:Array(Date32)})) AS k)
     UNION DISTINCT
     SELECT campaign_id, assumeNotNull(b.date) AS date FROM impressions_buckets AS b FINAL
     WHERE _deleted = 0 AND b.date IS NOT NULL
-      AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)})
+      AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)})
     UNION DISTINCT
     SELECT campaign_id, assumeNotNull(b.date) AS date FROM clicks_buckets AS b FINAL
     WHERE _deleted = 0 AND b.date IS NOT NULL
-      AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)})
+      AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)})
     UNION DISTINCT
     SELECT campaign_id, date FROM advertiser_campaigns_impressions FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)})
     UNION DISTINCT
     SELECT campaign_id, date FROM advertiser_campaigns_clicks FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)})
     UNION DISTINCT
     SELECT campaign_id, date FROM advertiser_campaigns_daily_ctr_report FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)})
 )

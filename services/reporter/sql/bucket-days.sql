@@ -7,6 +7,6 @@
 -- date is NULL for facts without created_at (totals only).
 SELECT DISTINCT campaign_id, toString(date) AS date
 FROM {{fact}}_buckets
-WHERE bucket IN {buckets:Array(Int32)}
-   OR (bucket IN {pair_bucket_set:Array(Int32)}
-       AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)}))
+WHERE bucket IN {buckets:Array(Int64)}
+   OR (bucket IN {pair_bucket_set:Array(Int64)}
+       AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int64)}, {pair_campaigns:Array(Int64)}))

@@ -17,5 +17,5 @@ SELECT
     toFloat64(cpm) AS cpm, toFloat64(cpc) AS cpc,
     toString(period_status) AS period_status, toString(report_date) AS report_date
 FROM paced
-WHERE ({campaign_id:Nullable(Int32)} IS NULL OR campaign_id = {campaign_id:Nullable(Int32)})
+WHERE ({campaign_id:Nullable(Int64)} IS NULL OR campaign_id = {campaign_id:Nullable(Int64)})
 ORDER BY campaign_id

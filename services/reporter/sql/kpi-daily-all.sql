@@ -7,7 +7,7 @@ SELECT
     if(impressions = 0, 0., clicks / impressions) AS ctr
 FROM advertiser_campaigns_daily_ctr_report AS r FINAL
 WHERE _deleted = 0
-  AND ({advertiser_id:Nullable(Int32)} IS NULL OR r.advertiser_id = {advertiser_id:Nullable(Int32)})
+  AND ({advertiser_id:Nullable(Int64)} IS NULL OR r.advertiser_id = {advertiser_id:Nullable(Int64)})
   AND ({from:Nullable(Date32)} IS NULL OR r.date >= {from:Nullable(Date32)})
   AND ({to:Nullable(Date32)} IS NULL OR r.date <= {to:Nullable(Date32)})
 GROUP BY r.date

@@ -21,11 +21,11 @@ newest AS (
     SELECT bucket, id, argMax(tuple(campaign_id, created_at, _deleted), _version) AS v
     FROM (
         SELECT bucket, id, campaign_id, created_at, _deleted, _version FROM {{fact}}_keyed
-        WHERE bucket IN {pair_bucket_set:Array(Int32)}
-          AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
+        WHERE bucket IN {pair_bucket_set:Array(Int64)}
+          AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int64)}, {pair_campaigns:Array(Int64)})
         UNION ALL
         SELECT bucket, id, campaign_id, created_at, _deleted, _version FROM {{fact}}_keyed
-        WHERE bucket IN {pair_bucket_set:Array(Int32)} AND campaign_id IS NULL AND _deleted = 1
+        WHERE bucket IN {pair_bucket_set:Array(Int64)} AND campaign_id IS NULL AND _deleted = 1
     )
     WHERE _version > (SELECT max(_version) FROM truncations WHERE table_name = '{{fact}}')
     GROUP BY bucket, id
@@ -48,8 +48,8 @@ before AS (
     SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n,
            toDecimal128(0, 2) AS cost
     FROM {{fact}}_buckets
-    WHERE bucket IN {pair_bucket_set:Array(Int32)}
-      AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int32)}, {pair_campaigns:Array(Int32)})
+    WHERE bucket IN {pair_bucket_set:Array(Int64)}
+      AND (bucket, campaign_id) IN arrayZip({pair_buckets:Array(Int64)}, {pair_campaigns:Array(Int64)})
 )
 SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, sum(cost), {version:UInt64}, total = 0
 FROM (SELECT * FROM counts UNION ALL SELECT * FROM before)

@@ -12,21 +12,21 @@ INSERT INTO {{fact}}_buckets (date, bucket, campaign_id, n, cost, _version, _del
 WITH {{bid_steps}},
 counts AS (
     SELECT toDate32(assumeNotNull(f.created_at)) AS day, f.created_at IS NULL AS undated,
-           toInt32(intDiv(f.id, {bucket_ids:UInt32})) AS bucket,
+           intDiv(f.id, {bucket_ids:UInt32}) AS bucket,
            assumeNotNull(f.campaign_id) AS campaign_id, count() AS n, sum({{price}}) AS cost
     FROM {{fact}}_current AS f
     {{price_join}}
     WHERE f.campaign_id IS NOT NULL
       AND ({full:UInt8} = 1
            OR (f.id >= {min_id:Int64} AND f.id < {max_id:Int64}
-               AND intDiv(f.id, {bucket_ids:UInt32}) IN {buckets:Array(Int32)}))
+               AND intDiv(f.id, {bucket_ids:UInt32}) IN {buckets:Array(Int64)}))
     GROUP BY day, undated, bucket, campaign_id
 ),
 before AS (
     SELECT assumeNotNull(date) AS day, date IS NULL AS undated, bucket, campaign_id, toUInt64(0) AS n,
            toDecimal128(0, 2) AS cost
     FROM {{fact}}_buckets FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR bucket IN {buckets:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR bucket IN {buckets:Array(Int64)})
 )
 SELECT if(undated, NULL, day), bucket, campaign_id, sum(n) AS total, sum(cost), {version:UInt64}, total = 0
 FROM (SELECT * FROM counts UNION ALL SELECT * FROM before)

@@ -14,12 +14,12 @@ counts AS (
     WHERE _deleted = 0 AND b.date IS NOT NULL
       AND ({full:UInt8} = 1
            OR (b.date >= {min_date:Date32} AND b.date <= {max_date:Date32}
-               AND campaign_id IN {day_campaign_ids:Array(Int32)}))
+               AND campaign_id IN {day_campaign_ids:Array(Int64)}))
     GROUP BY campaign_id, date
 ),
 campaigns AS (
     SELECT campaign_id AS id, advertiser_id FROM advertiser_campaigns FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {day_campaign_ids:Array(Int64)})
 )
 SELECT
     t.campaign_id,

@@ -24,42 +24,42 @@ campaigns AS (
     SELECT campaign_id AS id, campaign_name AS name, advertiser_id, advertiser_name, bid, budget,
            start_date, end_date, 1 AS found
     FROM advertiser_campaigns FINAL
-    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
+    WHERE _deleted = 0 AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int64)})
 ),
 imp AS (
     SELECT campaign_id, sum(n) AS n FROM (
         -- Days this rebuild does not rewrite: their daily rows are current.
         SELECT campaign_id, impressions AS n FROM advertiser_campaigns_impressions FINAL
         WHERE _deleted = 0 AND {rewrite_all:UInt8} = 0
-          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
-          AND campaign_id NOT IN {all_day_campaigns:Array(Int32)}
-          AND (campaign_id, date) NOT IN arrayZip({imp_day_campaigns:Array(Int32)}, {imp_day_dates:Array(Date32)})
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int64)})
+          AND campaign_id NOT IN {all_day_campaigns:Array(Int64)}
+          AND (campaign_id, date) NOT IN arrayZip({imp_day_campaigns:Array(Int64)}, {imp_day_dates:Array(Date32)})
         UNION ALL
         -- Days it rewrites, and facts without a day: the bucket counts recounted before it.
         SELECT campaign_id, n FROM impressions_buckets FINAL
         WHERE _deleted = 0
-          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
-          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)}
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int64)})
+          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)}
                OR (date >= {imp_min_date:Date32} AND date <= {imp_max_date:Date32}
                    AND (campaign_id, assumeNotNull(date))
-                       IN arrayZip({imp_day_campaigns:Array(Int32)}, {imp_day_dates:Array(Date32)})))
+                       IN arrayZip({imp_day_campaigns:Array(Int64)}, {imp_day_dates:Array(Date32)})))
     ) GROUP BY campaign_id
 ),
 clk AS (
     SELECT campaign_id, sum(n) AS n, sum(cost) AS cost FROM (
         SELECT campaign_id, clicks AS n, cost FROM advertiser_campaigns_clicks FINAL
         WHERE _deleted = 0 AND {rewrite_all:UInt8} = 0
-          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
-          AND campaign_id NOT IN {all_day_campaigns:Array(Int32)}
-          AND (campaign_id, date) NOT IN arrayZip({clk_day_campaigns:Array(Int32)}, {clk_day_dates:Array(Date32)})
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int64)})
+          AND campaign_id NOT IN {all_day_campaigns:Array(Int64)}
+          AND (campaign_id, date) NOT IN arrayZip({clk_day_campaigns:Array(Int64)}, {clk_day_dates:Array(Date32)})
         UNION ALL
         SELECT campaign_id, n, toDecimal128(ifNull(cost, 0), 2) AS cost FROM clicks_buckets FINAL
         WHERE _deleted = 0
-          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int32)})
-          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int32)}
+          AND ({full:UInt8} = 1 OR campaign_id IN {campaigns:Array(Int64)})
+          AND (date IS NULL OR {rewrite_all:UInt8} = 1 OR campaign_id IN {all_day_campaigns:Array(Int64)}
                OR (date >= {clk_min_date:Date32} AND date <= {clk_max_date:Date32}
                    AND (campaign_id, assumeNotNull(date))
-                       IN arrayZip({clk_day_campaigns:Array(Int32)}, {clk_day_dates:Array(Date32)})))
+                       IN arrayZip({clk_day_campaigns:Array(Int64)}, {clk_day_dates:Array(Date32)})))
     ) GROUP BY campaign_id
 ),
 base AS (

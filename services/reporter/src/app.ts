@@ -1,4 +1,5 @@
 import { type ClickHouseClient, pingClickHouse } from "@adpipe/shared/clickhouse";
+import { MAX_ID } from "@adpipe/shared/contract";
 import { NotFoundError } from "@adpipe/shared/errors";
 import { createServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
@@ -28,11 +29,7 @@ export interface ReporterAppDeps {
 }
 
 const id = decimalInt(
-  z
-    .number()
-    .int("expected an integer id")
-    .min(1)
-    .max(2 ** 31 - 1),
+  z.number().int("expected an integer id").min(1).max(MAX_ID, "expected an id up to 2^53 - 1"),
   "expected an integer id",
 );
 const date = z

@@ -99,6 +99,7 @@ test("migrations 0007 and 0008 keep the data; the reporter fills the bucket coun
     "0008_fact_keys",
     "0009_bid_history_and_cost",
     "0010_progress_time_indexes",
+    "0011_ids_64_bit",
   ]);
   expect(await facts()).toBe(factsBefore);
 

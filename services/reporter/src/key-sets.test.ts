@@ -34,3 +34,19 @@ test("a statement larger than the server's default max_query_size raises it", ()
   expect(Buffer.byteLength(bound.query)).toBeGreaterThan(DEFAULT_MAX_QUERY_SIZE);
   expect(Number(bound.clickhouse_settings.max_query_size)).toBeGreaterThan(Buffer.byteLength(bound.query));
 });
+
+test("64-bit ids: exact numbers, bigints and decimal text up to Int64's ends; an inexact number is refused", () => {
+  const bound = bindKeySets("SELECT {ids:Array(Int64)}", {
+    ids: [3_000_000_000, 2 ** 53 - 1, 5_000_000_000n, "9223372036854775807", "-9223372036854775808"],
+  });
+  expect(bound.query).toBe(
+    "SELECT CAST([3000000000,9007199254740991,5000000000,9223372036854775807,-9223372036854775808], 'Array(Int64)')",
+  );
+  // 2^53 is a float that may stand for another integer: refused rather than rounded.
+  expect(() => bindKeySets("SELECT {a:Array(Int64)}", { a: [2 ** 53] })).toThrow("is not a Int64");
+  expect(() => bindKeySets("SELECT {a:Array(Int64)}", { a: ["9223372036854775808"] })).toThrow(
+    "is not a Int64",
+  );
+  expect(() => bindKeySets("SELECT {a:Array(Int64)}", { a: ["1) OR (1"] })).toThrow("is not a Int64");
+  expect(() => bindKeySets("SELECT {a:Array(UInt64)}", { a: ["-1"] })).toThrow("is not a UInt64");
+});

@@ -18,12 +18,12 @@
  *   HTTP interface on any server: the body is only bounded by `max_query_size`, raised per
  *   statement when the text is larger than the default 256 KiB.
  *
- * Only the three key types are inlined, and every element is checked against its type before it
+ * Only the key types are inlined, and every element is checked against its type before it
  * is written (integers in range, dates as YYYY-MM-DD): no text from outside reaches the SQL. Other
  * parameters stay query parameters.
  */
 
-const PLACEHOLDER = /\{(\w+):Array\((Int32|UInt64|Date32)\)\}/g;
+const PLACEHOLDER = /\{(\w+):Array\((Int32|Int64|UInt64|Date32)\)\}/g;
 
 /** clickhouse-server's default `max_query_size` (bytes of SQL the parser accepts). */
 export const DEFAULT_MAX_QUERY_SIZE = 262_144;
@@ -31,21 +31,26 @@ export const DEFAULT_MAX_QUERY_SIZE = 262_144;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const UINT64_MAX = 2n ** 64n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function element(type: string, name: string, v: unknown): string {
   if (type === "Int32") {
     if (typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) return String(v);
-  } else if (type === "UInt64") {
+  } else if (type === "UInt64" || type === "Int64") {
+    // Ids are Int64: a JS number only while it is exact (up to 2^53 - 1), else a bigint or its
+    // decimal text, so nothing is rounded on the way into the statement.
     const n =
       typeof v === "bigint"
         ? v
         : typeof v === "number" && Number.isSafeInteger(v)
           ? BigInt(v)
-          : typeof v === "string" && /^\d{1,20}$/.test(v)
+          : typeof v === "string" && /^-?\d{1,20}$/.test(v)
             ? BigInt(v)
             : null;
-    if (n !== null && n >= 0n && n <= UINT64_MAX) return n.toString();
+    const [min, max] = type === "Int64" ? [INT64_MIN, INT64_MAX] : [0n, UINT64_MAX];
+    if (n !== null && n >= min && n <= max) return n.toString();
   } else if (typeof v === "string" && DATE.test(v)) return `'${v}'`;
   throw new Error(`key set ${name}: ${String(v)} is not a ${type}`);
 }

@@ -21,10 +21,13 @@ describe("cluster DDL for every migration file", () => {
 
   for (const { file, statement } of statements) {
     const head = HEAD.exec(statement);
-    test(`${file}: ${head?.[1] ?? "INSERT INTO"} ${head?.[2] ?? statement.split(/\s+/)[2]}`, () => {
+    const kind = head?.[1] ?? statement.split(/\s+/).slice(0, 2).join(" ");
+    test(`${file}: ${kind} ${head?.[2] ?? statement.split(/\s+/)[2]}`, () => {
       const rendered = renderForCluster(statement, CLUSTER);
       // A copy runs once, on the migrator's replica; replication carries its parts.
       if (/^INSERT\s+INTO\s+\S+\s+SELECT\s/i.test(statement)) return expect(rendered).toBe(statement);
+      // A copy-and-swap's RENAME: ON CLUSTER after its last name.
+      if (/^RENAME\s+TABLE\s/i.test(statement)) return expect(rendered).toBe(`${statement} ${ON}`);
       // ON CLUSTER right after the object's name, once.
       expect(head).not.toBeNull();
       expect(rendered.startsWith(`${head?.[0]} ${ON}`)).toBe(true);
@@ -94,6 +97,10 @@ describe("renderForCluster", () => {
       [
         "INSERT INTO {database}.t SELECT x FROM {database}.s",
         "INSERT INTO {database}.t SELECT x FROM {database}.s",
+      ],
+      [
+        "RENAME TABLE {database}.t TO {database}.t_old, {database}.t_new TO {database}.t",
+        `RENAME TABLE {database}.t TO {database}.t_old, {database}.t_new TO {database}.t ${ON}`,
       ],
       [
         "CREATE TABLE IF NOT EXISTS {database}.mem (x UInt8) ENGINE = Memory",

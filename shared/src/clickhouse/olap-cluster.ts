@@ -96,12 +96,15 @@ function withoutNonReplicatedSetting(statement: string): string {
 
 /**
  * One migration statement for a replicated cluster: `ON CLUSTER '<cluster>'` after the object's
- * name, Replicated*MergeTree engines with the same parameters, and without the setting that only
- * plain MergeTree needs; an `INSERT INTO ... SELECT` unchanged. `{database}` stays in place for
+ * name (after the last name of a `RENAME TABLE`), Replicated*MergeTree engines with the same
+ * parameters, and without the setting that only plain MergeTree needs; an `INSERT INTO ... SELECT`
+ * unchanged. `{database}` stays in place for
  * the migrator to fill in.
  */
 export function renderForCluster(statement: string, cluster: string): string {
   assertClusterName(cluster);
+  // RENAME names its objects first and takes ON CLUSTER after the last of them.
+  if (/^RENAME\s+TABLE\s/i.test(statement.trim())) return `${statement.trim()} ON CLUSTER '${cluster}'`;
   // A migration's copy (INSERT INTO ... SELECT) runs once, on the replica the migrator talks to:
   // the replicated table it writes carries the parts to the other replicas.
   if (/^INSERT\s+INTO\s+\S+\s+SELECT\s/i.test(statement.trim())) return statement.trim();

@@ -42,6 +42,7 @@ describe("OLAP migrations", () => {
       "0008_fact_keys",
       "0009_bid_history_and_cost",
       "0010_progress_time_indexes",
+      "0011_ids_64_bit",
     ]);
     expect(
       splitStatements("-- a; comment\nCREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nSELECT ';'\n"),
@@ -127,6 +128,7 @@ describe("OLAP migrations", () => {
         "0008_fact_keys",
         "0009_bid_history_and_cost",
         "0010_progress_time_indexes",
+        "0011_ids_64_bit",
       ]);
       expect(await recorded(database)).toEqual(all.map((m) => m.name));
     } finally {

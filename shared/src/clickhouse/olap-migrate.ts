@@ -26,8 +26,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // that are no-ops the second time make "run the whole file again" a safe way to resume.
 // `INSERT INTO ... SELECT` is let through for copies into a table where a row stored twice reads
 // as once (a ReplacingMergeTree whose readers take the newest version per key): the file says so.
+// `RENAME TABLE` is let through for the copy-and-swap of a table whose key column changes type
+// (ClickHouse refuses that ALTER): the file drops what a previous run left before it, creates the
+// copy IF NOT EXISTS and fills it, so the whole sequence is safe to run again (0011_ids_64_bit).
 const IDEMPOTENT =
-  /^(CREATE\s+(TABLE|DATABASE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|FUNCTION)\s+IF\s+NOT\s+EXISTS|CREATE\s+OR\s+REPLACE|DROP\s+\w+(\s+\w+)?\s+IF\s+EXISTS|ALTER\s+TABLE\s+\S+\s+(ADD|DROP|MODIFY|CLEAR|MATERIALIZE)\s+\w+\s+IF\s+(NOT\s+)?EXISTS|INSERT\s+INTO\s+\S+\s+SELECT)\b/i;
+  /^(CREATE\s+(TABLE|DATABASE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|FUNCTION)\s+IF\s+NOT\s+EXISTS|CREATE\s+OR\s+REPLACE|DROP\s+\w+(\s+\w+)?\s+IF\s+EXISTS|ALTER\s+TABLE\s+\S+\s+(ADD|DROP|MODIFY|CLEAR|MATERIALIZE)\s+\w+\s+IF\s+(NOT\s+)?EXISTS|INSERT\s+INTO\s+\S+\s+SELECT|RENAME\s+TABLE)\b/i;
 
 /** Splits a file into statements: `;` at the end of a line ends one; `--` lines are comments. */
 export function splitStatements(sql: string): string[] {
@@ -52,7 +55,7 @@ export function loadOlapMigrations(folder = olapMigrationsFolder): OlapMigration
       for (const statement of statements) {
         if (!IDEMPOTENT.test(statement))
           throw new Error(
-            `${file}: every statement must be safe to re-run (IF NOT EXISTS, OR REPLACE, IF EXISTS, INSERT INTO ... SELECT): ${statement.slice(0, 80)}`,
+            `${file}: every statement must be safe to re-run (IF NOT EXISTS, OR REPLACE, IF EXISTS, INSERT INTO ... SELECT, RENAME TABLE in a copy-and-swap): ${statement.slice(0, 80)}`,
           );
       }
       return {

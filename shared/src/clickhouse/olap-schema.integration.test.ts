@@ -41,9 +41,15 @@ async function load(
   });
 }
 
+// Ids are Int64, which a server quotes in JSON by default: read unquoted, as the services do.
+const unquoted = { output_format_json_quote_64bit_integers: 0 } as const;
 const current = (table: TableName) =>
   ch.client
-    .query({ query: `SELECT * FROM ${table}_current ORDER BY id`, format: "JSONEachRow" })
+    .query({
+      query: `SELECT * FROM ${table}_current ORDER BY id`,
+      format: "JSONEachRow",
+      clickhouse_settings: unquoted,
+    })
     .then((r) => r.json());
 
 // What `COPY (SELECT <UPSERT_COLUMNS>) TO STDOUT` writes: tabs, \N for NULL, escaped text.
@@ -142,9 +148,10 @@ describe("entity tables: the _current views return exactly what PostgreSQL holds
     const ids = (campaign: number) =>
       ch.client
         .query({
-          query: "SELECT id FROM impressions_current WHERE campaign_id = {c:Int32} ORDER BY id",
+          query: "SELECT id FROM impressions_current WHERE campaign_id = {c:Int64} ORDER BY id",
           query_params: { c: campaign },
           format: "JSONEachRow",
+          clickhouse_settings: unquoted,
         })
         .then((r) => r.json<{ id: number }>())
         .then((rows) => rows.map((r) => r.id));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TABLES } from "../contract.ts";
+import { MAX_ID, TABLES } from "../contract.ts";
 import { jsonCodec } from "./codec.ts";
 
 /** One table's figures from the verifier's last run (docs/verifier.md). */
@@ -52,11 +52,7 @@ export const verifyCompletedEventSchema = z.object({
 export type VerifyCompletedEvent = z.infer<typeof verifyCompletedEventSchema>;
 export const verifyCompletedEvent = jsonCodec(verifyCompletedEventSchema);
 
-const campaignId = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1);
+const campaignId = z.number().int().min(1).max(MAX_ID);
 
 /** Request on `<ns>.reports.rebuild` (sent by the verifier, answered by the reporter). */
 export const reportsRebuildRequestSchema = z.object({

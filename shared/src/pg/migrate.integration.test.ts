@@ -26,7 +26,7 @@ describe("OLTP migrations", () => {
     expect(second.rows[0].n).toBe(first.rows[0].n);
   });
 
-  test("keep the original column names and types", async () => {
+  test("keep the original column names and types, ids 64-bit (migration 0012)", async () => {
     const { rows } = await client.query(`
       SELECT table_name, column_name, data_type, numeric_precision, numeric_scale, character_maximum_length
       FROM information_schema.columns
@@ -35,24 +35,24 @@ describe("OLTP migrations", () => {
       ORDER BY table_name, ordinal_position`);
     const shape = rows.map((r) => `${r.table_name}.${r.column_name}:${r.data_type}`);
     expect(shape).toEqual([
-      "advertiser.id:integer",
+      "advertiser.id:bigint",
       "advertiser.name:character varying",
       "advertiser.updated_at:timestamp without time zone",
       "advertiser.created_at:timestamp without time zone",
-      "campaign.id:integer",
+      "campaign.id:bigint",
       "campaign.name:character varying",
       "campaign.bid:numeric",
       "campaign.budget:numeric",
       "campaign.start_date:date",
       "campaign.end_date:date",
-      "campaign.advertiser_id:integer",
+      "campaign.advertiser_id:bigint",
       "campaign.updated_at:timestamp without time zone",
       "campaign.created_at:timestamp without time zone",
-      "clicks.id:integer",
-      "clicks.campaign_id:integer",
+      "clicks.id:bigint",
+      "clicks.campaign_id:bigint",
       "clicks.created_at:timestamp without time zone",
-      "impressions.id:integer",
-      "impressions.campaign_id:integer",
+      "impressions.id:bigint",
+      "impressions.campaign_id:bigint",
       "impressions.created_at:timestamp without time zone",
     ]);
     const bid = rows.find((r) => r.table_name === "campaign" && r.column_name === "bid");

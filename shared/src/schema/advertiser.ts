@@ -1,10 +1,10 @@
-import { index, pgTable, serial, timestamp, varchar } from "drizzle-orm/pg-core";
+import { bigserial, index, pgTable, timestamp, varchar } from "drizzle-orm/pg-core";
 import { trackingColumns } from "./tracking.ts";
 
 export const advertiser = pgTable(
   "advertiser",
   {
-    id: serial("id").primaryKey(),
+    id: bigserial("id", { mode: "number" }).primaryKey(),
     name: varchar("name", { length: 255 }).notNull(),
     updatedAt: timestamp("updated_at", { mode: "string" }),
     createdAt: timestamp("created_at", { mode: "string" }).defaultNow(),

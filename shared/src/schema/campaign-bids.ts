@@ -1,4 +1,4 @@
-import { index, integer, numeric, pgTable, serial, timestamp } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, numeric, pgTable, timestamp } from "drizzle-orm/pg-core";
 import { trackingColumns } from "./tracking.ts";
 
 /**
@@ -13,8 +13,8 @@ import { trackingColumns } from "./tracking.ts";
 export const campaignBids = pgTable(
   "campaign_bids",
   {
-    id: serial("id").primaryKey(),
-    campaignId: integer("campaign_id").notNull(),
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    campaignId: bigint("campaign_id", { mode: "number" }).notNull(),
     bid: numeric("bid", { precision: 10, scale: 2 }).notNull(),
     validFrom: timestamp("valid_from", { mode: "string" }).notNull().defaultNow(),
     ...trackingColumns(),

@@ -1,12 +1,12 @@
-import { index, integer, pgTable, serial, timestamp } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, pgTable, timestamp } from "drizzle-orm/pg-core";
 import { campaign } from "./campaign.ts";
 import { trackingColumns } from "./tracking.ts";
 
 export const clicks = pgTable(
   "clicks",
   {
-    id: serial("id").primaryKey(),
-    campaignId: integer("campaign_id").references(() => campaign.id),
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    campaignId: bigint("campaign_id", { mode: "number" }).references(() => campaign.id),
     createdAt: timestamp("created_at", { mode: "string" }).defaultNow(),
     ...trackingColumns(),
   },

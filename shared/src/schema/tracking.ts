@@ -1,14 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  customType,
-  index,
-  integer,
-  pgSequence,
-  pgTable,
-  text,
-  timestamp,
-} from "drizzle-orm/pg-core";
+import { bigint, customType, index, pgSequence, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /** PostgreSQL's 64-bit, never-wrapping transaction id (PostgreSQL 13+). */
 export const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
@@ -37,8 +28,8 @@ export const deletion = pgTable(
   "adpipe_deletion",
   {
     tableName: text("table_name").notNull(),
-    rowId: integer("row_id"),
-    campaignId: integer("campaign_id"),
+    rowId: bigint("row_id", { mode: "number" }),
+    campaignId: bigint("campaign_id", { mode: "number" }),
     createdAt: timestamp("created_at", { mode: "string" }),
     ...trackingColumns(),
   },

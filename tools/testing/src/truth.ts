@@ -155,8 +155,10 @@ WITH base AS (
   FROM s
 )`;
 
+// Ids are bigint, which node-postgres returns as text: read as float8 (exact up to 2^53, MAX_ID) they
+// are the numbers the API serves.
 export const TRUTH_CAMPAIGNS = `${TRUTH_FIGURES_CTE}
-SELECT campaign_id, campaign_name, advertiser_id, advertiser_name, bid::float8 AS bid, budget::float8 AS budget,
+SELECT campaign_id::float8 AS campaign_id, campaign_name, advertiser_id::float8 AS advertiser_id, advertiser_name, bid::float8 AS bid, budget::float8 AS budget,
   start_date::text AS start_date, end_date::text AS end_date, impressions::int AS impressions, clicks::int AS clicks,
   CASE WHEN impressions = 0 THEN 0 ELSE clicks::float8 / impressions END AS ctr,
   spend::float8 AS spend, cost::float8 AS cost, (budget - spend)::float8 AS budget_remaining,
@@ -177,7 +179,7 @@ FROM p ORDER BY campaign_id`;
 // Pacing (docs/kpis.md): planned to date, projection to the end of the flight at the run
 // rate so far, delivery flag at ±10 % of the budget; same $1 and $2 as TRUTH_CAMPAIGNS.
 export const TRUTH_PACING = `${TRUTH_FIGURES_CTE}
-SELECT campaign_id, campaign_name, advertiser_id, advertiser_name,
+SELECT campaign_id::float8 AS campaign_id, campaign_name, advertiser_id::float8 AS advertiser_id, advertiser_name,
   start_date::text AS start_date, end_date::text AS end_date,
   days_total, days_elapsed, days_total - days_elapsed AS days_remaining,
   round(elapsed_s / 86400.0, 4)::float8 AS elapsed_days,
@@ -203,7 +205,7 @@ export const TRUTH_PACING_ADVERTISERS = `${TRUTH_FIGURES_CTE}
     count(*) FILTER (WHERE delivery = 'over')::int AS campaigns_over
   FROM p WHERE advertiser_id IS NOT NULL GROUP BY advertiser_id
 )
-SELECT advertiser_id, advertiser_name, campaigns, paced_campaigns, b::float8 AS budget, sp::float8 AS spend,
+SELECT advertiser_id::float8 AS advertiser_id, advertiser_name, campaigns, paced_campaigns, b::float8 AS budget, sp::float8 AS spend,
   cs::float8 AS cost, pl::float8 AS planned_to_date, CASE WHEN pl = 0 THEN 0 ELSE cs::float8 / pl::float8 END AS pacing,
   proj::float8 AS projected_spend, CASE WHEN b = 0 THEN 0 ELSE proj::float8 / b::float8 * 100 END AS projected_delivery_pct,
   CASE WHEN paced_campaigns = 0 THEN NULL WHEN proj > 1.1 * b THEN 'over' WHEN proj < 0.9 * b THEN 'under'
@@ -219,7 +221,7 @@ WITH i AS (SELECT campaign_id, created_at::date AS d, count(*) AS n FROM impress
      j AS (SELECT coalesce(i.campaign_id, k.campaign_id) AS campaign_id, coalesce(i.d, k.d) AS d,
                   coalesce(i.n, 0)::int AS impressions, coalesce(k.n, 0)::int AS clicks
            FROM i FULL JOIN k ON i.campaign_id = k.campaign_id AND i.d = k.d)
-SELECT j.campaign_id, j.d::text AS date, c.advertiser_id, j.d - c.start_date + 1 AS day_number,
+SELECT j.campaign_id::float8 AS campaign_id, j.d::text AS date, c.advertiser_id::float8 AS advertiser_id, j.d - c.start_date + 1 AS day_number,
        j.impressions, j.clicks, CASE WHEN j.impressions = 0 THEN 0 ELSE j.clicks::float8 / j.impressions END AS ctr
 FROM j LEFT JOIN campaign c ON c.id = j.campaign_id
 ORDER BY 1, 2`;

@@ -1,3 +1,4 @@
+import { MAX_ID } from "@adpipe/shared/contract";
 import type { ClickHouseSide, PostgresSide, RangeSum, RowHashes } from "./sides.ts";
 
 export interface CompareStats {
@@ -38,6 +39,13 @@ export async function findDifferences(
   const chBounds = await ch.bounds();
   const pgBounds = await pg.bounds();
   if (!chBounds && !pgBounds) return { ids: [], stats };
+  // Ids are compared as JS numbers, exact up to MAX_ID (2^53 - 1): past it two ids could read as
+  // one, so the table is reported as an error rather than compared wrongly.
+  if (
+    Math.max(chBounds?.hi ?? 0, pgBounds?.hi ?? 0) > MAX_ID ||
+    Math.min(chBounds?.lo ?? 0, pgBounds?.lo ?? 0) < -MAX_ID
+  )
+    throw new Error(`ids beyond ±${MAX_ID} (2^53 - 1) cannot be verified exactly`);
   const lo = Math.min(chBounds?.lo ?? Number.POSITIVE_INFINITY, pgBounds?.lo ?? Number.POSITIVE_INFINITY);
   const hi = Math.max(chBounds?.hi ?? Number.NEGATIVE_INFINITY, pgBounds?.hi ?? Number.NEGATIVE_INFINITY) + 1;
   const ids: number[] = [];

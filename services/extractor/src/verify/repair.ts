@@ -139,7 +139,7 @@ export async function publishRepair(
       .map((c) => (c === "_version" ? "greatest(t._version, r.v) AS _version" : olapColumn(c, "t.")))
       .join(", ");
     // COPY takes no parameters; ids and versions are integers this process computed.
-    const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::int[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;
+    const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::bigint[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;
     const client = await deps.pool.connect();
     let broken: Error | undefined;
     try {

@@ -24,7 +24,7 @@ export async function postgresFigures(
 ): Promise<Figures> {
   const out: Figures = new Map();
   const { rows: cs } = await pool.query<{ id: number }>(
-    campaigns ? "SELECT id FROM campaign WHERE id = ANY($1::int[])" : "SELECT id FROM campaign",
+    campaigns ? "SELECT id FROM campaign WHERE id = ANY($1::bigint[])" : "SELECT id FROM campaign",
     campaigns ? [campaigns] : [],
   );
   for (const c of cs) out.set(String(c.id), { impressions: 0, clicks: 0 });
@@ -38,17 +38,26 @@ export async function postgresFigures(
       }
     };
     if (campaigns) {
-      const { rows } = await pool.query(`${select} WHERE campaign_id = ANY($1::int[]) ${group}`, [campaigns]);
+      const { rows } = await pool.query(`${select} WHERE campaign_id = ANY($1::bigint[]) ${group}`, [
+        campaigns,
+      ]);
       collect(rows);
       continue;
     }
-    const { rows: b } = await pool.query<{ lo: number | null; hi: number | null }>(
-      `SELECT min(id) AS lo, max(id) AS hi FROM ${table}`,
-    );
-    const lo = b[0]?.lo;
-    const hi = b[0]?.hi;
-    if (lo == null || hi == null) continue;
-    for (let from = Number(lo); from <= Number(hi); from += chunkIds) {
+    // Chunk by chunk from the next id there is (an index lookup), not through every possible id:
+    // 64-bit ids may leave gaps of billions (a sequence set forward, ids given by a client).
+    const nextId = async (from: number): Promise<number | null> => {
+      const { rows } = await pool.query<{ id: string | null }>(
+        `SELECT min(id)::text AS id FROM ${table} WHERE id >= $1`,
+        [from],
+      );
+      return rows[0]?.id == null ? null : Number(rows[0].id);
+    };
+    for (
+      let from = await nextId(Number.MIN_SAFE_INTEGER);
+      from !== null;
+      from = await nextId(from + chunkIds)
+    ) {
       onChunk?.();
       const { rows } = await pool.query(
         `${select} WHERE id >= $1 AND id < $2 AND campaign_id IS NOT NULL ${group}`,

@@ -55,21 +55,27 @@ export function postgresSide(pool: Pool, table: TableName) {
     },
     /** Hashes, versions and transactions of the ids PostgreSQL has now (and a fact's campaign). */
     async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string; campaignId: number | null }>> {
-      const campaign = isFactTable(table) ? "campaign_id" : "NULL::int";
+      const campaign = isFactTable(table) ? "campaign_id" : "NULL::bigint";
       const { rows } = await pool.query<{
-        id: number;
+        id: string;
         h: string;
         v: string;
         xid: string;
-        campaign_id: number | null;
+        campaign_id: string | null;
       }>(
-        `SELECT id, (${hash})::text AS h, _version::text AS v, _xid::text AS xid, ${campaign} AS campaign_id FROM ${table} WHERE id = ANY($1::int[])`,
+        `SELECT id, (${hash})::text AS h, _version::text AS v, _xid::text AS xid, ${campaign} AS campaign_id FROM ${table} WHERE id = ANY($1::bigint[])`,
         [ids],
       );
       return new Map(
         rows.map((r) => [
           Number(r.id),
-          { h: r.h, version: BigInt(r.v), xid: BigInt(r.xid), campaignId: r.campaign_id },
+          {
+            h: r.h,
+            version: BigInt(r.v),
+            xid: BigInt(r.xid),
+            // bigint comes back as text: a number, as ClickHouse's side gives it (compared in repair.ts).
+            campaignId: r.campaign_id === null ? null : Number(r.campaign_id),
+          },
         ]),
       );
     },
@@ -77,7 +83,7 @@ export function postgresSide(pool: Pool, table: TableName) {
     async deletions(ids: number[]): Promise<Map<number, PgRowState>> {
       const { rows } = await pool.query<{ id: number; v: string; xid: string }>(
         `SELECT DISTINCT ON (row_id) row_id AS id, _version::text AS v, _xid::text AS xid
-         FROM adpipe_deletion WHERE table_name = $1 AND row_id = ANY($2::int[])
+         FROM adpipe_deletion WHERE table_name = $1 AND row_id = ANY($2::bigint[])
          ORDER BY row_id, _version DESC`,
         [table, ids],
       );
@@ -137,7 +143,12 @@ export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQuer
         queries.factKeys,
         { view, ids },
       );
-      return new Map(list.map((r) => [Number(r.id), { campaignId: r.campaign_id, createdAt: r.created_at }]));
+      return new Map(
+        list.map((r) => [
+          Number(r.id),
+          { campaignId: r.campaign_id === null ? null : Number(r.campaign_id), createdAt: r.created_at },
+        ]),
+      );
     },
     /** The greatest stored version of each id (any row, tombstones included) and its _xid. */
     async versions(ids: number[]): Promise<Map<number, PgRowState>> {
