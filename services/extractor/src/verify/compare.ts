@@ -14,6 +14,15 @@ export interface CompareOptions {
 
 const same = (a: RangeSum, b: RangeSum) => a.n === b.n && a.sum === b.sum;
 
+/**
+ * Rows per differing row above which a range is listed instead of halved. Listing costs one read
+ * of the range's rows on each side; halving costs two range reads per level for every differing
+ * row, and with one row in 256 (or more) differing nearly every leaf would be read anyway.
+ */
+const DENSE = 256;
+/** At least one row in DENSE differs, by count alone (a cheap lower bound on the differences). */
+const dense = (a: RangeSum, b: RangeSum) => Math.abs(a.n - b.n) * DENSE >= Math.max(a.n, b.n);
+
 /** Ids whose row differs between the two maps (missing on one side counts). */
 export function differingIds(pg: RowHashes, ch: RowHashes): number[] {
   const out: number[] = [];
@@ -25,8 +34,8 @@ export function differingIds(pg: RowHashes, ch: RowHashes): number[] {
 /**
  * Compares one table chunk by chunk over the id span of both sides, one range at a time (the
  * load on PostgreSQL is one indexed range read at once). A chunk whose count or checksum differs
- * is halved until a range is at most `leafIds` wide (or empty on one side), whose rows are then
- * compared id by id. ClickHouse is read before PostgreSQL, so a change that reaches ClickHouse
+ * is halved until a range is at most `leafIds` wide (or empty on one side, or with so many rows
+ * missing that halving would read every leaf anyway), whose rows are then compared id by id. ClickHouse is read before PostgreSQL, so a change that reaches ClickHouse
  * between the two reads was already in PostgreSQL: ClickHouse is never "ahead" by a race.
  */
 export async function findDifferences(
@@ -43,7 +52,7 @@ export async function findDifferences(
   const ids: number[] = [];
 
   async function narrow(from: number, to: number, chSum: RangeSum, pgSum: RangeSum): Promise<void> {
-    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0) {
+    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0 || dense(chSum, pgSum)) {
       const chRows = await ch.rows(from, to);
       const pgRows = await pg.rows(from, to);
       ids.push(...differingIds(pgRows, chRows));
