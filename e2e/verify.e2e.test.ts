@@ -95,6 +95,7 @@ beforeAll(async () => {
       intervalMs: 0,
       chunkIds: 500,
       leafIds: 16,
+      concurrency: 2,
       settleMs: 300,
       recheckTimeoutMs: 60_000,
       limits: { maxBytes: 512 * 1024, maxRows: 1000 },

@@ -46,12 +46,20 @@ export function postgresSide(pool: Pool, table: TableName) {
       );
       return { n: Number(rows[0]?.n ?? 0), sum: rows[0]?.sum ?? "0" };
     },
-    async rows(lo: number, hi: number): Promise<RowHashes> {
-      const { rows } = await pool.query<{ id: number; h: string }>(
-        `SELECT id, (${hash})::text AS h FROM ${table} WHERE id >= $1 AND id < $2`,
-        [lo, hi],
+    /**
+     * The ids of `[lo, hi)` whose row differs from `theirs` (ClickHouse's id → hash of the same
+     * range), missing on either side included: the comparison runs in PostgreSQL, so only the
+     * differing ids come back instead of every row's hash.
+     */
+    async differing(lo: number, hi: number, theirs: RowHashes): Promise<number[]> {
+      const { rows } = await pool.query<{ id: number }>(
+        `SELECT coalesce(t.id, c.id) AS id
+         FROM (SELECT id, ${hash} AS h FROM ${table} WHERE id >= $1 AND id < $2) AS t
+         FULL JOIN unnest($3::int[], $4::bigint[]) AS c(id, h) ON t.id = c.id
+         WHERE t.id IS NULL OR c.id IS NULL OR t.h <> c.h`,
+        [lo, hi, [...theirs.keys()], [...theirs.values()]],
       );
-      return new Map(rows.map((r) => [Number(r.id), r.h]));
+      return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
     },
     /** Hashes, versions and transactions of the ids PostgreSQL has now (and a fact's campaign). */
     async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string; campaignId: number | null }>> {

@@ -27,6 +27,8 @@ export interface VerifierConfig {
   intervalMs: number;
   chunkIds: number;
   leafIds: number;
+  /** Ranges compared at once (VERIFY_CONCURRENCY; default 1). */
+  concurrency?: number;
   settleMs: number;
   /** How long a repair may take to show in ClickHouse before the run reports it unconfirmed. */
   recheckTimeoutMs?: number;
@@ -100,6 +102,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     const { ids, stats } = await findDifferences(pg, ch, {
       chunkIds: config.chunkIds,
       leafIds: config.leafIds,
+      concurrency: config.concurrency,
       onChunk: checkStopped,
     });
     result.rangesChecked = stats.ranges;
