@@ -70,6 +70,8 @@ beforeAll(async () => {
   await admin(async (c) => {
     await c.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    // As the extractor's role (migration 0006): the verifier reads adpipe_version_seq's last value.
+    await c.query(`GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
   }, world.db.url);
   const url = new URL(world.db.url);
   url.username = role;
@@ -93,6 +95,7 @@ beforeAll(async () => {
       intervalMs: 0,
       chunkIds: 500,
       leafIds: 16,
+      concurrency: 2,
       settleMs: 300,
       recheckTimeoutMs: 60_000,
       limits: { maxBytes: 512 * 1024, maxRows: 1000 },
@@ -187,18 +190,22 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
   expect(outcome(e)).toEqual({
     tables: [
       { table: "advertiser", driftFound: 0, sampleIds: [], rowsRepaired: 0, clean: true, error: null },
-      { table: "campaign", driftFound: 1, sampleIds: [1], rowsRepaired: 1, clean: true, error: null },
+      // rowsRepaired counts the forged rows removed and the rows re-published.
+      { table: "campaign", driftFound: 1, sampleIds: [1], rowsRepaired: 2, clean: true, error: null },
       {
         table: "impressions",
         driftFound: 6,
         sampleIds: [5, 6, 7, 10, 100, 999999],
-        rowsRepaired: 6,
+        // 5, 6, 7 re-published; 10's forged tombstone and 100's forged row removed, 10 re-published;
+        // 999999 (version 5, below PostgreSQL's sequence) tombstoned.
+        rowsRepaired: 7,
         clean: true,
         error: null,
       },
-      // The click shown under another campaign: a tombstone there, then PostgreSQL's row.
+      // The click shown under another campaign at a higher version: that row removed, then
+      // PostgreSQL's row re-published.
       { table: "clicks", driftFound: 1, sampleIds: [3], rowsRepaired: 2, clean: true, error: null },
-      { table: "campaign_bids", driftFound: 1, sampleIds: [1], rowsRepaired: 1, clean: true, error: null },
+      { table: "campaign_bids", driftFound: 1, sampleIds: [1], rowsRepaired: 2, clean: true, error: null },
     ],
     reports: { clean: true, error: null },
     clean: true,
@@ -226,20 +233,35 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     format: "JSONEachRow",
   });
   expect(Number(((await gone.json()) as { n: string }[])[0]?.n)).toBe(0);
-  // Their repair tombstones (the greatest stored version + 1) name the campaign and time of the
-  // rows they removed, as the extractor's tombstones do.
+  // 999999's repair tombstone (the greatest stored version + 1) names the campaign and time of the
+  // row it removed, as the extractor's tombstones do; 100's forged version is gone, and no version
+  // above PostgreSQL's sequence is left anywhere.
   const repaired = await ch().query({
     query: `SELECT id, campaign_id, created_at IS NOT NULL AS timed FROM impressions
-            WHERE (id, _version) IN ((100, 1000000000001), (999999, 6)) AND _deleted = 1 ORDER BY id`,
+            WHERE (id, _version) IN ((100, 1000000000000), (999999, 6)) AND _deleted IN (0, 1) ORDER BY id`,
     format: "JSONEachRow",
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 }, // ids are Int64
   });
-  expect(await repaired.json()).toEqual([
-    { id: 100, campaign_id: 2, timed: 1 },
-    { id: 999999, campaign_id: 2, timed: 1 },
-  ]);
-  // The click ClickHouse showed under another campaign: in clicks_keyed (sorted by campaign) its
-  // newest version there is now a tombstone, and under PostgreSQL's campaign the repaired row.
+  expect(await repaired.json()).toEqual([{ id: 999999, campaign_id: 2, timed: 1 }]);
+  const [seq] = (await world.pool.query("SELECT last_value::text AS v FROM adpipe_version_seq")).rows as {
+    v: string;
+  }[];
+  for (const table of [
+    "campaign",
+    "impressions",
+    "clicks",
+    "campaign_bids",
+    "impressions_keyed",
+    "clicks_keyed",
+  ]) {
+    const top = await ch().query({
+      query: `SELECT toString(max(_version)) AS v FROM ${table}`,
+      format: "JSONEachRow",
+    });
+    expect(BigInt(((await top.json()) as { v: string }[])[0]?.v ?? "0") <= BigInt(seq?.v ?? "0")).toBe(true);
+  }
+  // The click ClickHouse showed under another campaign: its forged version is gone from
+  // clicks_keyed (sorted by campaign) too; PostgreSQL's campaign holds the current row.
   const pgClick = {
     campaign_id: Number(
       (await world.pool.query("SELECT campaign_id FROM clicks WHERE id = 3")).rows[0]?.campaign_id,
@@ -251,10 +273,7 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
     format: "JSONEachRow",
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  expect(await keyed.json()).toEqual([
-    { campaign_id: pgClick?.campaign_id, deleted: 0 },
-    { campaign_id: ((pgClick?.campaign_id ?? 0) % 4) + 1, deleted: 1 },
-  ]);
+  expect(await keyed.json()).toEqual([{ campaign_id: pgClick?.campaign_id, deleted: 0 }]);
 
   // The verifier never wrote PostgreSQL (its role could not have; the counters agree).
   expect(await writes()).toEqual(before);
@@ -275,7 +294,7 @@ test("drift injected into ClickHouse is found, repaired through the delta path, 
   );
   const metrics = await (await app.request("/metrics")).text();
   expect(metrics).toMatch(/adpipe_verify_drift_rows_total\{table="impressions",service="extractor"\} 6/);
-  expect(metrics).toMatch(/adpipe_verify_repaired_rows_total\{table="impressions",service="extractor"\} 6/);
+  expect(metrics).toMatch(/adpipe_verify_repaired_rows_total\{table="impressions",service="extractor"\} 7/);
   // Both runs' completion events arrive (published as each run ends, delivered a moment later).
   await waitFor(() => [e, again].every((run) => completed.some((x) => x.finishedAt === run.finishedAt)), {
     what: "both runs' verify.completed events",

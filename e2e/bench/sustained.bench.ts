@@ -146,7 +146,7 @@ async function drive(w: World, rate: number, seconds: number, firstTotal: number
       await w.pool.query(
         `WITH ins AS (
            INSERT INTO impressions (campaign_id, created_at)
-           SELECT ($1::int[])[1 + (($2::int + n) % $3::int)], now() FROM generate_series(0, $4::int - 1) n
+           SELECT ($1::bigint[])[1 + (($2::int + n) % $3::int)], now() FROM generate_series(0, $4::int - 1) n
            RETURNING campaign_id)
          INSERT INTO clicks (campaign_id, created_at)
          SELECT campaign_id, now() FROM ins WHERE random() < 0.01`,

@@ -1,7 +1,8 @@
 /**
  * `bun run bench:verify`: how fast the verifier compares a 10-million-row impressions table
- * between PostgreSQL and ClickHouse, and what a running verification costs a concurrent
- * extraction. Impressions are interleaved over 20 campaigns (as the generator writes them);
+ * between PostgreSQL and ClickHouse (rows/s, and the ratio to ClickHouse's own postgresql() pull
+ * of the same table into a plain MergeTree, timed in the same run), how fast it finds 1 % of the
+ * rows deleted at scattered ids, and what a running verification costs a concurrent extraction. Impressions are interleaved over 20 campaigns (as the generator writes them);
  * ClickHouse is loaded straight from PostgreSQL with its postgresql() table function. Every
  * database, namespace and folder is removed at the end.
  */
@@ -21,6 +22,7 @@ const ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 10_000_000);
 const NEW_ROWS = 200_000;
 const ROUNDS = 6;
 const CHUNK = 100_000;
+const CONCURRENCY = Number(process.env.BENCH_VERIFY_CONCURRENCY ?? 2);
 const log = (line: string) => console.log(line);
 const rate = (rows: number, ms: number) =>
   `${((rows / ms) * 1000).toLocaleString("en", { maximumFractionDigits: 0 })} rows/s`;
@@ -82,16 +84,31 @@ try {
   const queries = loadVerifyQueries();
   const pgSide = postgresSide(pool, "impressions");
   const chSide = clickhouseSide(ch.client, queries, "impressions");
-  const options = { chunkIds: CHUNK, leafIds: 256 };
+  const options = { chunkIds: CHUNK, leafIds: 16_384, concurrency: CONCURRENCY };
+
+  // The reference: ClickHouse pulling the whole table from PostgreSQL into a plain MergeTree.
+  await ch.client.command({
+    query:
+      "CREATE TABLE bench_pull (id Int32, campaign_id Nullable(Int32), created_at Nullable(DateTime64(6, 'UTC'))) ENGINE = MergeTree ORDER BY id",
+  });
+  started = performance.now();
+  await ch.client.command({
+    query: `INSERT INTO bench_pull SELECT id, campaign_id, created_at FROM ${source}`,
+    clickhouse_settings: { max_execution_time: 3600 },
+  });
+  const pullMs = performance.now() - started;
+  await ch.client.command({ query: "DROP TABLE bench_pull" });
+  log(`postgresql() pull into a plain MergeTree: ${(pullMs / 1000).toFixed(2)} s, ${rate(ROWS, pullMs)}`);
 
   started = performance.now();
   const alone = await findDifferences(pgSide, chSide, options);
   const verifyMs = performance.now() - started;
   if (alone.ids.length !== 0) throw new Error(`expected no drift, found ${alone.ids.length} ids`);
   log(
-    `verification alone: ${alone.stats.rows.toLocaleString("en")} rows in ${alone.stats.ranges} ranges of ${CHUNK.toLocaleString("en")} ids, ` +
-      `${(verifyMs / 1000).toFixed(1)} s, ${rate(alone.stats.rows, verifyMs)} checked`,
+    `full pass: ${alone.stats.rows.toLocaleString("en")} rows in ${alone.stats.ranges} ranges of ${CHUNK.toLocaleString("en")} ids, ${CONCURRENCY} at a time, ` +
+      `${(verifyMs / 1000).toFixed(2)} s, ${rate(alone.stats.rows, verifyMs)} checked`,
   );
+  log(`ratio: full pass / postgresql() pull = ${(verifyMs / pullMs).toFixed(2)}`);
 
   // Drift in the middle of the table: the time bisection adds to find 3 rows among 10 million.
   await ch.client.command({
@@ -105,6 +122,24 @@ try {
     `verification with 3 rows missing: found ${drifted.ids.length} ids in ${drifted.stats.ranges} ranges, ` +
       `${(driftMs / 1000).toFixed(1)} s, ${rate(drifted.stats.rows, driftMs)} checked`,
   );
+
+  // 1 % of the rows deleted in ClickHouse at scattered ids: what a repair has to find first.
+  await ch.client.command({
+    query: "ALTER TABLE impressions DELETE WHERE cityHash64(id) % 100 = 7",
+    clickhouse_settings: { mutations_sync: "2" },
+  });
+  started = performance.now();
+  const scattered = await findDifferences(pgSide, chSide, options);
+  const scatteredMs = performance.now() - started;
+  log(
+    `verification with 1 % deleted at scattered ids: found ${scattered.ids.length.toLocaleString("en")} ids in ${scattered.stats.ranges} ranges, ` +
+      `${(scatteredMs / 1000).toFixed(2)} s (${(scatteredMs / verifyMs).toFixed(1)} × the clean pass)`,
+  );
+  // Put them back, so the extraction rounds below run beside a verification of equal tables.
+  await ch.client.command({
+    query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
+            SELECT id, campaign_id, created_at, _version, xid FROM ${source} WHERE cityHash64(id) % 100 = 7`,
+  });
 
   // Extraction of new rows, alone and during a verification, alternating rounds.
   const logger = createLogger("bench", "silent");

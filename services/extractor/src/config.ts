@@ -50,8 +50,13 @@ export const extractorSettings = {
   VERIFY_INTERVAL_MS: milliseconds(0, 86_400_000, 300_000),
   /** Ids per compared range: each range is one indexed read on each side, one at a time. */
   VERIFY_CHUNK_IDS: positiveInt(64, 10_000_000).default(100_000),
+  /**
+   * Ranges compared at once: the bound on the verifier's PostgreSQL load (that many range reads
+   * at a time, each also read in ClickHouse at the same time).
+   */
+  VERIFY_CONCURRENCY: positiveInt(1, 16).default(2),
   /** Ranges this wide or narrower are compared id by id instead of halved again. */
-  VERIFY_LEAF_IDS: positiveInt(1, 100_000).default(256),
+  VERIFY_LEAF_IDS: positiveInt(1, 1_000_000).default(16_384),
   /** Wait before differing ids are read again to confirm them (lets in-flight changes land). */
   VERIFY_SETTLE_MS: milliseconds(0, 600_000, 3000),
 } as const;

@@ -19,6 +19,7 @@ import {
   olapUserName,
   olapUsersSql,
   REPORT_TABLES,
+  VERIFIER_PURGE_TABLES,
 } from "./olap-roles.ts";
 
 const database = uniqueName("olap_roles");
@@ -158,11 +159,25 @@ describe("ClickHouse users (shared/src/clickhouse/olap-roles.ts)", () => {
     expect(await countOf("advertiser")).toBe(before);
   });
 
-  test("the extractor's (verifier's) user reads and writes nothing", async () => {
+  test("the extractor's (verifier's) user reads, inserts nothing, and deletes only forged versions' tables", async () => {
     const extractor = as("extractor");
     expect(await rowsOf(extractor, "SELECT count() AS n FROM advertiser FINAL")).toEqual([{ n: "1" }]);
     expect(await outcome(insertAdvertiser(extractor, 3))).toBe("497 ACCESS_DENIED");
     expect(await outcome(insertReportRow(extractor))).toBe("497 ACCESS_DENIED");
+    // The verifier's purge (docs/verifier.md): a lightweight DELETE on the replicated tables and
+    // the keyed fact copies, nowhere else, and no mutation.
+    const del = (query: string) =>
+      outcome(extractor.command({ query, clickhouse_settings: { lightweight_deletes_sync: "2" } }));
+    for (const table of VERIFIER_PURGE_TABLES)
+      expect([table, await del(`DELETE FROM ${table} WHERE id = -1`)]).toEqual([table, "ok"]);
+    expect(await del("DELETE FROM advertiser_campaigns_totals_report WHERE campaign_id = -1")).toMatch(
+      /^(497|164) /,
+    );
+    expect(await del("ALTER TABLE advertiser DELETE WHERE id = -1")).toMatch(/^(497|164) /);
+    expect(await rowsOf(extractor, "SELECT count() AS n FROM advertiser FINAL")).toEqual([{ n: "1" }]);
+    expect(await outcome(as("loader").command({ query: "DELETE FROM advertiser WHERE 1" }))).toMatch(
+      /^(497|164) /,
+    );
   });
 
   test("the grants name every table the migrations create, and the server SQL parses", async () => {

@@ -32,9 +32,16 @@ export type OlapUser = (typeof OLAP_USERS)[number];
 /** The ClickHouse user name of each component. */
 export const olapUserName = (user: OlapUser) => `adpipe_${user}`;
 
+/**
+ * The tables the verifier (the extractor's user) may delete rows from: the replicated tables and
+ * the fact tables' keyed copies, where it removes versions PostgreSQL never issued
+ * (docs/verifier.md, "Versions above PostgreSQL's"). A lightweight DELETE by (id, _version).
+ */
+export const VERIFIER_PURGE_TABLES = [...TABLES, ...KEYED_TABLES] as const;
+
 /** `GRANT <privilege> ON <database>.<table>`; `*` is every table. */
 export interface OlapGrant {
-  privilege: "SELECT" | "INSERT";
+  privilege: "SELECT" | "INSERT" | "ALTER DELETE";
   database: string;
   table: string;
 }
@@ -52,7 +59,8 @@ export interface OlapAccess {
 /**
  * Each user's rights in `database`. Every service reads the whole database (the loader its own
  * bookkeeping, the reporter the entity tables and `_current` views it rebuilds from, the
- * verifier everything it compares); writes are INSERT only, and only where the component writes.
+ * verifier everything it compares); writes are INSERT only, and only where the component writes,
+ * except the verifier's DELETE of forged versions (`VERIFIER_PURGE_TABLES`).
  * The reporter's rebuild is INSERT ... SELECT into the report tables (services/reporter/sql/
  * rebuild-*.sql) plus its `reported_batches` rows: no ALTER, DELETE, TRUNCATE or EXCHANGE.
  */
@@ -65,7 +73,12 @@ export function olapAccess(database: string): Record<OlapUser, OlapAccess> {
     reporter: {
       grants: [select(database), ...insert([...REPORT_TABLES, ...BUCKET_TABLES, "reported_batches"])],
     },
-    extractor: { grants: [select(database)] },
+    extractor: {
+      grants: [
+        select(database),
+        ...VERIFIER_PURGE_TABLES.map((table): OlapGrant => ({ privilege: "ALTER DELETE", database, table })),
+      ],
+    },
     // Tabix, dashboards, analysts: the tables, the views and the original design's `_seed` views.
     reader: { grants: [select(database), select(`${database}_seed`)], readonly: 2 },
   };

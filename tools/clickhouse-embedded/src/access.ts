@@ -5,7 +5,7 @@ import { preparationStatements, type QueryRequest } from "./http-request.ts";
 
 /** One privilege as ClickHouse grants it: `GRANT <privilege> ON <database>.<table>` (`*` for all). */
 export interface Grant {
-  privilege: "ALL" | "SELECT" | "INSERT";
+  privilege: "ALL" | "SELECT" | "INSERT" | "ALTER DELETE";
   database: string;
   table: string;
 }
@@ -14,7 +14,8 @@ export interface Grant {
  * A user of the embedded server. clickhouse-local cannot run a query as another user (no
  * impersonation, no writable access storage), so this HTTP layer enforces what the grants mean
  * for writes: a user with `ALL ON *.*` is unrestricted; any other user may INSERT only into the
- * tables it holds INSERT on, and every other statement of its runs with the engine's `readonly`
+ * tables it holds INSERT on, DELETE FROM (lightweight) only the tables it holds ALTER DELETE on,
+ * and every other statement of its runs with the engine's `readonly`
  * setting (`readonly`, default 2), so the engine itself refuses DDL, ALTER and any hidden write;
  * no statement of its may call a function that reads beyond the tables (`file`, `url`, ...).
  * SELECT grants are recorded but not checked table by table: a restricted user reads every table.
@@ -107,6 +108,8 @@ interface Statement {
   root: string;
   /** An INSERT's target table, `"function"` for INSERT INTO FUNCTION, undefined for any other statement. */
   insert?: { database: string; table: string } | "function";
+  /** A lightweight DELETE's target table. */
+  delete?: { database: string; table: string };
   /** The first function the statement calls that reads outside the server's tables. */
   source?: string;
   /**
@@ -136,6 +139,15 @@ async function classify(connection: Connection, sql: string, currentDatabase: st
   const lines = ast.split("\n");
   const root = lines[0] ?? "";
   const source = lines.map((line) => SOURCE_FUNCTION.exec(line)?.[1]).find(Boolean);
+  // `DeleteQuery <database> <table>` (the database empty when the statement names none).
+  const del = /^DeleteQuery (\S*) (\S+)/.exec(root);
+  if (del)
+    return {
+      root,
+      source,
+      localFile,
+      delete: { database: del[1] || currentDatabase, table: del[2] as string },
+    };
   if (!root.startsWith("InsertQuery")) return { root, source, localFile };
   // The target is the InsertQuery's leading identifiers: `[database,] table`, or a table function.
   const names: string[] = [];
@@ -185,6 +197,10 @@ export async function authorize(
       options.version,
     );
   if (parsed.source) return denied(name, `READ ON ${parsed.source.toUpperCase()}`, options.version);
+  const doomed = parsed.delete;
+  // A DELETE FROM a table the user holds ALTER DELETE on runs as it is; any other runs under
+  // `readonly`, which the engine refuses.
+  if (doomed && user.grants.some((g) => covers(g, "ALTER DELETE", doomed.database, doomed.table))) return {};
   const target = parsed.insert;
   if (target === undefined) return { readonly: user.readonly ?? 2 };
   if (target === "function") return denied(name, "INSERT ON a table function", options.version);

@@ -8,7 +8,7 @@ import { BUN_RUNTIME_ARGS, runtimeLimitsApplied } from "./limits.ts";
 import { EmbeddedSetupError, startEmbeddedServer } from "./server.ts";
 
 const grant = z.object({
-  privilege: z.enum(["ALL", "SELECT", "INSERT"]),
+  privilege: z.enum(["ALL", "SELECT", "INSERT", "ALTER DELETE"]),
   database: z.string().min(1),
   table: z.string().min(1),
 });

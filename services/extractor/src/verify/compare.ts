@@ -1,5 +1,5 @@
 import { MAX_ID } from "@adpipe/shared/contract";
-import type { ClickHouseSide, PostgresSide, RangeSum, RowHashes } from "./sides.ts";
+import type { ClickHouseSide, PostgresSide, RangeSum } from "./sides.ts";
 
 export interface CompareStats {
   ranges: number;
@@ -9,35 +9,39 @@ export interface CompareStats {
 export interface CompareOptions {
   chunkIds: number;
   leafIds: number;
+  /** Chunks compared at once (each one PostgreSQL and one ClickHouse statement at a time). */
+  concurrency?: number;
   /** Called before each chunk (the verifier's stop check). */
   onChunk?: () => void;
 }
 
 const same = (a: RangeSum, b: RangeSum) => a.n === b.n && a.sum === b.sum;
 
-/** Ids whose row differs between the two maps (missing on one side counts). */
-export function differingIds(pg: RowHashes, ch: RowHashes): number[] {
-  const out: number[] = [];
-  for (const [id, h] of pg) if (ch.get(id) !== h) out.push(id);
-  for (const id of ch.keys()) if (!pg.has(id)) out.push(id);
-  return out.sort((a, b) => a - b);
-}
+/**
+ * Rows per differing row above which a range is listed instead of halved. Listing costs one read
+ * of the range's rows on each side; halving costs two range reads per level for every differing
+ * row, and with one row in 256 (or more) differing nearly every leaf would be read anyway.
+ */
+const DENSE = 256;
+/** At least one row in DENSE differs, by count alone (a cheap lower bound on the differences). */
+const dense = (a: RangeSum, b: RangeSum) => Math.abs(a.n - b.n) * DENSE >= Math.max(a.n, b.n);
 
 /**
- * Compares one table chunk by chunk over the id span of both sides, one range at a time (the
- * load on PostgreSQL is one indexed range read at once). A chunk whose count or checksum differs
- * is halved until a range is at most `leafIds` wide (or empty on one side), whose rows are then
- * compared id by id. ClickHouse is read before PostgreSQL, so a change that reaches ClickHouse
- * between the two reads was already in PostgreSQL: ClickHouse is never "ahead" by a race.
+ * Compares one table chunk by chunk over the id span of both sides, `concurrency` chunks at a
+ * time (the load on PostgreSQL: at most that many indexed range reads at once), each chunk read
+ * on both sides at once. A chunk whose count or checksum differs is halved until a range is at
+ * most `leafIds` wide (or empty on one side, or with so many rows missing that halving would read
+ * every leaf anyway), whose rows are then compared id by id. The two sides of a range are read at
+ * the same time, so a change landing between them can make a range differ for a moment: these
+ * are candidates only, confirmed by planRepair, which reads ClickHouse first, then PostgreSQL.
  */
 export async function findDifferences(
   pg: PostgresSide,
   ch: ClickHouseSide,
-  { chunkIds, leafIds, onChunk }: CompareOptions,
+  { chunkIds, leafIds, concurrency = 1, onChunk }: CompareOptions,
 ): Promise<{ ids: number[]; stats: CompareStats }> {
   const stats: CompareStats = { ranges: 0, rows: 0 };
-  const chBounds = await ch.bounds();
-  const pgBounds = await pg.bounds();
+  const [chBounds, pgBounds] = await Promise.all([ch.bounds(), pg.bounds()]);
   if (!chBounds && !pgBounds) return { ids: [], stats };
   // Ids are compared as JS numbers, exact up to MAX_ID (2^53 - 1): past it two ids could read as
   // one, so the table is reported as an error rather than compared wrongly.
@@ -49,12 +53,13 @@ export async function findDifferences(
   const lo = Math.min(chBounds?.lo ?? Number.POSITIVE_INFINITY, pgBounds?.lo ?? Number.POSITIVE_INFINITY);
   const hi = Math.max(chBounds?.hi ?? Number.NEGATIVE_INFINITY, pgBounds?.hi ?? Number.NEGATIVE_INFINITY) + 1;
   const ids: number[] = [];
+  const both = (a: number, b: number) => Promise.all([ch.range(a, b), pg.range(a, b)]);
 
   async function narrow(from: number, to: number, chSum: RangeSum, pgSum: RangeSum): Promise<void> {
-    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0) {
-      const chRows = await ch.rows(from, to);
-      const pgRows = await pg.rows(from, to);
-      ids.push(...differingIds(pgRows, chRows));
+    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0 || dense(chSum, pgSum)) {
+      // ClickHouse lists its rows' hashes, PostgreSQL compares them with its own and returns only
+      // the ids that differ (listing PostgreSQL's side too cost several times its checksum).
+      ids.push(...(await pg.differing(from, to, await ch.rows(from, to))));
       return;
     }
     const mid = from + Math.floor((to - from) / 2);
@@ -62,29 +67,31 @@ export async function findDifferences(
       [from, mid],
       [mid, to],
     ] as const) {
-      const c = await ch.range(a, b);
-      const p = await pg.range(a, b);
+      const [c, p] = await both(a, b);
       stats.ranges++;
       if (!same(c, p)) await narrow(a, b, c, p);
     }
   }
 
-  let from = lo;
-  while (from < hi) {
-    onChunk?.();
-    const to = Math.min(from + chunkIds, hi);
-    const c = await ch.range(from, to);
-    const p = await pg.range(from, to);
-    stats.ranges++;
-    stats.rows += p.n;
-    if (!same(c, p)) await narrow(from, to, c, p);
-    from = to;
-    if (c.n === 0 && p.n === 0) {
-      // An empty span (ids need not be dense): continue at the next id either side holds.
-      const nexts = [await ch.next(to), await pg.next(to)].filter((x): x is number => x !== null);
-      if (nexts.length === 0) break;
-      from = Math.min(...nexts);
+  // Chunks are handed out in id order from one cursor; an empty chunk moves the cursor on to the
+  // next id either side holds (ids need not be dense), past chunks nobody needs to read.
+  let cursor = lo;
+  async function worker(): Promise<void> {
+    while (cursor < hi) {
+      onChunk?.();
+      const from = cursor;
+      const to = Math.min(from + chunkIds, hi);
+      cursor = to;
+      const [c, p] = await both(from, to);
+      stats.ranges++;
+      stats.rows += p.n;
+      if (!same(c, p)) await narrow(from, to, c, p);
+      if (c.n === 0 && p.n === 0) {
+        const nexts = (await Promise.all([ch.next(to), pg.next(to)])).filter((x): x is number => x !== null);
+        cursor = Math.max(cursor, nexts.length === 0 ? hi : Math.min(...nexts));
+      }
     }
   }
-  return { ids, stats };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  return { ids: ids.sort((a, b) => a - b), stats };
 }

@@ -21,6 +21,9 @@ export interface TableQueries {
 export interface VerifyQueries {
   table: Record<TableName, TableQueries>;
   versions: string;
+  stored: string;
+  purge: string;
+  purgeKeyed: string;
   factKeys: string;
   bounds: string;
   next: string;
@@ -43,6 +46,9 @@ export function loadVerifyQueries(): VerifyQueries {
   return {
     table,
     versions: read("verify-versions"),
+    stored: read("verify-stored"),
+    purge: read("verify-purge"),
+    purgeKeyed: read("verify-purge-keyed"),
     factKeys: read("verify-fact-keys"),
     bounds: read("verify-bounds"),
     next: read("verify-next"),

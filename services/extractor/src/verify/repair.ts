@@ -34,16 +34,23 @@ export interface RepairPlan {
 
 /**
  * Reads the candidates again (ClickHouse first, then PostgreSQL) and decides each one's repair.
- * Versions (docs/verifier.md): a row PostgreSQL has is re-published with its own version, unless
- * ClickHouse stores a version at least as great (which adpipe never wrote: a foreign or corrupted
- * row), then with that version + 1 so it wins. A tombstone takes the delete PostgreSQL recorded
- * when that beats every stored version, else the greatest stored version + 1.
+ * Runs after the versions above PostgreSQL's were purged (forged.ts), so every stored version is
+ * at most PostgreSQL's for the id. Versions (docs/verifier.md): a row PostgreSQL has is
+ * re-published with its own version, unless ClickHouse stores a different row at that very
+ * version (corruption), then with that version + 1 so it wins. A tombstone takes the delete
+ * PostgreSQL recorded when that beats every stored version, else the greatest stored version + 1.
+ * Ids in `republish` are re-published even when they look equal (their window is what matters).
  */
-export async function planRepair(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
+export async function planRepair(
+  pg: PostgresSide,
+  ch: ClickHouseSide,
+  ids: number[],
+  republish: ReadonlySet<number> = new Set(),
+): Promise<RepairPlan> {
   const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
   // Ids travel as query parameters (in the URL for ClickHouse): a bounded slice per read.
   for (let i = 0; i < ids.length; i += PLAN_SLICE) {
-    const part = await planSlice(pg, ch, ids.slice(i, i + PLAN_SLICE));
+    const part = await planSlice(pg, ch, ids.slice(i, i + PLAN_SLICE), republish);
     plan.upserts.push(...part.upserts);
     plan.tombstones.push(...part.tombstones);
     plan.inFlight.push(...part.inFlight);
@@ -54,7 +61,12 @@ export async function planRepair(pg: PostgresSide, ch: ClickHouseSide, ids: numb
 
 const PLAN_SLICE = 5000;
 
-async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): Promise<RepairPlan> {
+async function planSlice(
+  pg: PostgresSide,
+  ch: ClickHouseSide,
+  ids: number[],
+  republish: ReadonlySet<number>,
+): Promise<RepairPlan> {
   const plan: RepairPlan = { upserts: [], tombstones: [], inFlight: [], resolved: [] };
   const chRows = await ch.ids(ids);
   const chVersions = await ch.versions(ids);
@@ -69,10 +81,11 @@ async function planSlice(pg: PostgresSide, ch: ClickHouseSide, ids: number[]): P
     const c = chRows.get(id);
     const stored = chVersions.get(id);
     if (p) {
-      if (p.h === c) plan.resolved.push(id);
+      if (p.h === c && !republish.has(id)) plan.resolved.push(id);
       else if (p.xid >= watermark) plan.inFlight.push(id);
       else {
-        let version = stored && stored.version >= p.version ? stored.version + 1n : p.version;
+        // Equal rows (re-published after a purge) keep PostgreSQL's version: a duplicate.
+        let version = p.h !== c && stored && stored.version >= p.version ? stored.version + 1n : p.version;
         // A fact ClickHouse shows under another campaign: first a tombstone naming that campaign
         // (fact tables sorted by campaign, migration 0008, keep the stale row otherwise), then the
         // row, one version above it.

@@ -46,12 +46,20 @@ export function postgresSide(pool: Pool, table: TableName) {
       );
       return { n: Number(rows[0]?.n ?? 0), sum: rows[0]?.sum ?? "0" };
     },
-    async rows(lo: number, hi: number): Promise<RowHashes> {
-      const { rows } = await pool.query<{ id: number; h: string }>(
-        `SELECT id, (${hash})::text AS h FROM ${table} WHERE id >= $1 AND id < $2`,
-        [lo, hi],
+    /**
+     * The ids of `[lo, hi)` whose row differs from `theirs` (ClickHouse's id → hash of the same
+     * range), missing on either side included: the comparison runs in PostgreSQL, so only the
+     * differing ids come back instead of every row's hash.
+     */
+    async differing(lo: number, hi: number, theirs: RowHashes): Promise<number[]> {
+      const { rows } = await pool.query<{ id: number }>(
+        `SELECT coalesce(t.id, c.id) AS id
+         FROM (SELECT id, ${hash} AS h FROM ${table} WHERE id >= $1 AND id < $2) AS t
+         FULL JOIN unnest($3::bigint[], $4::bigint[]) AS c(id, h) ON t.id = c.id
+         WHERE t.id IS NULL OR c.id IS NULL OR t.h <> c.h`,
+        [lo, hi, [...theirs.keys()], [...theirs.values()]],
       );
-      return new Map(rows.map((r) => [Number(r.id), r.h]));
+      return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
     },
     /** Hashes, versions and transactions of the ids PostgreSQL has now (and a fact's campaign). */
     async ids(ids: number[]): Promise<Map<number, PgRowState & { h: string; campaignId: number | null }>> {
@@ -88,6 +96,13 @@ export function postgresSide(pool: Pool, table: TableName) {
         [table, ids],
       );
       return new Map(rows.map((r) => [Number(r.id), { version: BigInt(r.v), xid: BigInt(r.xid) }]));
+    },
+    /** The last version PostgreSQL issued (adpipe_version_seq): no row of any table has a greater one. */
+    async lastVersion(): Promise<bigint> {
+      const { rows } = await pool.query<{ v: string }>(
+        "SELECT last_value::text AS v FROM adpipe_version_seq",
+      );
+      return BigInt(rows[0]?.v ?? "0");
     },
     /** The extractor's watermark: changes at or above it are not published yet (in flight). */
     async watermark(): Promise<bigint> {
@@ -158,8 +173,44 @@ export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQuer
       });
       return new Map(list.map((r) => [Number(r.id), { version: BigInt(r.version), xid: BigInt(r.xid) }]));
     },
+    /** Every stored version of each id (raw table, tombstones included). */
+    async stored(ids: number[]): Promise<Map<number, bigint[]>> {
+      const list = await select<{ id: number; version: string }>(queries.stored, { table, ids });
+      const out = new Map<number, bigint[]>();
+      for (const r of list) {
+        const id = Number(r.id);
+        out.set(id, [...(out.get(id) ?? []), BigInt(r.version)]);
+      }
+      return out;
+    },
+    /**
+     * Deletes the stored rows (id, version) from the table and, for a fact table, from its keyed
+     * copy; waits until they are gone from what readers see (lightweight_deletes_sync).
+     */
+    async purge(rows: { id: number; version: bigint }[]): Promise<void> {
+      if (rows.length === 0) return;
+      const ids = rows.map((r) => r.id);
+      const versions = rows.map((r) => r.version); // bigint: an unquoted number in the parameter
+      const settings = { lightweight_deletes_sync: "2" } as const;
+      await clickhouse.command({
+        query: queries.purge,
+        query_params: { table, ids, versions },
+        clickhouse_settings: settings,
+      });
+      if (isFactTable(table)) {
+        const buckets = [...new Set(ids.map((id) => Math.floor(id / KEYED_BUCKET_IDS)))];
+        await clickhouse.command({
+          query: queries.purgeKeyed,
+          query_params: { table: `${table}_keyed`, buckets, ids, versions },
+          clickhouse_settings: settings,
+        });
+      }
+    },
   };
 }
+
+/** Ids per bucket of the keyed fact tables (migration 0008: intDiv(id, 65536)). */
+const KEYED_BUCKET_IDS = 65536;
 
 export type PostgresSide = ReturnType<typeof postgresSide>;
 export type ClickHouseSide = ReturnType<typeof clickhouseSide>;

@@ -48,6 +48,7 @@ export function startVerifier({
       intervalMs: config.VERIFY_INTERVAL_MS,
       chunkIds: config.VERIFY_CHUNK_IDS,
       leafIds: config.VERIFY_LEAF_IDS,
+      concurrency: config.VERIFY_CONCURRENCY,
       settleMs: config.VERIFY_SETTLE_MS,
       limits: {
         maxBytes: Math.min(
@@ -65,6 +66,7 @@ export function startVerifier({
   logger.info("verifier started", {
     intervalMs: config.VERIFY_INTERVAL_MS,
     chunkIds: config.VERIFY_CHUNK_IDS,
+    concurrency: config.VERIFY_CONCURRENCY,
     database: config.CLICKHOUSE_DATABASE,
   });
   return {

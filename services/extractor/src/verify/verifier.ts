@@ -15,6 +15,7 @@ import type { JetStreamClient, NatsConnection } from "nats";
 import type { BatchLimits } from "../copy-batches.ts";
 import { createWatermarkStore } from "../watermark-store.ts";
 import { findDifferences } from "./compare.ts";
+import { forgedVersions } from "./forged.ts";
 import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
 import { planRepair, publishRepair } from "./repair.ts";
@@ -26,6 +27,8 @@ export interface VerifierConfig {
   intervalMs: number;
   chunkIds: number;
   leafIds: number;
+  /** Ranges compared at once (VERIFY_CONCURRENCY; default 1). */
+  concurrency?: number;
   settleMs: number;
   /** How long a repair may take to show in ClickHouse before the run reports it unconfirmed. */
   recheckTimeoutMs?: number;
@@ -99,6 +102,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     const { ids, stats } = await findDifferences(pg, ch, {
       chunkIds: config.chunkIds,
       leafIds: config.leafIds,
+      concurrency: config.concurrency,
       onChunk: checkStopped,
     });
     result.rangesChecked = stats.ranges;
@@ -106,16 +110,31 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     if (ids.length > 0) {
       // Changes in flight land within moments; what still differs after the pause is drift.
       if (config.settleMs > 0) await sleep(config.settleMs);
-      const plan = await planRepair(pg, ch, ids);
+      // Paused while it was being compared: its difference is the pause, not drift.
+      const since = (await pausedNow()).get(table);
+      if (since) return { ...emptyTable(table), skipped: skipped(since) };
+      // Versions PostgreSQL never issued for their id go first: left in place they would outrank
+      // the repair's and every later real change of the id (docs/verifier.md).
+      const forged = await forgedVersions(pg, ch, ids);
+      if (forged.length > 0) {
+        status.phase = "repairing";
+        status.repairing = { table, rows: new Set(forged.map((f) => f.id)).size };
+        logger.warn("versions above PostgreSQL's found; removing them", {
+          table,
+          rows: forged.length,
+          sample: forged.slice(0, SAMPLE).map((f) => `${f.id}@${f.version}`),
+        });
+        await ch.purge(forged);
+      }
+      // A purged id is re-published even when what remains looks right: its window makes the
+      // reporter recount what the removed row may have been counted in.
+      const plan = await planRepair(pg, ch, ids, new Set(forged.map((f) => f.id)));
       // An id may have both (a fact shown under another campaign: a tombstone, then the row).
-      const drift = [...new Set([...plan.upserts, ...plan.tombstones].map((r) => r.id))].sort(
+      const drift = [...new Set([...plan.upserts, ...plan.tombstones, ...forged].map((r) => r.id))].sort(
         (a, b) => a - b,
       );
       result.driftFound = drift.length;
       result.sampleIds = drift.slice(0, SAMPLE);
-      // Paused while it was being compared: its difference is the pause, not drift.
-      const since = (await pausedNow()).get(table);
-      if (since) return { ...emptyTable(table), skipped: skipped(since) };
       if (drift.length > 0) {
         status.phase = "repairing";
         status.repairing = { table, rows: drift.length };
@@ -124,14 +143,17 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
           rows: drift.length,
           upserts: plan.upserts.length,
           tombstones: plan.tombstones.length,
+          purged: forged.length,
           sampleIds: result.sampleIds,
         });
-        result.rowsRepaired = await publishRepair(
-          { pool, js, namespace: config.namespace, limits: config.limits, maxInFlight: config.maxInFlight },
-          table,
-          plan,
-          runId,
-        );
+        result.rowsRepaired =
+          forged.length +
+          (await publishRepair(
+            { pool, js, namespace: config.namespace, limits: config.limits, maxInFlight: config.maxInFlight },
+            table,
+            plan,
+            runId,
+          ));
         result.clean = await recheck(pg, ch, drift);
         status.repairing = undefined;
         if (!result.clean) logger.warn("repaired rows not equal yet; the next run checks again", { table });
