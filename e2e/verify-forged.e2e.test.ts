@@ -85,7 +85,12 @@ afterAll(async () => {
 const command = (query: string) =>
   world.chs.client.command({ query, clickhouse_settings: { mutations_sync: "2" } });
 async function chRows<T>(query: string): Promise<T[]> {
-  const rs = await world.chs.client.query({ query, format: "JSONEachRow" });
+  // Ids are Int64: unquoted, so they read as numbers (exact below 2^53).
+  const rs = await world.chs.client.query({
+    query,
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
   return (await rs.json()) as T[];
 }
 async function pgOne<T>(sql: string, params: unknown[] = []): Promise<T> {
@@ -142,9 +147,11 @@ test("a campaign forged at PostgreSQL's version + 5,000 is repaired, and the nex
 }, 180_000);
 
 test("an impression forged at a higher version under another campaign is repaired, and the next real move reaches _current and the reports", async () => {
-  const row = await pgOne<{ id: number; campaign_id: number; v: string }>(
+  // Ids are bigint: node-postgres reads them as text.
+  const found = await pgOne<{ id: string; campaign_id: string; v: string }>(
     "SELECT id, campaign_id, _version::text AS v FROM impressions WHERE campaign_id = 1 ORDER BY id LIMIT 1",
   );
+  const row = { ...found, id: Number(found.id), campaign_id: Number(found.campaign_id) };
   await command(
     `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
      SELECT id, 3, created_at, ${BigInt(row.v) + 5000n}, _xid FROM impressions FINAL WHERE id = ${row.id}`,
@@ -174,10 +181,10 @@ test("an impression forged at a higher version under another campaign is repaire
   const pgCounts = async () =>
     Object.fromEntries(
       (
-        await world.pool.query<{ c: number; n: string }>(
+        await world.pool.query<{ c: string; n: string }>(
           "SELECT campaign_id AS c, count(*)::text AS n FROM impressions GROUP BY 1",
         )
-      ).rows.map((r) => [r.c, Number(r.n)]),
+      ).rows.map((r) => [Number(r.c), Number(r.n)]),
     );
   const reportCounts = async () =>
     Object.fromEntries(
