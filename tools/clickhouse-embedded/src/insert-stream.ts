@@ -45,6 +45,11 @@ export async function insertStream(
     // The raw-insert entry with no inline data runs the statement and reports rows written.
     const result = await connection.insertRaw(sql, NO_INLINE_DATA);
     return { rows: result.rowsWritten, bytes, writtenBytes: result.bytesWritten };
+  } catch (err) {
+    // The engine names the file it read in its errors: the caller sent a body, not a file, and
+    // the spool's path would show where the server keeps its data.
+    if (err instanceof Error) err.message = err.message.replaceAll(spool, "<request body>");
+    throw err;
   } finally {
     rmSync(spool, { force: true });
   }

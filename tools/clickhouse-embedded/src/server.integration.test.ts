@@ -192,6 +192,9 @@ describe("embedded ClickHouse over HTTP, through @clickhouse/client", () => {
       })
       .catch((e) => e);
     expect(badRow.code).toBe("27");
+    // The body is named as such, never by the file the server spooled it to under its data folder.
+    expect(badRow.message).not.toContain("http-spool");
+    expect(badRow.message).not.toContain(".body");
     const unknownSetting = await ch.client
       .query({ query: "SELECT 1", clickhouse_settings: { no_such_setting: 1 } as Record<string, number> })
       .catch((e) => e);
