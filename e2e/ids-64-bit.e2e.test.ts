@@ -4,11 +4,11 @@
 // verifier run over the id ranges (small ids and ids 2^40 apart) is clean; an id past 2^53 - 1, the
 // largest a JS number holds exactly, is the verifier's named error, not a wrong comparison.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createVerifier, createVerifyMetrics, type Verifier } from "@adpipe/extractor";
+import { createVerifyMetrics, type Verifier } from "@adpipe/extractor";
 import { createOperations } from "@adpipe/generator";
 import { serveReportsRebuild } from "@adpipe/reporter";
 import { createRegistry } from "@adpipe/shared/metrics";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { createPipelineWorld, createTestVerifier, type PipelineWorld, testLogger } from "@adpipe/testing";
 import { compareEverything, waitForTruth } from "@adpipe/testing/truth";
 import type { Subscription } from "nats";
 
@@ -32,24 +32,7 @@ beforeAll(async () => {
     reporter: w.reporter,
     logger: testLogger,
   });
-  verifier = createVerifier({
-    pool: w.pool,
-    clickhouse: w.chs.client,
-    nc: w.nc,
-    js: w.nc.jetstream(),
-    config: {
-      namespace: w.namespace,
-      intervalMs: 0,
-      chunkIds: 500,
-      leafIds: 16,
-      settleMs: 300,
-      recheckTimeoutMs: 60_000,
-      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
-      maxInFlight: 4,
-    },
-    logger: testLogger,
-    metrics: createVerifyMetrics(createRegistry("extractor")),
-  });
+  verifier = createTestVerifier(w, { metrics: createVerifyMetrics(createRegistry("extractor")) });
 }, 120_000);
 
 afterAll(async () => {

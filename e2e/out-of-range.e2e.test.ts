@@ -3,10 +3,10 @@
 // (shared/src/clickhouse/olap-range.ts), never dead-lettered, and the reports, the verifier and an
 // independent PostgreSQL computation agree on how they count.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createVerifier, type Verifier } from "@adpipe/extractor";
+import type { Verifier } from "@adpipe/extractor";
 import { TABLES } from "@adpipe/shared/contract";
 import { createPool, type Pool } from "@adpipe/shared/pg";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { createPipelineWorld, createTestVerifier, type PipelineWorld } from "@adpipe/testing";
 import { compareEverything } from "@adpipe/testing/truth";
 
 let w: PipelineWorld;
@@ -16,23 +16,7 @@ let mapped: Pool;
 
 beforeAll(async () => {
   w = await createPipelineWorld();
-  verifier = createVerifier({
-    pool: w.pool,
-    clickhouse: w.chs.client,
-    nc: w.nc,
-    js: w.nc.jetstream(),
-    config: {
-      namespace: w.namespace,
-      intervalMs: 0,
-      chunkIds: 500,
-      leafIds: 16,
-      settleMs: 300,
-      recheckTimeoutMs: 60_000,
-      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
-      maxInFlight: 4,
-    },
-    logger: testLogger,
-  });
+  verifier = createTestVerifier(w);
   // The documented mapping written out by hand, independently of the code under test.
   const clamp = (c: string, type: string, min: string, max: string) =>
     `CASE WHEN ${c} < ${type} '${min}' THEN ${type} '${min}' WHEN ${c} > ${type} '${max}' THEN ${type} '${max}' ELSE ${c} END AS ${c}`;

@@ -3,11 +3,11 @@
 // impressions' watermark and its deltas stay where the pause found them, verification skips the
 // table and says so; after resume every row is in ClickHouse exactly once and every KPI is right.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createExtractorApp, createVerifier, servePauseRequests } from "@adpipe/extractor";
+import { createExtractorApp, servePauseRequests } from "@adpipe/extractor";
 import { authorised, testSecurity } from "@adpipe/shared/api-testing";
 import { HEADERS, streams, subjects, type TableName } from "@adpipe/shared/contract";
 import { waitFor } from "@adpipe/shared/testing";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { createPipelineWorld, createTestVerifier, type PipelineWorld, testLogger } from "@adpipe/testing";
 import { compareEverything } from "@adpipe/testing/truth";
 import { seed, startWriter } from "./faults/writer.ts";
 
@@ -114,21 +114,8 @@ test("impressions paused under load: clicks flow, impressions wait at their wate
 
   // Verification skips the paused table and the reports (they lag it on purpose), and says so.
   await w.idle();
-  const verifier = createVerifier({
-    pool: w.pool,
-    clickhouse: w.chs.client,
-    nc: w.nc,
-    js: w.nc.jetstream(),
-    config: {
-      namespace: w.namespace,
-      intervalMs: 0,
-      chunkIds: 5000,
-      leafIds: 64,
-      settleMs: 300,
-      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
-      maxInFlight: 4,
-    },
-    logger: testLogger,
+  const verifier = createTestVerifier(w, {
+    config: { chunkIds: 5000, leafIds: 64, recheckTimeoutMs: undefined },
   });
   const since = (await watermarkOf("impressions")).pausedSince;
   const during = await verifier.verify();

@@ -3,11 +3,11 @@
 // PostgreSQL still reaches ClickHouse's _current view and the reports. Before the fix the repair
 // carried the forged version + 1, which outranked every later real change of the id.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createVerifier, type Verifier } from "@adpipe/extractor";
+import type { Verifier } from "@adpipe/extractor";
 import { serveReportsRebuild } from "@adpipe/reporter";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { testServerUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { createPipelineWorld, createTestVerifier, type PipelineWorld, testLogger } from "@adpipe/testing";
 import type { Subscription } from "nats";
 import pg from "pg";
 
@@ -54,23 +54,7 @@ beforeAll(async () => {
     reporter: world.reporter,
     logger: testLogger,
   });
-  verifier = createVerifier({
-    pool: readOnly,
-    clickhouse: world.chs.client,
-    nc: world.nc,
-    js: world.nc.jetstream(),
-    config: {
-      namespace: world.namespace,
-      intervalMs: 0,
-      chunkIds: 200,
-      leafIds: 16,
-      settleMs: 300,
-      recheckTimeoutMs: 60_000,
-      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
-      maxInFlight: 4,
-    },
-    logger: testLogger,
-  });
+  verifier = createTestVerifier(world, { pool: readOnly, config: { chunkIds: 200 } });
   await world.idle();
 }, 120_000);
 

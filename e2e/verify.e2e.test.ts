@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   createExtractorApp as createApp,
-  createVerifier,
   createVerifyMetrics,
   serveVerifyRun,
   type Verifier,
@@ -16,7 +15,7 @@ import { createRegistry } from "@adpipe/shared/metrics";
 import { createPool, type Pool } from "@adpipe/shared/pg";
 import { testServerUrl, uniqueName, waitFor } from "@adpipe/shared/testing";
 import type { VerifyCompletedEvent, VerifyStatus } from "@adpipe/shared/verify";
-import { createPipelineWorld, type PipelineWorld, testLogger } from "@adpipe/testing";
+import { createPipelineWorld, createTestVerifier, type PipelineWorld, testLogger } from "@adpipe/testing";
 import type { Subscription } from "nats";
 import pg from "pg";
 
@@ -85,23 +84,9 @@ beforeAll(async () => {
   completedSub = world.nc.subscribe(subjects(world.namespace).verifyCompleted, {
     callback: (_err, msg) => completed.push(msg.json<VerifyCompletedEvent>()),
   });
-  verifier = createVerifier({
+  verifier = createTestVerifier(world, {
     pool: readOnly,
-    clickhouse: world.chs.client,
-    nc: world.nc,
-    js: world.nc.jetstream(),
-    config: {
-      namespace: world.namespace,
-      intervalMs: 0,
-      chunkIds: 500,
-      leafIds: 16,
-      concurrency: 2,
-      settleMs: 300,
-      recheckTimeoutMs: 60_000,
-      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
-      maxInFlight: 4,
-    },
-    logger: testLogger,
+    config: { concurrency: 2 },
     metrics: createVerifyMetrics(registry),
   });
   await world.idle();

@@ -1,5 +1,5 @@
 import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-embedded/testing";
-import { createExtractor, type Extractor, loadExtractorConfig } from "@adpipe/extractor";
+import { createExtractor, createVerifier, type Extractor, loadExtractorConfig } from "@adpipe/extractor";
 import { createLoader, type Loader } from "@adpipe/loader";
 import { loaderTestConfig } from "@adpipe/loader/testing";
 import {
@@ -354,4 +354,36 @@ export async function addFacts(
     () => `(${nextFactId++}, ${campaignId}, now64(6, 'UTC'), ${nextFactVersion++}, $XID)`,
   );
   return loadAndAnnounce(world, table, "id, campaign_id, created_at, _version, _xid", rows);
+}
+
+type VerifierDeps = Parameters<typeof createVerifier>[0];
+
+/**
+ * A verifier over a pipeline world, run on demand (`verify()`, no interval), with ranges small
+ * enough that a test's rows span several. `pool` (e.g. a read-only one), `config` and `metrics`
+ * override the defaults.
+ */
+export function createTestVerifier(
+  world: PipelineWorld,
+  options: { pool?: Pool; config?: Partial<VerifierDeps["config"]>; metrics?: VerifierDeps["metrics"] } = {},
+) {
+  return createVerifier({
+    pool: options.pool ?? world.pool,
+    clickhouse: world.chs.client,
+    nc: world.nc,
+    js: world.nc.jetstream(),
+    config: {
+      namespace: world.namespace,
+      intervalMs: 0,
+      chunkIds: 500,
+      leafIds: 16,
+      settleMs: 300,
+      recheckTimeoutMs: 60_000,
+      limits: { maxBytes: 512 * 1024, maxRows: 1000 },
+      maxInFlight: 4,
+      ...options.config,
+    },
+    logger: testLogger,
+    metrics: options.metrics,
+  });
 }
