@@ -185,6 +185,14 @@ export function alertRules(t: Thresholds): Rule[] {
       "The watchdog keeps recreating its pull (adpipe_consumer_stall_recoveries_total). See the service's /ready and log, and the consumer's state (nats consumer info).",
     ),
     rule(
+      "AdpipeSchemaBlocked",
+      "page",
+      "max by (job, table) (adpipe_loader_schema_blocked) == 1",
+      "0s",
+      "adpipe: {{ $labels.table }} stopped loading on a PostgreSQL type change ClickHouse cannot take",
+      "Its batches wait in JetStream, in order; every other table flows. The loader's /status (schema_blocked) and log name the column, both types and the ALTER that lets it load; once run, the table loads by itself within seconds.",
+    ),
+    rule(
       "AdpipeServiceDown",
       "page",
       'up{job=~"adpipe-.*"} == 0',

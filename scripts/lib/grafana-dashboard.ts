@@ -182,6 +182,19 @@ export const ROWS: { title: string; panels: PanelSpec[] }[] = [
         ],
       },
       {
+        title: "Schema changes",
+        description:
+          "Columns the loader added or widened to follow PostgreSQL (per hour), and tables stopped on a type change ClickHouse cannot take (1 while stopped; docs/schema-changes.md)",
+        unit: "none",
+        queries: [
+          q(
+            "sum by (table, change) (increase(adpipe_loader_schema_changes_total[1h]))",
+            "{{table}} {{change}}",
+          ),
+          q("max by (table) (adpipe_loader_schema_blocked)", "{{table}} stopped"),
+        ],
+      },
+      {
         title: "NATS connection and stalled consumers",
         description:
           "1 = connected to NATS, per service; a stalled consumer shows 1 while its watchdog recreates its pull",

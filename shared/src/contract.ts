@@ -106,6 +106,11 @@ export const HEADERS = {
    * from it.
    */
   committedBy: "Adpipe-Committed-By",
+  /**
+   * On upserts: the table's columns as PostgreSQL's catalog has them (JSON: fingerprint and
+   * columns with name, type, nullable, default); absent on batches published before it existed.
+   */
+  schema: "Adpipe-Schema",
   msgId: "Nats-Msg-Id",
 } as const;
 
@@ -121,6 +126,9 @@ export function subjects(ns: string) {
     /** Loaded events the reporter set aside (it rebuilds fully instead); in the same DLQ stream. */
     reporterDlq: (table: string) => `${ns}.dlq.reporter.${table}`,
     reportsUpdated: `${ns}.reports.updated`,
+    /** Core NATS event: the loader changed a ClickHouse table to follow PostgreSQL (docs/schema-changes.md). */
+    schemaChanged: (table: TableName) => `${ns}.schema.${table}`,
+    schemaChangedAll: `${ns}.schema.>`,
     extractRun: `${ns}.extract.run`,
     /** Request: run a verification now (docs/verifier.md). */
     verifyRun: `${ns}.verify.run`,

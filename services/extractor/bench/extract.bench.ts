@@ -3,6 +3,7 @@
  * against PostgreSQL's own COPY speed. Two databases, one with 1 million and one with 10 million
  * impressions, each with its own namespace; everything is dropped at the end.
  */
+import { readTableSchema } from "@adpipe/shared/columns/pg-catalog";
 import { createLogger } from "@adpipe/shared/logger";
 import { connectNats, deleteStreams, ensureStreams } from "@adpipe/shared/nats";
 import { createPool, type Pool } from "@adpipe/shared/pg";
@@ -72,7 +73,8 @@ async function copyAlone(pool: Pool): Promise<{ rows: number; ms: number; bytes:
     const { rows } = await client.query<{ xmin: string }>(
       "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin",
     );
-    const { upsert } = deltaQueries("impressions", { from: "0", to: rows[0]?.xmin ?? "0" });
+    const schema = await readTableSchema(client, "impressions");
+    const { upsert } = deltaQueries("impressions", { from: "0", to: rows[0]?.xmin ?? "0" }, schema);
     const started = performance.now();
     let bytes = 0;
     let count = 0;

@@ -16,7 +16,7 @@ import { loadConfig } from "../src/config.ts";
 import { createExtractor } from "../src/extractor.ts";
 import { findDifferences } from "../src/verify/compare.ts";
 import { loadVerifyQueries } from "../src/verify/queries.ts";
-import { clickhouseSide, postgresSide } from "../src/verify/sides.ts";
+import { clickhouseSide, comparedColumns, postgresSide } from "../src/verify/sides.ts";
 
 const ROWS = Number(process.env.BENCH_VERIFY_ROWS ?? 10_000_000);
 const NEW_ROWS = 200_000;
@@ -82,8 +82,9 @@ try {
   log(`fill ClickHouse: postgresql() table function, ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const queries = loadVerifyQueries();
-  const pgSide = postgresSide(pool, "impressions");
-  const chSide = clickhouseSide(ch.client, queries, "impressions");
+  const { columns } = await comparedColumns(pool, ch.client, "impressions");
+  const pgSide = postgresSide(pool, "impressions", columns);
+  const chSide = clickhouseSide(ch.client, queries, "impressions", columns);
   const options = { chunkIds: CHUNK, leafIds: 16_384, concurrency: CONCURRENCY };
 
   // The reference: ClickHouse pulling the whole table from PostgreSQL into a plain MergeTree.

@@ -1,3 +1,4 @@
+import { readTableSchema } from "@adpipe/shared/columns/pg-catalog";
 import { type ExtractTableResult, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { ELECTION_RETRY } from "@adpipe/shared/nats-retry";
@@ -158,10 +159,18 @@ async function publishWindow(
   const copy = async (source: PoolClient, query: DeltaQuery, part?: number) => {
     let sequence = 0;
     for await (const batch of splitRows(source.query(copyTo(query.sql)), deps.limits))
-      await publish({ kind: query.kind, columns: query.columns, sequence: sequence++, part, ...batch });
+      await publish({
+        kind: query.kind,
+        columns: query.columns,
+        schema: query.schema,
+        sequence: sequence++,
+        part,
+        ...batch,
+      });
   };
 
-  const queries = deltaQueries(table, window);
+  // The table's columns now: a column added or dropped since the last cycle is carried from this one.
+  const queries = deltaQueries(table, window, await readTableSchema(client, table));
   // A large window (the initial snapshot, a resync, a backlog) is read by several sessions at
   // once, each a range of the table's blocks, all in this transaction's exported snapshot.
   const split = await planSplit(client, table, queries.upsert, deps.snapshot);

@@ -1,10 +1,6 @@
-import {
-  DELETE_COLUMNS,
-  type DeltaKind,
-  type TableName,
-  TRUNCATE_COLUMNS,
-  UPSERT_COLUMNS,
-} from "@adpipe/shared/contract";
+import { copyColumn } from "@adpipe/shared/columns";
+import { DELETE_COLUMNS, type DeltaKind, type TableName, TRUNCATE_COLUMNS } from "@adpipe/shared/contract";
+import { schemaColumns, type TableSchema } from "@adpipe/shared/messages/delta";
 import { olapColumn } from "@adpipe/shared/olap-range";
 
 /** A window of transaction ids: changes with `from <= _xid < to`. */
@@ -16,6 +12,8 @@ export interface XidWindow {
 export interface DeltaQuery {
   kind: DeltaKind;
   columns: readonly string[];
+  /** An upsert's columns as the catalog had them. */
+  schema?: TableSchema;
   /** A `COPY (...) TO STDOUT` statement (text format, which ClickHouse reads as TabSeparated). */
   sql: string;
 }
@@ -27,7 +25,7 @@ const DELETION_SOURCE: Record<string, string> = { id: "row_id", _deleted: "1" };
 
 // COPY takes no bind parameters, so the bounds are inlined; they are xid8 values this process
 // read from PostgreSQL itself, and are checked to be plain decimals before use. Table and column
-// names come from the contract, never from input.
+// names come from the contract and PostgreSQL's own catalog (plain identifiers), never from input.
 function bounds({ from, to }: XidWindow): string {
   if (!XID.test(from) || !XID.test(to)) throw new Error(`invalid xid window ${from}..${to}`);
   return `_xid >= '${from}'::xid8 AND _xid < '${to}'::xid8`;
@@ -35,15 +33,17 @@ function bounds({ from, to }: XidWindow): string {
 
 /**
  * The reads of one table's window: the deletion log's (truncates, then tombstones) and the
- * table's own (current rows). Each is a range scan on an `_xid` index.
+ * table's own (current rows, every column `schema` lists). Each is a range scan on an `_xid` index.
  */
 export function deltaQueries(
   table: TableName,
   window: XidWindow,
+  schema: TableSchema,
 ): { deletions: DeltaQuery[]; upsert: DeltaQuery & { select: string } } {
   const range = bounds(window);
   // Times ClickHouse cannot hold (infinity, years past 2299) travel as its range's ends.
-  const select = `SELECT ${UPSERT_COLUMNS[table].map((c) => olapColumn(c)).join(", ")} FROM ${table} WHERE ${range}`;
+  const list = [...schema.columns.map((c) => copyColumn(c)), "_version", "_xid"].join(", ");
+  const select = `SELECT ${list} FROM ${table} WHERE ${range}`;
   return {
     deletions: [
       {
@@ -59,6 +59,12 @@ export function deltaQueries(
         sql: `COPY (SELECT ${DELETE_COLUMNS[table].map((c) => DELETION_SOURCE[c] ?? olapColumn(c)).join(", ")} FROM adpipe_deletion WHERE table_name = '${table}' AND row_id IS NOT NULL AND ${range} ORDER BY _version) TO STDOUT`,
       },
     ],
-    upsert: { kind: "upsert", columns: UPSERT_COLUMNS[table], select, sql: `COPY (${select}) TO STDOUT` },
+    upsert: {
+      kind: "upsert",
+      columns: schemaColumns(schema),
+      schema,
+      select,
+      sql: `COPY (${select}) TO STDOUT`,
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { DeltaKind, TableName } from "@adpipe/shared/contract";
-import { encodeDeltaHeaders } from "@adpipe/shared/messages/delta";
+import { encodeDeltaHeaders, type TableSchema } from "@adpipe/shared/messages/delta";
 import { ELECTION_RETRY, publishThroughElection, type RetryTiming } from "@adpipe/shared/nats-retry";
 import type { JetStreamClient } from "nats";
 import type { XidWindow } from "./delta-queries.ts";
@@ -18,6 +18,8 @@ export interface DeltaBatch {
   rows: number;
   /** When the snapshot that read the window was taken: its changes had all committed by then. */
   committedBy?: string;
+  /** An upsert's columns as PostgreSQL's catalog had them (`Adpipe-Schema`). */
+  schema?: TableSchema;
 }
 
 /**
@@ -27,7 +29,9 @@ export interface DeltaBatch {
  * (after a crash, rows may have moved to a later window and shifted the cut points).
  */
 export function batchId(batch: Omit<DeltaBatch, "subject" | "columns" | "rows">): string {
-  const hash = Bun.hash(batch.body).toString(16).padStart(16, "0");
+  // The same bytes under other columns (a rename) are another batch.
+  const seed = batch.schema ? BigInt(`0x${batch.schema.fingerprint}`) : 0n;
+  const hash = Bun.hash(batch.body, seed).toString(16).padStart(16, "0");
   const { table, kind, window, sequence, part } = batch;
   const position = part === undefined ? `${sequence}` : `${part}.${sequence}`;
   return `${table}-${kind}-${window.from}-${window.to}-${position}-${hash}`;
@@ -43,6 +47,7 @@ export const deltaHeaders = (batch: DeltaBatch, id: string) =>
     watermarkFrom: batch.window.from,
     watermarkTo: batch.window.to,
     committedBy: batch.committedBy,
+    schema: batch.schema,
   });
 
 export interface PublishTotals {

@@ -7,11 +7,14 @@ export interface InsertGroup<T> {
   bytes: number;
 }
 
-/** Groups deltas that can share one INSERT (same target table and column list), in arrival order. */
+/**
+ * Groups deltas that can share one INSERT (same target table, column list and schema), in
+ * arrival order.
+ */
 export function groupForInsert<T extends { delta: DeltaMessage }>(items: T[]): InsertGroup<T>[] {
   const groups = new Map<string, InsertGroup<T>>();
   for (const item of items) {
-    const key = `${item.delta.target}(${item.delta.columns.join(",")})`;
+    const key = `${item.delta.target}(${item.delta.columns.join(",")})${item.delta.schema?.fingerprint ?? ""}`;
     let group = groups.get(key);
     if (!group) {
       group = { target: item.delta.target, columns: item.delta.columns, items: [], bytes: 0 };

@@ -36,6 +36,7 @@ runMain(async () => {
     logger,
     registry,
     maxPayload: nc.info?.max_payload,
+    publish: (subject, data) => nc.publish(subject, data),
     afterInsert:
       crash > 0
         ? () => {

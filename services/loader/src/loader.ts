@@ -1,5 +1,6 @@
-import { streams, TABLES, type TableName } from "@adpipe/shared/contract";
+import { streams, subjects, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
+import { type SchemaChangedEvent, schemaChangedEvent } from "@adpipe/shared/messages/schema-changed";
 import { consumerStallMetrics, type Registry } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
 import type { PullFn } from "@adpipe/shared/nats-pull";
@@ -8,7 +9,8 @@ import type { JetStreamClient, JetStreamManager } from "nats";
 import type { LoaderConfig } from "./config.ts";
 import { createDeadLetters } from "./dead-letters.ts";
 import { createLoaderMetrics } from "./metrics.ts";
-import { createTableLoop } from "./table-loop.ts";
+import { createSchemaSync, SchemaBlockedError } from "./schema-sync.ts";
+import { createTableLoop, type SchemaBlock } from "./table-loop.ts";
 
 export interface LoaderDeps {
   js: JetStreamClient;
@@ -36,6 +38,8 @@ export interface LoaderDeps {
   /** Where the loader's Prometheus metrics go. */
   registry?: Registry;
   afterInsert?: () => void;
+  /** Core NATS publish (the connection's), for the schema-change events. */
+  publish?: (subject: string, data: string) => void;
 }
 
 /** The loader: one loop per table on the tables' durable consumers, plus the dead-letter store. */
@@ -49,6 +53,7 @@ export function createLoader({
   afterInsert,
   maxPayload,
   wrapPull,
+  publish,
 }: LoaderDeps) {
   const namespace = config.ADPIPE_NAMESPACE;
   const deadLetters = createDeadLetters({ js, jsm, namespace });
@@ -67,6 +72,36 @@ export function createLoader({
         stalled: l.health()?.stalledSince !== undefined,
       })),
     );
+  for (const table of TABLES) metrics?.schemaBlocked.set({ table }, 0);
+  const schema = createSchemaSync({
+    clickhouse,
+    cluster: config.CLICKHOUSE_CLUSTER,
+    onChange(event) {
+      logger.info("schema change applied", event);
+      metrics?.schemaChanges.inc({ table: event.table, change: event.change });
+      publish?.(subjects(namespace).schemaChanged(event.table), schemaChangedEvent.encode(event));
+    },
+  });
+  /** Per table, the type change it is stopped on: its `resumed` event names the same column. */
+  const stoppedOn = new Map<TableName, SchemaBlockedError>();
+  const onBlocked = (table: TableName) => (block: SchemaBlock | undefined, err?: unknown) => {
+    metrics?.schemaBlocked.set({ table }, block ? 1 : 0);
+    const cause = err instanceof SchemaBlockedError ? err : block ? undefined : stoppedOn.get(table);
+    if (block && err instanceof SchemaBlockedError) stoppedOn.set(table, err);
+    if (!block) stoppedOn.delete(table);
+    if (!cause) return;
+    const event: SchemaChangedEvent = {
+      table,
+      change: block ? "blocked" : "resumed",
+      column: cause.column,
+      pgType: cause.pgType,
+      from: cause.have,
+      to: cause.want,
+      ...(block ? { message: cause.message } : {}),
+      at: new Date().toISOString(),
+    };
+    publish?.(subjects(namespace).schemaChanged(table), schemaChangedEvent.encode(event));
+  };
   const loops = TABLES.map((table) =>
     createTableLoop({
       table,
@@ -87,6 +122,8 @@ export function createLoader({
       dedupTokens: config.LOADER_DEDUP_TOKEN ?? config.CLICKHOUSE_CLUSTER !== undefined,
       metrics,
       afterInsert,
+      schema,
+      onBlocked: onBlocked(table),
       heartbeatMs: Math.max(200, Math.floor((config.LOADER_ACK_WAIT_MS ?? 2_000) / 4)),
       onAnnounce: (err) => {
         if (!err) announceFailures.delete(table);
@@ -128,6 +165,9 @@ export function createLoader({
           return [`${l.table} consumer stalled since ${new Date(h.stalledSince).toISOString()}`];
         if (h?.failingSince !== undefined && now - h.failingSince >= stallMs)
           return [`${l.table} cannot pull since ${new Date(h.failingSince).toISOString()}: ${h.lastError}`];
+        const blocked = l.schemaBlocked();
+        if (blocked)
+          return [`${l.table} stopped on a schema change since ${blocked.since}: ${blocked.message}`];
         return [];
       });
       if (problems.length > 0) throw new Error(problems.join("; "));
@@ -149,7 +189,12 @@ export function createLoader({
               h.lastDeliveryAt === undefined ? null : new Date(h.lastDeliveryAt).toISOString(),
             pull_error: h.lastError ?? null,
           };
-          return [l.table, { ...(await pending(l.table)), ...s, consumer }] as const;
+          const blocked = l.schemaBlocked();
+          const schemaBlocked = blocked ? { since: blocked.since, message: blocked.message } : null;
+          return [
+            l.table,
+            { ...(await pending(l.table)), ...s, consumer, schema_blocked: schemaBlocked },
+          ] as const;
         }),
       );
       return {

@@ -45,6 +45,18 @@ export function createLoaderMetrics(
       "kind",
     ]),
     errors,
+    schemaChanges: counter(
+      registry,
+      "adpipe_loader_schema_changes_total",
+      "Changes the loader made to a ClickHouse table to follow PostgreSQL's columns (add_column, widen_column)",
+      ["table", "change"],
+    ),
+    schemaBlocked: gauge(
+      registry,
+      "adpipe_loader_schema_blocked",
+      "1 while the table's batches wait for a schema change ClickHouse cannot take (docs/schema-changes.md)",
+      ["table"],
+    ),
     insertSeconds: histogram(
       registry,
       "adpipe_loader_insert_duration_seconds",

@@ -19,6 +19,7 @@ import type { DeadLetters } from "./dead-letters.ts";
 import { groupForInsert, maxWatermark } from "./delta-message.ts";
 import type { LoaderMetrics } from "./metrics.ts";
 import { recordLoaded } from "./progress.ts";
+import { SchemaBlockedError, type SchemaSync } from "./schema-sync.ts";
 import { createTableStats } from "./stats.ts";
 
 export interface TableLoopOptions {
@@ -51,7 +52,20 @@ export interface TableLoopOptions {
   onStall?: (consumer: string) => void;
   /** Told after each announcement attempt (for /ready). */
   onAnnounce?: (error: unknown) => void;
+  /** Follows PostgreSQL's columns in ClickHouse before an insert that carries new ones. */
+  schema?: SchemaSync;
+  /** Told when the table stops on a schema change ClickHouse cannot take, and when it flows again. */
+  onBlocked?: (blocked: SchemaBlock | undefined, error?: unknown) => void;
 }
+
+/** Why a table's batches wait: ClickHouse cannot take its columns as PostgreSQL has them now. */
+export interface SchemaBlock {
+  since: string;
+  message: string;
+}
+
+/** How often a blocked table's batches come back to try again. */
+export const SCHEMA_RETRY_MS = 5000;
 
 interface Pending {
   msg: JsMsg;
@@ -113,6 +127,7 @@ export function createTableLoop(o: TableLoopOptions) {
   const log = o.logger.child({ table: o.table });
   const stats = createTableStats();
   let transientFailures = 0;
+  let blocked: SchemaBlock | undefined;
 
   const backoff = (n: number) => transientDelayMs(n, o.maxBackoffMs);
 
@@ -178,6 +193,33 @@ export function createTableLoop(o: TableLoopOptions) {
     if (items.reduce((n, i) => n + i.delta.body.length, 0) >= o.maxInsertBytes / 4) Bun.gc(true);
   }
 
+  /**
+   * Makes ClickHouse ready for the group's columns. A change it cannot make (or may not: a
+   * missing grant) stops the table: its batches go back to wait, in order, never dead-lettered.
+   * Returns false when the group must not be inserted now.
+   */
+  async function prepare(group: { target: string; items: Pending[] }, settle: Settle): Promise<boolean> {
+    try {
+      await o.schema?.ensure(group.target, group.items[0]?.delta.schema);
+    } catch (err) {
+      if (!(err instanceof SchemaBlockedError) && isTransient(err)) throw err;
+      const message = describe(err);
+      if (blocked?.message !== message) {
+        blocked = { since: new Date().toISOString(), message };
+        log.error("table stopped: ClickHouse cannot take its columns", { error: message });
+        o.onBlocked?.(blocked, err);
+      }
+      for (const item of group.items) settle.nak(item.msg, SCHEMA_RETRY_MS);
+      return false;
+    }
+    if (blocked) {
+      log.info("table flows again: ClickHouse takes its columns", { stoppedSince: blocked.since });
+      blocked = undefined;
+      o.onBlocked?.(undefined);
+    }
+    return true;
+  }
+
   async function flush(batch: Pending[], settle: Settle): Promise<void> {
     const loaded: Pending[] = [];
     let transient: unknown;
@@ -187,6 +229,7 @@ export function createTableLoop(o: TableLoopOptions) {
         continue;
       }
       try {
+        if (!(await prepare(group, settle))) continue;
         await insert(group.target, group.columns, group.items);
         loaded.push(...group.items);
       } catch (err) {
@@ -333,6 +376,8 @@ export function createTableLoop(o: TableLoopOptions) {
     stop: consumer.stop,
     /** The consumer watchdog's findings (for /ready, /status and /metrics). */
     health: consumer.health,
+    /** Set while the table waits for a schema change ClickHouse cannot take. */
+    schemaBlocked: () => blocked,
   };
 }
 

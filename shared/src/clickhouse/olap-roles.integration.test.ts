@@ -8,6 +8,7 @@ import { startTestClickHouse, type TestClickHouse } from "@adpipe/clickhouse-emb
 import { uniqueName } from "../config/testing.ts";
 import { UPSERT_COLUMNS } from "../contract.ts";
 import { type ClickHouseClient, ClickHouseError, createClickHouse } from "./clickhouse.ts";
+import { currentViewSql } from "./current-view.ts";
 import { migrateOlap } from "./olap-migrate.ts";
 import {
   BUCKET_TABLES,
@@ -133,6 +134,47 @@ describe("ClickHouse users (shared/src/clickhouse/olap-roles.ts)", () => {
     );
     expect(await countOf("advertiser_campaigns_clicks")).toBe(0);
     expect(await countOf("advertiser_campaigns_totals_report")).toBe(0);
+  });
+
+  test("the loader's user adds and widens columns and recreates _current views, and nothing more", async () => {
+    const loader = as("loader");
+    expect(
+      await outcome(
+        loader.command({
+          query: "ALTER TABLE campaign ADD COLUMN IF NOT EXISTS status String DEFAULT 'active'",
+        }),
+      ),
+    ).toBe("ok");
+    expect(
+      await outcome(loader.command({ query: "ALTER TABLE campaign ADD COLUMN note Nullable(Int32)" })),
+    ).toBe("ok");
+    expect(
+      await outcome(loader.command({ query: "ALTER TABLE campaign MODIFY COLUMN note Nullable(Int64)" })),
+    ).toBe("ok");
+    const view = currentViewSql(database, "campaign", [
+      ...UPSERT_COLUMNS.campaign.filter((c) => !c.startsWith("_")),
+      "status",
+    ]);
+    expect(await outcome(loader.command({ query: view }))).toBe("ok");
+    expect(await rowsOf(loader, "SELECT status FROM campaign_current")).toEqual([]);
+    // Not a column drop, not another table's columns, not a view of its own, not a table.
+    for (const query of [
+      "ALTER TABLE campaign DROP COLUMN note",
+      "ALTER TABLE campaign ADD COLUMN x String, DROP COLUMN note",
+      "ALTER TABLE advertiser_campaigns_totals_report ADD COLUMN x String",
+      `CREATE OR REPLACE VIEW ${database}.campaign_view AS SELECT 1`,
+      `CREATE OR REPLACE VIEW ${database}.advertiser_campaigns AS SELECT 1`,
+      `CREATE TABLE ${database}.campaign_current2 (a Int8) ENGINE = Memory`,
+      `DROP VIEW ${database}.campaign_current`,
+    ])
+      expect({ query, outcome: await outcome(loader.command({ query })) }).toEqual({
+        query,
+        outcome: expect.stringMatching(/^(497|164) /),
+      });
+    // The reporter holds none of it.
+    expect(
+      await outcome(as("reporter").command({ query: "ALTER TABLE campaign ADD COLUMN y String" })),
+    ).toMatch(/^(497|164) /);
   });
 
   test("the reporter's user rebuilds the report tables and fails to write an entity table", async () => {

@@ -39,9 +39,31 @@ export const olapUserName = (user: OlapUser) => `adpipe_${user}`;
  */
 export const VERIFIER_PURGE_TABLES = [...TABLES, ...KEYED_TABLES] as const;
 
+/**
+ * What the loader needs to follow PostgreSQL's columns (docs/schema-changes.md): add and widen
+ * columns of the replicated tables, and recreate their `_current` views (CREATE OR REPLACE is a
+ * CREATE and a DROP). Nothing else: it cannot drop a column, a table or another view.
+ */
+export const SCHEMA_PRIVILEGES = [
+  "ALTER ADD COLUMN",
+  "ALTER MODIFY COLUMN",
+  "CREATE VIEW",
+  "DROP VIEW",
+] as const;
+export type SchemaPrivilege = (typeof SCHEMA_PRIVILEGES)[number];
+
+/** The loader's schema rights, table by table and view by view. */
+const schemaGrants = (database: string): OlapGrant[] =>
+  TABLES.flatMap((table): OlapGrant[] => [
+    { privilege: "ALTER ADD COLUMN", database, table },
+    { privilege: "ALTER MODIFY COLUMN", database, table },
+    { privilege: "CREATE VIEW", database, table: `${table}_current` },
+    { privilege: "DROP VIEW", database, table: `${table}_current` },
+  ]);
+
 /** `GRANT <privilege> ON <database>.<table>`; `*` is every table. */
 export interface OlapGrant {
-  privilege: "SELECT" | "INSERT" | "ALTER DELETE";
+  privilege: "SELECT" | "INSERT" | "ALTER DELETE" | SchemaPrivilege;
   database: string;
   table: string;
 }
@@ -60,7 +82,8 @@ export interface OlapAccess {
  * Each user's rights in `database`. Every service reads the whole database (the loader its own
  * bookkeeping, the reporter the entity tables and `_current` views it rebuilds from, the
  * verifier everything it compares); writes are INSERT only, and only where the component writes,
- * except the verifier's DELETE of forged versions (`VERIFIER_PURGE_TABLES`).
+ * except the verifier's DELETE of forged versions (`VERIFIER_PURGE_TABLES`) and the loader's
+ * schema changes (`SCHEMA_PRIVILEGES`).
  * The reporter's rebuild is INSERT ... SELECT into the report tables (services/reporter/sql/
  * rebuild-*.sql) plus its `reported_batches` rows: no ALTER, DELETE, TRUNCATE or EXCHANGE.
  */
@@ -69,7 +92,9 @@ export function olapAccess(database: string): Record<OlapUser, OlapAccess> {
   const insert = (tables: readonly string[]) =>
     tables.map((table): OlapGrant => ({ privilege: "INSERT", database, table }));
   return {
-    loader: { grants: [select(database), ...insert([...ENTITY_TABLES, "loaded_batches"])] },
+    loader: {
+      grants: [select(database), ...insert([...ENTITY_TABLES, "loaded_batches"]), ...schemaGrants(database)],
+    },
     reporter: {
       grants: [select(database), ...insert([...REPORT_TABLES, ...BUCKET_TABLES, "reported_batches"])],
     },

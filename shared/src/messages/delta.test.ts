@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { tableSchema } from "../columns/columns.ts";
 import { BARE_DELETE_COLUMNS, DELTA_FORMAT, HEADERS, SCHEMA_VERSION, UPSERT_COLUMNS } from "../contract.ts";
-import { type DeltaMeta, decodeDelta, deltaColumns, encodeDeltaHeaders } from "./delta.ts";
+import { type DeltaMeta, decodeDelta, deltaColumns, encodeDeltaHeaders, schemaColumns } from "./delta.ts";
 
 const valid: Record<string, string> = {
   [HEADERS.table]: "clicks",
@@ -37,6 +38,69 @@ describe("delta messages", () => {
       expect(target).toBe(kind === "truncate" ? "truncations" : "campaign");
       expect(decodedBody).toBe(body);
     }
+  });
+
+  test("Adpipe-Schema round trips: an upsert carries the catalog's columns, a new one included", () => {
+    const schema = tableSchema([
+      { name: "id", type: "bigint", nullable: false },
+      { name: "campaign_id", type: "bigint", nullable: true },
+      { name: "created_at", type: "timestamp without time zone", nullable: true, default: "now()" },
+      { name: "device", type: "text", nullable: true },
+    ]);
+    const meta: DeltaMeta = {
+      table: "impressions",
+      kind: "upsert",
+      batchId: "b1",
+      columns: schemaColumns(schema),
+      rows: 1,
+      watermarkFrom: "10",
+      watermarkTo: "20",
+      schema,
+    };
+    const decoded = decodeDelta(encodeDeltaHeaders(meta), body);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(decoded.delta.schema).toEqual(schema);
+    expect(decoded.delta.columns).toEqual(["id", "campaign_id", "created_at", "device", "_version", "_xid"]);
+  });
+
+  test("an Adpipe-Schema that does not hold together is refused, naming what is wrong", () => {
+    const schema = tableSchema([
+      { name: "id", type: "bigint", nullable: false },
+      { name: "device", type: "text", nullable: true },
+    ]);
+    const headers = (over: Record<string, string>) =>
+      headersOf({
+        ...valid,
+        [HEADERS.columns]: schemaColumns(schema).join(","),
+        [HEADERS.schema]: JSON.stringify(schema),
+        ...over,
+      });
+    const reason = (over: Record<string, string>) => {
+      const d = decodeDelta(headers(over), body);
+      return d.ok ? "ok" : d.reason;
+    };
+    expect(reason({})).toBe("ok");
+    expect(reason({ [HEADERS.columns]: "id,_version,_xid" })).toMatch(
+      /^columns "id,_version,_xid" are not id,device,_version,_xid/,
+    );
+    expect(reason({ [HEADERS.schema]: "{" })).toBe("bad Adpipe-Schema: not JSON");
+    expect(reason({ [HEADERS.schema]: JSON.stringify({ ...schema, fingerprint: "0" }) })).toBe(
+      "bad Adpipe-Schema: the fingerprint does not match the columns",
+    );
+    const named = (name: string) =>
+      JSON.stringify(
+        tableSchema([
+          { name: "id", type: "bigint", nullable: false },
+          { name, type: "text", nullable: true },
+        ]),
+      );
+    expect(reason({ [HEADERS.schema]: named("Bad Name") })).toBe(
+      'bad Adpipe-Schema: bad column name "Bad Name"',
+    );
+    expect(reason({ [HEADERS.schema]: named("_version") })).toBe(
+      "bad Adpipe-Schema: a tracking column is listed",
+    );
+    expect(reason({ [HEADERS.kind]: "delete" })).toBe("Adpipe-Schema on a delete");
   });
 
   test("Adpipe-Committed-By round trips; a batch without it (published before it existed) still decodes", () => {

@@ -1,5 +1,12 @@
 import { type MsgHdrs, headers as natsHeaders } from "nats";
 import {
+  COLUMN_NAME,
+  type Column,
+  fingerprint,
+  type TableSchema,
+  TRACKING_COLUMNS,
+} from "../columns/columns.ts";
+import {
   BARE_DELETE_COLUMNS,
   DELETE_COLUMNS,
   DELTA_FORMAT,
@@ -30,7 +37,21 @@ export interface DeltaMeta {
    * only feeds the freshness figures, so it never costs a batch its load.
    */
   committedBy?: string;
+  /**
+   * `Adpipe-Schema` (upserts): the table's columns as PostgreSQL's catalog had them when the
+   * batch was read, and their fingerprint. `columns` is then their names and the tracking columns.
+   * Absent on batches from before schema changes were carried: their columns are UPSERT_COLUMNS.
+   */
+  schema?: TableSchema;
 }
+
+export type { TableSchema };
+
+/** The columns an upsert of this schema carries, in order. */
+export const schemaColumns = (schema: TableSchema): string[] => [
+  ...schema.columns.map((c) => c.name),
+  ...TRACKING_COLUMNS,
+];
 
 /** A delta batch whose headers passed validation: ready to insert as it is. */
 export interface DeltaMessage extends DeltaMeta {
@@ -64,6 +85,7 @@ export function encodeDeltaHeaders(meta: DeltaMeta): MsgHdrs {
   h.set(HEADERS.watermarkTo, meta.watermarkTo);
   h.set(HEADERS.schemaVersion, String(SCHEMA_VERSION));
   if (meta.committedBy !== undefined) h.set(HEADERS.committedBy, meta.committedBy);
+  if (meta.schema !== undefined) h.set(HEADERS.schema, JSON.stringify(meta.schema));
   h.set(HEADERS.msgId, meta.batchId);
   return h;
 }
@@ -94,7 +116,10 @@ export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array)
   const format = get(HEADERS.format);
   if (format !== DELTA_FORMAT) return { ok: false, reason: `unsupported format ${JSON.stringify(format)}` };
   const columns = get(HEADERS.columns).split(",");
-  const accepted = acceptedColumns(table, kind).map((c) => c.join(","));
+  const schema = get(HEADERS.schema) ? readSchema(get(HEADERS.schema)) : undefined;
+  if (typeof schema === "string") return { ok: false, reason: `bad ${HEADERS.schema}: ${schema}` };
+  if (schema && kind !== "upsert") return { ok: false, reason: `${HEADERS.schema} on a ${kind}` };
+  const accepted = (schema ? [schemaColumns(schema)] : acceptedColumns(table, kind)).map((c) => c.join(","));
   if (!accepted.includes(columns.join(","))) {
     return {
       ok: false,
@@ -126,6 +151,7 @@ export function decodeDelta(headers: HeaderSource | undefined, body: Uint8Array)
       watermarkFrom,
       watermarkTo,
       ...(committedBy ? { committedBy } : {}),
+      ...(schema ? { schema } : {}),
       body,
     },
   };
@@ -136,4 +162,38 @@ export function readTime(value: string | undefined): string | undefined {
   if (!value || !/^\d{4}-\d{2}-\d{2}T[^ ]+(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+/** An `Adpipe-Schema` header's table schema, or why it is not one. */
+function readSchema(text: string): TableSchema | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  const v = value as Partial<TableSchema> | null;
+  if (!v || typeof v.fingerprint !== "string" || !Array.isArray(v.columns))
+    return "needs fingerprint and columns";
+  const columns: Column[] = [];
+  for (const c of v.columns as Partial<Column>[]) {
+    if (typeof c?.name !== "string" || !COLUMN_NAME.test(c.name))
+      return `bad column name ${JSON.stringify(c?.name)}`;
+    if (typeof c.type !== "string" || !c.type || typeof c.nullable !== "boolean")
+      return `column ${c.name} needs a type and nullable`;
+    if (c.default !== undefined && typeof c.default !== "string") return `column ${c.name}: bad default`;
+    columns.push({
+      name: c.name,
+      type: c.type,
+      nullable: c.nullable,
+      ...(c.default !== undefined ? { default: c.default } : {}),
+    });
+  }
+  const names = columns.map((c) => c.name);
+  if (!names.includes("id")) return "no id column";
+  if (names.some((n) => n === "_deleted" || (TRACKING_COLUMNS as readonly string[]).includes(n)))
+    return "a tracking column is listed";
+  if (new Set(names).size !== names.length) return "a column is listed twice";
+  if (fingerprint(columns) !== v.fingerprint) return "the fingerprint does not match the columns";
+  return { fingerprint: v.fingerprint, columns };
 }

@@ -22,6 +22,11 @@ export const verifyTableStatusSchema = z.object({
   error: z.string().optional(),
   /** Why the table was not compared: `paused since <ISO time>` (an operator holds it, POST /pause). */
   skipped: z.string().optional(),
+  /**
+   * Columns PostgreSQL has that ClickHouse does not have yet (added since the table's last write,
+   * which carries them): not compared in this run.
+   */
+  pendingColumns: z.array(z.string()).optional(),
 });
 
 /** The reports' figures from the verifier's last run. */

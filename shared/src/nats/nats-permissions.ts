@@ -76,6 +76,7 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
         ...lookup,
         ...loaderConsumers,
         s.loadedAll,
+        s.schemaChangedAll,
         s.dlqAll,
         ...readDlq, // listing dead letters
         s.deadLettersReplay, // the extractor replays them: only it writes deltas

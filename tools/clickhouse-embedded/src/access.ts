@@ -5,7 +5,15 @@ import { preparationStatements, type QueryRequest } from "./http-request.ts";
 
 /** One privilege as ClickHouse grants it: `GRANT <privilege> ON <database>.<table>` (`*` for all). */
 export interface Grant {
-  privilege: "ALL" | "SELECT" | "INSERT" | "ALTER DELETE";
+  privilege:
+    | "ALL"
+    | "SELECT"
+    | "INSERT"
+    | "ALTER DELETE"
+    | "ALTER ADD COLUMN"
+    | "ALTER MODIFY COLUMN"
+    | "CREATE VIEW"
+    | "DROP VIEW";
   database: string;
   table: string;
 }
@@ -15,6 +23,8 @@ export interface Grant {
  * impersonation, no writable access storage), so this HTTP layer enforces what the grants mean
  * for writes: a user with `ALL ON *.*` is unrestricted; any other user may INSERT only into the
  * tables it holds INSERT on, DELETE FROM (lightweight) only the tables it holds ALTER DELETE on,
+ * ALTER TABLE ... ADD/MODIFY COLUMN only where it holds ALTER ADD/MODIFY COLUMN, CREATE [OR
+ * REPLACE] VIEW only where it holds CREATE VIEW (and DROP VIEW to replace one),
  * and every other statement of its runs with the engine's `readonly`
  * setting (`readonly`, default 2), so the engine itself refuses DDL, ALTER and any hidden write;
  * no statement of its may call a function that reads beyond the tables (`file`, `url`, ...).
@@ -110,6 +120,10 @@ interface Statement {
   insert?: { database: string; table: string } | "function";
   /** A lightweight DELETE's target table. */
   delete?: { database: string; table: string };
+  /** An ALTER TABLE's target and its commands (`ADD_COLUMN`, `MODIFY_COLUMN`, ...). */
+  alter?: { database: string; table: string; commands: string[] };
+  /** A plain view a CREATE [OR REPLACE] VIEW makes. */
+  view?: { database: string; table: string; replace: boolean };
   /** The first function the statement calls that reads outside the server's tables. */
   source?: string;
   /**
@@ -148,6 +162,24 @@ async function classify(connection: Connection, sql: string, currentDatabase: st
       localFile,
       delete: { database: del[1] || currentDatabase, table: del[2] as string },
     };
+  const alter = /^AlterQuery (\S*) (\S+) \(/.exec(root);
+  if (alter) {
+    const commands = lines.flatMap((line) => /^ {2}AlterCommand (\w+)/.exec(line)?.[1] ?? []);
+    return {
+      root,
+      source,
+      localFile,
+      alter: { database: alter[1] || currentDatabase, table: alter[2] as string, commands },
+    };
+  }
+  const create = /^CreateQuery (\S+)(?: (\S+))? \(/.exec(root);
+  const view = /^CREATE (OR REPLACE )?VIEW /.exec(keywords);
+  if (create && view) {
+    const [database, table] = create[2]
+      ? [create[1] as string, create[2]]
+      : [currentDatabase, create[1] as string];
+    return { root, source, localFile, view: { database, table, replace: Boolean(view[1]) } };
+  }
   if (!root.startsWith("InsertQuery")) return { root, source, localFile };
   // The target is the InsertQuery's leading identifiers: `[database,] table`, or a table function.
   const names: string[] = [];
@@ -201,11 +233,49 @@ export async function authorize(
   // A DELETE FROM a table the user holds ALTER DELETE on runs as it is; any other runs under
   // `readonly`, which the engine refuses.
   if (doomed && user.grants.some((g) => covers(g, "ALTER DELETE", doomed.database, doomed.table))) return {};
+  const schema = schemaDecision(name, user, parsed, options.version);
+  if (schema) return schema;
   const target = parsed.insert;
   if (target === undefined) return { readonly: user.readonly ?? 2 };
   if (target === "function") return denied(name, "INSERT ON a table function", options.version);
   if (user.grants.some((g) => covers(g, "INSERT", target.database, target.table))) return {};
   return denied(name, `INSERT ON ${target.database}.${target.table}`, options.version);
+}
+
+/** The privilege each ALTER command needs, for the commands a grant here can cover. */
+const ALTER_PRIVILEGES: Record<string, Grant["privilege"]> = {
+  ADD_COLUMN: "ALTER ADD COLUMN",
+  MODIFY_COLUMN: "ALTER MODIFY COLUMN",
+};
+
+/**
+ * An ALTER of columns or a CREATE VIEW: runs as it is when the user's grants cover it, is
+ * ACCESS_DENIED naming the first missing grant when they do not; undefined for other statements.
+ */
+function schemaDecision(
+  name: string,
+  user: EmbeddedUser,
+  parsed: Statement,
+  version: string,
+): { denied: Exception } | Record<string, never> | undefined {
+  const holds = (privilege: Grant["privilege"], on: { database: string; table: string }) =>
+    user.grants.some((g) => covers(g, privilege, on.database, on.table));
+  if (parsed.alter) {
+    const on = parsed.alter;
+    for (const command of on.commands) {
+      const privilege = ALTER_PRIVILEGES[command];
+      if (!privilege) return undefined; // left to `readonly`, which refuses it
+      if (!holds(privilege, on)) return denied(name, `${privilege} ON ${on.database}.${on.table}`, version);
+    }
+    return on.commands.length > 0 ? {} : undefined;
+  }
+  if (parsed.view) {
+    const on = parsed.view;
+    const needed: Grant["privilege"][] = on.replace ? ["CREATE VIEW", "DROP VIEW"] : ["CREATE VIEW"];
+    const missing = needed.find((p) => !holds(p, on));
+    return missing ? denied(name, `${missing} ON ${on.database}.${on.table}`, version) : {};
+  }
+  return undefined;
 }
 
 /**

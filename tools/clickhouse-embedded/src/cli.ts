@@ -8,7 +8,16 @@ import { BUN_RUNTIME_ARGS, runtimeLimitsApplied } from "./limits.ts";
 import { EmbeddedSetupError, startEmbeddedServer } from "./server.ts";
 
 const grant = z.object({
-  privilege: z.enum(["ALL", "SELECT", "INSERT", "ALTER DELETE"]),
+  privilege: z.enum([
+    "ALL",
+    "SELECT",
+    "INSERT",
+    "ALTER DELETE",
+    "ALTER ADD COLUMN",
+    "ALTER MODIFY COLUMN",
+    "CREATE VIEW",
+    "DROP VIEW",
+  ]),
   database: z.string().min(1),
   table: z.string().min(1),
 });

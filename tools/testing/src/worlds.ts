@@ -217,6 +217,7 @@ export async function createPipelineWorld(options: PipelineOptions = {}): Promis
     config: { ...loaderTestConfig(namespace), ...options.loader },
     logger: testLogger,
     registry: loaderRegistry,
+    publish: (subject, data) => nc.publish(subject, data),
   });
   await loader.start();
   if (options.extractInBackground !== false) extractor.start();

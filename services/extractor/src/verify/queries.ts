@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TABLES, type TableName } from "@adpipe/shared/contract";
+import type { Column } from "@adpipe/shared/columns";
+import { olapCanonicalText } from "./canonical.ts";
 
 /** The verifier's ClickHouse statements: services/extractor/sql, one per file. */
 const folder = join(import.meta.dir, "..", "..", "sql");
@@ -19,7 +20,8 @@ export interface TableQueries {
 }
 
 export interface VerifyQueries {
-  table: Record<TableName, TableQueries>;
+  /** A table's range, rows and ids statements, hashing the row text of these columns. */
+  table: (columns: readonly Column[]) => TableQueries;
   versions: string;
   stored: string;
   purge: string;
@@ -33,18 +35,21 @@ export interface VerifyQueries {
 
 /**
  * Reads every statement once at start-up. `{{hash}}` is `_hash.sql` with `{{canon}}` replaced by
- * the table's `_canon-<table>.sql`: the one place the ClickHouse side of the checksum is written.
+ * the row text of the columns compared (canonical.ts, built from PostgreSQL's catalog; column
+ * names are plain identifiers from it, never input).
  */
 export function loadVerifyQueries(): VerifyQueries {
   const hash = read("_hash");
-  const table = {} as Record<TableName, TableQueries>;
-  for (const t of TABLES) {
-    const h = hash.replace("{{canon}}", read(`_canon-${t}`));
-    const fill = (name: string) => read(name).replace("{{hash}}", h);
-    table[t] = { range: fill("verify-range"), rows: fill("verify-rows"), ids: fill("verify-ids") };
-  }
+  const templates = { range: read("verify-range"), rows: read("verify-rows"), ids: read("verify-ids") };
   return {
-    table,
+    table(columns) {
+      const h = hash.replace("{{canon}}", olapCanonicalText(columns));
+      return {
+        range: templates.range.replace("{{hash}}", h),
+        rows: templates.rows.replace("{{hash}}", h),
+        ids: templates.ids.replace("{{hash}}", h),
+      };
+    },
     versions: read("verify-versions"),
     stored: read("verify-stored"),
     purge: read("verify-purge"),

@@ -1,5 +1,7 @@
-import { DELETE_COLUMNS, subjects, type TableName, UPSERT_COLUMNS } from "@adpipe/shared/contract";
-import { olapColumn } from "@adpipe/shared/olap-range";
+import { copyColumn } from "@adpipe/shared/columns";
+import { readTableSchema } from "@adpipe/shared/columns/pg-catalog";
+import { DELETE_COLUMNS, subjects, type TableName } from "@adpipe/shared/contract";
+import { schemaColumns } from "@adpipe/shared/messages/delta";
 import type { Pool } from "@adpipe/shared/pg";
 import type { JetStreamClient } from "nats";
 import { to as copyTo } from "pg-copy-streams";
@@ -148,20 +150,25 @@ export async function publishRepair(
   const subject = subjects(deps.namespace).delta(table);
   let sequence = runId;
   if (plan.upserts.length > 0) {
-    const columns = UPSERT_COLUMNS[table]
-      .map((c) => (c === "_version" ? "greatest(t._version, r.v) AS _version" : olapColumn(c, "t.")))
-      .join(", ");
-    // COPY takes no parameters; ids and versions are integers this process computed.
-    const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::bigint[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;
     const client = await deps.pool.connect();
     let broken: Error | undefined;
     try {
+      // The columns PostgreSQL has now, as the extractor's cycles read them.
+      const schema = await readTableSchema(client, table);
+      const columns = [
+        ...schema.columns.map((c) => copyColumn(c, "t.")),
+        "greatest(t._version, r.v) AS _version",
+        "t._xid",
+      ].join(", ");
+      // COPY takes no parameters; ids and versions are integers this process computed.
+      const sql = `COPY (SELECT ${columns} FROM ${table} AS t JOIN unnest(${list(plan.upserts.map((u) => u.id))}::bigint[], ${list(plan.upserts.map((u) => u.version))}::bigint[]) AS r(id, v) ON t.id = r.id) TO STDOUT`;
       for await (const batch of splitRows(client.query(copyTo(sql)), deps.limits)) {
         await publisher.publish({
           subject,
           table,
           kind: "upsert",
-          columns: UPSERT_COLUMNS[table],
+          columns: schemaColumns(schema),
+          schema,
           window: window(plan.upserts),
           sequence: sequence++,
           ...batch,

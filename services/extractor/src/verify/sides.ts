@@ -1,4 +1,6 @@
 import { type ClickHouseClient, queryRows } from "@adpipe/shared/clickhouse";
+import type { Column } from "@adpipe/shared/columns";
+import { readTableSchema } from "@adpipe/shared/columns/pg-catalog";
 import { isFactTable, type TableName } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import { rowHash } from "./canonical.ts";
@@ -21,8 +23,8 @@ export interface PgRowState {
 
 // Every PostgreSQL statement here is a SELECT (the verifier never writes PostgreSQL; a test runs
 // it as a role that may only SELECT). Table names come from the contract, never from input.
-export function postgresSide(pool: Pool, table: TableName) {
-  const hash = rowHash(table);
+export function postgresSide(pool: Pool, table: TableName, columns: readonly Column[]) {
+  const hash = rowHash(columns);
   return {
     async bounds(): Promise<{ lo: number; hi: number } | null> {
       const { rows } = await pool.query<{ lo: number | null; hi: number | null }>(
@@ -121,8 +123,14 @@ export interface FactKey {
   createdAt: string | null;
 }
 
-export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQueries, table: TableName) {
-  const q = queries.table[table];
+export function clickhouseSide(
+  clickhouse: ClickHouseClient,
+  queries: VerifyQueries,
+  table: TableName,
+  columns: readonly Column[],
+) {
+  let built: ReturnType<VerifyQueries["table"]> | undefined;
+  const q = () => (built ??= queries.table(columns));
   const view = `${table}_current`;
   const select = <T>(query: string, params: Record<string, unknown>) =>
     queryRows<T>(clickhouse, query, params);
@@ -139,14 +147,14 @@ export function clickhouseSide(clickhouse: ClickHouseClient, queries: VerifyQuer
       return r ? Number(r.id) : null;
     },
     async range(lo: number, hi: number): Promise<RangeSum> {
-      const [r] = await select<{ n: number; sum: string }>(q.range, { view, lo, hi });
+      const [r] = await select<{ n: number; sum: string }>(q().range, { view, lo, hi });
       return { n: Number(r?.n ?? 0), sum: r?.sum ?? "0" };
     },
     async rows(lo: number, hi: number): Promise<RowHashes> {
-      return hashes(await select<{ id: number; h: string }>(q.rows, { view, lo, hi }));
+      return hashes(await select<{ id: number; h: string }>(q().rows, { view, lo, hi }));
     },
     async ids(ids: number[]): Promise<RowHashes> {
-      return hashes(await select<{ id: number; h: string }>(q.ids, { view, ids }));
+      return hashes(await select<{ id: number; h: string }>(q().ids, { view, ids }));
     },
     /**
      * The campaign and time of each id's current row, for a fact table (none for the others):
@@ -214,3 +222,28 @@ const KEYED_BUCKET_IDS = 65536;
 
 export type PostgresSide = ReturnType<typeof postgresSide>;
 export type ClickHouseSide = ReturnType<typeof clickhouseSide>;
+
+/**
+ * The columns a verification compares: PostgreSQL's, as its catalog lists them now, that
+ * ClickHouse's `_current` view has. `pending` are the rest: columns added in PostgreSQL that no
+ * batch has carried to ClickHouse yet (the loader adds one with the table's next write).
+ */
+export async function comparedColumns(
+  pool: Pool,
+  clickhouse: ClickHouseClient,
+  table: TableName,
+): Promise<{ columns: Column[]; pending: string[] }> {
+  const [schema, view] = await Promise.all([
+    readTableSchema(pool, table),
+    queryRows<{ name: string }>(
+      clickhouse,
+      "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {view:String}",
+      { view: `${table}_current` },
+    ),
+  ]);
+  const present = new Set(view.map((c) => c.name));
+  return {
+    columns: schema.columns.filter((c) => present.has(c.name)),
+    pending: schema.columns.filter((c) => !present.has(c.name)).map((c) => c.name),
+  };
+}

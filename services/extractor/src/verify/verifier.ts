@@ -20,7 +20,7 @@ import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
 import { planRepair, publishRepair } from "./repair.ts";
 import { campaignOf, differingKeys, postgresFigures, reportFigures } from "./reports.ts";
-import { clickhouseSide, postgresSide } from "./sides.ts";
+import { clickhouseSide, comparedColumns, postgresSide } from "./sides.ts";
 
 export interface VerifierConfig {
   namespace: string;
@@ -95,9 +95,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   const skipped = (since: string) => `paused since ${since}`;
 
   async function verifyTable(table: TableName, runId: number): Promise<VerifyTableStatus> {
-    const pg = postgresSide(pool, table);
-    const ch = clickhouseSide(clickhouse, queries, table);
-    const result = emptyTable(table);
+    const { columns, pending } = await comparedColumns(pool, clickhouse, table);
+    const pg = postgresSide(pool, table, columns);
+    const ch = clickhouseSide(clickhouse, queries, table, columns);
+    const result = { ...emptyTable(table), ...(pending.length > 0 ? { pendingColumns: pending } : {}) };
     status.phase = "checking";
     const { ids, stats } = await findDifferences(pg, ch, {
       chunkIds: config.chunkIds,
@@ -179,7 +180,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   }
 
   async function figuresDiff(campaigns?: number[]) {
-    const ch = clickhouseSide(clickhouse, queries, "campaign");
+    const ch = clickhouseSide(clickhouse, queries, "campaign", []);
     const reports = await reportFigures(ch, queries.dailyReport, queries.totalsReport, campaigns);
     const pgFigures = await postgresFigures(pool, config.chunkIds, campaigns, checkStopped);
     return { keys: differingKeys(pgFigures, reports), checked: pgFigures.size, pg: pgFigures, reports };
