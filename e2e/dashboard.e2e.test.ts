@@ -304,6 +304,15 @@ test("the dashboard shows a running pipeline, its KPIs, and drives the generator
   expect((await hold("resume")).status).toBe(200);
   await page.getByTestId("paused-advertiser").filter({ hasText: "flowing" }).waitFor({ timeout: 20_000 });
 
+  // A column added in PostgreSQL while the page is open (docs/schema-changes.md): with the table's
+  // next write the loader (as its own least-privileged ClickHouse user) adds it, and the page says so.
+  await db.query("ALTER TABLE impressions ADD COLUMN device text");
+  await db.query("INSERT INTO impressions (campaign_id, device) VALUES ($1, 'tv')", [campaignId]);
+  await page
+    .getByTestId("schema-change-impressions-device")
+    .filter({ hasText: "added as Nullable(String)" })
+    .waitFor({ timeout: 30_000 });
+
   // Two more polls after the counts rose: the throughput sparkline has points to draw.
   await page.waitForTimeout(4500);
   mkdirSync(join(root, "test-output"), { recursive: true });

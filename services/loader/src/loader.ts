@@ -73,13 +73,20 @@ export function createLoader({
       })),
     );
   for (const table of TABLES) metrics?.schemaBlocked.set({ table }, 0);
+  /** The latest schema events, newest first (GET /status `schema_changes`, the dashboard). */
+  const schemaChanges: SchemaChangedEvent[] = [];
+  const announceSchema = (event: SchemaChangedEvent) => {
+    schemaChanges.unshift(event);
+    schemaChanges.length = Math.min(schemaChanges.length, 20);
+    publish?.(subjects(namespace).schemaChanged(event.table), schemaChangedEvent.encode(event));
+  };
   const schema = createSchemaSync({
     clickhouse,
     cluster: config.CLICKHOUSE_CLUSTER,
     onChange(event) {
       logger.info("schema change applied", event);
       metrics?.schemaChanges.inc({ table: event.table, change: event.change });
-      publish?.(subjects(namespace).schemaChanged(event.table), schemaChangedEvent.encode(event));
+      announceSchema(event);
     },
   });
   /** Per table, the type change it is stopped on: its `resumed` event names the same column. */
@@ -100,7 +107,7 @@ export function createLoader({
       ...(block ? { message: cause.message } : {}),
       at: new Date().toISOString(),
     };
-    publish?.(subjects(namespace).schemaChanged(table), schemaChangedEvent.encode(event));
+    announceSchema(event);
   };
   const loops = TABLES.map((table) =>
     createTableLoop({
@@ -202,6 +209,7 @@ export function createLoader({
         namespace,
         tables: Object.fromEntries(tables),
         announce_failures: Object.fromEntries(announceFailures),
+        schema_changes: schemaChanges,
       };
     },
   };

@@ -119,6 +119,14 @@ function renderTables(tables) {
                 text: `stalled since ${F.time(t.stalled_since)}`,
               })
             : null,
+          t.schema_blocked
+            ? el("span", {
+                class: "badge bad",
+                "data-testid": `schema-blocked-${t.table}`,
+                title: t.schema_blocked.message,
+                text: `stopped on a schema change since ${F.time(t.schema_blocked.since)}`,
+              })
+            : null,
         ),
         el("td", { class: "num", "data-testid": `pg-rows-${t.table}`, text: fmt(t.pg_rows) }),
         el("td", { class: "num", "data-testid": `ch-rows-${t.table}`, text: fmt(t.ch_rows) }),
@@ -152,6 +160,37 @@ function renderTables(tables) {
         el("td", { class: "num", text: fmt(t.last_batch?.batches) }),
         el("td", { class: "num", text: t.last_batch?.watermark ?? "–" }),
         el("td", { text: t.last_batch ? F.time(t.last_batch.loadedAt) : "–" }),
+      ),
+    ),
+  );
+}
+
+const SCHEMA_CHANGE_TEXT = {
+  add_column: (c) => `added as ${c.to}`,
+  widen_column: (c) => `widened ${c.from} → ${c.to}`,
+  blocked: (c) => `stopped: PostgreSQL's ${c.pgType} does not fit ${c.from}`,
+  resumed: () => "flowing again",
+};
+
+function renderSchemaChanges(changes) {
+  const body = $("schema-changes");
+  if (!changes || changes.length === 0) {
+    body.replaceChildren(
+      el("tr", {}, el("td", { colspan: 3, class: "muted", text: "none since the loader started" })),
+    );
+    return;
+  }
+  body.replaceChildren(
+    ...changes.map((c) =>
+      el(
+        "tr",
+        { "data-testid": `schema-change-${c.table}-${c.column}`, title: c.message ?? "" },
+        el("td", { text: F.time(c.at) }),
+        el("td", { text: `${c.table}.${c.column}` }),
+        el("td", {
+          class: c.change === "blocked" ? "err" : "",
+          text: (SCHEMA_CHANGE_TEXT[c.change] ?? (() => c.change))(c),
+        }),
       ),
     ),
   );
@@ -199,6 +238,7 @@ function showPipeline(p) {
   if (history.length > HISTORY) history.shift();
   renderServices(p.services);
   renderTables(p.tables);
+  renderSchemaChanges(p.schema_changes);
   renderDeadLetters(p.dead_letters);
   const sim = p.simulation;
   $("simulation").textContent = sim?.error

@@ -10,7 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
 import { addVerifyBadgeRoute } from "./dashboard-verify.ts";
-import { tableRows } from "./pipeline-view.ts";
+import { schemaChanges, tableRows } from "./pipeline-view.ts";
 import type { Queries } from "./sql.ts";
 import { type Answer, callService } from "./upstream.ts";
 
@@ -179,6 +179,7 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
         loaderStatus: loaderStatus as Answer<never>,
         chCounts,
       }),
+      schema_changes: schemaChanges(loaderStatus as Answer<never>),
       dead_letters: deadLetters.ok ? deadLetters.body : { error: deadLetters.error },
       simulation: simulation.ok ? simulation.body : { error: simulation.error },
       clickhouse: chCounts.ok ? { ok: true } : { ok: false, error: chCounts.error },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { tableRows } from "./pipeline-view.ts";
+import { schemaChanges, tableRows } from "./pipeline-view.ts";
 
 const now = new Date("2026-11-24T10:00:10Z");
 const up = <T>(body: T) => ({ ok: true as const, status: 200, body });
@@ -110,5 +110,30 @@ describe("tableRows", () => {
         null,
         null,
       ]);
+  });
+
+  test("a table stopped on a schema change says since when and why; the loader's schema changes pass through", () => {
+    const blocked = { since: "2026-11-24T10:00:02.000Z", message: "clicks.cost is text in PostgreSQL, ..." };
+    const change = {
+      table: "clicks",
+      change: "blocked",
+      column: "cost",
+      pgType: "text",
+      from: "Int32",
+      to: "Nullable(String)",
+      at: "2026-11-24T10:00:02.000Z",
+    };
+    const loaderStatus = up({ tables: { clicks: { schema_blocked: blocked } }, schema_changes: [change] });
+    const rows = tableRows({
+      now,
+      stats: down,
+      watermarks: down,
+      loaderStatus,
+      chCounts: { ok: false, error: "x" },
+    });
+    expect(rows.map((r) => r.schema_blocked)).toEqual([null, null, null, blocked, null]);
+    expect(schemaChanges(loaderStatus)).toEqual([change]);
+    expect(schemaChanges(down)).toEqual([]);
+    expect(schemaChanges(up({ tables: {} }))).toEqual([]);
   });
 });

@@ -30,13 +30,27 @@ interface LoaderTable {
   consumer?: { stalled_since: string | null; stall_recoveries: number } | null;
   /** The newest batch's freshness (commit → ClickHouse), from the loader's /status. */
   freshness?: { committedBy: string; seconds: number; at: string } | null;
+  /** Set while the table waits for a type change ClickHouse cannot take (docs/schema-changes.md). */
+  schema_blocked?: { since: string; message: string } | null;
+}
+
+/** One schema event of the loader's /status (`schema_changes`, newest first). */
+export interface SchemaChange {
+  table: string;
+  change: string;
+  column: string;
+  pgType: string;
+  from?: string;
+  to: string;
+  message?: string;
+  at: string;
 }
 
 export interface PipelineInputs {
   now: Date;
   stats: Answer<Record<string, unknown>>;
   watermarks: Answer<{ watermarks: Watermark[] }>;
-  loaderStatus: Answer<{ tables: Record<string, LoaderTable> }>;
+  loaderStatus: Answer<{ tables: Record<string, LoaderTable>; schema_changes?: SchemaChange[] }>;
   chCounts: { ok: true; counts: Record<string, number> } | { ok: false; error: string };
 }
 
@@ -75,6 +89,11 @@ export function tableRows({ now, stats, watermarks, loaderStatus, chCounts }: Pi
       lag_seconds: lag === null ? null : Math.round(lag * 10) / 10,
       paused_since: pausedSince,
       freshness_seconds: lt?.freshness ? Math.round(lt.freshness.seconds * 1000) / 1000 : null,
+      schema_blocked: lt?.schema_blocked ?? null,
     };
   });
 }
+
+/** The loader's latest schema changes (an older loader has none: an empty list). */
+export const schemaChanges = (loaderStatus: PipelineInputs["loaderStatus"]): SchemaChange[] =>
+  loaderStatus.ok ? (loaderStatus.body.schema_changes ?? []) : [];
