@@ -136,6 +136,18 @@ describe("one row wrong in one column", () => {
       });
 });
 
+test("two rows' contents swapped (each row's digest covers its id)", async () => {
+  const swap = `UPDATE impressions i SET campaign_id = o.campaign_id, created_at = o.created_at
+                FROM impressions o WHERE (i.id, o.id) IN ((10, 11), (11, 10))`;
+  const r = await whileChanged(
+    "impressions",
+    () => pool.query(swap),
+    () => pool.query(swap),
+  );
+  expect(r.quick.exact).toBe(false);
+  expect(r.diff).toEqual({ ...zero, wrong: 2 });
+});
+
 test("a row missing from ClickHouse is lost", async () => {
   const r = await whileChanged(
     "impressions",
