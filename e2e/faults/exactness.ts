@@ -1,149 +1,29 @@
 // "Exact" for the fault suite: every `<table>_current` in ClickHouse holds exactly PostgreSQL's
 // rows, and every campaign's KPIs served by the reporter equal the same KPIs computed from
-// PostgreSQL (the truth test's query). Cheap first (per id bucket: count and sums of the
-// columns on both sides), row by row only where a bucket differs, so the rows lost, extra and
-// wrong are counted exactly without reading millions of rows every poll.
+// PostgreSQL (the truth test's query). The tables are compared cheap first (table-diff.ts: per id
+// range, count, sum of ids and sum of row digests computed inside each database); while polling
+// only those sums are read, and the measurement that reports damage counts every lost, extra and
+// wrong row.
 
 import { type ClickHouseClient, createClickHouse } from "@adpipe/shared/clickhouse";
 import { TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Pool } from "@adpipe/shared/pg";
 import { rowDifferences, TRUTH_CAMPAIGNS } from "@adpipe/testing/truth";
+import { type PostgresSumsCache, postgresSums } from "./pg-sums.ts";
 import type { Stack } from "./stack.ts";
+import { clickhouseRanges, diffTable, type Ranges, SAMPLE_LIMIT, type TableDiff } from "./table-diff.ts";
 
-const BUCKET = 65_536;
-
-/** A row's text on each side: its columns, NULL as "N", times as microseconds, money with 2 decimals. */
-const pgText = (cols: string[]) =>
-  `concat_ws('|', ${cols.map((c) => `coalesce((${c})::text, 'N')`).join(", ")})`;
-const chText = (cols: string[]) =>
-  `concat_ws('|', ${cols.map((c) => `ifNull(toString(${c}), 'N')`).join(", ")})`;
-const pgMicros = (c: string) => `(extract(epoch from ${c}) * 1e6)::bigint`;
-const chMicros = (c: string) => `toUnixTimestamp64Micro(${c})`;
-const fact = {
-  pg: pgText(["campaign_id", pgMicros("created_at")]),
-  ch: chText(["campaign_id", chMicros("created_at")]),
-};
-const ROW: Record<TableName, { pg: string; ch: string }> = {
-  advertiser: {
-    pg: pgText(["name", pgMicros("updated_at"), pgMicros("created_at")]),
-    ch: chText(["name", chMicros("updated_at"), chMicros("created_at")]),
-  },
-  campaign: {
-    pg: pgText([
-      "name",
-      "bid",
-      "budget",
-      "start_date",
-      "end_date",
-      "advertiser_id",
-      pgMicros("updated_at"),
-      pgMicros("created_at"),
-    ]),
-    ch: chText([
-      "name",
-      "toDecimalString(bid, 2)",
-      "toDecimalString(budget, 2)",
-      "start_date",
-      "end_date",
-      "advertiser_id",
-      chMicros("updated_at"),
-      chMicros("created_at"),
-    ]),
-  },
-  impressions: fact,
-  clicks: fact,
-  campaign_bids: {
-    pg: pgText(["campaign_id", "bid", pgMicros("valid_from")]),
-    ch: chText(["campaign_id", "toDecimalString(bid, 2)", chMicros("valid_from")]),
-  },
-};
-
-/** Per bucket: count, sum of ids, and sum of the first 4 bytes of each row text's MD5. */
-const SUMMARY = {
-  pg: (t: TableName) =>
-    `SELECT (id / ${BUCKET})::int AS b, count(*)::text AS n, sum(id)::text AS ids,
-            sum(('x' || substr(md5(${ROW[t].pg}), 1, 8))::bit(32)::bigint)::text AS h
-     FROM ${t} GROUP BY 1`,
-  ch: (t: TableName) =>
-    `SELECT toInt32(intDiv(id, ${BUCKET})) AS b, toString(count()) AS n, toString(sum(id)) AS ids,
-            toString(sum(toUInt64(reinterpretAsUInt32(reverse(substring(MD5(${ROW[t].ch}), 1, 4)))))) AS h
-     FROM ${t}_current GROUP BY b`,
-};
-
-export interface TableDiff {
-  lost: number;
-  extra: number;
-  wrong: number;
-}
+export type { TableDiff } from "./table-diff.ts";
 
 export interface Exactness {
   exact: boolean;
   tables: Record<TableName, TableDiff>;
-  /** Campaigns whose served KPIs differ from PostgreSQL's (or are missing / extra). */
+  /** Campaigns whose served KPIs differ from PostgreSQL's (or are missing / extra); -1: not compared. */
   kpisWrong: number;
   /** The first differences, for the report. */
   sample: string[];
-}
-
-type Summary = Map<number, string>;
-
-async function chRows<T>(ch: ClickHouseClient, query: string): Promise<T[]> {
-  const rs = await ch.query({ query, format: "JSONEachRow" });
-  return (await rs.json()) as T[];
-}
-
-async function diffTable(
-  pool: Pool,
-  ch: ClickHouseClient,
-  table: TableName,
-  sample: string[],
-): Promise<TableDiff> {
-  const key = (r: { n: string; ids: string; h: string }) => `${r.n}/${r.ids}/${r.h}`;
-  const pg: Summary = new Map(
-    (await pool.query<{ b: number; n: string; ids: string; h: string }>(SUMMARY.pg(table))).rows.map((r) => [
-      r.b,
-      key(r),
-    ]),
-  );
-  const chs: Summary = new Map(
-    (await chRows<{ b: number; n: string; ids: string; h: string }>(ch, SUMMARY.ch(table))).map((r) => [
-      Number(r.b),
-      key(r),
-    ]),
-  );
-  const differing = [...new Set([...pg.keys(), ...chs.keys()])].filter((b) => pg.get(b) !== chs.get(b));
-  const diff = { lost: 0, extra: 0, wrong: 0 };
-  for (const b of differing) {
-    const [lo, hi] = [b * BUCKET, (b + 1) * BUCKET];
-    const p = new Map(
-      (
-        await pool.query<{ id: number; r: string }>(
-          `SELECT id, ${ROW[table].pg} AS r FROM ${table} WHERE id >= $1 AND id < $2`,
-          [lo, hi],
-        )
-      ).rows.map((r) => [Number(r.id), r.r]),
-    );
-    const c = new Map(
-      (
-        await chRows<{ id: number; r: string }>(
-          ch,
-          `SELECT id, ${ROW[table].ch} AS r FROM ${table}_current WHERE id >= ${lo} AND id < ${hi}`,
-        )
-      ).map((r) => [Number(r.id), r.r]),
-    );
-    for (const [id, text] of p) {
-      const other = c.get(id);
-      if (other === undefined) diff.lost++;
-      else if (other !== text) {
-        diff.wrong++;
-        if (sample.length < 5) sample.push(`${table} ${id}: ClickHouse ${other}, PostgreSQL ${text}`);
-      }
-    }
-    for (const id of c.keys()) if (!p.has(id)) diff.extra++;
-    if (sample.length < 5 && (diff.lost || diff.extra))
-      sample.push(`${table}: ${diff.lost} lost, ${diff.extra} extra so far`);
-  }
-  return diff;
+  /** Milliseconds each part took: every table, `kpis`, and `total`. */
+  timings: Record<string, number>;
 }
 
 /** KPIs that follow the clock (the pacing's elapsed seconds), not the data: read at another instant here. */
@@ -168,32 +48,88 @@ async function diffKpis(pool: Pool, reporterUrl: string, sample: string[]): Prom
     const differences = s ? rowDifferences(s, expected) : ["missing"];
     if (differences.length > 0) {
       wrong++;
-      if (sample.length < 5)
+      if (sample.length < SAMPLE_LIMIT)
         sample.push(`KPIs of campaign ${t.campaign_id}: ${differences.slice(0, 3).join("; ")}`);
     }
   }
   return wrong;
 }
 
-/** The whole comparison once. */
-export async function measureExactness(stack: Stack): Promise<Exactness> {
+/**
+ * Every table compared (table-diff.ts): PostgreSQL's sums (kept in `cache` while its rows cannot
+ * have changed, pg-sums.ts) and ClickHouse's read at once, then the ranges that differ looked
+ * into. Timings: `postgres` (naming the tables whose sums were kept), `clickhouse`, and the look
+ * into each table that differs.
+ */
+export async function compareTables(
+  pool: Pool,
+  ch: ClickHouseClient,
+  o: { detail: boolean; sample?: string[]; cache?: PostgresSumsCache },
+) {
+  const sample = o.sample ?? [];
+  const tables = {} as Record<TableName, TableDiff>;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(what: string, f: () => Promise<T>) => {
+    const started = performance.now();
+    const r = await f();
+    timings[what] = Math.round(performance.now() - started);
+    return r;
+  };
+  const [pg, chs] = await Promise.all([
+    timed("postgres", () => postgresSums(pool, TABLES, o.cache)),
+    timed("clickhouse", () => Promise.all(TABLES.map((t) => clickhouseRanges(ch, t)))),
+  ]);
+  if (pg.kept.length > 0) {
+    timings[`postgres (${pg.kept.join(", ")} kept)`] = timings.postgres as number;
+    delete timings.postgres;
+  }
+  for (const [i, t] of TABLES.entries()) {
+    const coarse: [Ranges, Ranges] = [pg.sums.get(t) as Ranges, chs[i] as Ranges];
+    const diff = await timed(t, () => diffTable(pool, ch, t, coarse, { detail: o.detail, sample }));
+    tables[t] = diff;
+    if (diff.ranges === 0) delete timings[t];
+  }
+  const exact = Object.values(tables).every((d) => d.ranges === 0);
+  return { exact, tables, sample, timings };
+}
+
+/**
+ * The whole comparison once. Without `detail` the tables' differences are only their id ranges'
+ * (enough to tell exact from not, in seconds); with it every lost, extra and wrong row is counted.
+ */
+export async function measureExactness(
+  stack: Stack,
+  o: { detail?: boolean; cache?: PostgresSumsCache } = {},
+): Promise<Exactness> {
   const ch = createClickHouse({
     url: stack.clickhouseUrl,
     ...stack.clickhouseLogin,
     database: stack.database,
   });
   try {
-    const sample: string[] = [];
-    const tables = {} as Record<TableName, TableDiff>;
-    for (const t of TABLES) tables[t] = await diffTable(stack.pool, ch, t, sample);
-    const rowsExact = TABLES.every((t) => !tables[t].lost && !tables[t].extra && !tables[t].wrong);
+    const started = performance.now();
+    const rows = await compareTables(stack.pool, ch, { detail: o.detail ?? false, cache: o.cache });
     // KPIs are only meaningful once the rows are there (the reporter rebuilds after them).
-    const kpisWrong = rowsExact ? await diffKpis(stack.pool, stack.urls.reporter, sample) : -1;
-    return { exact: rowsExact && kpisWrong === 0, tables, kpisWrong, sample };
+    const kpisStarted = performance.now();
+    const kpisWrong = rows.exact ? await diffKpis(stack.pool, stack.urls.reporter, rows.sample) : -1;
+    const timings = { ...rows.timings, kpis: Math.round(performance.now() - kpisStarted) };
+    return {
+      exact: rows.exact && kpisWrong === 0,
+      tables: rows.tables,
+      kpisWrong,
+      sample: rows.sample,
+      timings: { ...timings, total: Math.round(performance.now() - started) },
+    };
   } finally {
     await ch.close();
   }
 }
+
+/** "impressions 1.2 s, clicks 0.1 s, ..., kpis 0.3 s, total 2.0 s" */
+export const formatTimings = (t: Record<string, number>) =>
+  Object.entries(t)
+    .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+    .join(", ");
 
 /**
  * Polls until exact or `timeoutMs`; resolves with the milliseconds it took (null if never) and
@@ -206,8 +142,10 @@ export async function waitForExact(
   const started = Date.now();
   let last: Exactness | null = null;
   let error: string | undefined;
-  const measure = () =>
-    measureExactness(stack).then(
+  // PostgreSQL's sums are read again only when its rows may have changed (pg-sums.ts).
+  const cache: PostgresSumsCache = new Map();
+  const measure = (detail = false) =>
+    measureExactness(stack, { detail, cache }).then(
       (e) => {
         error = undefined;
         return e;
@@ -225,5 +163,6 @@ export async function waitForExact(
     if (last?.exact) return { ms: Date.now() - started, last, checkMs: Date.now() - checkStarted };
     await Bun.sleep(250);
   }
-  return { ms: null, last: await measure(), error };
+  // The deadline's measurement counts the damage row by row.
+  return { ms: null, last: await measure(true), error };
 }

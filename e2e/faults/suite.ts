@@ -2,7 +2,7 @@
 // pipeline took to be exact again (or what it lost, duplicated or got wrong if it never was).
 import { TABLES } from "@adpipe/shared/contract";
 import { createPool } from "@adpipe/shared/pg";
-import { type Exactness, waitForExact } from "./exactness.ts";
+import { type Exactness, formatTimings, waitForExact } from "./exactness.ts";
 import { FAULTS, type Fault } from "./faults.ts";
 import { type Stack, startStack } from "./stack.ts";
 import { rng, seed, startWriter } from "./writer.ts";
@@ -25,6 +25,8 @@ export interface RunResult {
   wrong: number;
   kpisWrong: number;
   sample: string[];
+  /** Milliseconds each part of the last comparison took (per table, KPIs, total). */
+  timings: Record<string, number>;
 }
 
 export interface SuiteOptions {
@@ -90,7 +92,7 @@ export async function openSuite(o: {
     async run(fault: Fault): Promise<RunResult> {
       const r = await runOnce(stack, writerPool, campaigns, fault, { short: o.short, random, log });
       log(
-        `${fault.name}: ${r.exactAfterMs === null ? `NOT exact within ${fault.deadlineMs / 1000} s (lost ${r.lost}, extra ${r.extra}, wrong ${r.wrong}, KPIs wrong ${r.kpisWrong}; ${r.sample.join("; ")}); ${r.lateExactMs === null ? "still not exact 2 minutes later" : `exact ${(r.lateExactMs / 1000).toFixed(1)} s after the fault ended`}` : `exact ${(r.exactAfterMs / 1000).toFixed(1)} s after the fault ended (the comparison that saw it took ${((r.checkMs ?? 0) / 1000).toFixed(1)} s)`} (${r.writes} writes)`,
+        `${fault.name}: ${r.exactAfterMs === null ? `NOT exact within ${fault.deadlineMs / 1000} s (lost ${r.lost}, extra ${r.extra}, wrong ${r.wrong}, KPIs wrong ${r.kpisWrong}; ${r.sample.join("; ")}); ${r.lateExactMs === null ? "still not exact 2 minutes later" : `exact ${(r.lateExactMs / 1000).toFixed(1)} s after the fault ended`}` : `exact ${(r.exactAfterMs / 1000).toFixed(1)} s after the fault ended (the comparison that saw it took ${((r.checkMs ?? 0) / 1000).toFixed(1)} s)`} (${r.writes} writes; comparison: ${formatTimings(r.timings)})`,
       );
       if (r.exactAfterMs === null && r.lateExactMs === null)
         throw new Error(`the pipeline stayed wrong after ${fault.name} (2 minutes past its deadline)`);
@@ -146,6 +148,7 @@ async function runOnce(
     writes: stats.transactions,
     ...(ms === null ? totals(last) : { lost: 0, extra: 0, wrong: 0, kpisWrong: 0 }),
     sample: ms === null ? (last?.sample ?? []) : [],
+    timings: last?.timings ?? {},
   };
 }
 

@@ -124,17 +124,24 @@ const CLICK_PRICE = `coalesce(
  * Every campaign's figures as CTE \`p\`: $1 the report date (days_elapsed and what the stored totals
  * derive from it), $2 the clock the KPIs pace by (a UTC timestamp): elapsed seconds of the flight,
  * planned, run rate, projection and delivery on cost, money rounded half away from zero to the cent
- * (docs/kpis.md, "Pacing", "Money and rounding").
+ * (docs/kpis.md, "Pacing", "Money and rounding"). Counts are one grouped scan per fact table and
+ * \`base\` is computed once (MATERIALIZED): inlined, its per-campaign subqueries ran again for each
+ * column derived from them, some 25 s on 2,000,000 impressions.
  */
 export const TRUTH_FIGURES_CTE = `
-WITH base AS (
+WITH i_n AS (
+  SELECT campaign_id, count(*) AS n FROM impressions WHERE campaign_id IS NOT NULL GROUP BY campaign_id
+), k_n AS (
+  SELECT campaign_id, count(*) AS n FROM clicks WHERE campaign_id IS NOT NULL GROUP BY campaign_id
+), base AS MATERIALIZED (
   SELECT c.id AS campaign_id, c.name AS campaign_name, c.advertiser_id, a.name AS advertiser_name,
          c.bid, c.budget, c.start_date, c.end_date,
-         (SELECT count(*) FROM impressions i WHERE i.campaign_id = c.id) AS impressions,
-         (SELECT count(*) FROM clicks k WHERE k.campaign_id = c.id) AS clicks,
+         coalesce(i_n.n, 0) AS impressions,
+         coalesce(k_n.n, 0) AS clicks,
          (SELECT coalesce(sum(${CLICK_PRICE}), 0) FROM clicks k WHERE k.campaign_id = c.id) AS cost,
          $1::date AS rd
   FROM campaign c LEFT JOIN advertiser a ON a.id = c.advertiser_id
+       LEFT JOIN i_n ON i_n.campaign_id = c.id LEFT JOIN k_n ON k_n.campaign_id = c.id
 ), ${flightCtes("base", "clicks")}, s AS (
   SELECT *, days_total::bigint * 86400 AS flight_s,
          CASE WHEN days_total = 0 THEN 0
