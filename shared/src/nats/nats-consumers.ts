@@ -89,6 +89,20 @@ export async function ensureReporterConsumer(
   }
 }
 
+/**
+ * The reporter's lease bucket (services/reporter/src/lease.ts): one key, one revision kept, as many
+ * copies as the streams. No TTL on the bucket: a lease expires by the reporters' own rule.
+ */
+export async function ensureReporterLease(
+  jsm: JetStreamManager,
+  namespace: string,
+  opts: { replicas?: number } = {},
+): Promise<void> {
+  await jsm
+    .jetstream()
+    .views.kv(streams(namespace).reporterLease, { history: 1, replicas: opts.replicas ?? 1 });
+}
+
 /** What a durable consumer still holds: messages not yet delivered, and delivered but not acked. */
 export interface Backlog {
   pending: number;
