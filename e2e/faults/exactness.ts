@@ -175,8 +175,8 @@ async function diffKpis(pool: Pool, reporterUrl: string, sample: string[]): Prom
   return wrong;
 }
 
-/** The whole comparison once. */
-export async function measureExactness(stack: Stack): Promise<Exactness> {
+/** The whole comparison once; the KPIs as `reporterUrl` serves them (default: the stack's reporter). */
+export async function measureExactness(stack: Stack, reporterUrl = stack.urls.reporter): Promise<Exactness> {
   const ch = createClickHouse({
     url: stack.clickhouseUrl,
     ...stack.clickhouseLogin,
@@ -188,7 +188,7 @@ export async function measureExactness(stack: Stack): Promise<Exactness> {
     for (const t of TABLES) tables[t] = await diffTable(stack.pool, ch, t, sample);
     const rowsExact = TABLES.every((t) => !tables[t].lost && !tables[t].extra && !tables[t].wrong);
     // KPIs are only meaningful once the rows are there (the reporter rebuilds after them).
-    const kpisWrong = rowsExact ? await diffKpis(stack.pool, stack.urls.reporter, sample) : -1;
+    const kpisWrong = rowsExact ? await diffKpis(stack.pool, reporterUrl, sample) : -1;
     return { exact: rowsExact && kpisWrong === 0, tables, kpisWrong, sample };
   } finally {
     await ch.close();
@@ -202,12 +202,13 @@ export async function measureExactness(stack: Stack): Promise<Exactness> {
 export async function waitForExact(
   stack: Stack,
   timeoutMs: number,
+  reporterUrl = stack.urls.reporter,
 ): Promise<{ ms: number | null; last: Exactness | null; error?: string; checkMs?: number }> {
   const started = Date.now();
   let last: Exactness | null = null;
   let error: string | undefined;
   const measure = () =>
-    measureExactness(stack).then(
+    measureExactness(stack, reporterUrl).then(
       (e) => {
         error = undefined;
         return e;
