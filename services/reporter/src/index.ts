@@ -42,8 +42,8 @@ runMain(async () => {
         nc,
         config,
         logger,
-        onActive: async () => {
-          await reporter.activate();
+        onActive: async (from) => {
+          await reporter.activate({ healNow: from === "free" || from === "own" });
           serveRebuilds(true);
         },
         onStandby: async () => {

@@ -7,7 +7,11 @@ const put = (revision: number) => ({ revision, operation: "PUT" as const });
 
 describe("decideStandby: when a standby reporter takes the lease", () => {
   test("no lease yet: created (revision 0)", () => {
-    expect(decideStandby(null, null, self, undefined, 0, 3000)).toMatchObject({ take: true, revision: 0 });
+    expect(decideStandby(null, null, self, undefined, 0, 3000)).toMatchObject({
+      take: true,
+      revision: 0,
+      from: "free",
+    });
   });
 
   test("released (deleted or purged): taken at once, over the delete's revision", () => {

@@ -23,9 +23,15 @@ export interface LeaseHolder {
   at: string;
 }
 
+/**
+ * How a lease was taken: `free` (none yet), `own` (this instance's earlier life), `released` (a
+ * clean stop), `expired` (its holder went silent: SIGKILL, a partition, a hang).
+ */
+export type TakenFrom = "free" | "own" | "released" | "expired";
+
 /** What a standby does with the entry it just read. */
 export type StandbyDecision =
-  | { take: true; revision: number; reason: string }
+  | { take: true; revision: number; reason: string; from: TakenFrom }
   | { take: false; holder: string };
 
 /**
@@ -41,13 +47,23 @@ export function decideStandby(
   now: number,
   ttlMs: number,
 ): StandbyDecision {
-  if (!entry) return { take: true, revision: 0, reason: "no lease yet" };
+  if (!entry) return { take: true, revision: 0, reason: "no lease yet", from: "free" };
   if (entry.operation !== "PUT" || !holder)
-    return { take: true, revision: entry.revision, reason: "lease released" };
+    return { take: true, revision: entry.revision, reason: "lease released", from: "released" };
   if (holder.instance === self.instance && holder.nonce !== self.nonce)
-    return { take: true, revision: entry.revision, reason: "lease of an earlier life of this instance" };
+    return {
+      take: true,
+      revision: entry.revision,
+      reason: "lease of an earlier life of this instance",
+      from: "own",
+    };
   if (seen && seen.revision === entry.revision && now - seen.at >= ttlMs)
-    return { take: true, revision: entry.revision, reason: `lease of ${holder.instance} expired` };
+    return {
+      take: true,
+      revision: entry.revision,
+      reason: `lease of ${holder.instance} expired`,
+      from: "expired",
+    };
   return { take: false, holder: holder.instance };
 }
 
@@ -60,7 +76,7 @@ export interface LeaseOptions {
   ttlMs: number;
   logger: Logger;
   /** Became active: start consuming (awaited before the next change of role). */
-  onActive(): Promise<void>;
+  onActive(from: TakenFrom): Promise<void>;
   /** No longer active (lost, expired or released): stop consuming. */
   onStandby(reason: string): Promise<void>;
   now?: () => number;
@@ -101,7 +117,7 @@ export function createLease(o: LeaseOptions) {
   const enc = new TextEncoder();
   const value = () => enc.encode(JSON.stringify({ ...self, at: new Date(now()).toISOString() }));
 
-  function become(next: Role, reason: string): void {
+  function become(next: Role, reason: string, from: TakenFrom = "free"): void {
     if (role === next) return;
     role = next;
     since = new Date(now()).toISOString();
@@ -111,11 +127,11 @@ export function createLease(o: LeaseOptions) {
       o.logger.info("reporter lease taken: this reporter is active", { instance: o.instance, reason });
     } else o.logger.warn("reporter lease lost: this reporter is standby", { instance: o.instance, reason });
     transitions = transitions
-      .then(() => (next === "active" ? o.onActive() : o.onStandby(reason)))
+      .then(() => (next === "active" ? o.onActive(from) : o.onStandby(reason)))
       .catch((err) => o.logger.error("reporter role change failed", { role: next, err }));
   }
 
-  async function take(reason: string, rev: number): Promise<boolean> {
+  async function take(reason: string, from: TakenFrom, rev: number): Promise<boolean> {
     const sentAt = now();
     try {
       revision =
@@ -125,7 +141,7 @@ export function createLease(o: LeaseOptions) {
     }
     renewSentAt = sentAt;
     seen = undefined;
-    become("active", reason);
+    become("active", reason, from);
     return true;
   }
 
@@ -135,7 +151,7 @@ export function createLease(o: LeaseOptions) {
     const h = parseHolder(entry);
     const d = decideStandby(entry, h, self, seen, at, o.ttlMs);
     if (d.take) {
-      await take(d.reason, d.revision);
+      await take(d.reason, d.from, d.revision);
       return;
     }
     holder = d.holder;

@@ -350,13 +350,19 @@ export function createReporter(deps: ReporterDeps) {
     timers.push(setInterval(dateTick, config.REPORTER_DATE_CHECK_MS));
   }
 
-  /** Seeds the version clock, rebuilds empty reports, then consumes loaded events and heals. */
-  async function activate(): Promise<void> {
+  /**
+   * Seeds the version clock, rebuilds empty reports, then consumes loaded events and heals.
+   * `healNow: false` (taking over from a reporter that died): its events come back by themselves
+   * (their ack wait is no longer than the lease's TTL), so they go first and the heal step runs at
+   * its next tick; healing first would rebuild the same batches twice.
+   */
+  async function activate(o: { healNow?: boolean } = {}): Promise<void> {
     await runner.seedClock();
     await rebuildIfNeeded();
     loop = eventLoop();
     await loop.start();
-    await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
+    if (o.healNow !== false)
+      await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
     startTimers();
     logger.info("reporting", { namespace, coalesceMs: config.REPORTER_COALESCE_MS });
   }
