@@ -81,7 +81,7 @@ afterAll(async () => {
   if (lines.length > 0) console.log(`\n${lines.map((l) => `reporter standby: ${l}`).join("\n")}\n`);
 });
 
-test("the standby refuses rebuilds (409 naming the active one) and its /ready answers", async () => {
+test("the standby refuses rebuilds (409 naming the active one), is ready, and says it is not active", async () => {
   const { active, standby } = await roles();
   const res = await fetch(`${standby.url}/reports/rebuild`, {
     method: "POST",
@@ -91,6 +91,11 @@ test("the standby refuses rebuilds (409 naming the active one) and its /ready an
   expect({ status: res.status, code: body.error.code }).toEqual({ status: 409, code: "not_active" });
   expect(body.error.message).toContain((await lease(active))?.instance as string);
   expect((await fetch(`${standby.url}/ready`)).status).toBe(200);
+  const gauge = async (i: Instance) => {
+    const res = await fetch(`${i.url}/metrics`, { headers: { authorization: `Bearer ${stack.token}` } });
+    return /^adpipe_reporter_active (\d)/m.exec(await res.text())?.[1];
+  };
+  expect([await gauge(active), await gauge(standby)]).toEqual(["1", "0"]);
 });
 
 test(`SIGKILL of the active reporter under load, ${ROUNDS} rounds: the standby takes over without a restart, exact`, async () => {

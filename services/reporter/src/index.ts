@@ -36,7 +36,11 @@ runMain(async () => {
 
   const registry = createRegistry("reporter");
   natsConnectionMetric(registry, natsConnected(nc));
-  const metrics = createReporterMetrics(registry, () => reporter.status());
+  const metrics = createReporterMetrics(
+    registry,
+    () => reporter.status(),
+    () => lease?.active() ?? true,
+  );
   const lease = config.REPORTER_LEASE
     ? await openLease({
         nc,

@@ -167,7 +167,13 @@ export function createLease(o: LeaseOptions) {
     } catch (err) {
       // Another reporter holds a newer revision: lost at once. Otherwise (NATS away) keep trying
       // until the lease runs out below.
-      if (casFailed(err)) become("standby", "another reporter took the lease");
+      if (!casFailed(err)) return;
+      become("standby", "another reporter took the lease");
+      const taker = parseHolder(await o.kv.get(LEASE_KEY).catch(() => null));
+      if (taker?.instance === o.instance && taker.nonce !== nonce)
+        o.logger.error("another live reporter uses this REPORTER_INSTANCE_ID: give each reporter its own", {
+          instance: o.instance,
+        });
     }
   }
 
