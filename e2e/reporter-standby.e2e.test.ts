@@ -93,7 +93,7 @@ test("the standby refuses rebuilds (409 naming the active one), is ready, and sa
   expect((await fetch(`${standby.url}/ready`)).status).toBe(200);
   const gauge = async (i: Instance) => {
     const res = await fetch(`${i.url}/metrics`, { headers: { authorization: `Bearer ${stack.token}` } });
-    return /^adpipe_reporter_active (\d)/m.exec(await res.text())?.[1];
+    return /^adpipe_reporter_active(?:\{[^}]*\})? (\d)/m.exec(await res.text())?.[1];
   };
   expect([await gauge(active), await gauge(standby)]).toEqual(["1", "0"]);
 });
