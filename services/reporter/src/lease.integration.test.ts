@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 /** A reporter's lease on a connection of its own; `roles` records each change with its time. */
-async function reporter(instance: string, ttlMs: number) {
+async function reporter(instance: string, ttlMs: number, failActivation = false) {
   const nc = await connectNats({ url: natsUrl });
   const kv = await nc
     .jetstream({ timeout: 500 })
@@ -45,6 +45,7 @@ async function reporter(instance: string, ttlMs: number) {
     logger,
     onActive: async () => {
       roles.push({ role: "active", at: Date.now() });
+      if (failActivation) throw new Error("ClickHouse unreachable (test)");
     },
     onStandby: async () => {
       roles.push({ role: "standby", at: Date.now() });
@@ -104,4 +105,13 @@ test("a restarted instance (same id, new process) reclaims its own lease at once
   const again = await reporter("e", 60_000);
   await waitFor(() => again.lease.active(), { timeoutMs: 10_000, what: "the restarted e active" });
   expect(other.lease.status()).toMatchObject({ role: "standby", holder: "e" });
+}, 30_000);
+
+test("a reporter that cannot activate hands the lease back at once; another takes it (long TTL)", async () => {
+  for (const o of open) await o.lease.stop();
+  const broken = await reporter("g", 60_000, true);
+  const healthy = await reporter("h", 60_000);
+  await waitFor(() => healthy.lease.active(), { timeoutMs: 10_000, what: "h active after g gave up" });
+  expect(broken.roles.map((r) => r.role)).toEqual(["active", "standby"]);
+  expect(broken.lease.active()).toBe(false);
 }, 30_000);

@@ -111,6 +111,7 @@ export function createLease(o: LeaseOptions) {
   let since: string | null = null;
   let takeovers = 0;
   let inFlight = false;
+  let cooldownUntil = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   // Role changes run one at a time, in order (start consuming, stop consuming).
   let transitions: Promise<unknown> = Promise.resolve();
@@ -128,7 +129,23 @@ export function createLease(o: LeaseOptions) {
     } else o.logger.warn("reporter lease lost: this reporter is standby", { instance: o.instance, reason });
     transitions = transitions
       .then(() => (next === "active" ? o.onActive(from) : o.onStandby(reason)))
-      .catch((err) => o.logger.error("reporter role change failed", { role: next, err }));
+      .catch((err) => {
+        o.logger.error("reporter role change failed", { role: next, err });
+        if (next === "active") giveUp();
+      });
+  }
+
+  /**
+   * Activation failed (ClickHouse unreachable at that moment): a lease held by a reporter that does
+   * not consume would stall the reports for good. Hand it back, and take none for a TTL, so another
+   * reporter (or this one, later) tries.
+   */
+  function giveUp(): void {
+    if (role !== "active") return;
+    become("standby", "activation failed");
+    cooldownUntil = now() + o.ttlMs;
+    const rev = revision;
+    void o.kv.delete(LEASE_KEY, { previousSeq: rev }).catch(() => {});
   }
 
   async function take(reason: string, from: TakenFrom, rev: number): Promise<boolean> {
@@ -150,10 +167,11 @@ export function createLease(o: LeaseOptions) {
     const at = now();
     const h = parseHolder(entry);
     const d = decideStandby(entry, h, self, seen, at, o.ttlMs);
-    if (d.take) {
+    if (d.take && at >= cooldownUntil) {
       await take(d.reason, d.from, d.revision);
       return;
     }
+    if (d.take) return;
     holder = d.holder;
     if (entry && seen?.revision !== entry.revision) seen = { revision: entry.revision, at };
   }
