@@ -210,10 +210,15 @@ export function createLease(o: LeaseOptions) {
   }
 
   return {
-    /** Reads the lease once (taking it if free), then checks it every poll. */
+    /**
+     * Reads the lease once, then checks it every poll. When it took the lease at once (a single
+     * reporter, or the first of several), resolves after activating, as a reporter without a lease
+     * starts; renewals run meanwhile (a start-up full rebuild can take minutes).
+     */
     async start(): Promise<void> {
       await tick();
       timer = setInterval(() => void tick(), pollMs);
+      await transitions;
     },
     /** True while this reporter may start a rebuild. */
     active: () => role === "active" && now() < activeUntil(renewSentAt, o.ttlMs),
