@@ -98,9 +98,13 @@ export async function ensureReporterLease(
   namespace: string,
   opts: { replicas?: number } = {},
 ): Promise<void> {
-  await jsm
-    .jetstream()
-    .views.kv(streams(namespace).reporterLease, { history: 1, replicas: opts.replicas ?? 1 });
+  const bucket = streams(namespace).reporterLease;
+  const replicas = opts.replicas ?? 1;
+  await jsm.jetstream().views.kv(bucket, { history: 1, replicas });
+  // An existing bucket keeps its config: follow a changed replica count, as the streams do.
+  const info = await jsm.streams.info(`KV_${bucket}`);
+  if (info.config.num_replicas !== replicas)
+    await jsm.streams.update(`KV_${bucket}`, { ...info.config, num_replicas: replicas });
 }
 
 /** What a durable consumer still holds: messages not yet delivered, and delivered but not acked. */
