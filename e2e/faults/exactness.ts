@@ -99,7 +99,7 @@ export async function compareTables(
  */
 export async function measureExactness(
   stack: Stack,
-  o: { detail?: boolean; cache?: PostgresSumsCache } = {},
+  o: { detail?: boolean; cache?: PostgresSumsCache; reporterUrl?: string } = {},
 ): Promise<Exactness> {
   const ch = createClickHouse({
     url: stack.clickhouseUrl,
@@ -111,7 +111,9 @@ export async function measureExactness(
     const rows = await compareTables(stack.pool, ch, { detail: o.detail ?? false, cache: o.cache });
     // KPIs are only meaningful once the rows are there (the reporter rebuilds after them).
     const kpisStarted = performance.now();
-    const kpisWrong = rows.exact ? await diffKpis(stack.pool, stack.urls.reporter, rows.sample) : -1;
+    // The KPIs as `reporterUrl` serves them (default: the stack's reporter).
+    const reporterUrl = o.reporterUrl ?? stack.urls.reporter;
+    const kpisWrong = rows.exact ? await diffKpis(stack.pool, reporterUrl, rows.sample) : -1;
     const timings = { ...rows.timings, kpis: Math.round(performance.now() - kpisStarted) };
     return {
       exact: rows.exact && kpisWrong === 0,
@@ -138,6 +140,7 @@ export const formatTimings = (t: Record<string, number>) =>
 export async function waitForExact(
   stack: Stack,
   timeoutMs: number,
+  reporterUrl = stack.urls.reporter,
 ): Promise<{ ms: number | null; last: Exactness | null; error?: string; checkMs?: number }> {
   const started = Date.now();
   let last: Exactness | null = null;
@@ -145,7 +148,7 @@ export async function waitForExact(
   // PostgreSQL's sums are read again only when its rows may have changed (pg-sums.ts).
   const cache: PostgresSumsCache = new Map();
   const measure = (detail = false) =>
-    measureExactness(stack, { detail, cache }).then(
+    measureExactness(stack, { detail, cache, reporterUrl }).then(
       (e) => {
         error = undefined;
         return e;

@@ -82,6 +82,8 @@ export interface StackOptions {
   streamReplicas?: number;
   /** A second loader process (`loader2`) sharing the durable consumers: a hot spare. */
   secondLoader?: boolean;
+  /** A second reporter process (`reporter2`): the lease makes one active, the other a hot standby. */
+  secondReporter?: boolean;
 }
 
 export interface Stack {
@@ -96,8 +98,9 @@ export interface Stack {
   token: string;
   pieces: { postgres: Piece; nats: Piece; clickhouse: Piece } & Record<ServiceName, Piece> & {
       loader2?: Piece;
+      reporter2?: Piece;
     };
-  /** Each service process's URL, `loader2` included when there is one. */
+  /** Each service process's URL, `loader2` and `reporter2` included when there are. */
   serviceUrls: Record<string, string>;
   /** A superuser pool for the writer and the comparisons (application_name faults-harness). */
   pool: Pool;
@@ -132,7 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const dir = join(tmpdir(), `adpipe-faults-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const [pgPort, natsPort, chPort, ...servicePorts] = await freePorts(7);
+  const [pgPort, natsPort, chPort, ...servicePorts] = await freePorts(8);
   const namespace = "faults";
   const database = "faults";
   const token = crypto.randomUUID().replaceAll("-", "");
@@ -201,6 +204,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   ) as Record<ServiceName, string>;
   const serviceUrls: Record<string, string> = { ...urls };
   if (options.secondLoader) serviceUrls.loader2 = `http://127.0.0.1:${servicePorts[3]}`;
+  if (options.secondReporter) serviceUrls.reporter2 = `http://127.0.0.1:${servicePorts[4]}`;
   const service = (name: ServiceName, i: number, instance: string = name) =>
     piece(instance, async () => {
       const log = openSync(join(dir, `${instance}.log`), "a");
@@ -237,11 +241,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     loader: service("loader", 1),
     reporter: service("reporter", 2),
     loader2: options.secondLoader ? service("loader", 3, "loader2") : undefined,
+    reporter2: options.secondReporter ? service("reporter", 4, "reporter2") : undefined,
   };
   let pool: Pool | undefined;
   const close = async (o: { keep?: boolean } = {}) => {
     await pool?.end().catch(() => {});
     for (const p of [
+      pieces.reporter2,
       pieces.reporter,
       pieces.loader2,
       pieces.loader,
@@ -272,6 +278,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await nc.close();
     for (const s of SERVICES) await pieces[s].start();
     await pieces.loader2?.start();
+    await pieces.reporter2?.start();
     const url = new URL(postgresUrl);
     url.searchParams.set("application_name", "faults-harness");
     pool = createPool({ connectionString: url.toString(), max: 8 });

@@ -157,3 +157,45 @@ test("NATS users: the reporter's user hears reports.updated (the dashboard's liv
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("NATS users: the reporter's user reads, takes, renews and releases its lease, not reconfigure it; the loader's may not touch it", async () => {
+  const namespace = uniqueName("perm");
+  const users = natsUsersConfig(home, namespace);
+  const [client, monitor] = (await freePorts(2)) as [number, number];
+  const own = await startNatsServer(home, client, monitor, users.file);
+  try {
+    const connect = async (name: "provisioner" | "loader" | "reporter") => {
+      const creds =
+        name === "provisioner"
+          ? users.provisioner
+          : (() => {
+              const env = users.env[name] as { NATS_USER: string; NATS_PASSWORD: string };
+              return { user: env.NATS_USER, pass: env.NATS_PASSWORD };
+            })();
+      const nc = await connectNats({ url: own.url, ...creds });
+      connections.push(nc);
+      return nc;
+    };
+    await provisionNamespace(await (await connect("provisioner")).jetstreamManager(), namespace);
+    const bucket = streams(namespace).reporterLease;
+    const reporter = await connect("reporter");
+    const kv = await reporter.jetstream({ timeout: 2000 }).views.kv(bucket, { bindOnly: true });
+    const rev = await kv.create("active", new TextEncoder().encode("a"));
+    const renewed = await kv.update("active", new TextEncoder().encode("a"), rev);
+    expect((await kv.get("active"))?.revision).toBe(renewed);
+    await kv.delete("active", { previousSeq: renewed });
+    expect((await kv.get("active"))?.operation).toBe("DEL");
+    const rjsm = await reporter.jetstreamManager();
+    const info = await rjsm.streams.info(`KV_${bucket}`);
+    expect(
+      await refusal(rjsm.streams.update(`KV_${bucket}`, { ...info.config, max_msgs_per_subject: 5 })),
+    ).toBe("refused");
+    const loader = await connect("loader");
+    const put = loader
+      .jetstream({ timeout: 2000 })
+      .publish(`$KV.${bucket}.active`, new TextEncoder().encode("x"));
+    expect(await refusal(put)).toBe("refused");
+  } finally {
+    await own.stop();
+  }
+}, 60_000);

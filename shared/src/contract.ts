@@ -158,6 +158,8 @@ export function streams(ns: string) {
     loaderConsumer: (table: TableName) => `${ns}_loader_${table}`,
     /** The reporter's durable pull consumer on the events stream, filtered to `<ns>.loaded.>`. */
     reporterConsumer: `${ns}_reporter`,
+    /** The NATS KV bucket holding which reporter is active (its stream is `KV_<bucket>`). */
+    reporterLease: `${ns}_reporter_lease`,
   };
 }
 

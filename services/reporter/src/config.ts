@@ -1,4 +1,4 @@
-import { milliseconds as ms, olapServiceSettings, parseConfig, settings } from "@adpipe/shared/config";
+import { bool, milliseconds as ms, olapServiceSettings, parseConfig, settings } from "@adpipe/shared/config";
 import { DEFAULT_REPORTER_ACK_WAIT_MS } from "@adpipe/shared/nats-provision";
 import { z } from "zod";
 
@@ -33,6 +33,16 @@ export const reporterSettings = {
   REPORTER_MAX_TOUCHED_KEYS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** How often the reporter checks whether the UTC date changed (day-dependent KPIs go stale). */
   REPORTER_DATE_CHECK_MS: ms(1000, 3_600_000, 60_000),
+  /**
+   * Coordinate with other reporters of the namespace through a lease in NATS KV: one is active,
+   * the others are hot standbys that take over when it dies (docs/reporter.md). Off: this process
+   * rebuilds without asking (one reporter only, as before the lease existed).
+   */
+  REPORTER_LEASE: bool.default(true),
+  /** An active reporter whose lease was not renewed this long is replaced by a standby. */
+  REPORTER_LEASE_TTL_MS: ms(600, 600_000, 3_000),
+  /** This reporter's name in the lease; unique per reporter (default: host name and port, or pid). */
+  REPORTER_INSTANCE_ID: z.string().trim().min(1).max(200).optional(),
   /** The services the dashboard reads and drives; `bun start` passes their actual URLs. */
   GENERATOR_URL: serviceUrl("http://127.0.0.1:3001"),
   EXTRACTOR_URL: serviceUrl("http://127.0.0.1:3002"),

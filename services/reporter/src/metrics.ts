@@ -17,7 +17,12 @@ export interface ReporterProgress {
 }
 
 /** Prometheus figures of the report rebuilds, recorded from each rebuild's result. */
-export function createReporterMetrics(registry: Registry, status?: () => Promise<ReporterProgress>) {
+export function createReporterMetrics(
+  registry: Registry,
+  status?: () => Promise<ReporterProgress>,
+  /** With several reporters: whether this one holds the lease now (absent: always active). */
+  active?: () => boolean,
+) {
   // One read of the reporter's status per scrape, shared by the gauges below.
   let scrape: Promise<ReporterProgress | null> | undefined;
   const read = () => {
@@ -59,6 +64,15 @@ export function createReporterMetrics(registry: Registry, status?: () => Promise
     async function collect() {
       const s = await read();
       if (s?.events) this.set(s.events.pending + s.events.unacknowledged);
+    },
+  );
+  gauge(
+    registry,
+    "adpipe_reporter_active",
+    "1 while this reporter is the namespace's active one (holds the lease), 0 while it is a standby",
+    [],
+    function collect() {
+      this.set(active === undefined || active() ? 1 : 0);
     },
   );
   const rebuilds = counter(registry, "adpipe_reporter_rebuilds_total", "Report rebuilds by reason and kind", [

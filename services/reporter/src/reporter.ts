@@ -1,4 +1,5 @@
 import { streams, type TableName } from "@adpipe/shared/contract";
+import { AppError } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
 import { secondsSince } from "@adpipe/shared/metrics";
@@ -27,6 +28,7 @@ import {
 } from "./decisions.ts";
 import { createEventLoop } from "./event-loop.ts";
 import { describeFailure } from "./failure.ts";
+import type { Lease } from "./lease.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
 import { createRebuildRunner, type RebuildRequest, type RebuildResult } from "./run-rebuild.ts";
@@ -70,6 +72,18 @@ export interface ReporterDeps {
   onReported?: (events: LoadedEvent[]) => void;
   /** The UTC date reports are computed for (tests move it). */
   today?: () => string;
+  /**
+   * Several reporters (lease.ts): every rebuild first checks that this one is active. Absent: one
+   * reporter, always active. With a lease, `activate` / `deactivate` follow it, not `start`.
+   */
+  lease?: Pick<Lease, "active" | "status">;
+}
+
+/** A rebuild asked of a standby reporter: the active one does it (HTTP 409). */
+export class NotActiveError extends AppError {
+  constructor(holder: string | null) {
+    super("not_active", `this reporter is a standby; the active reporter is ${holder ?? "unknown"}`, 409);
+  }
 }
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
@@ -125,6 +139,8 @@ export function createReporter(deps: ReporterDeps) {
     return run;
   };
   const rebuild = async (r: RebuildRequest) => {
+    // Checked right before the version is taken (runner.run, synchronously): see lease.ts.
+    if (deps.lease && !deps.lease.active()) throw new NotActiveError(deps.lease.status().holder);
     const result = await runner.run(r);
     lastError = null;
     return result;
@@ -334,25 +350,46 @@ export function createReporter(deps: ReporterDeps) {
     timers.push(setInterval(dateTick, config.REPORTER_DATE_CHECK_MS));
   }
 
+  /**
+   * Seeds the version clock, rebuilds empty reports, then consumes loaded events and heals.
+   * `healNow: false` (taking over from a reporter that died): its events come back by themselves
+   * (their ack wait is no longer than the lease's TTL), so they go first and the heal step runs at
+   * its next tick; healing first would rebuild the same batches twice.
+   */
+  async function activate(o: { healNow?: boolean } = {}): Promise<void> {
+    await runner.seedClock();
+    await rebuildIfNeeded();
+    loop = eventLoop();
+    await loop.start();
+    if (o.healNow !== false)
+      await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
+    startTimers();
+    logger.info("reporting", { namespace, coalesceMs: config.REPORTER_COALESCE_MS });
+  }
+
+  /** Stops consuming and healing; the rebuild in progress finishes (or fails) first. */
+  async function deactivate(): Promise<void> {
+    for (const t of timers.splice(0)) clearInterval(t);
+    await loop?.stop();
+    loop = undefined;
+    await chain;
+    // A standby has no rebuild of its own to report on: what failed was the active one's.
+    lastError = null;
+    healError = null;
+  }
+
   return {
-    /** Seeds the version clock, rebuilds empty reports, then consumes loaded events. */
+    /** Without a lease: activates at once. With one: only checks the consumer (the lease activates). */
     async start(): Promise<void> {
-      await runner.seedClock();
-      await rebuildIfNeeded();
       // Fails start-up when the consumer does not exist (it is provisioned before the reporter runs).
       await js.consumers.get(streams(namespace).events, streams(namespace).reporterConsumer);
-      loop = eventLoop();
-      await loop.start();
-      await heal().catch((err) => logger.warn("heal at start-up failed; the next check retries it", { err }));
-      startTimers();
-      logger.info("reporting", { namespace, coalesceMs: config.REPORTER_COALESCE_MS });
+      if (!deps.lease) await activate();
     },
 
-    async stop(): Promise<void> {
-      for (const t of timers.splice(0)) clearInterval(t);
-      await loop?.stop();
-      await chain;
-    },
+    activate,
+    deactivate,
+
+    stop: deactivate,
 
     /** POST /reports/rebuild: every report from scratch (same versioned replace). */
     rebuildAll: () => exclusive(() => fullNow("forced")),
@@ -410,6 +447,7 @@ export function createReporter(deps: ReporterDeps) {
       const { healedThroughMs } = healState;
       return {
         namespace,
+        lease: deps.lease?.status() ?? null,
         last_rebuild: runner.last(),
         last_error: lastError,
         watermark: runner.watermarks(),

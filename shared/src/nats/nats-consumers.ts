@@ -89,6 +89,24 @@ export async function ensureReporterConsumer(
   }
 }
 
+/**
+ * The reporter's lease bucket (services/reporter/src/lease.ts): one key, one revision kept, as many
+ * copies as the streams. No TTL on the bucket: a lease expires by the reporters' own rule.
+ */
+export async function ensureReporterLease(
+  jsm: JetStreamManager,
+  namespace: string,
+  opts: { replicas?: number } = {},
+): Promise<void> {
+  const bucket = streams(namespace).reporterLease;
+  const replicas = opts.replicas ?? 1;
+  await jsm.jetstream().views.kv(bucket, { history: 1, replicas });
+  // An existing bucket keeps its config: follow a changed replica count, as the streams do.
+  const info = await jsm.streams.info(`KV_${bucket}`);
+  if (info.config.num_replicas !== replicas)
+    await jsm.streams.update(`KV_${bucket}`, { ...info.config, num_replicas: replicas });
+}
+
 /** What a durable consumer still holds: messages not yet delivered, and delivered but not acked. */
 export interface Backlog {
   pending: number;

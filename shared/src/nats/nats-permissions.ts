@@ -47,6 +47,15 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
     `$JS.API.DIRECT.GET.${st.dlq}`,
     `$JS.API.DIRECT.GET.${st.dlq}.>`,
   ];
+  // The reporters' lease (a KV bucket): read, renewed and taken over by compare-and-set.
+  const lease = `KV_${st.reporterLease}`;
+  const useLease = [
+    `$JS.API.STREAM.INFO.${lease}`,
+    `$JS.API.STREAM.MSG.GET.${lease}`,
+    `$JS.API.DIRECT.GET.${lease}`,
+    `$JS.API.DIRECT.GET.${lease}.>`,
+    `$KV.${st.reporterLease}.>`,
+  ];
   const loaderConsumers = TABLES.flatMap((t) => consume(st.delta, st.loaderConsumer(t)));
   return {
     extractor: {
@@ -91,6 +100,7 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
         s.reportsUpdated,
         s.reporterDlq("*"), // loaded events it could not process, set aside
         `${namespace}.extract.run`,
+        ...useLease,
       ],
       // reports.updated: the dashboard's live stream relays it to open pages (any reporter's
       // rebuild, not only this process's); the one subject it listens to beyond its requests.
@@ -106,6 +116,7 @@ export function natsPermissions(namespace: string): Record<NatsUser, NatsPermiss
         ]),
         ...TABLES.flatMap((t) => manageConsumer(st.delta, st.loaderConsumer(t))),
         ...manageConsumer(st.events, st.reporterConsumer),
+        ...["INFO", "CREATE", "UPDATE"].map((op) => `$JS.API.STREAM.${op}.${lease}`),
       ],
       subscribe: ["_INBOX.>"],
     },

@@ -1,7 +1,7 @@
 import type { JetStreamManager, NatsError } from "nats";
 import { streams, TABLES } from "../contract.ts";
 import { ensureStreams, type StreamLimits } from "./nats.ts";
-import { ensureLoaderConsumers, ensureReporterConsumer } from "./nats-consumers.ts";
+import { ensureLoaderConsumers, ensureReporterConsumer, ensureReporterLease } from "./nats-consumers.ts";
 
 /** The loader's and reporter's default ack waits (their LOADER_/REPORTER_ACK_WAIT_MS settings). */
 export const DEFAULT_LOADER_ACK_WAIT_MS = 2_000;
@@ -30,6 +30,7 @@ export async function provisionNamespace(
   await ensureReporterConsumer(jsm, namespace, {
     ackWaitMs: options.reporterAckWaitMs ?? DEFAULT_REPORTER_ACK_WAIT_MS,
   });
+  await ensureReporterLease(jsm, namespace, { replicas: options.replicas });
 }
 
 /** Why a lookup failed, as the step to run: the service itself may not create what is missing. */
@@ -68,8 +69,9 @@ export async function requireLoaderConsumers(jsm: JetStreamManager, namespace: s
     );
 }
 
-/** Throws until the reporter's durable consumer exists. */
+/** Throws until the reporter's durable consumer and its lease bucket exist. */
 export async function requireReporterConsumer(jsm: JetStreamManager, namespace: string): Promise<void> {
   const s = streams(namespace);
   await lookUp(`consumer ${s.reporterConsumer}`, () => jsm.consumers.info(s.events, s.reporterConsumer));
+  await lookUp(`lease bucket ${s.reporterLease}`, () => jsm.streams.info(`KV_${s.reporterLease}`));
 }
