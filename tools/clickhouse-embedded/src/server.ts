@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
 import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
-import { compressed, decodedBody, refusedResponseFraming, responseEncoding } from "./compression.ts";
+import { compressed, decodedBody, framed, responseEncoding } from "./compression.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
@@ -87,9 +87,10 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
-    const framing = refusedResponseFraming(url, version);
-    if (framing) return errorResponse(framing, meta);
-    const decoded = req.method === "POST" && !form ? decodedBody(req, url, version) : { body: null };
+    const decoded =
+      req.method === "POST" && !form
+        ? decodedBody(req, url, version)
+        : { body: null, framingFault: () => undefined };
     if ("refused" in decoded) return errorResponse(decoded.refused, meta);
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
@@ -182,7 +183,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       handedOff = response.handedOff;
       return response.response;
     } catch (err) {
-      const ex = toException(err, version);
+      const ex = decoded.framingFault() ?? toException(err, version);
       if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
       return errorResponse(ex, meta);
     } finally {
@@ -207,7 +208,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     const form = await formFields(req, url, version);
     if (form && "refused" in form) return errorResponse(form.refused, base);
     const queryUrl = form?.url ?? url;
-    const response = await handleQuery(req, queryUrl, form !== undefined);
+    const response = framed(await handleQuery(req, queryUrl, form !== undefined), queryUrl);
     // Errors too: a server writes its exception through the same compressed output.
     const encoding = responseEncoding(req, queryUrl);
     return encoding ? compressed(response, encoding) : response;
