@@ -78,9 +78,9 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
     return {
       handedOff: false,
       response: new Response(bytes.byteLength ? bytes : null, {
+        // chDB's rowsRead/bytesRead count the result's rows and bytes, not what the query read.
         headers: headers(out, {
-          read_rows: result.rowsRead,
-          read_bytes: result.bytesRead,
+          result_rows: result.rowsRead,
           result_bytes: bytes.byteLength,
           elapsed_ns: elapsed(),
         }),

@@ -10,6 +10,7 @@ import { parseQueryRequest, preparationStatements, type QueryRequest } from "./h
 import { insertStream, splitInsert } from "./insert-stream.ts";
 import { unexpected, uriTooLong } from "./limits.ts";
 import { formFields } from "./multipart.ts";
+import { watchProgress } from "./progress.ts";
 import { runningQueries } from "./queries.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
@@ -135,8 +136,13 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         ? prep.statements
         : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
     }
+    const watch = meta.progress
+      ? watchProgress(engine, running.token, request.settings.http_headers_progress_interval_ms)
+      : undefined;
+    if (watch) meta.snapshots = watch.snapshots;
     // Awaited before the answer goes out: a session is free again when its client has the answer.
     const release = async () => {
+      await watch?.stop();
       await endConnection();
       running.done();
     };
