@@ -1,6 +1,6 @@
 import type { StreamChunk } from "chdb";
 import type { Connection } from "./engine.ts";
-import { toException } from "./exception.ts";
+import { type Exception, toException } from "./exception.ts";
 import { headerStripper, outputShape } from "./formats.ts";
 import { errorResponse, headers, type ResponseMeta, streamedException } from "./response.ts";
 
@@ -36,6 +36,8 @@ export interface QueryContext {
   onStream?: (cancel: () => void) => void;
   /** A comment the engine's copy of the SQL ends with, to find it in `system.processes` (queries.ts). */
   marker?: string;
+  /** Told the exception a handed-off stream ended with (query-log.ts). */
+  onStreamFailure?: (ex: Exception) => void;
 }
 
 export function outputFormat(sql: string, fallback: string): string {
@@ -148,7 +150,9 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
           controller.enqueue(strip(next.value.raw()));
         }
       } catch (err) {
-        controller.enqueue(streamedException(toException(err, version).text, tag));
+        const ex = toException(err, version);
+        ctx.onStreamFailure?.(ex);
+        controller.enqueue(streamedException(ex.text, tag));
         await finish();
         controller.close();
       }

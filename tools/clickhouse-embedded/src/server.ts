@@ -12,6 +12,7 @@ import { unexpected, uriTooLong } from "./limits.ts";
 import { formFields } from "./multipart.ts";
 import { watchProgress } from "./progress.ts";
 import { runningQueries } from "./queries.ts";
+import { outcomeOf, queryLog, type Trace } from "./query-log.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
 import { httpSessions } from "./sessions.ts";
@@ -76,9 +77,18 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const { version } = engine;
   const queries = runningQueries(version);
   const sessions = httpSessions(engine, version);
+  const queryLogs = queryLog(spoolDir, version);
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
   async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
+    const trace: Trace = {};
+    const response = await runRequest(req, url, form, trace);
+    trace.response = response;
+    if (trace.logged && !trace.handedOff) trace.logged.ended(await outcomeOf(response));
+    return response;
+  }
+
+  async function runRequest(req: Request, url: URL, form: boolean, trace: Trace): Promise<Response> {
     const request: QueryRequest = parseQueryRequest(req, url);
     const meta: ResponseMeta = {
       ...base,
@@ -88,6 +98,14 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
+    const logged = queryLogs.begin({
+      queryId: request.queryId,
+      user: request.user,
+      database: request.database ?? "default",
+      method: req.method,
+      userAgent: req.headers.get("user-agent") ?? "",
+    });
+    trace.logged = logged;
     const decoded =
       req.method === "POST" && !form
         ? decodedBody(req, url, version)
@@ -140,11 +158,14 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       ? watchProgress(engine, running.token, request.settings.http_headers_progress_interval_ms)
       : undefined;
     if (watch) meta.snapshots = watch.snapshots;
+    let removeSnapshot = () => {};
     // Awaited before the answer goes out: a session is free again when its client has the answer.
     const release = async () => {
       await watch?.stop();
       await endConnection();
       running.done();
+      removeSnapshot();
+      if (trace.handedOff) logged.ended(await outcomeOf(trace.response, trace.streamFailure));
     };
     const allowed = (statement: string) =>
       owner ? undefined : restrict(connection, request.user, auth.user, request, statement, version);
@@ -157,6 +178,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
         if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
+        logged.started(request.urlQuery);
         const result = await insertStream(connection, insert, body, spoolDir, running.marker);
         const elapsed = Number(process.hrtime.bigint() - started);
         return new Response(null, {
@@ -173,11 +195,15 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const sql =
         request.urlQuery && bodyText ? `${request.urlQuery}\n${bodyText}` : request.urlQuery || bodyText;
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
-      const denied = await allowed(sql);
+      const snapshot = queryLogs.mentions(sql) ? queryLogs.snapshot(sql, owner) : { sql };
+      if ("refused" in snapshot) return errorResponse(snapshot.refused, meta);
+      removeSnapshot = "remove" in snapshot ? snapshot.remove : removeSnapshot;
+      const denied = await allowed(snapshot.sql);
       if (denied) return errorResponse(denied, meta);
+      logged.started(sql);
       const killed = await queries.kill(sql, connection, meta.format);
       if (killed) return new Response(killed.byteLength ? killed : null, { headers: headers(meta, {}) });
-      const response = await runQuery(sql, {
+      const response = await runQuery(snapshot.sql, {
         connection,
         meta,
         waitEndOfQuery: request.waitEndOfQuery,
@@ -185,8 +211,12 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         release,
         onStream: running.onStream,
         marker: running.marker,
+        onStreamFailure: (ex) => {
+          trace.streamFailure = ex;
+        },
       });
       handedOff = response.handedOff;
+      trace.handedOff = handedOff;
       return response.response;
     } catch (err) {
       const ex = decoded.framingFault() ?? toException(err, version);
