@@ -77,8 +77,8 @@ describe("system.query_log", () => {
     ]);
     const inserted = await logOf(insert.query_id);
     expect(inserted.map((r) => [r.type, r.query, r.written_rows])).toEqual([
-      ["QueryStart", `INSERT INTO ${table} FORMAT JSONEachRow`, "0"],
-      ["QueryFinish", `INSERT INTO ${table} FORMAT JSONEachRow`, "2"],
+      ["QueryStart", `INSERT INTO ${table} FORMAT JSONEachRow\n`, "0"],
+      ["QueryFinish", `INSERT INTO ${table} FORMAT JSONEachRow\n`, "2"],
     ]);
     // The timestamps are the server's clock as ClickHouse shows DateTime (its time zone).
     const [now] = await (await client.query({ query: "SELECT now() AS t", format: "JSONEachRow" })).json<{

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
+import { refusedAccessStatement } from "./access-statements.ts";
 import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
 import { compressed, decodedBody, framed, responseEncoding } from "./compression.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
@@ -178,7 +179,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
         if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
-        logged.started(request.urlQuery);
+        // As a server logs it: the URL's SQL, then the newline that joins it to the body's data.
+        logged.started(`${request.urlQuery}\n`);
         const result = await insertStream(connection, insert, body, spoolDir, running.marker);
         const elapsed = Number(process.hrtime.bigint() - started);
         return new Response(null, {
@@ -195,6 +197,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const sql =
         request.urlQuery && bodyText ? `${request.urlQuery}\n${bodyText}` : request.urlQuery || bodyText;
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
+      const managing = refusedAccessStatement(sql, version);
+      if (managing) return errorResponse(managing, meta);
       const snapshot = queryLogs.mentions(sql) ? queryLogs.snapshot(sql, owner) : { sql };
       if ("refused" in snapshot) return errorResponse(snapshot.refused, meta);
       removeSnapshot = "remove" in snapshot ? snapshot.remove : removeSnapshot;
