@@ -215,6 +215,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         release,
         onStream: running.onStream,
         marker: running.marker,
+        spoolDir,
         onStreamFailure: (ex) => {
           trace.streamFailure = ex;
         },
