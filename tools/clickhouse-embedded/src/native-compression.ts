@@ -101,6 +101,12 @@ export function decompressingStream(
   onFault: (ex: Exception) => void = () => {},
 ): TransformStream<Uint8Array, Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
+  // Chunks that arrived after `pending`, joined only once a whole block is there: a big block
+  // arriving in small chunks is copied once, not once per chunk.
+  let waiting: Uint8Array[] = [];
+  let waitingBytes = 0;
+  /** The size `pending` must reach before it is looked at again. */
+  let need = CHECKSUM + HEADER;
   const fail = (ex: Exception): never => {
     onFault(ex);
     throw new FramingError(ex);
@@ -120,8 +126,18 @@ export function decompressingStream(
         );
       const size = view.getUint32(CHECKSUM + 1, true);
       if (size < HEADER || size > MAX_BLOCK)
-        fail(exception(39, "TOO_LARGE_SIZE_COMPRESSED", `Too large size_compressed: ${size}`, version));
-      if (pending.byteLength < CHECKSUM + size) break;
+        fail(
+          exception(
+            39,
+            "TOO_LARGE_SIZE_COMPRESSED",
+            `Bad size_compressed: ${size} (a block is 9 bytes to 1 GiB)`,
+            version,
+          ),
+        );
+      if (pending.byteLength < CHECKSUM + size) {
+        need = CHECKSUM + size;
+        break;
+      }
       try {
         controller.enqueue(decodeBlock(pending.subarray(0, CHECKSUM + size), version));
       } catch (err) {
@@ -129,20 +145,26 @@ export function decompressingStream(
         throw err;
       }
       pending = pending.subarray(CHECKSUM + size);
+      need = CHECKSUM + HEADER;
     }
   };
   return new TransformStream({
     transform(chunk, controller) {
-      pending = pending.byteLength ? Buffer.concat([pending, chunk]) : chunk;
+      waiting.push(chunk);
+      waitingBytes += chunk.byteLength;
+      if (pending.byteLength + waitingBytes < need) return;
+      pending = Buffer.concat([pending, ...waiting]);
+      waiting = [];
+      waitingBytes = 0;
       blocks(controller);
     },
     flush() {
-      if (pending.byteLength)
+      if (pending.byteLength + waitingBytes)
         fail(
           exception(
             33,
             "CANNOT_READ_ALL_DATA",
-            `Cannot read all data: the body ends inside a compressed block (${pending.byteLength} bytes left)`,
+            `Cannot read all data: the body ends inside a compressed block (${pending.byteLength + waitingBytes} bytes left)`,
             version,
           ),
         );
