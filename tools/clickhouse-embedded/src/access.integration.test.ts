@@ -185,6 +185,28 @@ describe("embedded server: users and grants", () => {
     expect(((await long) as { x: string }[])[0]?.x).toBe("done");
   });
 
+  test("users, roles and grants managed with SQL are refused saying why, to the owner too", async () => {
+    const owner = ch.connect(db);
+    for (const [query, statement] of [
+      ["CREATE USER u1 IDENTIFIED WITH sha256_password BY 'x'", "CREATE USER"],
+      ["/* tool */ create role if not exists r1", "CREATE ROLE"],
+      ["ALTER USER writer DEFAULT ROLE r1", "ALTER USER"],
+      ["DROP USER IF EXISTS u1", "DROP USER"],
+      ["GRANT SELECT ON *.* TO writer", "GRANT"],
+      ["REVOKE INSERT ON *.* FROM writer", "REVOKE"],
+      ["SET DEFAULT ROLE r1 TO writer", "SET DEFAULT ROLE"],
+      ["CREATE SETTINGS PROFILE p1", "CREATE SETTINGS PROFILE"],
+    ] as const) {
+      const err = await owner.command({ query }).catch((e) => e);
+      expect([query, err instanceof ClickHouseError ? `${err.code} ${err.type}` : String(err)]).toEqual([
+        query,
+        "48 NOT_IMPLEMENTED",
+      ]);
+      expect(err.message).toContain(`${statement} is not supported by the embedded server`);
+    }
+    expect(await outcome(owner.query({ query: "SELECT 'GRANT ALL' AS s" }))).toBe("ok");
+  });
+
   test("the owner keeps every right", async () => {
     expect(await outcome(ch.connect(db).command({ query: "INSERT INTO other SELECT 7" }))).toBe("ok");
     expect(await count("other")).toBe(1);

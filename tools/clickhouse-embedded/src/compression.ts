@@ -1,15 +1,15 @@
 import { Duplex } from "node:stream";
 import zlib from "node:zlib";
 import { type Exception, exception } from "./exception.ts";
+import { compressingStream, decompressingStream } from "./native-compression.ts";
 
 /**
  * HTTP compression as clickhouse-server does it: a request body in any `Content-Encoding` it
  * knows is decoded; a response is compressed only when the query asks with
  * `enable_http_compression=1` and the client accepts the method (`Accept-Encoding`).
- * ClickHouse's own block framing (`compress=1` for responses, `decompress=1` for request bodies:
- * LZ4 blocks with a CityHash128 checksum, what the JDBC driver sends by default) is not
- * implemented: it is refused with NOT_IMPLEMENTED, never answered with plain bytes a client would
- * misread.
+ * ClickHouse's own block framing (`compress=1` for answers, `decompress=1` for request bodies:
+ * LZ4 blocks with a CityHash128 checksum, what the JDBC driver uses by default) sits inside the
+ * HTTP encoding, as on a server (native-compression.ts).
  */
 type Method = "gzip" | "deflate" | "zstd" | "brotli";
 /** Bun's streams take all four; TypeScript's DOM types name only gzip and deflate. */
@@ -26,24 +26,29 @@ const ENCODINGS: Readonly<Record<string, Method>> = {
 /** clickhouse-server's preference when a client accepts several. */
 const PREFERENCE = ["gzip", "deflate", "zstd", "br"] as const;
 
-const notImplemented = (message: string, version: string): Exception => ({
-  ...exception(48, "NOT_IMPLEMENTED", message, version),
-  status: 501,
-});
+export interface DecodedBody {
+  body: ReadableStream<Uint8Array> | null;
+  /** What went wrong in `decompress=1` framing, once reading the body failed (else undefined). */
+  framingFault(): Exception | undefined;
+}
 
-/** The request's body decoded, or the refusal of an encoding this server cannot read. */
-export function decodedBody(
+/** The request's body decoded (HTTP encoding, then ClickHouse's framing), or a refusal. */
+export function decodedBody(req: Request, url: URL, version: string): DecodedBody | { refused: Exception } {
+  const decoded = httpDecoded(req, version);
+  if ("refused" in decoded || !decoded.body || !flag(url.searchParams.get("decompress")))
+    return "refused" in decoded ? decoded : { body: decoded.body, framingFault: () => undefined };
+  let fault: Exception | undefined;
+  const framing = decompressingStream(version, (ex) => {
+    fault = ex;
+  });
+  decoded.body.pipeTo(framing.writable).catch(() => {});
+  return { body: framing.readable, framingFault: () => fault };
+}
+
+function httpDecoded(
   req: Request,
-  url: URL,
   version: string,
 ): { body: ReadableStream<Uint8Array> | null } | { refused: Exception } {
-  if (flag(url.searchParams.get("decompress")))
-    return {
-      refused: notImplemented(
-        "decompress=1 (ClickHouse's native LZ4 block framing of the request body) is not supported by the embedded server; send the body plain or with Content-Encoding: gzip, deflate, br or zstd",
-        version,
-      ),
-    };
   const encoding = req.headers.get("content-encoding")?.trim().toLowerCase();
   if (!req.body || !encoding || encoding === "identity") return { body: req.body };
   const method = ENCODINGS[encoding];
@@ -66,13 +71,16 @@ export function decodedBody(
 
 const flag = (value: string | null) => value !== null && ["1", "true"].includes(value.toLowerCase());
 
-/** Refuses `compress=1` before the query runs. */
-export function refusedResponseFraming(url: URL, version: string): Exception | undefined {
-  if (!flag(url.searchParams.get("compress"))) return undefined;
-  return notImplemented(
-    "compress=1 (ClickHouse's native LZ4 block framing of the response) is not supported by the embedded server; leave it off (JDBC: compress=0), and ask for HTTP compression with enable_http_compression=1 and Accept-Encoding instead",
-    version,
-  );
+/**
+ * A `compress=1` answer in ClickHouse's block framing. Only a successful one: a server writes an
+ * error that comes before any output plain (its message is for people), and one in the middle
+ * of a stream inside the framing, which the stream's body carries here too.
+ */
+export function framed(response: Response, url: URL): Response {
+  if (!flag(url.searchParams.get("compress")) || !response.ok || !response.body) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("Content-Length");
+  return new Response(response.body.pipeThrough(compressingStream()), { status: response.status, headers });
 }
 
 /** The Content-Encoding a response gets: one the client accepts, if the query enabled it. */

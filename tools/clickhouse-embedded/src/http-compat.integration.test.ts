@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Readable } from "node:stream";
+import { waitFor } from "@adpipe/shared/testing";
 import { createClient } from "@clickhouse/client";
 import { startTestClickHouse, type TestClickHouse } from "./testing.ts";
 
@@ -181,7 +184,7 @@ describe("compression", () => {
     }
   });
 
-  test("request bodies in zstd and br are read; an unknown encoding and LZ4 framing are refused clearly", async () => {
+  test("request bodies in zstd and br are read; an unknown encoding is refused clearly", async () => {
     const zlib = await import("node:zlib");
     for (const [encoding, encode] of [
       ["zstd", zlib.zstdCompressSync],
@@ -206,12 +209,33 @@ describe("compression", () => {
     const lz = await post("SELECT 1", {}, { headers: { "Content-Encoding": "lz4" } });
     expect(lz.status).toBe(415);
     expect(await lz.text()).toContain('Content-Encoding "lz4" is not supported');
-    for (const param of ["compress", "decompress"]) {
-      const r = await post("SELECT 1", { [param]: "1" });
-      expect(r.status).toBe(501);
-      expect(r.headers.get("x-clickhouse-exception-code")).toBe("48");
-      expect(await r.text()).toContain(`${param}=1`);
-    }
+  });
+});
+
+describe("wait_end_of_query=1", () => {
+  const spooled = () => readdirSync(join(ch.dataDir, "http-spool")).filter((f) => f.endsWith(".result"));
+
+  test("past 1 MiB the answer waits on disk for the query's end, and the file goes when read", async () => {
+    const sql = "SELECT number, toString(number) FROM numbers(1000000) FORMAT TSV";
+    const plain = await (await post(sql)).text();
+    const r = await post(sql, { wait_end_of_query: "1" });
+    expect(r.status).toBe(200);
+    // The query is over before the headers: the summary has every row.
+    expect(JSON.parse(r.headers.get("x-clickhouse-summary") ?? "{}").result_rows).toBe("1000000");
+    expect(spooled().length).toBe(1);
+    expect(await r.text()).toBe(plain);
+    await waitFor(() => spooled().length === 0, { what: "the spilled answer's file to go" });
+  });
+
+  test("an error after the first MiB is still an HTTP error, and nothing stays on disk", async () => {
+    const r = await post("SELECT number, throwIf(number = 900000) FROM numbers(1000000) FORMAT TSV", {
+      wait_end_of_query: "1",
+      max_block_size: "10000",
+    });
+    expect(r.status).toBe(500);
+    expect(r.headers.get("x-clickhouse-exception-code")).toBe("395");
+    expect(await r.text()).toContain("FUNCTION_THROW_IF_VALUE_IS_NON_ZERO");
+    expect(spooled()).toEqual([]);
   });
 });
 

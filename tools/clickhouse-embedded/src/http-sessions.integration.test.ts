@@ -76,10 +76,43 @@ describe("query_id, KILL QUERY and progress", () => {
     expect(rs.response_headers["x-clickhouse-query-id"]).toBe("my-query-id");
     const summary = JSON.parse(rs.response_headers["x-clickhouse-summary"] as string);
     expect(summary.result_rows).toBe("10");
-    expect(JSON.parse(rs.response_headers["x-clickhouse-progress"] as string)).toEqual(summary);
+    // The last progress header holds the counters the summary has.
+    const progress = progressHeaders(String(rs.response_headers["x-clickhouse-progress"]));
+    expect(progress.at(-1)).toEqual(summary);
     const plain = await post("SELECT 1");
     expect(plain.headers.get("x-clickhouse-progress")).toBeNull();
   });
+
+  /** Several `X-ClickHouse-Progress` headers arrive joined by ", " (fetch and Node alike). */
+  const progressHeaders = (joined: string): Record<string, string>[] =>
+    joined.split(/(?<=\}), (?=\{)/).map((h) => JSON.parse(h));
+
+  // 40 one-row blocks, 0.05 s each: at least 2 s, so the engine is asked for progress many times.
+  const paced =
+    "SELECT count() AS c FROM numbers(40) WHERE sleepEachRow(0.05) = 0 SETTINGS max_block_size = 1";
+
+  for (const format of ["TSV", "JSON"]) {
+    test(`progress headers while the query runs, with wait_end_of_query=1 (${format})`, async () => {
+      const r = await post(`${paced} FORMAT ${format}`, {
+        send_progress_in_http_headers: "1",
+        wait_end_of_query: "1",
+        http_headers_progress_interval_ms: "100",
+      });
+      expect(r.status).toBe(200);
+      await r.text();
+      const progress = progressHeaders(r.headers.get("x-clickhouse-progress") ?? "");
+      // Taken while the query ran: more than the last one, rows read rising, never past 40.
+      expect(progress.length).toBeGreaterThan(2);
+      const read = progress.map((p) => Number(p.read_rows));
+      expect(read).toEqual([...read].sort((a, b) => a - b));
+      expect(read.some((n) => n > 0 && n < 40)).toBe(true);
+      expect(Math.max(...read)).toBeLessThanOrEqual(40);
+      expect(progress.every((p) => Number(p.elapsed_ns) > 0)).toBe(true);
+      const summary = JSON.parse(r.headers.get("x-clickhouse-summary") ?? "{}");
+      expect(Number(summary.read_rows)).toBeGreaterThan(0);
+      expect(Number(summary.read_rows)).toBeLessThanOrEqual(40);
+    });
+  }
 });
 
 describe("sessions", () => {

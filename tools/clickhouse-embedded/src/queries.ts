@@ -36,7 +36,9 @@ export function runningQueries(version: string) {
     start(
       queryId: string,
       user: string,
-    ): { marker: string; onStream: (cancel: () => void) => void; done: () => void } | { refused: Exception } {
+    ):
+      | { marker: string; token: string; onStream: (cancel: () => void) => void; done: () => void }
+      | { refused: Exception } {
       if (running.has(queryId))
         return {
           refused: {
@@ -55,6 +57,7 @@ export function runningQueries(version: string) {
       return {
         // After a newline: a query ending in a `--` comment stays one.
         marker: `\n/* adpipe query ${entry.token} */`,
+        token: entry.token,
         onStream: (cancel) => {
           entry.cancelStream = cancel;
         },

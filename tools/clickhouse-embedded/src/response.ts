@@ -6,6 +6,7 @@ export interface Summary {
   read_bytes?: number;
   written_rows?: number;
   written_bytes?: number;
+  total_rows_to_read?: number;
   result_rows?: number;
   result_bytes?: number;
   elapsed_ns?: number;
@@ -34,11 +35,24 @@ export interface ResponseMeta {
   format: string;
   timezone: string;
   displayName: string;
-  /** `send_progress_in_http_headers=1`: an `X-ClickHouse-Progress` header too. */
+  /** `send_progress_in_http_headers=1`: `X-ClickHouse-Progress` headers too. */
   progress?: boolean;
+  /** What the engine reported while the query ran (progress.ts), oldest first. */
+  snapshots?: readonly Summary[];
 }
 
-export function headers(meta: ResponseMeta, summary: Summary): Headers {
+export function headers(meta: ResponseMeta, given: Summary): Headers {
+  // A streamed answer knows no rows read of its own: the engine's last report has them.
+  const latest = meta.snapshots?.at(-1);
+  const summary: Summary =
+    given.read_rows === undefined && latest
+      ? {
+          ...given,
+          read_rows: latest.read_rows,
+          read_bytes: latest.read_bytes,
+          total_rows_to_read: latest.total_rows_to_read,
+        }
+      : given;
   const h = new Headers({
     "Content-Type": contentType(meta.format),
     "X-ClickHouse-Query-Id": meta.queryId,
@@ -47,9 +61,11 @@ export function headers(meta: ResponseMeta, summary: Summary): Headers {
     "X-ClickHouse-Server-Display-Name": meta.displayName,
     "X-ClickHouse-Summary": summaryHeader(summary),
   });
-  // A server sends progress headers while the query runs; here the one it would send last, with
-  // the headers (the engine reports no progress while a query runs).
-  if (meta.progress) h.set("X-ClickHouse-Progress", summaryHeader(summary));
+  // One header per report taken while the query ran, then the counters as the headers go out.
+  if (meta.progress) {
+    for (const s of meta.snapshots ?? []) h.append("X-ClickHouse-Progress", summaryHeader(s));
+    h.append("X-ClickHouse-Progress", summaryHeader(summary));
+  }
   return h;
 }
 

@@ -1,8 +1,9 @@
 import type { StreamChunk } from "chdb";
 import type { Connection } from "./engine.ts";
-import { toException } from "./exception.ts";
+import { type Exception, toException } from "./exception.ts";
 import { headerStripper, outputShape } from "./formats.ts";
 import { errorResponse, headers, type ResponseMeta, streamedException } from "./response.ts";
+import { spill } from "./spill.ts";
 
 /** Only plain SELECTs can stream out of chDB; everything else is answered in one piece. */
 const STREAMABLE = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*(?:SELECT|WITH|\()/i;
@@ -36,6 +37,10 @@ export interface QueryContext {
   onStream?: (cancel: () => void) => void;
   /** A comment the engine's copy of the SQL ends with, to find it in `system.processes` (queries.ts). */
   marker?: string;
+  /** Told the exception a handed-off stream ended with (query-log.ts). */
+  onStreamFailure?: (ex: Exception) => void;
+  /** Where a `wait_end_of_query=1` answer past the in-memory buffer waits for the query's end. */
+  spoolDir?: string;
 }
 
 export function outputFormat(sql: string, fallback: string): string {
@@ -78,9 +83,9 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
     return {
       handedOff: false,
       response: new Response(bytes.byteLength ? bytes : null, {
+        // chDB's rowsRead/bytesRead count the result's rows and bytes, not what the query read.
         headers: headers(out, {
-          read_rows: result.rowsRead,
-          read_bytes: result.bytesRead,
+          result_rows: result.rowsRead,
           result_bytes: bytes.byteLength,
           elapsed_ns: elapsed(),
         }),
@@ -96,6 +101,7 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
   let size = 0;
   let rows = 0;
   let done = false;
+  let disk: ReturnType<typeof spill> | undefined;
   try {
     while (ctx.waitEndOfQuery || size < RESPONSE_BUFFER_BYTES) {
       const next = await chunks.next();
@@ -105,21 +111,29 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
       }
       const chunk: StreamChunk = next.value;
       const bytes = strip(chunk.raw());
-      buffered.push(bytes);
+      if (size >= RESPONSE_BUFFER_BYTES && ctx.spoolDir) {
+        disk ??= spill(ctx.spoolDir);
+        disk.write(bytes);
+      } else buffered.push(bytes);
       size += bytes.byteLength;
       rows += chunk.numRows;
     }
   } catch (err) {
     stream.cancel();
+    await disk?.discard();
     return { handedOff: false, response: errorResponse(toException(err, version), out) };
   }
   if (done) {
+    const summary = { result_rows: rows, result_bytes: size, elapsed_ns: elapsed() };
+    if (disk)
+      return {
+        handedOff: false,
+        response: new Response(await disk.body(buffered), { headers: headers(out, summary) }),
+      };
     const body = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered);
     return {
       handedOff: false,
-      response: new Response(size ? body : null, {
-        headers: headers(out, { result_rows: rows, result_bytes: size, elapsed_ns: elapsed() }),
-      }),
+      response: new Response(size ? body : null, { headers: headers(out, summary) }),
     };
   }
 
@@ -148,7 +162,9 @@ export async function runQuery(sql: string, ctx: QueryContext): Promise<QueryRes
           controller.enqueue(strip(next.value.raw()));
         }
       } catch (err) {
-        controller.enqueue(streamedException(toException(err, version).text, tag));
+        const ex = toException(err, version);
+        ctx.onStreamFailure?.(ex);
+        controller.enqueue(streamedException(ex.text, tag));
         await finish();
         controller.close();
       }

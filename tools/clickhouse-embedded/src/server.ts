@@ -2,15 +2,18 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@adpipe/shared/logger";
 import { authenticate, type EmbeddedUsers, isOwner, ownerUser, restrict } from "./access.ts";
+import { refusedAccessStatement } from "./access-statements.ts";
 import { type BrowserPolicy, browserGuard } from "./browser-guard.ts";
-import { compressed, decodedBody, refusedResponseFraming, responseEncoding } from "./compression.ts";
+import { compressed, decodedBody, framed, responseEncoding } from "./compression.ts";
 import { type Connection, type Engine, openEngine, SERVER_DEFAULTS } from "./engine.ts";
 import { exception, toException } from "./exception.ts";
 import { parseQueryRequest, preparationStatements, type QueryRequest } from "./http-request.ts";
 import { insertStream, splitInsert } from "./insert-stream.ts";
 import { unexpected, uriTooLong } from "./limits.ts";
 import { formFields } from "./multipart.ts";
+import { watchProgress } from "./progress.ts";
 import { runningQueries } from "./queries.ts";
+import { outcomeOf, queryLog, type Trace } from "./query-log.ts";
 import { errorResponse, headers, type ResponseMeta } from "./response.ts";
 import { runQuery } from "./run-query.ts";
 import { httpSessions } from "./sessions.ts";
@@ -75,9 +78,18 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
   const { version } = engine;
   const queries = runningQueries(version);
   const sessions = httpSessions(engine, version);
+  const queryLogs = queryLog(spoolDir, version);
   const guard = browserGuard({ ...options.browser, listenHost: options.host ?? "127.0.0.1" }, version);
 
   async function handleQuery(req: Request, url: URL, form: boolean): Promise<Response> {
+    const trace: Trace = {};
+    const response = await runRequest(req, url, form, trace);
+    trace.response = response;
+    if (trace.logged && !trace.handedOff) trace.logged.ended(await outcomeOf(response));
+    return response;
+  }
+
+  async function runRequest(req: Request, url: URL, form: boolean, trace: Trace): Promise<Response> {
     const request: QueryRequest = parseQueryRequest(req, url);
     const meta: ResponseMeta = {
       ...base,
@@ -87,9 +99,18 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     };
     const auth = authenticate(users, request.user, request.password, version);
     if ("denied" in auth) return errorResponse(auth.denied, meta);
-    const framing = refusedResponseFraming(url, version);
-    if (framing) return errorResponse(framing, meta);
-    const decoded = req.method === "POST" && !form ? decodedBody(req, url, version) : { body: null };
+    const logged = queryLogs.begin({
+      queryId: request.queryId,
+      user: request.user,
+      database: request.database ?? "default",
+      method: req.method,
+      userAgent: req.headers.get("user-agent") ?? "",
+    });
+    trace.logged = logged;
+    const decoded =
+      req.method === "POST" && !form
+        ? decodedBody(req, url, version)
+        : { body: null, framingFault: () => undefined };
     if ("refused" in decoded) return errorResponse(decoded.refused, meta);
     const prep = preparationStatements(request, SERVER_DEFAULTS);
     if (prep.invalid)
@@ -134,10 +155,18 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         ? prep.statements
         : preparationStatements({ ...request, settings: {}, readonly: false }, SERVER_DEFAULTS).statements;
     }
+    const watch = meta.progress
+      ? watchProgress(engine, running.token, request.settings.http_headers_progress_interval_ms)
+      : undefined;
+    if (watch) meta.snapshots = watch.snapshots;
+    let removeSnapshot = () => {};
     // Awaited before the answer goes out: a session is free again when its client has the answer.
     const release = async () => {
+      await watch?.stop();
       await endConnection();
       running.done();
+      removeSnapshot();
+      if (trace.handedOff) logged.ended(await outcomeOf(trace.response, trace.streamFailure));
     };
     const allowed = (statement: string) =>
       owner ? undefined : restrict(connection, request.user, auth.user, request, statement, version);
@@ -150,6 +179,8 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         const denied = await allowed(`${insert.target} FORMAT ${insert.format}`);
         if (denied) return errorResponse(denied, meta);
         const started = process.hrtime.bigint();
+        // As a server logs it: the URL's SQL, then the newline that joins it to the body's data.
+        logged.started(`${request.urlQuery}\n`);
         const result = await insertStream(connection, insert, body, spoolDir, running.marker);
         const elapsed = Number(process.hrtime.bigint() - started);
         return new Response(null, {
@@ -166,11 +197,17 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
       const sql =
         request.urlQuery && bodyText ? `${request.urlQuery}\n${bodyText}` : request.urlQuery || bodyText;
       if (!sql.trim()) return errorResponse(exception(62, "SYNTAX_ERROR", "Empty query", version), meta);
-      const denied = await allowed(sql);
+      const managing = refusedAccessStatement(sql, version);
+      if (managing) return errorResponse(managing, meta);
+      const snapshot = queryLogs.mentions(sql) ? queryLogs.snapshot(sql, owner) : { sql };
+      if ("refused" in snapshot) return errorResponse(snapshot.refused, meta);
+      removeSnapshot = "remove" in snapshot ? snapshot.remove : removeSnapshot;
+      const denied = await allowed(snapshot.sql);
       if (denied) return errorResponse(denied, meta);
+      logged.started(sql);
       const killed = await queries.kill(sql, connection, meta.format);
       if (killed) return new Response(killed.byteLength ? killed : null, { headers: headers(meta, {}) });
-      const response = await runQuery(sql, {
+      const response = await runQuery(snapshot.sql, {
         connection,
         meta,
         waitEndOfQuery: request.waitEndOfQuery,
@@ -178,11 +215,16 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
         release,
         onStream: running.onStream,
         marker: running.marker,
+        spoolDir,
+        onStreamFailure: (ex) => {
+          trace.streamFailure = ex;
+        },
       });
       handedOff = response.handedOff;
+      trace.handedOff = handedOff;
       return response.response;
     } catch (err) {
-      const ex = toException(err, version);
+      const ex = decoded.framingFault() ?? toException(err, version);
       if (ex.status >= 500) log?.warn("query failed", { queryId: request.queryId, code: ex.code, err });
       return errorResponse(ex, meta);
     } finally {
@@ -207,7 +249,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): EmbeddedSer
     const form = await formFields(req, url, version);
     if (form && "refused" in form) return errorResponse(form.refused, base);
     const queryUrl = form?.url ?? url;
-    const response = await handleQuery(req, queryUrl, form !== undefined);
+    const response = framed(await handleQuery(req, queryUrl, form !== undefined), queryUrl);
     // Errors too: a server writes its exception through the same compressed output.
     const encoding = responseEncoding(req, queryUrl);
     return encoding ? compressed(response, encoding) : response;
