@@ -39,6 +39,8 @@ export const thresholdSettings = {
   /** Loader errors in every 5-minute window for this long. */
   ADPIPE_ALERT_LOADER_ERRORS_FOR: duration("5m"),
   ADPIPE_ALERT_CONSUMER_STALLED_FOR: duration("1m"),
+  /** No reporter (or more than one) holding the lease for this long. */
+  ADPIPE_ALERT_REPORTER_ACTIVE_FOR: duration("30s"),
   ADPIPE_ALERT_SERVICE_DOWN_FOR: duration("1m"),
   /** A table paused for longer than this: a reminder. */
   ADPIPE_ALERT_PAUSED_SECONDS: seconds(3600),
@@ -191,6 +193,15 @@ export function alertRules(t: Thresholds): Rule[] {
       "0s",
       "adpipe: {{ $labels.table }} stopped loading on a PostgreSQL type change ClickHouse cannot take",
       "Its batches wait in JetStream, in order; every other table flows. The loader's /status (schema_blocked) and log name the column, both types and the ALTER that lets it load; once run, the table loads by itself within seconds.",
+    ),
+    rule(
+      "AdpipeReporterNotActive",
+      "page",
+      // Reporters that answer /metrics, and how many of them hold the lease: one, always.
+      "sum(adpipe_reporter_active) != 1",
+      t.ADPIPE_ALERT_REPORTER_ACTIVE_FOR,
+      "adpipe: {{ $value }} reporters are active (one should be)",
+      "0: no reporter holds the lease (each standby takes it within REPORTER_LEASE_TTL_MS of the active one's end; see their /reports/status lease field and logs) and the reports stand still. More than 1: two reporters believe they are active; check their REPORTER_INSTANCE_ID and clocks (docs/reporter-standby.md).",
     ),
     rule(
       "AdpipeServiceDown",
