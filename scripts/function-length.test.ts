@@ -23,7 +23,6 @@ const ALLOWED = new Set<string>([
   "services/loader/src/table-loop.ts:flush",
   "services/reporter/src/app.ts:createApp",
   "services/reporter/src/dashboard.ts:addDashboard",
-  "services/reporter/src/reporter.ts:createReporter",
 ]);
 
 const root = join(import.meta.dir, "..");
@@ -131,6 +130,12 @@ describe("function length", () => {
   const all = serviceSources().flatMap((file) =>
     functionLengths(file, readFileSync(join(root, file), "utf8")),
   );
+  // `FUNCTION_LENGTH_OVER=60 bun test scripts/function-length.test.ts` prints every function over 60
+  // lines, longest first: the list to work from when shortening them.
+  const over = Number(process.env.FUNCTION_LENGTH_OVER);
+  if (over > 0)
+    for (const f of all.filter((f) => f.length > over).sort((a, b) => b.length - a.length))
+      console.log(`${f.length}\t${f.file}:${f.line}:${f.name}`);
 
   test("reads the services' sources", () => {
     expect(all.length).toBeGreaterThan(100);
