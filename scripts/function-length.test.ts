@@ -20,7 +20,6 @@ const ALLOWED = new Set<string>([
   "services/extractor/src/index.ts:<callback of runMain>",
   "services/generator/src/app.ts:createApp",
   "services/generator/src/cli.ts:main",
-  "services/loader/src/table-loop.ts:flush",
   "services/reporter/src/app.ts:createApp",
   "services/reporter/src/dashboard.ts:addDashboard",
 ]);

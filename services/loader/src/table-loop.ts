@@ -220,7 +220,14 @@ export function createTableLoop(o: TableLoopOptions) {
     return true;
   }
 
-  async function flush(batch: Pending[], settle: Settle): Promise<void> {
+  /**
+   * One INSERT per target for the groups of a batch. After a transient failure (ClickHouse down)
+   * the remaining groups are nak'd untried; a rejected group is retried one batch at a time.
+   */
+  async function insertGroups(
+    batch: Pending[],
+    settle: Settle,
+  ): Promise<{ loaded: Pending[]; transient: unknown }> {
     const loaded: Pending[] = [];
     let transient: unknown;
     for (const group of groupForInsert(batch)) {
@@ -249,65 +256,83 @@ export function createTableLoop(o: TableLoopOptions) {
         }
       }
     }
+    return { loaded, transient };
+  }
+
+  /**
+   * Records the inserted batches in loaded_batches and announces them; false (batches nak'd,
+   * after a backoff wait) when either failed.
+   */
+  async function announce(loaded: Pending[], event: LoadedEvent, settle: Settle): Promise<boolean> {
+    try {
+      // The durable record (the reporter heals from it) and the event, both after the rows are
+      // in and both before the acks; in either order each is safe, so they go out together
+      // (one round trip less per insert): a failure of either redelivers the batches, and a
+      // repeat of the other is harmless (same record key, same message id). The event is sent
+      // again through an election of the events stream's leader (same msgID: stored once).
+      await Promise.all([
+        recordLoaded(
+          o.clickhouse,
+          o.table,
+          loaded.map((i) => i.delta),
+        ),
+        publishThroughElection(
+          o.js,
+          subjects(o.namespace).loaded(o.table),
+          loadedEvent.encode(event),
+          { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
+          ELECTION_RETRY,
+        ),
+      ]);
+      o.onAnnounce?.(undefined);
+      return true;
+    } catch (err) {
+      // Not acked: JetStream redelivers the batches, which are inserted and announced again.
+      o.onAnnounce?.(err);
+      stats.errors.announce++;
+      o.metrics?.errors.inc({ table: o.table, kind: "announce" });
+      transientFailures++;
+      const wait = backoff(transientFailures);
+      for (const i of loaded) settle.nak(i.msg, wait);
+      log.warn("announcement failed; batches will be redelivered", {
+        error: describe(err),
+        retryInMs: wait,
+      });
+      await Bun.sleep(wait);
+      return false;
+    }
+  }
+
+  /** Counts an announced load in the stats and metrics. */
+  function noteLoaded(loaded: Pending[], event: LoadedEvent): void {
+    stats.recordLoad(event, loaded.length);
+    stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
+    if (o.metrics) {
+      const labels = { table: o.table };
+      o.metrics.rows.inc(labels, event.rows);
+      o.metrics.batches.inc(labels, loaded.length);
+      o.metrics.inserts.inc(labels);
+      o.metrics.events.inc(labels);
+      const now = Date.now();
+      for (const i of loaded) {
+        o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+        if (i.delta.committedBy) o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
+      }
+    }
+    log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
+  }
+
+  async function flush(batch: Pending[], settle: Settle): Promise<void> {
+    const { loaded, transient } = await insertGroups(batch, settle);
     if (loaded.length > 0) {
       const event = buildLoadedEvent(
         o.table,
         loaded.map((i) => i.delta),
         new Date(),
       );
-      try {
-        // The durable record (the reporter heals from it) and the event, both after the rows are
-        // in and both before the acks; in either order each is safe, so they go out together
-        // (one round trip less per insert): a failure of either redelivers the batches, and a
-        // repeat of the other is harmless (same record key, same message id). The event is sent
-        // again through an election of the events stream's leader (same msgID: stored once).
-        await Promise.all([
-          recordLoaded(
-            o.clickhouse,
-            o.table,
-            loaded.map((i) => i.delta),
-          ),
-          publishThroughElection(
-            o.js,
-            subjects(o.namespace).loaded(o.table),
-            loadedEvent.encode(event),
-            { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
-            ELECTION_RETRY,
-          ),
-        ]);
-        o.onAnnounce?.(undefined);
-      } catch (err) {
-        // Not acked: JetStream redelivers the batches, which are inserted and announced again.
-        o.onAnnounce?.(err);
-        stats.errors.announce++;
-        o.metrics?.errors.inc({ table: o.table, kind: "announce" });
-        transientFailures++;
-        const wait = backoff(transientFailures);
-        for (const i of loaded) settle.nak(i.msg, wait);
-        log.warn("announcement failed; batches will be redelivered", {
-          error: describe(err),
-          retryInMs: wait,
-        });
-        await Bun.sleep(wait);
-        return;
-      }
+      if (!(await announce(loaded, event, settle))) return;
       await Promise.all(loaded.map((i) => settle.ack(i.msg)));
-      stats.recordLoad(event, loaded.length);
-      stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
-      if (o.metrics) {
-        const labels = { table: o.table };
-        o.metrics.rows.inc(labels, event.rows);
-        o.metrics.batches.inc(labels, loaded.length);
-        o.metrics.inserts.inc(labels);
-        o.metrics.events.inc(labels);
-        const now = Date.now();
-        for (const i of loaded) {
-          o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
-          if (i.delta.committedBy)
-            o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
-        }
-      }
-      log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
+      noteLoaded(loaded, event);
     }
     if (transient) {
       transientFailures++;
