@@ -1,8 +1,8 @@
-import { backoffMs, createBatchingConsumer, type Settle } from "@adpipe/shared/batching-consumer";
+import { createBatchingConsumer, type Settle } from "@adpipe/shared/batching-consumer";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
-import { type LoadedEvent, loadedEvent, mergeWindows } from "@adpipe/shared/messages/loaded";
+import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import { secondsSince } from "@adpipe/shared/metrics";
 import {
   durableAck,
@@ -16,7 +16,9 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
-import { groupForInsert, maxWatermark } from "./delta-message.ts";
+import { groupForInsert } from "./delta-message.ts";
+import { classifyInsertFailure, transientDelayMs } from "./insert-failure.ts";
+import { buildLoadedEvent } from "./loaded-announcement.ts";
 import type { LoaderMetrics } from "./metrics.ts";
 import { recordLoaded } from "./progress.ts";
 import { SchemaBlockedError, type SchemaSync } from "./schema-sync.ts";
@@ -70,50 +72,6 @@ export const SCHEMA_RETRY_MS = 5000;
 interface Pending {
   msg: JsMsg;
   delta: DeltaMessage;
-}
-
-/** What to do with a batch whose INSERT failed on its own. */
-export type InsertFailure =
-  | { action: "transient" }
-  | { action: "retry"; delayMs: number }
-  | { action: "dead-letter" };
-
-/**
- * A failure ClickHouse may get over (unavailable, overloaded) is no fault of the batch: it comes
- * back without counting against it. A rejected batch is retried with a growing delay until it was
- * delivered `maxAttempts` times, then dead-lettered so it cannot block its table.
- */
-export function classifyInsertFailure(
-  err: unknown,
-  attempts: number,
-  o: { maxAttempts: number; maxBackoffMs: number },
-): InsertFailure {
-  if (isTransient(err)) return { action: "transient" };
-  if (attempts >= o.maxAttempts) return { action: "dead-letter" };
-  return { action: "retry", delayMs: backoffMs(attempts - 1, 1000, o.maxBackoffMs) };
-}
-
-/** The delay after `n` transient failures in a row: 250 ms doubled `n` times, at most `maxBackoffMs`. */
-export const transientDelayMs = (n: number, maxBackoffMs: number) => backoffMs(n, 250, maxBackoffMs);
-
-/** The announcement of the batches one flush loaded. */
-export function buildLoadedEvent(table: TableName, loaded: readonly DeltaMessage[], now: Date): LoadedEvent {
-  return {
-    table,
-    batchIds: loaded.map((d) => d.batchId),
-    kinds: [...new Set(loaded.map((d) => d.kind))],
-    rows: loaded.reduce((n, d) => n + d.rows, 0),
-    watermark: maxWatermark(loaded.map((d) => d.watermarkTo)),
-    windows: mergeWindows(loaded.map((d) => ({ from: d.watermarkFrom, to: d.watermarkTo }))),
-    loadedAt: now.toISOString(),
-    ...oldestCommit(loaded),
-  };
-}
-
-/** The oldest Adpipe-Committed-By among the batches (ISO strings in UTC sort as times), if any has one. */
-function oldestCommit(loaded: readonly DeltaMessage[]): { committedBy?: string } {
-  const times = loaded.flatMap((d) => (d.committedBy ? [d.committedBy] : [])).sort();
-  return times[0] ? { committedBy: times[0] } : {};
 }
 
 /**
