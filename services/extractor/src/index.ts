@@ -1,6 +1,6 @@
 import { serveDeadLetterReplay } from "@adpipe/shared/dead-letter-replay";
 import { listen } from "@adpipe/shared/http";
-import { createLogger } from "@adpipe/shared/logger";
+import { createLogger, type Logger } from "@adpipe/shared/logger";
 import { onShutdown, runMain } from "@adpipe/shared/main";
 import { createRegistry, natsConnectionMetric } from "@adpipe/shared/metrics";
 import { migrateOltp } from "@adpipe/shared/migrate";
@@ -10,7 +10,7 @@ import { createPool } from "@adpipe/shared/pg";
 import { retryWithBackoff } from "@adpipe/shared/retry";
 import { securityFrom } from "@adpipe/shared/security";
 import { createApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import { type ExtractorConfig, loadConfig } from "./config.ts";
 import { createExtractor } from "./extractor.ts";
 import { startChangeListener } from "./listener.ts";
 import { createExtractorMetrics } from "./metrics.ts";
@@ -18,22 +18,8 @@ import { serveExtractRun, servePauseRequests } from "./run-subject.ts";
 import { serveVerifyRun } from "./verify/routes.ts";
 import { startVerifier } from "./verify/start.ts";
 
-runMain(async () => {
-  const config = loadConfig();
-  const logger = createLogger("extractor", config.LOG_LEVEL);
-
-  if (config.DATABASE_MIGRATE)
-    await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), {
-      logger,
-    });
-  // One client per table for a cycle (plus its snapshot workers), one for the pending-window
-  // write, a few for HTTP and the verifier.
-  const pool = createPool({
-    connectionString: config.DATABASE_URL,
-    max: 8 + 4 * config.EXTRACT_SNAPSHOT_WORKERS,
-    applicationName: "adpipe-extractor",
-    logger,
-  });
+/** Connects to NATS and provisions the streams (or, when a provisioning step owns them, waits for them). */
+async function connectAndFindStreams(config: ExtractorConfig, logger: Logger) {
   const nc = await retryWithBackoff(
     "NATS connection",
     () =>
@@ -56,6 +42,26 @@ runMain(async () => {
   // A provisioning step owns the streams (bun start, compose): wait until they exist.
   else
     await retryWithBackoff("stream lookup", () => requireStreams(jsm, config.ADPIPE_NAMESPACE), { logger });
+  return nc;
+}
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger("extractor", config.LOG_LEVEL);
+
+  if (config.DATABASE_MIGRATE)
+    await retryWithBackoff("PostgreSQL migration", () => migrateOltp(config.DATABASE_URL, logger), {
+      logger,
+    });
+  // One client per table for a cycle (plus its snapshot workers), one for the pending-window
+  // write, a few for HTTP and the verifier.
+  const pool = createPool({
+    connectionString: config.DATABASE_URL,
+    max: 8 + 4 * config.EXTRACT_SNAPSHOT_WORKERS,
+    applicationName: "adpipe-extractor",
+    logger,
+  });
+  const nc = await connectAndFindStreams(config, logger);
 
   const registry = createRegistry("extractor");
   natsConnectionMetric(registry, natsConnected(nc));

@@ -32,6 +32,10 @@ export interface GeneratorAppDeps {
 }
 
 const generate = ["generate"];
+const simulate = ["simulation"];
+const created = { 201: "created" };
+
+type ServiceApp = ReturnType<typeof createServiceApp>;
 
 /** The generator's HTTP triggers: the CLI's operations, the simulation switch and stats. */
 export function createApp({
@@ -51,8 +55,14 @@ export function createApp({
     description: "Synthetic ad traffic into PostgreSQL: the original tool's operations over HTTP.",
     checks: { postgres: () => pool.query("SELECT 1") },
   });
-  const created = { 201: "created" };
+  addGenerateRoutes(app, ops, logger);
+  addDataRoutes(app, pool, ops, logger);
+  addSimulationRoutes(app, simulation, realistic, logger);
+  return app;
+}
 
+/** POST /generate/*: the original tool's operations, one route each. */
+function addGenerateRoutes(app: ServiceApp, ops: Operations, logger: Logger): void {
   app.api.post(
     "/generate/batch",
     {
@@ -122,7 +132,10 @@ export function createApp({
     },
     async (c, { body }) => c.json({ clicks: await ops.clicks(body.campaign_id, body.ratio) }, 201),
   );
+}
 
+/** GET /stats and POST /reset: what is in PostgreSQL, and deleting it. */
+function addDataRoutes(app: ServiceApp, pool: Pool, ops: Operations, logger: Logger): void {
   app.api.get(
     "/stats",
     { summary: "Counts, overall CTR and per-campaign figures (the original `stats`)" },
@@ -153,8 +166,15 @@ export function createApp({
       return c.json({ reset: true });
     },
   );
+}
 
-  const simulate = ["simulation"];
+/** /simulate/*: the continuous simulation's switch, and the realistic one's first batch. */
+function addSimulationRoutes(
+  app: ServiceApp,
+  simulation: Simulation,
+  realistic: RealisticStep | undefined,
+  logger: Logger,
+): void {
   app.api.get("/simulate", { summary: "The simulation's state", tags: simulate }, (c) =>
     c.json(simulation.state()),
   );
@@ -200,6 +220,4 @@ export function createApp({
   app.api.post("/simulate/stop", { summary: "Stop the simulation", tags: simulate }, async (c) =>
     c.json(await simulation.stop()),
   );
-
-  return app;
 }

@@ -3,10 +3,10 @@ import { parseConfig, settings } from "@adpipe/shared/config";
 import { AppError } from "@adpipe/shared/errors";
 import { runMain } from "@adpipe/shared/main";
 import { migrateOltp } from "@adpipe/shared/migrate";
-import { createPool } from "@adpipe/shared/pg";
+import { createPool, type Pool } from "@adpipe/shared/pg";
 import { z } from "zod";
 import { advertisersInput, batchInput, campaignsInput, clicksInput, impressionsInput } from "./inputs.ts";
-import { createOperations } from "./operations.ts";
+import { createOperations, type Operations } from "./operations.ts";
 import { formatStats, readStats } from "./stats.ts";
 
 const USAGE = `usage: bun run gen <command> [flags]
@@ -83,69 +83,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   try {
     const flags = parseFlags(rest);
     await migrateOltp(config.DATABASE_URL);
-    switch (command) {
-      case "advertisers": {
-        const { count } = parse(advertisersInput, flags, ["count"]);
-        const ids = await ops.advertisers(count);
-        out(`Created ${ids.length} advertisers. IDs: [${ids.join(", ")}]`);
-        break;
-      }
-      case "campaigns": {
-        const input = parse(campaignsInput, flags, ["advertiser_id", "count"]);
-        const ids = await ops.campaigns(input.advertiser_id, input.count);
-        out(
-          `Created ${ids.length} campaigns for advertiser #${input.advertiser_id}. IDs: [${ids.join(", ")}]`,
-        );
-        break;
-      }
-      case "impressions": {
-        const input = parse(impressionsInput, flags, ["campaign_id", "count"]);
-        const n = await ops.impressions(input.campaign_id, input.count);
-        out(`Created ${n} impressions for campaign #${input.campaign_id}`);
-        break;
-      }
-      case "clicks": {
-        const input = parse(clicksInput, flags, ["campaign_id", "ratio"]);
-        const n = await ops.clicks(input.campaign_id, input.ratio);
-        out(
-          `Created ${n} clicks for campaign #${input.campaign_id} with ${(input.ratio * 100).toFixed(1)}% CTR`,
-        );
-        break;
-      }
-      case "batch": {
-        const input = parse(batchInput, flags, ["advertisers", "campaigns", "impressions", "ctr"]);
-        out(`Creating ${input.advertisers} advertisers...`);
-        out(`Creating ${input.campaigns} campaigns per advertiser...`);
-        out(`Creating ~${input.impressions} impressions per campaign...`);
-        out(`Creating clicks with approximately ${(input.ctr * 100).toFixed(1)}% CTR...`);
-        const r = await ops.batch(input);
-        out("Seeding complete!");
-        out(`Created ${r.advertiserIds.length} advertisers with ${r.campaignIds.length} campaigns total.`);
-        out(
-          `Generated ${r.impressions} impressions and ${r.clicks} clicks in ${(r.durationMs / 1000).toFixed(2)} s.`,
-        );
-        break;
-      }
-      case "stats":
-        parse(noFlags, flags, []);
-        out(formatStats(await readStats(pool)));
-        break;
-      case "reset": {
-        parse(noFlags, flags, ["yes"]);
-        const sure =
-          flags.yes === "true" || (await confirm("This will DELETE ALL DATA. Type 'yes' to confirm: "));
-        if (!sure) {
-          out("Operation cancelled.");
-          return 1;
-        }
-        await ops.reset();
-        out("All data has been deleted.");
-        break;
-      }
-      default:
-        throw new UsageError(`unknown command: ${command}`);
-    }
-    return 0;
+    return await runCommand(command, flags, pool, ops, out);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
@@ -159,6 +97,77 @@ export async function main(argv: string[], out: (line: string) => void = console
   } finally {
     await pool.end();
   }
+}
+
+/** One command on a migrated database: its exit code (a bad flag or command throws UsageError). */
+async function runCommand(
+  command: string,
+  flags: Record<string, string>,
+  pool: Pool,
+  ops: Operations,
+  out: (line: string) => void,
+): Promise<number> {
+  switch (command) {
+    case "advertisers": {
+      const { count } = parse(advertisersInput, flags, ["count"]);
+      const ids = await ops.advertisers(count);
+      out(`Created ${ids.length} advertisers. IDs: [${ids.join(", ")}]`);
+      break;
+    }
+    case "campaigns": {
+      const input = parse(campaignsInput, flags, ["advertiser_id", "count"]);
+      const ids = await ops.campaigns(input.advertiser_id, input.count);
+      out(`Created ${ids.length} campaigns for advertiser #${input.advertiser_id}. IDs: [${ids.join(", ")}]`);
+      break;
+    }
+    case "impressions": {
+      const input = parse(impressionsInput, flags, ["campaign_id", "count"]);
+      const n = await ops.impressions(input.campaign_id, input.count);
+      out(`Created ${n} impressions for campaign #${input.campaign_id}`);
+      break;
+    }
+    case "clicks": {
+      const input = parse(clicksInput, flags, ["campaign_id", "ratio"]);
+      const n = await ops.clicks(input.campaign_id, input.ratio);
+      out(
+        `Created ${n} clicks for campaign #${input.campaign_id} with ${(input.ratio * 100).toFixed(1)}% CTR`,
+      );
+      break;
+    }
+    case "batch": {
+      const input = parse(batchInput, flags, ["advertisers", "campaigns", "impressions", "ctr"]);
+      out(`Creating ${input.advertisers} advertisers...`);
+      out(`Creating ${input.campaigns} campaigns per advertiser...`);
+      out(`Creating ~${input.impressions} impressions per campaign...`);
+      out(`Creating clicks with approximately ${(input.ctr * 100).toFixed(1)}% CTR...`);
+      const r = await ops.batch(input);
+      out("Seeding complete!");
+      out(`Created ${r.advertiserIds.length} advertisers with ${r.campaignIds.length} campaigns total.`);
+      out(
+        `Generated ${r.impressions} impressions and ${r.clicks} clicks in ${(r.durationMs / 1000).toFixed(2)} s.`,
+      );
+      break;
+    }
+    case "stats":
+      parse(noFlags, flags, []);
+      out(formatStats(await readStats(pool)));
+      break;
+    case "reset": {
+      parse(noFlags, flags, ["yes"]);
+      const sure =
+        flags.yes === "true" || (await confirm("This will DELETE ALL DATA. Type 'yes' to confirm: "));
+      if (!sure) {
+        out("Operation cancelled.");
+        return 1;
+      }
+      await ops.reset();
+      out("All data has been deleted.");
+      break;
+    }
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+  return 0;
 }
 
 if (import.meta.main) {

@@ -9,7 +9,9 @@ import { waitFor } from "@adpipe/shared/testing";
 import { type ClickHouseClient, ClickHouseError } from "@clickhouse/client";
 import type { JetStreamClient } from "nats";
 import type { DeadLetters } from "./dead-letters.ts";
-import { buildLoadedEvent, classifyInsertFailure, createTableLoop, transientDelayMs } from "./table-loop.ts";
+import { classifyInsertFailure, transientDelayMs } from "./insert-failure.ts";
+import { buildLoadedEvent } from "./loaded-announcement.ts";
+import { createTableLoop } from "./table-loop.ts";
 
 const rejectedError = () =>
   new ClickHouseError({ message: "cannot parse", code: "27", type: "CANNOT_PARSE_INPUT" });

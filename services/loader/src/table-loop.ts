@@ -1,8 +1,8 @@
-import { backoffMs, createBatchingConsumer, type Settle } from "@adpipe/shared/batching-consumer";
+import { createBatchingConsumer, type Settle } from "@adpipe/shared/batching-consumer";
 import { streams, subjects, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
 import { type DeltaMessage, decodeDelta } from "@adpipe/shared/messages/delta";
-import { type LoadedEvent, loadedEvent, mergeWindows } from "@adpipe/shared/messages/loaded";
+import { type LoadedEvent, loadedEvent } from "@adpipe/shared/messages/loaded";
 import { secondsSince } from "@adpipe/shared/metrics";
 import {
   durableAck,
@@ -16,7 +16,9 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "nats";
 import { describe, insertBodies, isTransient } from "./clickhouse-sink.ts";
 import type { DeadLetters } from "./dead-letters.ts";
-import { groupForInsert, maxWatermark } from "./delta-message.ts";
+import { groupForInsert } from "./delta-message.ts";
+import { classifyInsertFailure, transientDelayMs } from "./insert-failure.ts";
+import { buildLoadedEvent } from "./loaded-announcement.ts";
 import type { LoaderMetrics } from "./metrics.ts";
 import { recordLoaded } from "./progress.ts";
 import { SchemaBlockedError, type SchemaSync } from "./schema-sync.ts";
@@ -70,50 +72,6 @@ export const SCHEMA_RETRY_MS = 5000;
 interface Pending {
   msg: JsMsg;
   delta: DeltaMessage;
-}
-
-/** What to do with a batch whose INSERT failed on its own. */
-export type InsertFailure =
-  | { action: "transient" }
-  | { action: "retry"; delayMs: number }
-  | { action: "dead-letter" };
-
-/**
- * A failure ClickHouse may get over (unavailable, overloaded) is no fault of the batch: it comes
- * back without counting against it. A rejected batch is retried with a growing delay until it was
- * delivered `maxAttempts` times, then dead-lettered so it cannot block its table.
- */
-export function classifyInsertFailure(
-  err: unknown,
-  attempts: number,
-  o: { maxAttempts: number; maxBackoffMs: number },
-): InsertFailure {
-  if (isTransient(err)) return { action: "transient" };
-  if (attempts >= o.maxAttempts) return { action: "dead-letter" };
-  return { action: "retry", delayMs: backoffMs(attempts - 1, 1000, o.maxBackoffMs) };
-}
-
-/** The delay after `n` transient failures in a row: 250 ms doubled `n` times, at most `maxBackoffMs`. */
-export const transientDelayMs = (n: number, maxBackoffMs: number) => backoffMs(n, 250, maxBackoffMs);
-
-/** The announcement of the batches one flush loaded. */
-export function buildLoadedEvent(table: TableName, loaded: readonly DeltaMessage[], now: Date): LoadedEvent {
-  return {
-    table,
-    batchIds: loaded.map((d) => d.batchId),
-    kinds: [...new Set(loaded.map((d) => d.kind))],
-    rows: loaded.reduce((n, d) => n + d.rows, 0),
-    watermark: maxWatermark(loaded.map((d) => d.watermarkTo)),
-    windows: mergeWindows(loaded.map((d) => ({ from: d.watermarkFrom, to: d.watermarkTo }))),
-    loadedAt: now.toISOString(),
-    ...oldestCommit(loaded),
-  };
-}
-
-/** The oldest Adpipe-Committed-By among the batches (ISO strings in UTC sort as times), if any has one. */
-function oldestCommit(loaded: readonly DeltaMessage[]): { committedBy?: string } {
-  const times = loaded.flatMap((d) => (d.committedBy ? [d.committedBy] : [])).sort();
-  return times[0] ? { committedBy: times[0] } : {};
 }
 
 /**
@@ -220,7 +178,14 @@ export function createTableLoop(o: TableLoopOptions) {
     return true;
   }
 
-  async function flush(batch: Pending[], settle: Settle): Promise<void> {
+  /**
+   * One INSERT per target for the groups of a batch. After a transient failure (ClickHouse down)
+   * the remaining groups are nak'd untried; a rejected group is retried one batch at a time.
+   */
+  async function insertGroups(
+    batch: Pending[],
+    settle: Settle,
+  ): Promise<{ loaded: Pending[]; transient: unknown }> {
     const loaded: Pending[] = [];
     let transient: unknown;
     for (const group of groupForInsert(batch)) {
@@ -249,65 +214,83 @@ export function createTableLoop(o: TableLoopOptions) {
         }
       }
     }
+    return { loaded, transient };
+  }
+
+  /**
+   * Records the inserted batches in loaded_batches and announces them; false (batches nak'd,
+   * after a backoff wait) when either failed.
+   */
+  async function announce(loaded: Pending[], event: LoadedEvent, settle: Settle): Promise<boolean> {
+    try {
+      // The durable record (the reporter heals from it) and the event, both after the rows are
+      // in and both before the acks; in either order each is safe, so they go out together
+      // (one round trip less per insert): a failure of either redelivers the batches, and a
+      // repeat of the other is harmless (same record key, same message id). The event is sent
+      // again through an election of the events stream's leader (same msgID: stored once).
+      await Promise.all([
+        recordLoaded(
+          o.clickhouse,
+          o.table,
+          loaded.map((i) => i.delta),
+        ),
+        publishThroughElection(
+          o.js,
+          subjects(o.namespace).loaded(o.table),
+          loadedEvent.encode(event),
+          { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
+          ELECTION_RETRY,
+        ),
+      ]);
+      o.onAnnounce?.(undefined);
+      return true;
+    } catch (err) {
+      // Not acked: JetStream redelivers the batches, which are inserted and announced again.
+      o.onAnnounce?.(err);
+      stats.errors.announce++;
+      o.metrics?.errors.inc({ table: o.table, kind: "announce" });
+      transientFailures++;
+      const wait = backoff(transientFailures);
+      for (const i of loaded) settle.nak(i.msg, wait);
+      log.warn("announcement failed; batches will be redelivered", {
+        error: describe(err),
+        retryInMs: wait,
+      });
+      await Bun.sleep(wait);
+      return false;
+    }
+  }
+
+  /** Counts an announced load in the stats and metrics. */
+  function noteLoaded(loaded: Pending[], event: LoadedEvent): void {
+    stats.recordLoad(event, loaded.length);
+    stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
+    if (o.metrics) {
+      const labels = { table: o.table };
+      o.metrics.rows.inc(labels, event.rows);
+      o.metrics.batches.inc(labels, loaded.length);
+      o.metrics.inserts.inc(labels);
+      o.metrics.events.inc(labels);
+      const now = Date.now();
+      for (const i of loaded) {
+        o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
+        if (i.delta.committedBy) o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
+      }
+    }
+    log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
+  }
+
+  async function flush(batch: Pending[], settle: Settle): Promise<void> {
+    const { loaded, transient } = await insertGroups(batch, settle);
     if (loaded.length > 0) {
       const event = buildLoadedEvent(
         o.table,
         loaded.map((i) => i.delta),
         new Date(),
       );
-      try {
-        // The durable record (the reporter heals from it) and the event, both after the rows are
-        // in and both before the acks; in either order each is safe, so they go out together
-        // (one round trip less per insert): a failure of either redelivers the batches, and a
-        // repeat of the other is harmless (same record key, same message id). The event is sent
-        // again through an election of the events stream's leader (same msgID: stored once).
-        await Promise.all([
-          recordLoaded(
-            o.clickhouse,
-            o.table,
-            loaded.map((i) => i.delta),
-          ),
-          publishThroughElection(
-            o.js,
-            subjects(o.namespace).loaded(o.table),
-            loadedEvent.encode(event),
-            { msgID: `loaded-${o.table}-${Bun.hash(event.batchIds.join(",")).toString(16)}` },
-            ELECTION_RETRY,
-          ),
-        ]);
-        o.onAnnounce?.(undefined);
-      } catch (err) {
-        // Not acked: JetStream redelivers the batches, which are inserted and announced again.
-        o.onAnnounce?.(err);
-        stats.errors.announce++;
-        o.metrics?.errors.inc({ table: o.table, kind: "announce" });
-        transientFailures++;
-        const wait = backoff(transientFailures);
-        for (const i of loaded) settle.nak(i.msg, wait);
-        log.warn("announcement failed; batches will be redelivered", {
-          error: describe(err),
-          retryInMs: wait,
-        });
-        await Bun.sleep(wait);
-        return;
-      }
+      if (!(await announce(loaded, event, settle))) return;
       await Promise.all(loaded.map((i) => settle.ack(i.msg)));
-      stats.recordLoad(event, loaded.length);
-      stats.recordFreshness(loaded.map((i) => i.delta.committedBy));
-      if (o.metrics) {
-        const labels = { table: o.table };
-        o.metrics.rows.inc(labels, event.rows);
-        o.metrics.batches.inc(labels, loaded.length);
-        o.metrics.inserts.inc(labels);
-        o.metrics.events.inc(labels);
-        const now = Date.now();
-        for (const i of loaded) {
-          o.metrics.lag.observe(labels, (now - i.msg.info.timestampNanos / 1e6) / 1000);
-          if (i.delta.committedBy)
-            o.metrics.freshness.observe(labels, secondsSince(i.delta.committedBy, now));
-        }
-      }
-      log.debug("loaded", { batches: loaded.length, rows: event.rows, watermark: event.watermark });
+      noteLoaded(loaded, event);
     }
     if (transient) {
       transientFailures++;

@@ -90,19 +90,32 @@ export function createApp({
     },
   });
 
-  /** A list filtered by `advertiser_id`, as JSON or as CSV (`format=csv`, named `<file>.csv`). */
-  const advertiserList = (
-    path: string,
-    summary: string,
-    tags: string[],
-    file: string,
-    rows: (filter: { advertiser_id?: number }) => Promise<Row[]>,
-  ) =>
-    app.api.get(path, { summary, tags, query: advertiserFilter, produces: csvToo }, async (c, { query }) =>
-      respond(c, await rows(query), query.format, file),
-    );
+  addKpiRoutes(app, kpis);
+  addReportRoutes(app, reporter, kpis, logger);
+  addDashboard(app, { clickhouse, nc, ...dashboard });
+  return app;
+}
 
+type ServiceApp = ReturnType<typeof createServiceApp>;
+
+/** A list filtered by `advertiser_id`, as JSON or as CSV (`format=csv`, named `<file>.csv`). */
+function advertiserList(
+  app: ServiceApp,
+  path: string,
+  summary: string,
+  tags: string[],
+  file: string,
+  rows: (filter: { advertiser_id?: number }) => Promise<Row[]>,
+) {
+  app.api.get(path, { summary, tags, query: advertiserFilter, produces: csvToo }, async (c, { query }) =>
+    respond(c, await rows(query), query.format, file),
+  );
+}
+
+/** GET /kpis/*: the KPIs per campaign, day and advertiser, pacing and the top campaigns. */
+function addKpiRoutes(app: ServiceApp, kpis: Kpis): void {
   advertiserList(
+    app,
     "/kpis/campaigns",
     "KPIs per campaign (CTR, spend, budget, pacing, CPM, CPC)",
     kpi,
@@ -147,11 +160,12 @@ export function createApp({
     },
   );
 
-  advertiserList("/kpis/advertisers", "Spend and pacing per advertiser", kpi, "advertisers", (q) =>
+  advertiserList(app, "/kpis/advertisers", "Spend and pacing per advertiser", kpi, "advertisers", (q) =>
     kpis.advertisers(q),
   );
 
   advertiserList(
+    app,
     "/kpis/pacing",
     "Pacing per campaign: planned to date, projection to the end of the flight, delivery flag",
     kpi,
@@ -160,6 +174,7 @@ export function createApp({
   );
 
   advertiserList(
+    app,
     "/kpis/pacing/advertisers",
     "Pacing rolled up per advertiser (campaigns whose flight has begun)",
     kpi,
@@ -184,8 +199,17 @@ export function createApp({
     },
     async (c, { query }) => respond(c, await kpis.top(query), query.format, `top-${query.by}`),
   );
+}
 
+/** /reports/*: the original two reports, a forced rebuild and the reporter's status. */
+function addReportRoutes(
+  app: ServiceApp,
+  reporter: ReporterAppDeps["reporter"],
+  kpis: Kpis,
+  logger: Logger,
+): void {
   advertiserList(
+    app,
     "/reports/advertiser_campaigns_totals_report",
     "The original totals report (campaign planning)",
     report,
@@ -215,7 +239,4 @@ export function createApp({
     { summary: "Last rebuild, watermark per table, pending events", tags: report },
     async (c) => c.json(await reporter.status()),
   );
-
-  addDashboard(app, { clickhouse, nc, ...dashboard });
-  return app;
 }

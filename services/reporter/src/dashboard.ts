@@ -1,14 +1,11 @@
 import { dirname, join } from "node:path";
 import { subjects } from "@adpipe/shared/contract";
-import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
-import { decimalInt } from "@adpipe/shared/validate";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { NatsConnection } from "nats";
 import { z } from "zod";
+import { addControlRoutes } from "./dashboard-controls.ts";
 import { addVerifyBadgeRoute } from "./dashboard-verify.ts";
 import { schemaChanges, tableRows } from "./pipeline-view.ts";
 import type { Queries } from "./sql.ts";
@@ -52,20 +49,6 @@ export interface DashboardDeps {
 }
 
 const tags = ["dashboard"];
-/** How long a control (generate, simulation, replay) may take before it answers 502. */
-const CONTROL_TIMEOUT_MS = 60_000;
-
-/** A control the page triggers: the other service's answer, or its error with its status. */
-function forwarded(answer: Answer, service: string) {
-  if (answer.ok) return answer.body;
-  const status = (answer.status ?? 502) as ContentfulStatusCode;
-  throw new AppError(
-    answer.status === null ? "upstream_unavailable" : "upstream_error",
-    `${service}: ${answer.error}`,
-    status,
-  );
-}
-
 /**
  * The dashboard at `/`: its files, one read that gathers every service's state server-side
  * (the browser talks to the reporter only, so no CORS and one origin to open), and proxies for
@@ -75,47 +58,8 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
   const { clickhouse, queries, upstreams, timeoutMs } = deps;
   const call = (base: string, path: string, init?: Parameters<typeof callService>[3]) =>
     callService(base, path, timeoutMs, init);
-  // Controls forward the caller's token (the reporter's own check already accepted it). They do
-  // work (a realistic batch writes its history: seconds), so they wait longer than a health read.
-  const control = (c: Context, base: string, path: string, body?: unknown) =>
-    callService(base, path, Math.max(timeoutMs, CONTROL_TIMEOUT_MS), {
-      method: "POST",
-      body,
-      authorization: c.req.header("authorization"),
-    });
 
-  app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
-    c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
-  );
-
-  app.api.get(
-    "/dashboard/:file",
-    {
-      summary: "The dashboard's script and stylesheet",
-      tags,
-      params: z.object({ file: z.enum(Object.keys(ASSETS) as [keyof typeof ASSETS]) }),
-      produces: ["text/javascript", "text/css"],
-    },
-    async (c, { params }) =>
-      c.body(await Bun.file(join(dashboardFolder, params.file)).text(), 200, {
-        "content-type": `${ASSETS[params.file]}; charset=utf-8`,
-      }),
-  );
-
-  app.api.get(
-    "/dashboard/vendor/:file",
-    {
-      summary: "The chart library (Chart.js and its annotation plugin, from npm)",
-      tags,
-      params: z.object({ file: z.enum(Object.keys(VENDOR) as [keyof typeof VENDOR]) }),
-      produces: ["text/javascript"],
-    },
-    async (c, { params }) =>
-      c.body(await Bun.file(VENDOR[params.file]).text(), 200, {
-        "content-type": "text/javascript; charset=utf-8",
-        "cache-control": "public, max-age=86400",
-      }),
-  );
+  addFileRoutes(app);
 
   async function clickhouseCounts() {
     try {
@@ -225,65 +169,42 @@ export function addDashboard(app: ServiceApp, deps: DashboardDeps) {
       }),
   );
 
-  app.api.post(
-    "/dashboard/api/generate-batch",
-    {
-      summary:
-        "Generate a batch: `realistic` (default; the generator's POST /simulate/seed: campaigns in flight with their history so far, within budget) or `original` (POST /generate/batch: the original tool's batch)",
-      tags,
-      body: z.object({
-        mode: z
-          .enum(["realistic", "original"], { message: "expected realistic or original" })
-          .default("realistic"),
-        advertisers: z.number().int().min(1).max(100).default(1),
-        campaigns: z.number().int().min(1).max(100).default(2),
-        impressions: z.number().int().min(0).max(100_000).default(1000),
-        ctr: z.number().min(0).max(1).default(0.02),
-      }),
-      responses: { 200: "the generator's answer", 502: "the generator is unreachable" },
-    },
-    async (c, { body }) => {
-      const { mode, ...batch } = body;
-      const answer =
-        mode === "realistic"
-          ? await control(c, upstreams.generator, "/simulate/seed", {
-              advertisers: batch.advertisers,
-              campaigns: batch.campaigns,
-            })
-          : await control(c, upstreams.generator, "/generate/batch", batch);
-      return c.json(forwarded(answer, "generator"));
-    },
+  addControlRoutes(app, upstreams, timeoutMs);
+  addVerifyBadgeRoute(app, upstreams.extractor, timeoutMs);
+}
+
+/** The page, its scripts and stylesheet, and the vendored chart library. */
+function addFileRoutes(app: ServiceApp): void {
+  app.api.get("/", { summary: "The dashboard page", tags, produces: ["text/html"] }, async (c) =>
+    c.html(await Bun.file(join(dashboardFolder, "index.html")).text()),
   );
 
-  app.api.post(
-    "/dashboard/api/simulate/start",
+  app.api.get(
+    "/dashboard/:file",
     {
-      summary: "Start the generator's simulation",
+      summary: "The dashboard's script and stylesheet",
       tags,
-      body: z.object({ interval_seconds: z.number().min(1).max(86_400).optional() }),
-      optionalBody: true,
-    },
-    async (c, { body }) =>
-      c.json(forwarded(await control(c, upstreams.generator, "/simulate/start", body), "generator")),
-  );
-
-  app.api.post(
-    "/dashboard/api/simulate/stop",
-    { summary: "Stop the generator's simulation", tags },
-    async (c) => c.json(forwarded(await control(c, upstreams.generator, "/simulate/stop"), "generator")),
-  );
-
-  app.api.post(
-    "/dashboard/api/dead-letters/:id/replay",
-    {
-      summary: "Replay a dead letter (forwarded to the loader)",
-      tags,
-      params: z.object({ id: decimalInt(z.number().int().min(1)) }),
-      responses: { 200: "re-queued", 404: "no such dead letter", 502: "the loader is unreachable" },
+      params: z.object({ file: z.enum(Object.keys(ASSETS) as [keyof typeof ASSETS]) }),
+      produces: ["text/javascript", "text/css"],
     },
     async (c, { params }) =>
-      c.json(forwarded(await control(c, upstreams.loader, `/dead-letters/${params.id}/replay`), "loader")),
+      c.body(await Bun.file(join(dashboardFolder, params.file)).text(), 200, {
+        "content-type": `${ASSETS[params.file]}; charset=utf-8`,
+      }),
   );
 
-  addVerifyBadgeRoute(app, upstreams.extractor, timeoutMs);
+  app.api.get(
+    "/dashboard/vendor/:file",
+    {
+      summary: "The chart library (Chart.js and its annotation plugin, from npm)",
+      tags,
+      params: z.object({ file: z.enum(Object.keys(VENDOR) as [keyof typeof VENDOR]) }),
+      produces: ["text/javascript"],
+    },
+    async (c, { params }) =>
+      c.body(await Bun.file(VENDOR[params.file]).text(), 200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=86400",
+      }),
+  );
 }

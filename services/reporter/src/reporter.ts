@@ -1,36 +1,22 @@
-import { streams, type TableName } from "@adpipe/shared/contract";
+import { streams } from "@adpipe/shared/contract";
 import { AppError } from "@adpipe/shared/errors";
 import type { Logger } from "@adpipe/shared/logger";
 import type { LoadedEvent } from "@adpipe/shared/messages/loaded";
-import { secondsSince } from "@adpipe/shared/metrics";
 import { consumerBacklog } from "@adpipe/shared/nats-consumers";
-import {
-  durableAck,
-  durablePull,
-  durableStallWatch,
-  largestDelivery,
-  type PullFn,
-} from "@adpipe/shared/nats-pull";
+import type { PullFn } from "@adpipe/shared/nats-pull";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { JetStreamClient, JetStreamManager } from "nats";
 import type { ReporterConfig } from "./config.ts";
-import { createReporterDeadLetters } from "./dead-letters.ts";
-import {
-  HEAL_BATCH_LIMIT,
-  type HealAction,
-  healGraceMs,
-  healReach,
-  initialHealState,
-  nextHealStep,
-  reduceHeal,
-  type StartupState,
-  startupRebuildReason,
-} from "./decisions.ts";
-import { createEventLoop } from "./event-loop.ts";
+import { HEAL_BATCH_LIMIT, type StartupState, startupRebuildReason } from "./decisions.ts";
+import type { createEventLoop } from "./event-loop.ts";
 import { describeFailure } from "./failure.ts";
+import { createFreshness } from "./freshness.ts";
+import { createHealer } from "./healer.ts";
+import { failureNow, failureOf, type LastFailure } from "./last-failure.ts";
 import type { Lease } from "./lease.ts";
 import { createProgress, eventsFor } from "./progress.ts";
 import { createRebuilder } from "./rebuild.ts";
+import { consumerProblem, createReporterLoop } from "./reporter-loop.ts";
 import { createRebuildRunner, type RebuildRequest, type RebuildResult } from "./run-rebuild.ts";
 import { loadQueries, type Queries } from "./sql.ts";
 import { emptyTouched, planEvents } from "./touched.ts";
@@ -88,51 +74,43 @@ export class NotActiveError extends AppError {
 
 const utcToday = () => new Date().toISOString().slice(0, 10);
 
-type Failed = { message: string; at: string } | null;
-const failed = (err: unknown): NonNullable<Failed> => ({
-  message: err instanceof Error ? err.message : String(err),
-  at: new Date().toISOString(),
-});
+/** What the reporter rebuilds with: the statements, the durable progress, and the runner of one rebuild. */
+function rebuildParts(deps: ReporterDeps, queries: Queries, today: () => string) {
+  const rebuilder = createRebuilder(deps.clickhouse, queries);
+  const progress = createProgress(deps.clickhouse, rebuilder, queries);
+  const runner = createRebuildRunner({
+    js: deps.js,
+    namespace: deps.config.ADPIPE_NAMESPACE,
+    rebuilder,
+    progress,
+    queries,
+    logger: deps.logger,
+    today,
+    maxTouchedKeys: deps.config.REPORTER_MAX_TOUCHED_KEYS,
+    onRebuild: deps.onRebuild,
+  });
+  return { rebuilder, progress, runner };
+}
 
 /**
  * Keeps the analytical tables current: loaded events → touched keys → one versioned INSERT per
  * table → `<ns>.reports.updated`. This is the scheduler: it serialises every rebuild (events,
  * heal passes, forced, date change, verifier) through one chain, runs the timers, and applies the
- * decisions of decisions.ts; run-rebuild.ts executes each rebuild.
+ * decisions of decisions.ts (through healer.ts); run-rebuild.ts executes each rebuild.
  */
 export function createReporter(deps: ReporterDeps) {
-  const { js, clickhouse, config, logger, queries = loadQueries(), today = utcToday } = deps;
+  const { js, config, logger, queries = loadQueries(), today = utcToday } = deps;
   const namespace = config.ADPIPE_NAMESPACE;
-  const rebuilder = createRebuilder(clickhouse, queries);
-  const progress = createProgress(clickhouse, rebuilder, queries);
-  const runner = createRebuildRunner({
-    js,
-    namespace,
-    rebuilder,
-    progress,
-    queries,
-    logger,
-    today,
-    maxTouchedKeys: config.REPORTER_MAX_TOUCHED_KEYS,
-    onRebuild: deps.onRebuild,
-  });
+  const { rebuilder, progress, runner } = rebuildParts(deps, queries, today);
   const healIntervalMs = config.REPORTER_HEAL_INTERVAL_MS ?? 5000;
-  // A batch this young is left to its loaded event, which is normally a coalesce window away.
-  const healBaseGraceMs = Math.min(healIntervalMs, config.REPORTER_COALESCE_MS + 1000);
   const maxAttempts = config.REPORTER_MAX_ATTEMPTS ?? 10;
-  const heals = { runs: 0, batches: 0, last_at: null as string | null, last_batches: 0 };
-  let healState = initialHealState();
-  let lastError: Failed = null;
-  let healError: Failed = null;
+  const freshness = createFreshness();
+  let lastError: LastFailure = null;
+  let healError: LastFailure = null;
   let chain: Promise<unknown> = Promise.resolve();
   const timers: ReturnType<typeof setInterval>[] = [];
   let loop: ReturnType<typeof createEventLoop> | undefined;
 
-  const apply = (action: HealAction) => {
-    const next = reduceHeal(healState, action);
-    healState = next.state;
-    return next.escalated;
-  };
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
     chain = run.catch(() => {});
@@ -146,41 +124,10 @@ export function createReporter(deps: ReporterDeps) {
     return result;
   };
 
-  function handleEvents(events: LoadedEvent[]): Promise<void> {
-    return exclusive(async () => {
-      const plan = planEvents(events);
-      const touched = await rebuilder.findTouched(plan);
-      await rebuild({
-        touched,
-        reason: "events",
-        events: events.length,
-        covered: plan.watermarks,
-        reported: events,
-      });
-      noteFreshness(events);
-      deps.onReported?.(events);
-    });
-  }
-
-  /** Per table, the newest reported change's freshness (commit → in the reports), for /reports/status. */
-  const freshness: Partial<Record<TableName, { committed_by: string; seconds: number; at: string }>> = {};
-  function noteFreshness(events: LoadedEvent[]): void {
-    const now = Date.now();
-    for (const e of events) {
-      const prev = freshness[e.table];
-      if (!e.committedBy || (prev && prev.committed_by >= e.committedBy)) continue;
-      freshness[e.table] = {
-        committed_by: e.committedBy,
-        seconds: secondsSince(e.committedBy, now),
-        at: new Date(now).toISOString(),
-      };
-    }
-  }
-
   /** A full rebuild; `extra`: events whose rows are loaded (set aside) that it reports too. */
   async function fullNow(reason: RebuildResult["reason"], extra: LoadedEvent[] = []): Promise<RebuildResult> {
     // Read before the rebuild reads the entity tables: these batches are all in what it sees.
-    const unreported = await progress.unreported(0, HEAL_BATCH_LIMIT, healState.healedThroughMs);
+    const unreported = await progress.unreported(0, HEAL_BATCH_LIMIT, healer.state().healedThroughMs);
     const reported = [...eventsFor(unreported), ...extra];
     const touched = emptyTouched();
     touched.full = true;
@@ -193,88 +140,39 @@ export function createReporter(deps: ReporterDeps) {
     });
   }
 
-  /**
-   * Heals the reports after events were set aside: a full rebuild, which does not depend on
-   * whatever made their keyed rebuild fail. Until one succeeds /ready says so, and every heal tick
-   * tries again (a full rebuild, never the set-aside events' own rebuild).
-   */
-  async function healSetAside(): Promise<RebuildResult | null> {
-    const events = healState.setAside;
-    if (events.length === 0) return null;
-    try {
-      const result = await fullNow("set-aside", events);
-      apply({ type: "set-aside-healed", events });
-      logger.info("reports healed by a full rebuild after events were set aside", {
-        events: events.length,
-        durationMs: result.durationMs,
-      });
-      return result;
-    } catch (err) {
-      const failure = describeFailure(err);
-      lastError = {
-        message: `full rebuild after set-aside events: ${failure.error}`,
-        at: new Date().toISOString(),
-      };
-      logger.warn("full rebuild after set-aside events failed; the next heal check retries it", {
-        ...failure,
-        err,
-      });
-      throw err;
-    }
-  }
+  const healer = createHealer({
+    progress,
+    rebuilder,
+    runner,
+    logger,
+    maxAttempts,
+    healIntervalMs,
+    coalesceMs: config.REPORTER_COALESCE_MS,
+    rebuild,
+    fullNow,
+    onFullFailed: (failure) => {
+      lastError = failure;
+    },
+  });
 
-  /**
-   * Rebuilds the windows of batches that are loaded (recorded in loaded_batches, so their rows
-   * are in the entity tables) but not reported: their loaded event was lost, or is stuck. Exact
-   * for the same reason an event is: the touched keys come from the windows' stored versions.
-   */
-  function heal(): Promise<RebuildResult | null> {
-    return exclusive(() => (nextHealStep(healState) === "full-for-set-aside" ? healSetAside() : healKeyed()));
-  }
-
-  async function healKeyed(): Promise<RebuildResult | null> {
-    const grace = healGraceMs(healBaseGraceMs, runner.last()?.durationMs);
-    const passAtMs = await progress.serverNowMs();
-    const batches = await progress.unreported(grace, HEAL_BATCH_LIMIT, healState.healedThroughMs);
-    heals.runs++;
-    heals.last_at = new Date().toISOString();
-    heals.last_batches = batches.length;
-    const reach = healReach({
-      batches: batches.length,
-      passAtMs,
-      graceMs: grace,
-      healedThroughMs: healState.healedThroughMs,
-    });
-    if (batches.length === 0) {
-      apply({ type: "pass-succeeded", reach });
-      return null;
-    }
-    const events = eventsFor(batches);
-    const plan = planEvents(events);
-    let result: RebuildResult;
-    try {
+  function handleEvents(events: LoadedEvent[]): Promise<void> {
+    return exclusive(async () => {
+      const plan = planEvents(events);
       const touched = await rebuilder.findTouched(plan);
-      result = await rebuild({ touched, reason: "heal", covered: plan.watermarks, reported: events });
-    } catch (err) {
-      // The same bound as for events: these batches' keyed rebuild keeps failing (or their events
-      // were set aside before a restart): a full rebuild covers them instead, from the next check.
-      if (apply({ type: "pass-failed", events, maxAttempts }))
-        logger.error("heal rebuild failed repeatedly; a full rebuild heals the reports instead", {
-          ...describeFailure(err),
-          attempts: maxAttempts,
-          batches: batches.length,
-        });
-      throw err;
-    }
-    heals.batches += batches.length;
-    apply({ type: "pass-succeeded", reach });
-    logger.warn("healed reports: loaded batches had no loaded event", {
-      batches: batches.length,
-      tables: Object.keys(plan.windows),
-      full: result.full,
+      await rebuild({
+        touched,
+        reason: "events",
+        events: events.length,
+        covered: plan.watermarks,
+        reported: events,
+      });
+      freshness.note(events);
+      deps.onReported?.(events);
     });
-    return result;
   }
+
+  /** One heal pass, in turn with every other rebuild (tests, and the periodic check). */
+  const heal = (): Promise<RebuildResult | null> => exclusive(healer.pass);
 
   /** Re-rates every campaign's totals when the UTC date moved on since the last rebuild. */
   function checkDate(): Promise<RebuildResult | null> {
@@ -284,7 +182,7 @@ export function createReporter(deps: ReporterDeps) {
       try {
         return await rebuild({ touched: emptyTouched(), reason: "date-change" });
       } catch (err) {
-        lastError = failed(err);
+        lastError = failureOf(err);
         throw err;
       }
     });
@@ -300,35 +198,28 @@ export function createReporter(deps: ReporterDeps) {
   }
 
   function eventLoop(): ReturnType<typeof createEventLoop> {
-    const stream = streams(namespace).events;
-    const durable = streams(namespace).reporterConsumer;
-    return createEventLoop({
-      pull: (deps.wrapPull ?? ((pull: PullFn) => pull))(durablePull(js, stream, durable)),
-      ack: durableAck(js),
-      largestDeliveryBytes: largestDelivery(deps.maxPayload),
-      stall: durableStallWatch({
+    return createReporterLoop(
+      {
+        js,
         jsm: deps.jsm,
-        stream,
-        durable,
-        afterMs: config.ADPIPE_CONSUMER_STALL_MS ?? 10_000,
         logger,
+        config,
+        maxAttempts,
+        maxPayload: deps.maxPayload,
         onStall: deps.onStall,
-      }),
-      coalesceMs: config.REPORTER_COALESCE_MS,
-      maxBackoffMs: config.REPORTER_MAX_BACKOFF_MS,
-      heartbeatMs: Math.max(200, Math.floor((config.REPORTER_ACK_WAIT_MS ?? 3_000) / 3)),
-      logger,
-      handle: handleEvents,
-      onOutcome: (err) => {
-        if (err) lastError = { message: describeFailure(err).error, at: new Date().toISOString() };
+        wrapPull: deps.wrapPull,
       },
-      maxAttempts,
-      deadLetters: createReporterDeadLetters({ js, namespace }),
-      onSetAside: (events) => {
-        apply({ type: "set-aside", events });
-        exclusive(healSetAside).catch(() => {}); // logged there; the heal tick retries
+      {
+        handle: handleEvents,
+        onOutcome: (err) => {
+          if (err) lastError = failureNow(describeFailure(err).error);
+        },
+        onSetAside: (events) => {
+          healer.setAside(events);
+          exclusive(healer.healSetAside).catch(() => {}); // logged there; the heal tick retries
+        },
       },
-    });
+    );
   }
 
   function startTimers(): void {
@@ -338,7 +229,7 @@ export function createReporter(deps: ReporterDeps) {
           healError = null;
         },
         (err) => {
-          healError = failed(err);
+          healError = failureOf(err);
           logger.warn("heal failed; the next check retries it", { err });
         },
       );
@@ -416,17 +307,9 @@ export function createReporter(deps: ReporterDeps) {
 
     /** Throws while the consumer of loaded events is stalled or cannot pull (for /ready). */
     checkConsumer(): void {
-      const h = loop?.health();
-      const consumer = streams(namespace).reporterConsumer;
-      if (h?.stalledSince !== undefined)
-        throw new Error(`${consumer} consumer stalled since ${new Date(h.stalledSince).toISOString()}`);
-      if (
-        h?.failingSince !== undefined &&
-        Date.now() - h.failingSince >= (config.ADPIPE_CONSUMER_STALL_MS ?? 10_000)
-      )
-        throw new Error(
-          `${consumer} cannot pull since ${new Date(h.failingSince).toISOString()}: ${h.lastError}`,
-        );
+      const stallMs = config.ADPIPE_CONSUMER_STALL_MS ?? 10_000;
+      const problem = consumerProblem(loop?.health(), streams(namespace).reporterConsumer, stallMs);
+      if (problem) throw new Error(problem);
     },
 
     /** The consumer watchdog's findings (metrics). */
@@ -444,7 +327,7 @@ export function createReporter(deps: ReporterDeps) {
         streams(namespace).events,
         streams(namespace).reporterConsumer,
       ).catch(() => null);
-      const { healedThroughMs } = healState;
+      const { healedThroughMs, setAside } = healer.state();
       return {
         namespace,
         lease: deps.lease?.status() ?? null,
@@ -453,14 +336,14 @@ export function createReporter(deps: ReporterDeps) {
         watermark: runner.watermarks(),
         events: pending,
         counters: loop?.stats ?? null,
-        set_aside_pending: healState.setAside.length,
+        set_aside_pending: setAside.length,
         rebuilds: runner.counts,
         report_date: runner.reportDate(),
-        freshness,
+        freshness: freshness.byTable,
         // Durable watermarks per table: loaded (loaded_batches) against reported (reported_batches).
         progress: await progress.status(healedThroughMs).catch(() => null),
         heals: {
-          ...heals,
+          ...healer.counts,
           interval_ms: healIntervalMs,
           last_error: healError,
           // Batches loaded before this are known reported; the heal step reads from here on.
