@@ -7,6 +7,7 @@ import type { Pool } from "@adpipe/shared/pg";
 import type {
   ReportsRebuildRequest,
   VerifyCompletedEvent,
+  VerifyMode,
   VerifyReportStatus,
   VerifyStatus,
   VerifyTableStatus,
@@ -14,8 +15,8 @@ import type {
 import type { JetStreamClient, NatsConnection } from "nats";
 import type { BatchLimits } from "../copy-batches.ts";
 import { createWatermarkStore } from "../watermark-store.ts";
-import { findDifferences } from "./compare.ts";
 import { forgedVersions } from "./forged.ts";
+import { tableDifferences, xidMark } from "./incremental.ts";
 import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
 import { planRepair, publishRepair } from "./repair.ts";
@@ -30,6 +31,11 @@ export interface VerifierConfig {
   /** Ranges compared at once (VERIFY_CONCURRENCY; default 1). */
   concurrency?: number;
   settleMs: number;
+  /**
+   * Every how many scheduled runs one is a full pass (VERIFY_FULL_EVERY; default 12); the others
+   * are incremental. 1: every scheduled run is full.
+   */
+  fullEvery?: number;
   /** How long a repair may take to show in ClickHouse before the run reports it unconfirmed. */
   recheckTimeoutMs?: number;
   limits: BatchLimits;
@@ -94,18 +100,45 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   const pausedNow = () => watermarks.paused();
   const skipped = (since: string) => `paused since ${since}`;
 
-  async function verifyTable(table: TableName, runId: number): Promise<VerifyTableStatus> {
+  /**
+   * Per table, the xid from which the next incremental run compares changes (incremental.ts): set
+   * by a run that ended with the table equal, cleared by one that did not (the next is full). In
+   * memory: after a restart every table's first run is a full pass (docs/verifier.md).
+   */
+  const marks = new Map<TableName, bigint>();
+
+  async function verifyTable(table: TableName, runId: number, mode: VerifyMode): Promise<VerifyTableStatus> {
+    // Read before anything is compared: what the run verifies is at least what committed below it.
+    const mark = await xidMark(pool, table);
+    const result = await compareAndRepair(
+      table,
+      runId,
+      mode === "incremental" ? marks.get(table) : undefined,
+    );
+    if (result.clean && !result.skipped) {
+      marks.set(table, mark);
+      result.verifiedThroughXid = mark.toString();
+    } else marks.delete(table);
+    return result;
+  }
+
+  async function compareAndRepair(table: TableName, runId: number, since: bigint | undefined) {
     const { columns, pending } = await comparedColumns(pool, clickhouse, table);
     const pg = postgresSide(pool, table, columns);
     const ch = clickhouseSide(clickhouse, queries, table, columns);
-    const result = { ...emptyTable(table), ...(pending.length > 0 ? { pendingColumns: pending } : {}) };
+    const result: VerifyTableStatus = {
+      ...emptyTable(table),
+      ...(pending.length > 0 ? { pendingColumns: pending } : {}),
+    };
     status.phase = "checking";
-    const { ids, stats } = await findDifferences(pg, ch, {
+    const options = {
       chunkIds: config.chunkIds,
       leafIds: config.leafIds,
       concurrency: config.concurrency,
       onChunk: checkStopped,
-    });
+    };
+    const { ids, stats, mode } = await tableDifferences({ pool, table, columns, pg, ch, options }, since);
+    result.mode = mode;
     result.rangesChecked = stats.ranges;
     result.rowsChecked = stats.rows;
     if (ids.length > 0) {
@@ -240,7 +273,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     return result;
   }
 
-  async function run(): Promise<VerifyCompletedEvent> {
+  async function run(mode: VerifyMode): Promise<VerifyCompletedEvent> {
     const startedAt = new Date();
     const runId = startedAt.getTime();
     const tables: VerifyTableStatus[] = [];
@@ -253,9 +286,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
         continue;
       }
       try {
-        tables.push(await verifyTable(table, runId));
+        tables.push(await verifyTable(table, runId, mode));
       } catch (err) {
         checkStopped();
+        marks.delete(table);
         logger.warn("verification of a table failed", { table, err });
         tables.push({ ...emptyTable(table), clean: false, error: (err as Error).message });
       }
@@ -265,18 +299,22 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     }
     let reports: VerifyReportStatus | null;
     const pausedFacts = FACT_TABLES.filter((t) => paused.has(t));
+    const skipReports = (why: string): VerifyReportStatus => ({
+      verifiedAt: null,
+      keysChecked: 0,
+      driftFound: 0,
+      campaignsRebuilt: 0,
+      clean: true,
+      skipped: why,
+    });
     try {
-      reports =
-        pausedFacts.length > 0
-          ? {
-              verifiedAt: null,
-              keysChecked: 0,
-              driftFound: 0,
-              campaignsRebuilt: 0,
-              clean: true,
-              skipped: `${pausedFacts.map((t) => `${t} ${skipped(paused.get(t) as string)}`).join(", ")}: the reports lag it on purpose`,
-            }
-          : await verifyReports();
+      if (mode === "incremental")
+        reports = skipReports("incremental run: the reports are compared by full passes");
+      else if (pausedFacts.length > 0)
+        reports = skipReports(
+          `${pausedFacts.map((t) => `${t} ${skipped(paused.get(t) as string)}`).join(", ")}: the reports lag it on purpose`,
+        );
+      else reports = await verifyReports();
     } catch (err) {
       checkStopped();
       logger.warn("verification of the reports failed", { err });
@@ -295,6 +333,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
+      mode,
       clean,
       tables,
       reports,
@@ -317,32 +356,41 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     metrics?.record(event);
     nc.publish(subjects(config.namespace).verifyCompleted, verifyCompletedEvent.encode(event));
     const drift = tables.reduce((n, t) => n + t.driftFound, 0) + (reports.driftFound ?? 0);
-    logger.info("verification finished", { clean, drift, durationMs: event.durationMs });
+    logger.info("verification finished", { mode, clean, drift, durationMs: event.durationMs });
     return event;
   }
 
-  /** Runs a verification now, or joins the one running. */
-  function verify(): Promise<VerifyCompletedEvent> {
-    if (!running) {
-      running = run().finally(() => {
-        running = null;
-        status.phase = "idle";
-        status.repairing = undefined;
-      });
-    }
+  let runningMode: VerifyMode = "full";
+  /**
+   * Runs a verification now, or joins the one running when it compares at least as much (a full
+   * pass asked for during an incremental run follows it).
+   */
+  function verify(mode: VerifyMode = "full"): Promise<VerifyCompletedEvent> {
+    if (running && (runningMode === mode || runningMode === "full")) return running;
+    if (running) return running.catch(() => undefined).then(() => verify(mode));
+    runningMode = mode;
+    running = run(mode).finally(() => {
+      running = null;
+      status.phase = "idle";
+      status.repairing = undefined;
+    });
     return running;
   }
 
   async function schedule() {
     // The first run soon after start (the dashboard's badge), then every interval.
     let delay = Math.min(config.intervalMs, 30_000);
+    // Scheduled runs since the last full one: every `fullEvery`th is full (the first one too).
+    let sinceFull = Number.POSITIVE_INFINITY;
     while (!stopped) {
       await new Promise<void>((resolve) => {
         timer = setTimeout(resolve, delay);
         wake = resolve;
       });
       if (stopped) break;
-      await verify().catch((err) => logger.warn("verification failed", { err }));
+      const mode = sinceFull + 1 >= (config.fullEvery ?? 12) ? "full" : "incremental";
+      sinceFull = mode === "full" ? 0 : sinceFull + 1;
+      await verify(mode).catch((err) => logger.warn("verification failed", { err }));
       delay = config.intervalMs;
     }
   }
@@ -371,9 +419,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
 
 export type Verifier = ReturnType<typeof createVerifier>;
 
-/** A run that left a table or the reports out (paused): clean for what it compared, not exact. */
+/** A run that left a table or the reports out (paused, incremental): clean for what it compared, not exact. */
 export const partial = (e: Pick<VerifyCompletedEvent, "tables" | "reports">) =>
-  e.tables.some((t) => t.skipped !== undefined) || e.reports?.skipped !== undefined;
+  e.tables.some((t) => t.skipped !== undefined || t.mode === "incremental") ||
+  e.reports?.skipped !== undefined;
 
 /** The status when ClickHouse is not configured. */
 export const disabledStatus = (reason: string): VerifyStatus => ({
