@@ -42,11 +42,11 @@ export const verifyTableStatusSchema = z.object({
   /** How this table was compared in the run (absent from runs before incremental verification). */
   mode: verifyModeSchema.optional(),
   /**
-   * Every change of the table by a transaction below this xid (PostgreSQL `xid8`, as text) is
-   * verified: the next incremental run compares the ids changed at or above it. Absent when the
-   * table's run did not end equal.
+   * The PostgreSQL snapshot (`xmin:xmax:xip,...`) read before the table was compared: every change
+   * by a transaction it sees is verified (but the ids left in flight); the next incremental run
+   * compares the ids changed by transactions it does not see. Absent when the run did not end equal.
    */
-  verifiedThroughXid: z.string().optional(),
+  verifiedAsOf: z.string().optional(),
 });
 
 /** The reports' figures from the verifier's last run. */

@@ -52,35 +52,43 @@ export function planIncremental(changed: readonly number[], chunkIds: number): I
 }
 
 /**
- * The xid an incremental run of `table` may start from next time, read before the table is
- * compared: the lower of the snapshot's xmin (every transaction below it has ended, so the
- * comparison sees its rows) and the extractor's watermark (changes at or above it are in flight,
- * skipped by the confirmation, hence not verified yet).
+ * Where the next incremental run of a table starts: the PostgreSQL snapshot read before the
+ * table was compared (`xmin:xmax:xip,...`; every transaction it sees had committed, so the
+ * comparison saw its rows) and the ids the run left as in flight (they differed, but the extractor
+ * had not published their change yet: not verified).
  */
-export async function xidMark(pool: Pool, table: TableName): Promise<bigint> {
-  const { rows } = await pool.query<{ xid: string }>(
-    `SELECT least(pg_snapshot_xmin(pg_current_snapshot()),
-                  coalesce((SELECT xid FROM adpipe_watermark WHERE table_name = $1), '0'::xid8))::text AS xid`,
-    [table],
-  );
-  return BigInt(rows[0]?.xid ?? "0");
+export interface IncrementalMark {
+  snapshot: string;
+  pending: number[];
+}
+
+export async function currentSnapshot(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ s: string }>("SELECT pg_current_snapshot()::text AS s");
+  return rows[0]?.s ?? "";
 }
 
 /**
- * The ids of `table` written (inserted, updated, moved) or deleted by transactions at or above
- * `since`, through the `_xid` indexes; null when the table was truncated since (every id may have
- * changed) or more than MAX_CHANGED ids changed.
+ * The ids of `table` written (inserted, updated, moved) or deleted by transactions the mark's
+ * snapshot does not see, through the `_xid` indexes (from the snapshot's xmin), plus the mark's
+ * pending ids; null when the table was truncated since (every id may have changed) or more than
+ * MAX_CHANGED ids changed.
  */
-export async function changedIds(pool: Pool, table: TableName, since: bigint): Promise<number[] | null> {
+export async function changedIds(
+  pool: Pool,
+  table: TableName,
+  mark: IncrementalMark,
+): Promise<number[] | null> {
   // Table names come from the contract, never from input.
+  const unseen =
+    "_xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(_xid, $1::pg_snapshot)";
   const { rows } = await pool.query<{ id: string | null }>(
-    `(SELECT id::text AS id FROM ${table} WHERE _xid >= $1::text::xid8 LIMIT $3)
+    `(SELECT id::text AS id FROM ${table} WHERE ${unseen} LIMIT $3)
      UNION ALL
-     (SELECT row_id::text FROM adpipe_deletion WHERE _xid >= $1::text::xid8 AND table_name = $2 LIMIT $3)`,
-    [since.toString(), table, MAX_CHANGED + 1],
+     (SELECT row_id::text FROM adpipe_deletion WHERE ${unseen} AND table_name = $2 LIMIT $3)`,
+    [mark.snapshot, table, MAX_CHANGED + 1],
   );
-  if (rows.length > MAX_CHANGED || rows.some((r) => r.id === null)) return null;
-  const ids = rows.map((r) => Number(r.id));
+  if (rows.length + mark.pending.length > MAX_CHANGED || rows.some((r) => r.id === null)) return null;
+  const ids = [...rows.map((r) => Number(r.id)), ...mark.pending];
   if (ids.some((id) => Math.abs(id) > MAX_ID))
     throw new Error(`ids beyond ±${MAX_ID} (2^53 - 1) cannot be verified exactly`);
   return ids;
@@ -114,13 +122,13 @@ export interface TableCompare {
 }
 
 /**
- * Candidates of one table: every id (`since` undefined: a full pass), or only the ids changed at
- * or above `since` (ranges for runs of them, id by id for the rest). Falls back to a full pass
- * where the changes cannot be listed (a truncation, too many).
+ * Candidates of one table: every id (`since` undefined: a full pass), or only the ids changed
+ * since the mark (ranges for runs of them, id by id for the rest). Falls back to a full pass where
+ * the changes cannot be listed (a truncation, too many).
  */
 export async function tableDifferences(
   { pool, table, columns, pg, ch, options }: TableCompare,
-  since: bigint | undefined,
+  since: IncrementalMark | undefined,
 ): Promise<{ ids: number[]; stats: CompareStats; mode: VerifyMode }> {
   const changed = since === undefined ? null : await changedIds(pool, table, since);
   if (changed === null) return { ...(await findDifferences(pg, ch, options)), mode: "full" };

@@ -14,7 +14,7 @@ import type { JetStreamClient, NatsConnection } from "nats";
 import type { BatchLimits } from "../copy-batches.ts";
 import { createWatermarkStore } from "../watermark-store.ts";
 import { forgedVersions } from "./forged.ts";
-import { tableDifferences, xidMark } from "./incremental.ts";
+import { currentSnapshot, type IncrementalMark, tableDifferences } from "./incremental.ts";
 import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
 import { planRepair, publishRepair } from "./repair.ts";
@@ -97,28 +97,30 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   const skipped = (since: string) => `paused since ${since}`;
 
   /**
-   * Per table, the xid from which the next incremental run compares changes (incremental.ts): set
-   * by a run that ended with the table equal, cleared by one that did not (the next is full). In
-   * memory: after a restart every table's first run is a full pass (docs/verifier.md).
+   * Per table, where the next incremental run starts (incremental.ts): set by a run that ended
+   * with the table equal, cleared by one that did not (the next is full). In memory: after a
+   * restart every table's first run is a full pass (docs/verifier.md).
    */
-  const marks = new Map<TableName, bigint>();
+  const marks = new Map<TableName, IncrementalMark>();
 
   async function verifyTable(table: TableName, runId: number, mode: VerifyMode): Promise<VerifyTableStatus> {
-    // Read before anything is compared: what the run verifies is at least what committed below it.
-    const mark = await xidMark(pool, table);
-    const result = await compareAndRepair(
-      table,
-      runId,
-      mode === "incremental" ? marks.get(table) : undefined,
-    );
+    // Read before anything is compared: every change it sees is compared by this run.
+    const snapshot = await currentSnapshot(pool);
+    const since = mode === "incremental" ? marks.get(table) : undefined;
+    const { result, inFlight } = await compareAndRepair(table, runId, since);
     if (result.clean && !result.skipped) {
-      marks.set(table, mark);
-      result.verifiedThroughXid = mark.toString();
+      marks.set(table, { snapshot, pending: inFlight });
+      result.verifiedAsOf = snapshot;
     } else marks.delete(table);
     return result;
   }
 
-  async function compareAndRepair(table: TableName, runId: number, since: bigint | undefined) {
+  /** Compares one table (all, or what changed since `since`), repairs, and names the ids left in flight. */
+  async function compareAndRepair(
+    table: TableName,
+    runId: number,
+    since: IncrementalMark | undefined,
+  ): Promise<{ result: VerifyTableStatus; inFlight: number[] }> {
     const { columns, pending } = await comparedColumns(pool, clickhouse, table);
     const pg = postgresSide(pool, table, columns);
     const ch = clickhouseSide(clickhouse, queries, table, columns);
@@ -137,12 +139,14 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     result.mode = mode;
     result.rangesChecked = stats.ranges;
     result.rowsChecked = stats.rows;
+    const inFlight: number[] = [];
     if (ids.length > 0) {
       // Changes in flight land within moments; what still differs after the pause is drift.
       if (config.settleMs > 0) await sleep(config.settleMs);
       // Paused while it was being compared: its difference is the pause, not drift.
-      const since = (await pausedNow()).get(table);
-      if (since) return { ...emptyTable(table), skipped: skipped(since) };
+      const pausedSince = (await pausedNow()).get(table);
+      if (pausedSince)
+        return { result: { ...emptyTable(table), skipped: skipped(pausedSince) }, inFlight: [] };
       // Versions PostgreSQL never issued for their id go first: left in place they would outrank
       // the repair's and every later real change of the id (docs/verifier.md).
       const forged = await forgedVersions(pg, ch, ids);
@@ -159,6 +163,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       // A purged id is re-published even when what remains looks right: its window makes the
       // reporter recount what the removed row may have been counted in.
       const plan = await planRepair(pg, ch, ids, new Set(forged.map((f) => f.id)));
+      inFlight.push(...plan.inFlight);
       // An id may have both (a fact shown under another campaign: a tombstone, then the row).
       const drift = [...new Set([...plan.upserts, ...plan.tombstones, ...forged].map((r) => r.id))].sort(
         (a, b) => a - b,
@@ -190,7 +195,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       }
     }
     result.verifiedAt = new Date().toISOString();
-    return result;
+    return { result, inFlight };
   }
 
   /** Polls the repaired ids until ClickHouse shows PostgreSQL's rows (the loader applied them). */
