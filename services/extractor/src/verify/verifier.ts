@@ -149,17 +149,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
         return { result: { ...emptyTable(table), skipped: skipped(pausedSince) }, inFlight: [] };
       // Versions PostgreSQL never issued for their id go first: left in place they would outrank
       // the repair's and every later real change of the id (docs/verifier.md).
-      const forged = await forgedVersions(pg, ch, ids);
-      if (forged.length > 0) {
-        status.phase = "repairing";
-        status.repairing = { table, rows: new Set(forged.map((f) => f.id)).size };
-        logger.warn("versions above PostgreSQL's found; removing them", {
-          table,
-          rows: forged.length,
-          sample: forged.slice(0, SAMPLE).map((f) => `${f.id}@${f.version}`),
-        });
-        await ch.purge(forged);
-      }
+      const forged = await purgeForged(table, pg, ch, ids);
       // A purged id is re-published even when what remains looks right: its window makes the
       // reporter recount what the removed row may have been counted in.
       const plan = await planRepair(pg, ch, ids, new Set(forged.map((f) => f.id)));
@@ -196,6 +186,27 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     }
     result.verifiedAt = new Date().toISOString();
     return { result, inFlight };
+  }
+
+  /** Removes the versions above PostgreSQL's among `ids` (forged.ts) and returns them. */
+  async function purgeForged(
+    table: TableName,
+    pg: ReturnType<typeof postgresSide>,
+    ch: ReturnType<typeof clickhouseSide>,
+    ids: number[],
+  ) {
+    const forged = await forgedVersions(pg, ch, ids);
+    if (forged.length > 0) {
+      status.phase = "repairing";
+      status.repairing = { table, rows: new Set(forged.map((f) => f.id)).size };
+      logger.warn("versions above PostgreSQL's found; removing them", {
+        table,
+        rows: forged.length,
+        sample: forged.slice(0, SAMPLE).map((f) => `${f.id}@${f.version}`),
+      });
+      await ch.purge(forged);
+    }
+    return forged;
   }
 
   /** Polls the repaired ids until ClickHouse shows PostgreSQL's rows (the loader applied them). */
