@@ -9,7 +9,7 @@ import type { verifyReportStatusSchema, verifyTableStatusSchema } from "./messag
  */
 export type VerifyTableStatus = z.infer<typeof verifyTableStatusSchema>;
 export type VerifyReportStatus = z.infer<typeof verifyReportStatusSchema>;
-export type { ReportsRebuildRequest, VerifyCompletedEvent } from "./messages/verify.ts";
+export type { ReportsRebuildRequest, VerifyCompletedEvent, VerifyMode } from "./messages/verify.ts";
 
 export type VerifyPhase = "idle" | "checking" | "repairing";
 

@@ -2,7 +2,8 @@
  * `bun run bench:verify`: how fast the verifier compares a 10-million-row impressions table
  * between PostgreSQL and ClickHouse (rows/s, and the ratio to ClickHouse's own postgresql() pull
  * of the same table into a plain MergeTree, timed in the same run), how fast it finds 1 % of the
- * rows deleted at scattered ids, and what a running verification costs a concurrent extraction. Impressions are interleaved over 20 campaigns (as the generator writes them);
+ * rows deleted at scattered ids, how long an incremental run takes after a 10,000-row change
+ * (scattered updates, then new rows), and what a running verification costs a concurrent extraction. Impressions are interleaved over 20 campaigns (as the generator writes them);
  * ClickHouse is loaded straight from PostgreSQL with its postgresql() table function. Every
  * database, namespace and folder is removed at the end.
  */
@@ -15,6 +16,7 @@ import { createTestDatabase, uniqueName } from "@adpipe/shared/testing";
 import { loadConfig } from "../src/config.ts";
 import { createExtractor } from "../src/extractor.ts";
 import { findDifferences } from "../src/verify/compare.ts";
+import { currentSnapshot, tableDifferences } from "../src/verify/incremental.ts";
 import { loadVerifyQueries } from "../src/verify/queries.ts";
 import { clickhouseSide, comparedColumns, postgresSide } from "../src/verify/sides.ts";
 
@@ -86,6 +88,10 @@ try {
   const pgSide = postgresSide(pool, "impressions", columns);
   const chSide = clickhouseSide(ch.client, queries, "impressions", columns);
   const options = { chunkIds: CHUNK, leafIds: 16_384, concurrency: CONCURRENCY };
+  // Everything so far counts as published (the extractor's watermark).
+  const published = `INSERT INTO adpipe_watermark (table_name, xid) VALUES ('impressions', pg_snapshot_xmin(pg_current_snapshot()))
+     ON CONFLICT (table_name) DO UPDATE SET xid = EXCLUDED.xid, pending_xid = NULL`;
+  await pool.query(published);
 
   // The reference: ClickHouse pulling the whole table from PostgreSQL into a plain MergeTree.
   await ch.client.command({
@@ -110,6 +116,45 @@ try {
       `${(verifyMs / 1000).toFixed(2)} s, ${rate(alone.stats.rows, verifyMs)} checked`,
   );
   log(`ratio: full pass / postgresql() pull = ${(verifyMs / pullMs).toFixed(2)}`);
+
+  // Incremental runs after a 10,000-row change, applied to both sides as the pipeline would.
+  const compare = { pool, table: "impressions" as const, columns, pg: pgSide, ch: chSide, options };
+  async function incremental(what: string, change: () => Promise<void>): Promise<void> {
+    await pool.query(published);
+    const mark = { snapshot: await currentSnapshot(pool), pending: [] };
+    await change();
+    const t = performance.now();
+    const run = await tableDifferences(compare, mark);
+    const ms = performance.now() - t;
+    if (run.ids.length !== 0 || run.mode !== "incremental")
+      throw new Error(`incremental run: ${run.mode}, ${run.ids.length} ids`);
+    log(
+      `incremental run after ${what}: ${run.stats.rows.toLocaleString("en")} rows checked in ${run.stats.ranges} ranges, ` +
+        `${(ms / 1000).toFixed(2)} s (${((ms / verifyMs) * 100).toFixed(1)} % of the full pass)`,
+    );
+  }
+  const step = Math.floor(ROWS / 10_000);
+  await incremental("10,000 rows updated at scattered ids", async () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => 1 + i * step);
+    await pool.query(
+      "UPDATE impressions SET created_at = created_at + interval '1 second' WHERE id = ANY($1)",
+      [ids],
+    );
+    await ch.client.command({
+      query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
+              SELECT id, campaign_id, created_at, _version, xid FROM ${source} WHERE id IN (${ids.join(",")})`,
+    });
+  });
+  await incremental("10,000 new rows", async () => {
+    const { rows } = await pool.query<{ hi: string }>("SELECT max(id)::text AS hi FROM impressions");
+    await pool.query(
+      "INSERT INTO impressions (campaign_id, created_at) SELECT 1 + g % 20, timestamp '2026-11-21' FROM generate_series(1, 10000) g",
+    );
+    await ch.client.command({
+      query: `INSERT INTO impressions (id, campaign_id, created_at, _version, _xid)
+              SELECT id, campaign_id, created_at, _version, xid FROM ${source} WHERE id > ${rows[0]?.hi ?? 0}`,
+    });
+  });
 
   // Drift in the middle of the table: the time bisection adds to find 3 rows among 10 million.
   await ch.client.command({
@@ -152,10 +197,7 @@ try {
     logger,
   });
   // Everything so far counts as published: rounds extract only their new rows.
-  await pool.query(
-    `INSERT INTO adpipe_watermark (table_name, xid) VALUES ('impressions', pg_snapshot_xmin(pg_current_snapshot()))
-     ON CONFLICT (table_name) DO UPDATE SET xid = EXCLUDED.xid, pending_xid = NULL`,
-  );
+  await pool.query(published);
   const times: Record<"alone" | "verifying", number[]> = { alone: [], verifying: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const mode = round % 2 === 0 ? "alone" : "verifying";

@@ -59,6 +59,11 @@ export const extractorSettings = {
   VERIFY_LEAF_IDS: positiveInt(1, 1_000_000).default(16_384),
   /** Wait before differing ids are read again to confirm them (lets in-flight changes land). */
   VERIFY_SETTLE_MS: milliseconds(0, 600_000, 3000),
+  /**
+   * Every how many scheduled verifications one is a full pass; the others compare only the ids
+   * changed since the table's last verified run (1: every scheduled run is full).
+   */
+  VERIFY_FULL_EVERY: positiveInt(1, 10_000).default(12),
 } as const;
 
 export type ExtractorConfig = ReturnType<typeof loadConfig>;

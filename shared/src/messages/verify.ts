@@ -2,6 +2,18 @@ import { z } from "zod";
 import { MAX_ID, TABLES } from "../contract.ts";
 import { jsonCodec } from "./codec.ts";
 
+/**
+ * What a run compares (docs/verifier.md): `full` every id of every table; `incremental` only the
+ * ids changed in PostgreSQL since the table's last verified run (a table never verified since the
+ * process started, or truncated since, is compared in full).
+ */
+export const VERIFY_MODES = ["incremental", "full"] as const;
+export const verifyModeSchema = z.enum(VERIFY_MODES);
+export type VerifyMode = z.infer<typeof verifyModeSchema>;
+
+/** Body of `POST /verify`: the mode (default `full`: on demand, an operator means everything). */
+export const verifyRunRequestSchema = z.object({ mode: verifyModeSchema.optional() });
+
 /** One table's figures from the verifier's last run (docs/verifier.md). */
 export const verifyTableStatusSchema = z.object({
   table: z.enum(TABLES),
@@ -27,6 +39,14 @@ export const verifyTableStatusSchema = z.object({
    * which carries them): not compared in this run.
    */
   pendingColumns: z.array(z.string()).optional(),
+  /** How this table was compared in the run (absent from runs before incremental verification). */
+  mode: verifyModeSchema.optional(),
+  /**
+   * The PostgreSQL snapshot (`xmin:xmax:xip,...`) read before the table was compared: every change
+   * by a transaction it sees is verified (but the ids left in flight); the next incremental run
+   * compares the ids changed by transactions it does not see. Absent when the run did not end equal.
+   */
+  verifiedAsOf: z.string().optional(),
 });
 
 /** The reports' figures from the verifier's last run. */
@@ -49,6 +69,8 @@ export const verifyCompletedEventSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().min(0),
+  /** What the run was asked to compare (a table's own `mode` says what it did). */
+  mode: verifyModeSchema.optional(),
   /** Every table and the reports equal PostgreSQL at the end of the run (after repairs). */
   clean: z.boolean(),
   tables: z.array(verifyTableStatusSchema),

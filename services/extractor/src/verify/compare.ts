@@ -27,6 +27,61 @@ const DENSE = 256;
 const dense = (a: RangeSum, b: RangeSum) => Math.abs(a.n - b.n) * DENSE >= Math.max(a.n, b.n);
 
 /**
+ * Reads a range on both sides, and narrows a differing one (halving, then listing a leaf), adding
+ * the differing ids to `ids` and the halves read to `stats`.
+ */
+function bisector(pg: PostgresSide, ch: ClickHouseSide, leafIds: number, ids: number[], stats: CompareStats) {
+  const both = (a: number, b: number) => Promise.all([ch.range(a, b), pg.range(a, b)]);
+  async function narrow(from: number, to: number, chSum: RangeSum, pgSum: RangeSum): Promise<void> {
+    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0 || dense(chSum, pgSum)) {
+      // ClickHouse lists its rows' hashes, PostgreSQL compares them with its own and returns only
+      // the ids that differ (listing PostgreSQL's side too cost several times its checksum).
+      ids.push(...(await pg.differing(from, to, await ch.rows(from, to))));
+      return;
+    }
+    const mid = from + Math.floor((to - from) / 2);
+    for (const [a, b] of [
+      [from, mid],
+      [mid, to],
+    ] as const) {
+      const [c, p] = await both(a, b);
+      stats.ranges++;
+      if (!same(c, p)) await narrow(a, b, c, p);
+    }
+  }
+  return { both, narrow };
+}
+
+/**
+ * Compares the given id ranges `[lo, hi)` (an incremental run's, docs/verifier.md) as the full
+ * pass compares its chunks: count and checksum on both sides, bisection where they differ,
+ * `concurrency` ranges at a time.
+ */
+export async function compareSpans(
+  pg: PostgresSide,
+  ch: ClickHouseSide,
+  spans: readonly (readonly [number, number])[],
+  { leafIds, concurrency = 1, onChunk }: Omit<CompareOptions, "chunkIds">,
+): Promise<{ ids: number[]; stats: CompareStats }> {
+  const stats: CompareStats = { ranges: 0, rows: 0 };
+  const ids: number[] = [];
+  const { both, narrow } = bisector(pg, ch, leafIds, ids, stats);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < spans.length) {
+      onChunk?.();
+      const [from, to] = spans[next++] as readonly [number, number];
+      const [c, p] = await both(from, to);
+      stats.ranges++;
+      stats.rows += p.n;
+      if (!same(c, p)) await narrow(from, to, c, p);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  return { ids: ids.sort((a, b) => a - b), stats };
+}
+
+/**
  * Compares one table chunk by chunk over the id span of both sides, `concurrency` chunks at a
  * time (the load on PostgreSQL: at most that many indexed range reads at once), each chunk read
  * on both sides at once. A chunk whose count or checksum differs is halved until a range is at
@@ -53,25 +108,7 @@ export async function findDifferences(
   const lo = Math.min(chBounds?.lo ?? Number.POSITIVE_INFINITY, pgBounds?.lo ?? Number.POSITIVE_INFINITY);
   const hi = Math.max(chBounds?.hi ?? Number.NEGATIVE_INFINITY, pgBounds?.hi ?? Number.NEGATIVE_INFINITY) + 1;
   const ids: number[] = [];
-  const both = (a: number, b: number) => Promise.all([ch.range(a, b), pg.range(a, b)]);
-
-  async function narrow(from: number, to: number, chSum: RangeSum, pgSum: RangeSum): Promise<void> {
-    if (to - from <= leafIds || chSum.n === 0 || pgSum.n === 0 || dense(chSum, pgSum)) {
-      // ClickHouse lists its rows' hashes, PostgreSQL compares them with its own and returns only
-      // the ids that differ (listing PostgreSQL's side too cost several times its checksum).
-      ids.push(...(await pg.differing(from, to, await ch.rows(from, to))));
-      return;
-    }
-    const mid = from + Math.floor((to - from) / 2);
-    for (const [a, b] of [
-      [from, mid],
-      [mid, to],
-    ] as const) {
-      const [c, p] = await both(a, b);
-      stats.ranges++;
-      if (!same(c, p)) await narrow(a, b, c, p);
-    }
-  }
+  const { both, narrow } = bisector(pg, ch, leafIds, ids, stats);
 
   // Chunks are handed out in id order from one cursor; an empty chunk moves the cursor on to the
   // next id either side holds (ids need not be dense), past chunks nobody needs to read.

@@ -2,6 +2,7 @@ import { subjects } from "@adpipe/shared/contract";
 import { AppError } from "@adpipe/shared/errors";
 import type { ServiceApp } from "@adpipe/shared/http";
 import type { Logger } from "@adpipe/shared/logger";
+import { verifyRunRequestSchema } from "@adpipe/shared/messages/verify";
 import { failureReply, serveRequests } from "@adpipe/shared/nats-requests";
 import type { VerifyStatus } from "@adpipe/shared/verify";
 import type { NatsConnection, Subscription } from "nats";
@@ -27,12 +28,16 @@ export function addVerifyRoutes(app: ServiceApp, handle: VerifyHandle): void {
     "/verify",
     {
       summary: "Verify now (joins a run in progress); answers when it finished",
+      description:
+        'Body (optional): `{"mode":"full"}` (the default: every id of every table) or `{"mode":"incremental"}` (only the ids changed since each table\'s last verified run).',
       tags: ["verify"],
+      body: verifyRunRequestSchema,
+      optionalBody: true,
       responses: { 200: "the run's result (the verify.completed payload)", 503: "verification is off" },
     },
-    async (c) => {
+    async (c, { body }) => {
       if ("disabled" in handle) throw disabledError(handle);
-      return c.json(await handle.verify());
+      return c.json(await handle.verify(body.mode ?? "full"));
     },
   );
 }

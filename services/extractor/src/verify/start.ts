@@ -50,6 +50,7 @@ export function startVerifier({
       leafIds: config.VERIFY_LEAF_IDS,
       concurrency: config.VERIFY_CONCURRENCY,
       settleMs: config.VERIFY_SETTLE_MS,
+      fullEvery: config.VERIFY_FULL_EVERY,
       limits: {
         maxBytes: Math.min(
           config.EXTRACT_MAX_BATCH_BYTES || Number.POSITIVE_INFINITY,
@@ -67,6 +68,7 @@ export function startVerifier({
     intervalMs: config.VERIFY_INTERVAL_MS,
     chunkIds: config.VERIFY_CHUNK_IDS,
     concurrency: config.VERIFY_CONCURRENCY,
+    fullEvery: config.VERIFY_FULL_EVERY,
     database: config.CLICKHOUSE_DATABASE,
   });
   return {

@@ -1,12 +1,11 @@
 import type { ClickHouseClient } from "@adpipe/shared/clickhouse";
 import { FACT_TABLES, subjects, TABLES, type TableName } from "@adpipe/shared/contract";
 import type { Logger } from "@adpipe/shared/logger";
-import { replyError, reportsRebuildReply } from "@adpipe/shared/messages/replies";
-import { reportsRebuildRequest, verifyCompletedEvent } from "@adpipe/shared/messages/verify";
+import { verifyCompletedEvent } from "@adpipe/shared/messages/verify";
 import type { Pool } from "@adpipe/shared/pg";
 import type {
-  ReportsRebuildRequest,
   VerifyCompletedEvent,
+  VerifyMode,
   VerifyReportStatus,
   VerifyStatus,
   VerifyTableStatus,
@@ -14,12 +13,12 @@ import type {
 import type { JetStreamClient, NatsConnection } from "nats";
 import type { BatchLimits } from "../copy-batches.ts";
 import { createWatermarkStore } from "../watermark-store.ts";
-import { findDifferences } from "./compare.ts";
 import { forgedVersions } from "./forged.ts";
+import { currentSnapshot, type IncrementalMark, tableDifferences } from "./incremental.ts";
 import type { VerifyMetrics } from "./metrics.ts";
 import { loadVerifyQueries } from "./queries.ts";
 import { planRepair, publishRepair } from "./repair.ts";
-import { campaignOf, differingKeys, postgresFigures, reportFigures } from "./reports.ts";
+import { createReportCheck } from "./report-check.ts";
 import { clickhouseSide, comparedColumns, postgresSide } from "./sides.ts";
 
 export interface VerifierConfig {
@@ -30,6 +29,11 @@ export interface VerifierConfig {
   /** Ranges compared at once (VERIFY_CONCURRENCY; default 1). */
   concurrency?: number;
   settleMs: number;
+  /**
+   * Every how many scheduled runs one is a full pass (VERIFY_FULL_EVERY; default 12); the others
+   * are incremental. 1: every scheduled run is full.
+   */
+  fullEvery?: number;
   /** How long a repair may take to show in ClickHouse before the run reports it unconfirmed. */
   recheckTimeoutMs?: number;
   limits: BatchLimits;
@@ -47,8 +51,6 @@ export interface VerifierDeps {
 }
 
 const SAMPLE = 10;
-/** More differing report campaigns than this: ask for them in slices of this size. */
-const REBUILD_SLICE = 500;
 
 const emptyTable = (table: TableName): VerifyTableStatus => ({
   table,
@@ -94,42 +96,64 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
   const pausedNow = () => watermarks.paused();
   const skipped = (since: string) => `paused since ${since}`;
 
-  async function verifyTable(table: TableName, runId: number): Promise<VerifyTableStatus> {
+  /**
+   * Per table, where the next incremental run starts (incremental.ts): set by a run that ended
+   * with the table equal, cleared by one that did not (the next is full). In memory: after a
+   * restart every table's first run is a full pass (docs/verifier.md).
+   */
+  const marks = new Map<TableName, IncrementalMark>();
+
+  async function verifyTable(table: TableName, runId: number, mode: VerifyMode): Promise<VerifyTableStatus> {
+    // Read before anything is compared: every change it sees is compared by this run.
+    const snapshot = await currentSnapshot(pool);
+    const since = mode === "incremental" ? marks.get(table) : undefined;
+    const { result, inFlight } = await compareAndRepair(table, runId, since);
+    if (result.clean && !result.skipped) {
+      marks.set(table, { snapshot, pending: inFlight });
+      result.verifiedAsOf = snapshot;
+    } else marks.delete(table);
+    return result;
+  }
+
+  /** Compares one table (all, or what changed since `since`), repairs, and names the ids left in flight. */
+  async function compareAndRepair(
+    table: TableName,
+    runId: number,
+    since: IncrementalMark | undefined,
+  ): Promise<{ result: VerifyTableStatus; inFlight: number[] }> {
     const { columns, pending } = await comparedColumns(pool, clickhouse, table);
     const pg = postgresSide(pool, table, columns);
     const ch = clickhouseSide(clickhouse, queries, table, columns);
-    const result = { ...emptyTable(table), ...(pending.length > 0 ? { pendingColumns: pending } : {}) };
+    const result: VerifyTableStatus = {
+      ...emptyTable(table),
+      ...(pending.length > 0 ? { pendingColumns: pending } : {}),
+    };
     status.phase = "checking";
-    const { ids, stats } = await findDifferences(pg, ch, {
+    const options = {
       chunkIds: config.chunkIds,
       leafIds: config.leafIds,
       concurrency: config.concurrency,
       onChunk: checkStopped,
-    });
+    };
+    const { ids, stats, mode } = await tableDifferences({ pool, table, columns, pg, ch, options }, since);
+    result.mode = mode;
     result.rangesChecked = stats.ranges;
     result.rowsChecked = stats.rows;
+    const inFlight: number[] = [];
     if (ids.length > 0) {
       // Changes in flight land within moments; what still differs after the pause is drift.
       if (config.settleMs > 0) await sleep(config.settleMs);
       // Paused while it was being compared: its difference is the pause, not drift.
-      const since = (await pausedNow()).get(table);
-      if (since) return { ...emptyTable(table), skipped: skipped(since) };
+      const pausedSince = (await pausedNow()).get(table);
+      if (pausedSince)
+        return { result: { ...emptyTable(table), skipped: skipped(pausedSince) }, inFlight: [] };
       // Versions PostgreSQL never issued for their id go first: left in place they would outrank
       // the repair's and every later real change of the id (docs/verifier.md).
-      const forged = await forgedVersions(pg, ch, ids);
-      if (forged.length > 0) {
-        status.phase = "repairing";
-        status.repairing = { table, rows: new Set(forged.map((f) => f.id)).size };
-        logger.warn("versions above PostgreSQL's found; removing them", {
-          table,
-          rows: forged.length,
-          sample: forged.slice(0, SAMPLE).map((f) => `${f.id}@${f.version}`),
-        });
-        await ch.purge(forged);
-      }
+      const forged = await purgeForged(table, pg, ch, ids);
       // A purged id is re-published even when what remains looks right: its window makes the
       // reporter recount what the removed row may have been counted in.
       const plan = await planRepair(pg, ch, ids, new Set(forged.map((f) => f.id)));
+      inFlight.push(...plan.inFlight);
       // An id may have both (a fact shown under another campaign: a tombstone, then the row).
       const drift = [...new Set([...plan.upserts, ...plan.tombstones, ...forged].map((r) => r.id))].sort(
         (a, b) => a - b,
@@ -161,7 +185,28 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       }
     }
     result.verifiedAt = new Date().toISOString();
-    return result;
+    return { result, inFlight };
+  }
+
+  /** Removes the versions above PostgreSQL's among `ids` (forged.ts) and returns them. */
+  async function purgeForged(
+    table: TableName,
+    pg: ReturnType<typeof postgresSide>,
+    ch: ReturnType<typeof clickhouseSide>,
+    ids: number[],
+  ) {
+    const forged = await forgedVersions(pg, ch, ids);
+    if (forged.length > 0) {
+      status.phase = "repairing";
+      status.repairing = { table, rows: new Set(forged.map((f) => f.id)).size };
+      logger.warn("versions above PostgreSQL's found; removing them", {
+        table,
+        rows: forged.length,
+        sample: forged.slice(0, SAMPLE).map((f) => `${f.id}@${f.version}`),
+      });
+      await ch.purge(forged);
+    }
+    return forged;
   }
 
   /** Polls the repaired ids until ClickHouse shows PostgreSQL's rows (the loader applied them). */
@@ -179,68 +224,21 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     }
   }
 
-  async function figuresDiff(campaigns?: number[]) {
-    const ch = clickhouseSide(clickhouse, queries, "campaign", []);
-    const reports = await reportFigures(ch, queries.dailyReport, queries.totalsReport, campaigns);
-    const pgFigures = await postgresFigures(pool, config.chunkIds, campaigns, checkStopped);
-    return { keys: differingKeys(pgFigures, reports), checked: pgFigures.size, pg: pgFigures, reports };
-  }
+  const verifyReports = createReportCheck({
+    pool,
+    clickhouse,
+    nc,
+    queries,
+    config,
+    logger,
+    checkStopped,
+    onRepair: () => {
+      status.phase = "repairing";
+      status.repairing = undefined;
+    },
+  });
 
-  async function verifyReports(): Promise<VerifyReportStatus> {
-    const result: VerifyReportStatus = {
-      verifiedAt: null,
-      keysChecked: 0,
-      driftFound: 0,
-      campaignsRebuilt: 0,
-      clean: true,
-    };
-    const first = await figuresDiff();
-    result.keysChecked = first.checked;
-    if (first.keys.length > 0) {
-      if (config.settleMs > 0) await sleep(config.settleMs);
-      const suspects = [...new Set(first.keys.map(campaignOf))];
-      // Drift is a difference that holds still: a key whose PostgreSQL figures or report row moved
-      // during the pause is in flight (new facts, a rebuild under way) and left to the next run.
-      const second = await figuresDiff(suspects);
-      const same = (
-        a?: { impressions: number; clicks: number },
-        b?: { impressions: number; clicks: number },
-      ) => a?.impressions === b?.impressions && a?.clicks === b?.clicks;
-      const confirmed = second.keys.filter(
-        (k) => same(first.pg.get(k), second.pg.get(k)) && same(first.reports.get(k), second.reports.get(k)),
-      );
-      result.driftFound = confirmed.length;
-      const campaigns = [...new Set(confirmed.map(campaignOf))];
-      if (campaigns.length > 0) {
-        status.phase = "repairing";
-        status.repairing = undefined;
-        logger.warn("reports differ from PostgreSQL; asking the reporter to rebuild", {
-          keys: confirmed.length,
-          campaigns: campaigns.length,
-          sample: confirmed.slice(0, SAMPLE),
-        });
-        for (let i = 0; i < campaigns.length; i += REBUILD_SLICE) {
-          const slice = campaigns.slice(i, i + REBUILD_SLICE);
-          const request: ReportsRebuildRequest = { campaigns: slice, days: [] };
-          const reply = await nc.request(
-            subjects(config.namespace).reportsRebuild,
-            reportsRebuildRequest.encode(request),
-            {
-              timeout: 60_000,
-            },
-          );
-          const error = replyError(reportsRebuildReply.decode(reply.data));
-          if (error) throw new Error(`reports.rebuild: ${error.message}`);
-        }
-        result.campaignsRebuilt = campaigns.length;
-        result.clean = (await figuresDiff(campaigns)).keys.length === 0;
-      }
-    }
-    result.verifiedAt = new Date().toISOString();
-    return result;
-  }
-
-  async function run(): Promise<VerifyCompletedEvent> {
+  async function run(mode: VerifyMode): Promise<VerifyCompletedEvent> {
     const startedAt = new Date();
     const runId = startedAt.getTime();
     const tables: VerifyTableStatus[] = [];
@@ -253,9 +251,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
         continue;
       }
       try {
-        tables.push(await verifyTable(table, runId));
+        tables.push(await verifyTable(table, runId, mode));
       } catch (err) {
         checkStopped();
+        marks.delete(table);
         logger.warn("verification of a table failed", { table, err });
         tables.push({ ...emptyTable(table), clean: false, error: (err as Error).message });
       }
@@ -265,18 +264,22 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     }
     let reports: VerifyReportStatus | null;
     const pausedFacts = FACT_TABLES.filter((t) => paused.has(t));
+    const skipReports = (why: string): VerifyReportStatus => ({
+      verifiedAt: null,
+      keysChecked: 0,
+      driftFound: 0,
+      campaignsRebuilt: 0,
+      clean: true,
+      skipped: why,
+    });
     try {
-      reports =
-        pausedFacts.length > 0
-          ? {
-              verifiedAt: null,
-              keysChecked: 0,
-              driftFound: 0,
-              campaignsRebuilt: 0,
-              clean: true,
-              skipped: `${pausedFacts.map((t) => `${t} ${skipped(paused.get(t) as string)}`).join(", ")}: the reports lag it on purpose`,
-            }
-          : await verifyReports();
+      if (mode === "incremental")
+        reports = skipReports("incremental run: the reports are compared by full passes");
+      else if (pausedFacts.length > 0)
+        reports = skipReports(
+          `${pausedFacts.map((t) => `${t} ${skipped(paused.get(t) as string)}`).join(", ")}: the reports lag it on purpose`,
+        );
+      else reports = await verifyReports();
     } catch (err) {
       checkStopped();
       logger.warn("verification of the reports failed", { err });
@@ -295,6 +298,7 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
+      mode,
       clean,
       tables,
       reports,
@@ -317,32 +321,41 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
     metrics?.record(event);
     nc.publish(subjects(config.namespace).verifyCompleted, verifyCompletedEvent.encode(event));
     const drift = tables.reduce((n, t) => n + t.driftFound, 0) + (reports.driftFound ?? 0);
-    logger.info("verification finished", { clean, drift, durationMs: event.durationMs });
+    logger.info("verification finished", { mode, clean, drift, durationMs: event.durationMs });
     return event;
   }
 
-  /** Runs a verification now, or joins the one running. */
-  function verify(): Promise<VerifyCompletedEvent> {
-    if (!running) {
-      running = run().finally(() => {
-        running = null;
-        status.phase = "idle";
-        status.repairing = undefined;
-      });
-    }
+  let runningMode: VerifyMode = "full";
+  /**
+   * Runs a verification now, or joins the one running when it compares at least as much (a full
+   * pass asked for during an incremental run follows it).
+   */
+  function verify(mode: VerifyMode = "full"): Promise<VerifyCompletedEvent> {
+    if (running && (runningMode === mode || runningMode === "full")) return running;
+    if (running) return running.catch(() => undefined).then(() => verify(mode));
+    runningMode = mode;
+    running = run(mode).finally(() => {
+      running = null;
+      status.phase = "idle";
+      status.repairing = undefined;
+    });
     return running;
   }
 
   async function schedule() {
     // The first run soon after start (the dashboard's badge), then every interval.
     let delay = Math.min(config.intervalMs, 30_000);
+    // Scheduled runs since the last full one: every `fullEvery`th is full (the first one too).
+    let sinceFull = Number.POSITIVE_INFINITY;
     while (!stopped) {
       await new Promise<void>((resolve) => {
         timer = setTimeout(resolve, delay);
         wake = resolve;
       });
       if (stopped) break;
-      await verify().catch((err) => logger.warn("verification failed", { err }));
+      const mode = sinceFull + 1 >= (config.fullEvery ?? 12) ? "full" : "incremental";
+      sinceFull = mode === "full" ? 0 : sinceFull + 1;
+      await verify(mode).catch((err) => logger.warn("verification failed", { err }));
       delay = config.intervalMs;
     }
   }
@@ -371,9 +384,10 @@ export function createVerifier({ pool, clickhouse, nc, js, config, logger, metri
 
 export type Verifier = ReturnType<typeof createVerifier>;
 
-/** A run that left a table or the reports out (paused): clean for what it compared, not exact. */
+/** A run that left a table or the reports out (paused, incremental): clean for what it compared, not exact. */
 export const partial = (e: Pick<VerifyCompletedEvent, "tables" | "reports">) =>
-  e.tables.some((t) => t.skipped !== undefined) || e.reports?.skipped !== undefined;
+  e.tables.some((t) => t.skipped !== undefined || t.mode === "incremental") ||
+  e.reports?.skipped !== undefined;
 
 /** The status when ClickHouse is not configured. */
 export const disabledStatus = (reason: string): VerifyStatus => ({
